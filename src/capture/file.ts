@@ -1,0 +1,32 @@
+// Pixels from an image file anywhere VS Code can read (local disk, remote workspace).
+import * as vscode from 'vscode';
+import { ImageError } from '../images';
+
+/** Refuse files this large before reading them: no screenshot or diagram comes close. */
+export const MAX_IMAGE_FILE_BYTES = 200 * 1024 * 1024;
+
+export interface CapturedImage {
+  bytes: Uint8Array;
+  name: string;
+}
+
+export async function captureFile(uri: vscode.Uri): Promise<CapturedImage> {
+  const name = uri.path.split('/').pop() || uri.toString();
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) throw new ImageError(`${name} is a folder, not an image.`);
+  if (stat.size === 0) throw new ImageError(`${name} is empty (0 bytes), so there is no image to explain.`);
+  if (stat.size > MAX_IMAGE_FILE_BYTES) {
+    throw new ImageError(`${name} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; images over ${MAX_IMAGE_FILE_BYTES / 1024 / 1024} MB are refused.`);
+  }
+  return { bytes: await vscode.workspace.fs.readFile(uri), name };
+}
+
+/** The image the user is looking at: an image preview tab or an image file in a text editor. */
+export function activeImageUri(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri =
+    input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
+      ? input.uri
+      : vscode.window.activeTextEditor?.document.uri;
+  return uri && /\.(png|jpe?g|webp|gif|bmp)$/i.test(uri.path) ? uri : undefined;
+}

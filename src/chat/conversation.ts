@@ -1,0 +1,139 @@
+// One conversation about images: its turns, the queue of questions, and streaming answers from
+// the engine. Knows nothing about webviews; the view renders what it reports.
+import { randomUUID } from 'node:crypto';
+import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { parseRegions, type Region } from '../grounding';
+import type { Attachment } from './attachments';
+import type { TurnStatus } from '../protocol/webview';
+
+export interface TurnRecord {
+  id: string;
+  question: string;
+  images: Attachment[];
+  /** The image the answer's regions refer to: the latest image shown to the model. */
+  target: Attachment | null;
+  answer: string;
+  status: TurnStatus;
+  regions: Region[];
+  error: { message: string; setting?: string } | null;
+  stats: string | null;
+}
+
+export type ConversationEvent =
+  | { type: 'turn'; turn: TurnRecord }
+  | { type: 'token'; turnId: string; text: string }
+  | { type: 'reset' };
+
+export interface ConversationOptions {
+  engine: () => Engine;
+  chatOptions: () => ChatOptions;
+  log: (message: string) => void;
+}
+
+export class Conversation {
+  private readonly records: TurnRecord[] = [];
+  private readonly listeners = new Set<(e: ConversationEvent) => void>();
+  private running: { turn: TurnRecord; abort: AbortController } | null = null;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ConversationOptions) {}
+
+  get turns(): readonly TurnRecord[] {
+    return this.records;
+  }
+
+  onEvent(listener: (e: ConversationEvent) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private emit(e: ConversationEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Adds a question (with images) and answers it after any turn already running. */
+  ask(question: string, images: Attachment[] = []): Promise<TurnRecord> {
+    const previousTarget = [...this.records].reverse().find((t) => t.target)?.target ?? null;
+    const turn: TurnRecord = {
+      id: randomUUID(),
+      question,
+      images,
+      target: images.at(-1) ?? previousTarget,
+      answer: '',
+      status: 'queued',
+      regions: [],
+      error: null,
+      stats: null,
+    };
+    this.records.push(turn);
+    this.emit({ type: 'turn', turn });
+    const done = this.queue.then(() => this.run(turn));
+    this.queue = done;
+    return done.then(() => turn);
+  }
+
+  /** Stops the running answer and drops queued questions' waiting (they still run in order). */
+  stop(): void {
+    this.running?.abort.abort();
+  }
+
+  /** Starts over: stops the running answer and forgets every turn. */
+  clear(): void {
+    this.stop();
+    for (const t of this.records) if (t.status === 'queued') t.status = 'stopped';
+    this.records.length = 0;
+    this.emit({ type: 'reset' });
+  }
+
+  private history(upTo: TurnRecord): ChatTurn[] {
+    const turns: ChatTurn[] = [];
+    for (const t of this.records) {
+      if (t === upTo) break;
+      if (t.status !== 'done' && t.status !== 'stopped') continue;
+      turns.push({ role: 'user', text: t.question, images: t.images.map((i) => ({ path: i.path })) });
+      turns.push({ role: 'assistant', text: t.answer, images: [] });
+    }
+    turns.push({ role: 'user', text: upTo.question, images: upTo.images.map((i) => ({ path: i.path })) });
+    return turns;
+  }
+
+  private async run(turn: TurnRecord): Promise<void> {
+    if (turn.status !== 'queued' || !this.records.includes(turn)) return;
+    const abort = new AbortController();
+    this.running = { turn, abort };
+    turn.status = 'streaming';
+    this.emit({ type: 'turn', turn });
+    try {
+      const outcome = await this.options.engine().chat(
+        this.history(turn),
+        this.options.chatOptions(),
+        (text) => {
+          // Tokens that arrive after Stop are not shown.
+          if (abort.signal.aborted) return;
+          turn.answer += text;
+          this.emit({ type: 'token', turnId: turn.id, text });
+          const regions = parseRegions(turn.answer, (m) => this.options.log(`grounding: ${m}`));
+          if (regions.length !== turn.regions.length) {
+            turn.regions = regions;
+            this.emit({ type: 'turn', turn });
+          }
+        },
+        abort.signal,
+      );
+      if (!abort.signal.aborted) turn.answer = outcome.text;
+      turn.regions = parseRegions(turn.answer, (m) => this.options.log(`grounding: ${m}`));
+      turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
+      const s = outcome.stats;
+      turn.stats = `${s.promptTokens} prompt tokens · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
+    } catch (err) {
+      turn.status = 'error';
+      const message = err instanceof Error ? err.message : String(err);
+      turn.error = { message, ...(err instanceof EngineError && err.setting ? { setting: err.setting } : {}) };
+      this.options.log(`turn ${turn.id} failed: ${message}`);
+    } finally {
+      this.running = null;
+      this.emit({ type: 'turn', turn });
+    }
+  }
+}

@@ -1,0 +1,23 @@
+// Chat-level actions: open, new chat, stop, show log; and notifications for failed turns.
+import * as vscode from 'vscode';
+import type { LensContext } from '../context';
+
+export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
+export const newChat = (ctx: LensContext) => () => ctx.conversation.clear();
+export const stopGeneration = (ctx: LensContext) => () => ctx.conversation.stop();
+export const showLog = (ctx: LensContext) => () => ctx.output.show(true);
+
+/** A failed turn is shown inline; one that a setting fixes also gets a notification with the button. */
+export function notifyFailures(ctx: LensContext): vscode.Disposable {
+  const seen = new Set<string>();
+  return ctx.conversation.onEvent((e) => {
+    if (e.type !== 'turn' || e.turn.status !== 'error' || !e.turn.error || seen.has(e.turn.id)) return;
+    seen.add(e.turn.id);
+    const { message, setting } = e.turn.error;
+    const button = setting ? 'Open Settings' : 'Show Log';
+    void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, button).then((choice) => {
+      if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+      else if (choice === 'Show Log') ctx.output.show(true);
+    });
+  });
+}

@@ -1,0 +1,43 @@
+// "Explain this diagram": from the Explorer context menu, or the palette for the active image.
+import * as vscode from 'vscode';
+import { activeImageUri, captureFile } from '../capture/file';
+import type { LensContext } from '../context';
+import { ImageError, IMAGE_EXTENSIONS } from '../images';
+
+export const EXPLAIN_PROMPT = 'Explain this diagram: what it shows, its main parts and how they relate.';
+
+async function pickImage(): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    openLabel: 'Explain',
+    title: 'Choose an image to explain',
+    filters: { Images: [...IMAGE_EXTENSIONS] },
+  });
+  return picked?.[0];
+}
+
+export function explainImage(ctx: LensContext) {
+  return async (uri?: vscode.Uri): Promise<void> => {
+    let target = uri instanceof vscode.Uri ? uri : activeImageUri();
+    if (!target) {
+      const choice = await vscode.window.showInformationMessage(
+        'No image is open. Right-click an image in the Explorer and choose "Explain this diagram", or pick a file.',
+        'Choose Image…',
+      );
+      if (choice) target = await pickImage();
+      if (!target) return;
+    }
+    let attachment;
+    try {
+      const captured = await captureFile(target);
+      attachment = await ctx.attachments.add(captured.bytes, captured.name);
+    } catch (err) {
+      const message = err instanceof ImageError ? err.message : `Could not read ${target.fsPath}: ${(err as Error).message}`;
+      ctx.output.warn(message);
+      void vscode.window.showErrorMessage(message);
+      return;
+    }
+    await ctx.chatView.reveal();
+    await ctx.conversation.ask(EXPLAIN_PROMPT, [attachment]);
+  };
+}

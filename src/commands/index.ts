@@ -1,0 +1,22 @@
+import * as vscode from 'vscode';
+import type { LensContext } from '../context';
+import { newChat, notifyFailures, openChat, showLog, stopGeneration } from './chat';
+import { explainImage } from './explain';
+
+type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
+
+/** Every command the manifest contributes, each a factory over the context. */
+const COMMANDS: Record<string, CommandFactory> = {
+  'internvlLens.explainImage': explainImage,
+  'internvlLens.openChat': openChat,
+  'internvlLens.newChat': newChat,
+  'internvlLens.stop': stopGeneration,
+  'internvlLens.showLog': showLog,
+};
+
+export function registerCommands(ctx: LensContext): void {
+  for (const [name, factory] of Object.entries(COMMANDS)) {
+    ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
+  }
+  ctx.push(notifyFailures(ctx));
+}

@@ -1,0 +1,23 @@
+/** What went wrong, in words a user can act on, and which setting fixes it when one does. */
+export type EngineErrorCode =
+  | 'model-not-configured'
+  | 'model-file-missing'
+  | 'model-file-invalid'
+  | 'load-failed'
+  | 'no-vision'
+  | 'worker-crashed'
+  | 'worker-failed-to-start'
+  | 'completion-failed'
+  | 'protocol';
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+  constructor(
+    readonly code: EngineErrorCode,
+    message: string,
+    /** The setting that fixes this, when there is one. */
+    readonly setting?: string,
+  ) {
+    super(message);
+  }
+}

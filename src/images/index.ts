@@ -1,0 +1,1 @@
+export { probeImage, ImageError, IMAGE_EXTENSIONS, type ImageFormat, type ImageInfo } from './probe';
