@@ -61,8 +61,8 @@ function copyNativeRuntime() {
     if (!existsSync(from)) throw new Error(`missing ${from}: run npm ci`);
     cpSync(from, join(target, pkg), {
       recursive: true,
-      // The binding's C++ sources and build scripts are not needed at run time.
-      filter: (p) => !/[/\\](src|scripts|CMakeLists\.txt)$/.test(p) || p === from,
+      // The binding's C++ and TypeScript sources and build scripts are not needed at run time.
+      filter: (p) => p === from || !/[/\\](src|scripts|CMakeLists\.txt|[^/\\]+\.ts)$/.test(p),
     });
   }
 }

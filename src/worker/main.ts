@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { ChatMessage, LlamaContext, MessagePart } from '@fugood/llama.node';
 import {
-  CancellationToken,
+  type CancellationToken,
   createMessageConnection,
   IPCMessageReader,
   IPCMessageWriter,

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// Runs the test suites and ends with one line: "N passed, N failed".
+//   node scripts/test.mjs all | unit | integration | e2e
+// "all" (npm test) also prepares everything a fresh machine lacks: system packages and
+// code-server (scripts/install-test-deps.sh), the build, the VSIX and the generated tiny models.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const which = process.argv[2] ?? 'all';
+const suites = which === 'all' ? ['unit', 'integration', 'e2e'] : [which];
+if (!suites.every((s) => ['unit', 'integration', 'e2e'].includes(s))) {
+  console.error(`usage: node scripts/test.mjs all|unit|integration|e2e`);
+  process.exit(2);
+}
+
+function run(cmd, args, opts = {}) {
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts });
+  return { status: r.status ?? 1, seconds: (Date.now() - started) / 1000 };
+}
+
+function step(name, cmd, args) {
+  console.log(`\n▶ ${name}`);
+  const r = run(cmd, args);
+  console.log(`  ${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status})`} in ${r.seconds.toFixed(1)} s`);
+  return r.status === 0;
+}
+
+function testFiles(dir) {
+  const out = [];
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (name.endsWith('.test.ts')) out.push(relative(root, p));
+    }
+  };
+  walk(join(root, 'test', dir));
+  return out.sort();
+}
+
+const preparations = [];
+const needsBuild = suites.some((s) => s !== 'unit');
+if (suites.includes('e2e')) preparations.push(['system packages and code-server', 'bash', ['scripts/install-test-deps.sh']]);
+if (needsBuild) preparations.push(['build', process.execPath, ['scripts/build.mjs']]);
+if (suites.includes('e2e')) preparations.push(['package VSIX', process.execPath, ['scripts/package.mjs']]);
+if (needsBuild) preparations.push(['tiny models', process.execPath, ['--import', 'tsx', 'test/fixtures/generate.ts']]);
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures = [];
+let prepared = true;
+for (const [name, cmd, args] of preparations) {
+  if (!step(name, cmd, args)) {
+    prepared = false;
+    totals.failed++;
+    failures.push(`preparation: ${name}`);
+    break;
+  }
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'internvl-lens-test-'));
+for (const suite of prepared ? suites : []) {
+  const files = testFiles(suite);
+  if (files.length === 0) {
+    console.log(`\n▶ ${suite}: no test files`);
+    continue;
+  }
+  const countsFile = join(scratch, `${suite}.json`);
+  const r = run(process.execPath, [
+    '--import', 'tsx',
+    '--test',
+    '--test-concurrency=1',
+    '--test-reporter=spec', '--test-reporter-destination=stdout',
+    `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`, `--test-reporter-destination=${countsFile}`,
+    ...files,
+  ], { env: { ...process.env, INTERNVL_LENS_TEST_SUITE: suite } });
+  let counts = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  try {
+    counts = JSON.parse(readFileSync(countsFile, 'utf8'));
+  } catch {
+    counts.failed = 1;
+    counts.failures = [`${suite}: the test runner produced no results (exit ${r.status})`];
+  }
+  if (r.status !== 0 && counts.failed === 0) {
+    counts.failed = 1;
+    counts.failures.push(`${suite}: the test runner exited with ${r.status}`);
+  }
+  console.log(`\n${suite}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped (${r.seconds.toFixed(1)} s)`);
+  totals.passed += counts.passed;
+  totals.failed += counts.failed;
+  totals.skipped += counts.skipped;
+  failures.push(...counts.failures);
+}
+
+if (failures.length) console.log(`\nFailures:\n${failures.map((f) => `  ✗ ${f}`).join('\n')}`);
+console.log(`\n${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(totals.failed > 0 ? 1 : 0);

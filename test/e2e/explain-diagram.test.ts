@@ -1,0 +1,201 @@
+// The walking skeleton, proven in a real VS Code (code-server) in a real browser: right-click a
+// PNG in the Explorer, "Explain this diagram", and the real llama.cpp runtime (tiny scripted
+// InternVL model) streams an answer whose boxes land on the right pixels.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Frame, Page } from 'playwright-core';
+import {
+  type CodeServer,
+  explorerContextMenu,
+  exthostLog,
+  launchBrowser,
+  newWorkbenchPage,
+  REPO_ROOT,
+  runCommand,
+  saveLogs,
+  screenshot,
+  setSidebarWidth,
+  startCodeServer,
+  webviewViewFrame,
+} from './harness';
+import { encodePng } from '../fixtures/png';
+import { tinyModel } from '../integration/support';
+import { type Box, SCRIPTS } from '../fixtures/scripts';
+
+const EXTENSION_ID = 'internvl-lens.internvl-lens';
+const VIEW = 'internvlLens.chat';
+const IMAGE = { width: 800, height: 500 };
+const GROUNDING_BOXES: readonly Box[] = SCRIPTS.grounding.regions.flatMap((r): readonly Box[] => r.boxes);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A diagram with the scripted boxes painted in, so the screenshot shows any misalignment. */
+function diagramPng(): Buffer {
+  const { width, height } = IMAGE;
+  const rgba = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) rgba.set([245, 245, 240, 255], i * 4);
+  for (const [x1, y1, x2, y2] of GROUNDING_BOXES) {
+    const [l, t, r, b] = [(x1 / 1000) * width, (y1 / 1000) * height, (x2 / 1000) * width, (y2 / 1000) * height].map(Math.round) as [number, number, number, number];
+    for (let y = t; y < b; y++) for (let x = l; x < r; x++) rgba.set([70, 110, 200, 255], (y * width + x) * 4);
+  }
+  return encodePng(width, height, rgba);
+}
+
+function workerPids(server: CodeServer): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(server.extensionsDir) && cmd.includes('worker.js')) pids.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return pids;
+}
+
+describe('Explain this diagram in a real VS Code', () => {
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  const grounding = tinyModel('grounding');
+  const endless = tinyModel('endless');
+  const baseSettings = { 'internvlLens.modelPath': grounding.modelPath, 'internvlLens.mmprojPath': grounding.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
+
+  function writeSettings(extra: Record<string, unknown>): void {
+    const file = join(server.userDataDir, 'User', 'settings.json');
+    const current = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, JSON.stringify({ ...current, ...baseSettings, ...extra }, null, 2));
+  }
+
+  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 20_000);
+
+  before(async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'lens-ws-'));
+    writeFileSync(join(workspace, 'diagram.png'), diagramPng());
+    writeFileSync(join(workspace, 'broken.png'), 'this is a text file with an image name\n');
+    server = await startCodeServer({ workspace, settings: baseSettings, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix') });
+    browser = await launchBrowser();
+    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
+  });
+
+  after(async () => {
+    if (server) await saveLogs(server, 'explain-diagram').catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('streams the scripted answer and draws one overlay per box on the right pixels at two widths', async () => {
+    await runCommand(page, 'InternVL Lens: Open Chat');
+    let frame = await chat();
+    await frame.locator('.empty').waitFor({ timeout: 15_000 });
+    // Record every answer text the webview shows, to prove it arrived in pieces.
+    await frame.evaluate(() => {
+      const seen: number[] = [];
+      (window as unknown as { __answerLengths: number[] }).__answerLengths = seen;
+      new MutationObserver(() => {
+        const a = document.querySelector<HTMLElement>('.answer');
+        const n = a?.dataset.raw?.length ?? 0;
+        if (seen.at(-1) !== n) seen.push(n);
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+
+    await explorerContextMenu(page, 'diagram.png', 'Explain this diagram');
+    frame = await chat();
+    const turn = frame.locator('.turn').first();
+    await turn.and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
+      console.log(exthostLog(server, 60));
+      throw err;
+    });
+
+    const answer = await frame.$eval('.answer', (el) => ({ raw: (el as HTMLElement).dataset.raw, chunks: Number((el as HTMLElement).dataset.chunks), text: el.textContent }));
+    assert.equal(answer.raw, grounding.answer, 'the scripted answer arrived whole');
+    assert.ok(answer.chunks >= 5, `streamed in ${answer.chunks} token messages`);
+    const lengths = await frame.evaluate(() => (window as unknown as { __answerLengths: number[] }).__answerLengths);
+    const partial = lengths.filter((n) => n > 0 && n < grounding.answer.length);
+    assert.ok(partial.length >= 2, `partial answers were on screen before the whole one: ${JSON.stringify(lengths)}`);
+    assert.match(answer.text ?? '', /Save button/);
+    assert.doesNotMatch(answer.text ?? '', /<ref>|<box>/, 'markup is rendered, not shown raw');
+
+    const check = async (label: string) => {
+      const measured = await frame.evaluate(() => {
+        const img = document.querySelector('.stage img')!.getBoundingClientRect();
+        const boxes = [...document.querySelectorAll('.region.box')].map((e) => {
+          const r = e.getBoundingClientRect();
+          return [r.left, r.top, r.right, r.bottom];
+        });
+        return { img: [img.left, img.top, img.width, img.height], boxes, count: document.querySelectorAll('.region').length };
+      });
+      assert.equal(measured.count, GROUNDING_BOXES.length, `${label}: exactly one overlay per box`);
+      const [left, top, w, h] = measured.img as [number, number, number, number];
+      assert.ok(Math.abs(w / h - IMAGE.width / IMAGE.height) < 0.01, `${label}: the image keeps its aspect ratio`);
+      GROUNDING_BOXES.forEach(([x1, y1, x2, y2], i) => {
+        const expected = [left + (x1 / 1000) * w, top + (y1 / 1000) * h, left + (x2 / 1000) * w, top + (y2 / 1000) * h];
+        const got = measured.boxes[i]!;
+        expected.forEach((e, k) => assert.ok(Math.abs(got[k]! - e) <= 2, `${label}: box ${i} edge ${k} at ${got[k]!.toFixed(1)} px, expected ${e.toFixed(1)} px`));
+      });
+      return w;
+    };
+
+    const narrow = await setSidebarWidth(page, 300);
+    await sleep(300);
+    const narrowImage = await check(`side bar ${narrow} px`);
+    const wide = await setSidebarWidth(page, 640);
+    await sleep(300);
+    const wideImage = await check(`side bar ${wide} px`);
+    assert.ok(wide - narrow > 200, `the side bar really changed width (${narrow} → ${wide} px)`);
+    assert.ok(wideImage - narrowImage > 150, `the image was redrawn at another size (${narrowImage} → ${wideImage} px)`);
+    await screenshot(page, 'explain-diagram');
+  });
+
+  it('says clearly when a file is not an image', async () => {
+    await explorerContextMenu(page, 'broken.png', 'Explain this diagram');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: 'broken.png is not an image' }).waitFor({ timeout: 10_000 });
+  });
+
+  it('shows an error when the worker dies mid-answer, and the next question starts a new worker', async () => {
+    writeSettings({ 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
+    await sleep(1500);
+    let frame = await chat();
+    await frame.locator('.composer textarea').fill('Tell me everything.');
+    await frame.locator('.composer textarea').press('Enter');
+    const streaming = frame.locator('.turn[data-status="streaming"] .answer');
+    await frame.waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 20, null, { timeout: 30_000 });
+    assert.ok(await streaming.count(), 'an answer is streaming');
+    const before = workerPids(server);
+    assert.equal(before.length, 1, `one worker runs (${before.join(', ')})`);
+    process.kill(before[0]!, 'SIGKILL');
+    await frame.locator('.turn[data-status="error"] .error', { hasText: 'stopped unexpectedly' }).waitFor({ timeout: 5_000 });
+    // The editor keeps working.
+    await runCommand(page, 'View: Show Explorer');
+
+    writeSettings({ 'internvlLens.maxTokens': 1024 });
+    await sleep(1500);
+    await runCommand(page, 'InternVL Lens: Open Chat');
+    frame = await chat();
+    await frame.locator('.composer textarea').fill('Where is the Save button?');
+    await frame.locator('.composer textarea').press('Enter');
+    await frame.locator('.turn').last().and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
+    const raw = await frame.locator('.turn').last().locator('.answer').getAttribute('data-raw');
+    assert.equal(raw, grounding.answer);
+    const after = workerPids(server);
+    assert.equal(after.length, 1);
+    assert.notEqual(after[0], before[0], 'a new worker answered');
+  });
+
+  it('points at the setting when the model file is missing', async () => {
+    writeSettings({ 'internvlLens.modelPath': '/nonexistent/InternVL3-14B-Instruct-Q4_K_M.gguf' });
+    await sleep(1500);
+    await explorerContextMenu(page, 'diagram.png', 'Explain this diagram');
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'does not exist' });
+    await toast.waitFor({ timeout: 15_000 });
+    assert.match((await toast.textContent()) ?? '', /InternVL3-14B-Instruct-Q4_K_M\.gguf/);
+    await toast.getByRole('button', { name: 'Open Settings' }).click();
+    await page.locator('.settings-editor').waitFor({ timeout: 10_000 });
+    const frame = await chat();
+    await frame.locator('.turn[data-status="error"] .error', { hasText: 'does not exist' }).last().waitFor({ timeout: 5_000 });
+  });
+});
