@@ -2,7 +2,7 @@
 // inside native code (a malformed GGUF trips a GGML_ASSERT) takes down this process, not the
 // editor. It speaks JSON-RPC over the IPC channel: stdout/stderr carry native logs.
 import { basename } from 'node:path';
-import type { ChatMessage, LlamaContext, MessagePart } from '@fugood/llama.node';
+import { type ChatMessage, type LlamaContext, loadLlamaNode, type MessagePart } from './llama-node-api';
 import {
   type CancellationToken,
   createMessageConnection,
@@ -55,7 +55,7 @@ function describe(err: unknown): string {
 }
 
 async function load(params: LoadParams): Promise<Loaded> {
-  const { loadModel } = await import('@fugood/llama.node');
+  const { loadModel } = loadLlamaNode();
   const context = await loadModel({
     model: params.modelPath,
     n_ctx: params.contextSize,
@@ -126,6 +126,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
   }
   const start = performance.now();
   let firstTokenAt: number | null = null;
+  let streamed = '';
   const stop = token.onCancellationRequested(() => current.context.stopCompletion());
   try {
     if (token.isCancellationRequested) current.context.stopCompletion();
@@ -141,9 +142,19 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
       (t) => {
         if (!t.token) return;
         firstTokenAt ??= performance.now();
+        streamed += t.token;
         void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text: t.token } satisfies TokenNotification);
       },
     );
+    // The binding can resolve before its last token callbacks have run: let them arrive, then
+    // send whatever the stream still lacks, so the streamed text always equals the final text.
+    const deadline = performance.now() + 1000;
+    while (streamed.length < result.text.length && performance.now() < deadline) {
+      await new Promise((r) => setImmediate(r));
+    }
+    if (streamed.length < result.text.length && result.text.startsWith(streamed)) {
+      void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text: result.text.slice(streamed.length) } satisfies TokenNotification);
+    }
     const t = result.timings;
     return {
       text: result.text,

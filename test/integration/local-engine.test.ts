@@ -55,24 +55,30 @@ describe('LocalEngine on the tiny grounding model', () => {
   });
 
   it('recovers after the worker is killed mid-answer', async () => {
-    const before = engine.workerPid;
-    assert.ok(before, 'a worker is running');
-    let killedAt = 0;
-    const err = await rejection(
-      engine.chat(ask('Again?'), options, () => {
-        if (!killedAt) {
-          killedAt = performance.now();
-          process.kill(before, 'SIGKILL');
-        }
-      }),
-    );
-    // The worker may finish streaming before the signal lands; it must never hang.
-    assert.equal(err.code, 'worker-crashed');
-    assert.ok(performance.now() - killedAt < 1000, 'the request failed within 1 s of the crash');
-    assert.match(err.message, /stopped unexpectedly \(killed by SIGKILL\)/);
-    const outcome = await engine.chat(ask('And now?'), options, () => undefined);
-    assert.equal(outcome.text, tinyModel('grounding').answer);
-    assert.notEqual(engine.workerPid, before, 'a new worker answered');
+    const endless = tinyModel('endless');
+    const engine = engineWith({ modelPath: endless.modelPath, mmprojPath: endless.mmprojPath });
+    try {
+      let killedAt = 0;
+      let pid: number | undefined;
+      const err = await rejection(
+        engine.chat(ask('Count forever'), { maxTokens: 1_000_000, temperature: 0 }, () => {
+          if (!killedAt) {
+            pid = engine.workerPid;
+            killedAt = performance.now();
+            process.kill(pid!, 'SIGKILL');
+          }
+        }),
+      );
+      assert.equal(err.code, 'worker-crashed');
+      assert.ok(performance.now() - killedAt < 1000, 'the request failed within 1 s of the crash');
+      assert.match(err.message, /stopped unexpectedly \(killed by SIGKILL\)/);
+      assert.equal(engine.state.kind, 'error');
+      const outcome = await engine.chat(ask('And now?'), { maxTokens: 5, temperature: 0 }, () => undefined);
+      assert.ok(outcome.text.startsWith(endless.answer), outcome.text);
+      assert.notEqual(engine.workerPid, pid, 'a new worker answered');
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
-// The part of @fugood/llama.node 1.7.15 that InternVL Lens uses. The package ships TypeScript
-// sources instead of declarations, and they do not compile under this project's strict
-// settings, so tsconfig maps the module name here. Shapes copied from its lib/binding.ts.
+// The part of @fugood/llama.node 1.7.15 that InternVL Lens uses, typed. The package ships
+// TypeScript sources instead of declarations, and they do not compile under this project's
+// strict settings, so the worker loads it with require() and these types. Shapes copied from
+// its lib/binding.ts and lib/index.ts.
 
 export type MessagePart =
   | { type: 'text'; text: string }
@@ -80,7 +81,15 @@ export interface LlamaContext {
   release(): Promise<void>;
 }
 
-export function loadModel(options: LlamaModelOptions, onProgress?: (progress: number) => void): Promise<LlamaContext>;
-export function toggleNativeLog(enable: boolean): Promise<void>;
-export function isLibVariantAvailable(variant: 'default' | 'vulkan' | 'cuda'): Promise<boolean>;
-export function getBackendDevicesInfo(): Promise<Array<Record<string, unknown>>>;
+export interface LlamaNode {
+  loadModel(options: LlamaModelOptions, onProgress?: (progress: number) => void): Promise<LlamaContext>;
+  toggleNativeLog(enable: boolean): Promise<void>;
+  isLibVariantAvailable(variant: 'default' | 'vulkan' | 'cuda'): Promise<boolean>;
+  getBackendDevicesInfo(): Promise<Array<Record<string, unknown>>>;
+}
+
+/** Loads the native binding. Only the worker process may call this. */
+export function loadLlamaNode(): LlamaNode {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@fugood/llama.node') as LlamaNode;
+}
