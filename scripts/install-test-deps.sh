@@ -82,7 +82,7 @@ code_server_ok() {  # $1=verbose: say why it is not ok
       why="@vscode/ripgrep binary missing"
     fi
   fi
-  [ -z "$why" ] && return 0
+  if [ -z "$why" ]; then CS_VERSION_LINE="${out%%$'\n'*}"; return 0; fi
   [ "${1:-}" = verbose ] && log "code-server check: $why" >&2
   return 1
 }
@@ -113,6 +113,7 @@ if [ "${FORCE_CODE_SERVER:-0}" != "1" ] && code_server_ok; then
   step_done "code-server $CODE_SERVER_VERSION already installed"
 else
   log "installing code-server $CODE_SERVER_VERSION into ${CS_DIR#"$ROOT/"} (log: ${LOG#"$ROOT/"})"
+  CS_VERSION_LINE=""
   rm -rf "$CS_DIR" "$CS_TMP"
   mkdir -p "$CS_DIR" "$CS_TMP"
   printf '{\n  "name": "code-server-tool",\n  "private": true\n}\n' > "$CS_DIR/package.json"
@@ -123,6 +124,7 @@ else
     npm_config_unsafe_perm=true   # its postinstall refuses to run as root otherwise
     npm_config_yes=true           # node-pty's postinstall runs `npx node-gyp`
     npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+    JOBS="${JOBS:-max}"           # node-gyp: compile the native modules with make -j<cores>
   )
   # node-gyp must not download Node headers (offline): point it at the local ones unless
   # npm is already configured with a nodedir.
@@ -153,8 +155,9 @@ fi
 # ---------------------------------------------------------------------------------------
 # 3. Final check
 # ---------------------------------------------------------------------------------------
-code_server_ok verbose || { [ -f "$LOG" ] && tail -n 40 "$LOG" >&2; die "code-server check failed"; }
-version="$("$CS_BIN" --version 2>&1)"
-log "code-server: $version"
+if [ -z "${CS_VERSION_LINE:-}" ]; then
+  code_server_ok verbose || { [ -f "$LOG" ] && tail -n 40 "$LOG" >&2; die "code-server check failed"; }
+fi
+log "code-server: $CS_VERSION_LINE"
 log "chromium: $(/usr/bin/chromium --version 2>/dev/null || echo 'not found')"
 log "done in $(elapsed "$T_START")"

@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { LocalEngine, type LocalModelSettings } from '../../src/engine/local/localEngine';
 import { EngineError } from '../../src/engine/errors';
 import type { ChatTurn } from '../../src/engine/engine';
