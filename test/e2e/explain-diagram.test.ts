@@ -159,6 +159,7 @@ describe('Explain this diagram in a real VS Code', () => {
   it('shows an error when the worker dies mid-answer, and the next question starts a new worker', async () => {
     writeSettings({ 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
     await sleep(1500);
+    await runCommand(page, 'InternVL Lens: Open Chat');
     let frame = await chat();
     await frame.locator('.composer textarea').fill('Tell me everything.');
     await frame.locator('.composer textarea').press('Enter');

@@ -1,0 +1,679 @@
+/**
+ * Real-VS-Code e2e harness: code-server 4.100.3 (VS Code 1.100.3 server + web workbench,
+ * installed by scripts/install-test-deps.sh into .tools/code-server) driven by Playwright
+ * in Debian's Chromium. Works offline, on 127.0.0.1 only. See test/e2e/README.md.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type ConsoleMessage, type Frame, type Locator, type Page } from 'playwright-core';
+
+const execFileAsync = promisify(execFile);
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CODE_SERVER_BIN =
+  process.env.CODE_SERVER_BIN ?? path.join(REPO_ROOT, '.tools', 'code-server', 'node_modules', '.bin', 'code-server');
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
+
+/** Settings that keep a fresh VS Code quiet (no welcome page, trust prompt, update/telemetry calls). */
+export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
+  'workbench.startupEditor': 'none',
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+  'security.workspace.trust.enabled': false,
+  'telemetry.telemetryLevel': 'off',
+  'update.mode': 'none',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'extensions.ignoreRecommendations': true,
+  'git.enabled': false,
+  'git.openRepositoryInParentFolders': 'never',
+  'chat.commandCenter.enabled': false,
+  'workbench.layoutControl.enabled': false,
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------
+// code-server
+// ---------------------------------------------------------------------------------------
+
+export interface StartCodeServerOptions {
+  /** Folder opened in the workbench (absolute, or relative to the repo root). */
+  workspace: string;
+  /** Merged over QUIET_SETTINGS into User/settings.json before start. */
+  settings?: Record<string, unknown>;
+  /** .vsix file(s) installed with --install-extension before start. */
+  vsix?: string | string[];
+  /** Extra environment for code-server (and so for the extension host). */
+  env?: Record<string, string>;
+  /** Milliseconds to wait for /healthz (default 30 000). */
+  timeoutMs?: number;
+}
+
+export interface CodeServer {
+  /** Base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  url: string;
+  port: number;
+  pid: number;
+  /** Absolute workspace folder; `${url}/?folder=${workspace}` opens it. */
+  workspace: string;
+  /** Throwaway folder holding everything below; removed by stop() unless E2E_KEEP_RUN=1. */
+  runDir: string;
+  userDataDir: string;
+  extensionsDir: string;
+  /** VS Code server logs: <userDataDir>/logs (one timestamped folder per start). */
+  logsDir: string;
+  /** code-server's own stdout+stderr. */
+  outputFile: string;
+  /** ms from spawn until /healthz answered 200. */
+  startupMs: number;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Environment for code-server: ours, minus anything that would make it talk to another VS Code. */
+function codeServerEnv(runDir: string, extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('VSCODE_') || k === 'ELECTRON_RUN_AS_NODE' || k === 'PASSWORD' || k === 'HASHED_PASSWORD') continue;
+    if (k.startsWith('NODE_TEST') || k === 'NODE_OPTIONS') continue; // node:test / tsx loaders must not leak in
+    env[k] = v;
+  }
+  Object.assign(env, {
+    XDG_CONFIG_HOME: path.join(runDir, 'xdg-config'),
+    XDG_DATA_HOME: path.join(runDir, 'xdg-data'),
+    XDG_CACHE_HOME: path.join(runDir, 'xdg-cache'),
+    TMPDIR: path.join(runDir, 'tmp'),
+  });
+  return { ...env, ...extra };
+}
+
+export async function startCodeServer(opts: StartCodeServerOptions): Promise<CodeServer> {
+  if (!existsSync(CODE_SERVER_BIN)) {
+    throw new Error(`code-server not found at ${CODE_SERVER_BIN}; run scripts/install-test-deps.sh`);
+  }
+  const workspace = path.resolve(REPO_ROOT, opts.workspace);
+  // Short path under /tmp: VS Code puts unix sockets under TMPDIR (108-byte limit).
+  const runDir = await fs.mkdtemp(path.join(os.tmpdir(), 'e2e-cs-'));
+  const userDataDir = path.join(runDir, 'user-data');
+  const extensionsDir = path.join(runDir, 'extensions');
+  const outputFile = path.join(runDir, 'code-server.log');
+  for (const d of [path.join(userDataDir, 'User'), extensionsDir, 'xdg-config', 'xdg-data', 'xdg-cache', 'tmp']) {
+    await fs.mkdir(path.resolve(runDir, d), { recursive: true });
+  }
+  await fs.writeFile(
+    path.join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...QUIET_SETTINGS, ...opts.settings }, null, 2),
+  );
+  const env = codeServerEnv(runDir, opts.env);
+  const dirArgs = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir];
+
+  const cleanup = async () => {
+    if (process.env.E2E_KEEP_RUN !== '1') await fs.rm(runDir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const vsix of ([] as string[]).concat(opts.vsix ?? [])) {
+      const abs = path.resolve(REPO_ROOT, vsix);
+      const { stdout, stderr } = await execFileAsync(CODE_SERVER_BIN, [...dirArgs, '--install-extension', abs], {
+        env,
+        timeout: 60_000,
+      });
+      if (!/successfully installed/i.test(stdout + stderr)) {
+        throw new Error(`installing ${abs} failed:\n${stdout}\n${stderr}`);
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  const port = await freePort();
+  const out = await fs.open(outputFile, 'w');
+  const t0 = Date.now();
+  const child: ChildProcess = spawn(
+    CODE_SERVER_BIN,
+    [
+      '--bind-addr', `127.0.0.1:${port}`,
+      '--auth', 'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      '--ignore-last-opened',
+      ...dirArgs,
+      workspace,
+    ],
+    { env, detached: true, stdio: ['ignore', out.fd, out.fd] },
+  );
+  await out.close();
+  const pid = child.pid!;
+  let exited: string | undefined;
+  child.on('exit', (code, signal) => (exited = `code ${code} signal ${signal}`));
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        /* already gone */
+      }
+    };
+    if (exited === undefined) {
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      killGroup('SIGTERM');
+      await Promise.race([gone, sleep(5000)]);
+    }
+    killGroup('SIGKILL'); // stragglers (extension host, pty host, watchers) in the group
+    await cleanup();
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = t0 + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    if (exited !== undefined) {
+      const log = readFileSync(outputFile, 'utf8');
+      await stop();
+      throw new Error(`code-server exited (${exited}) before it was ready:\n${log}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      const log = readFileSync(outputFile, 'utf8');
+      await stop();
+      throw new Error(`code-server not healthy after ${opts.timeoutMs ?? 30_000} ms:\n${log}`);
+    }
+    await sleep(100);
+  }
+
+  return {
+    url,
+    port,
+    pid,
+    workspace,
+    runDir,
+    userDataDir,
+    extensionsDir,
+    logsDir: path.join(userDataDir, 'logs'),
+    outputFile,
+    startupMs: Date.now() - t0,
+    stop,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Logs
+// ---------------------------------------------------------------------------------------
+
+function walk(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p) : [p];
+  });
+}
+
+/** All log files of this code-server (server, remote agent, extension host, output channels). */
+export function listLogs(server: CodeServer): string[] {
+  return [server.outputFile, ...walk(server.logsDir)].filter((f) => existsSync(f));
+}
+
+function tail(file: string, lines: number): string {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  return text.split('\n').slice(-lines - 1).join('\n');
+}
+
+/**
+ * Tail of the extension host log (exthost*\/remoteexthost.log: activation errors, uncaught
+ * exceptions, console.* of extensions) plus, if given, the output channel whose log file name
+ * contains `channel` (e.g. the extension's LogOutputChannel name).
+ */
+export function exthostLog(server: CodeServer, lines = 80, channel?: string): string {
+  const files = walk(server.logsDir);
+  const pick = (pred: (f: string) => boolean) =>
+    files.filter(pred).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+  const parts: string[] = [];
+  for (const f of pick((f) => /exthost\d*[\\/]remoteexthost\.log$/.test(f) || /exthost\d*\.log$/.test(f))) {
+    parts.push(`==> ${f} <==\n${tail(f, lines)}`);
+  }
+  if (channel) {
+    for (const f of pick((f) => path.basename(f).includes(channel) || f.includes(`${path.sep}${channel}`))) {
+      parts.push(`==> ${f} <==\n${tail(f, lines)}`);
+    }
+  }
+  return parts.join('\n') || `(no extension host log under ${server.logsDir})`;
+}
+
+/** Tail of code-server's own stdout/stderr. */
+export function serverOutput(server: CodeServer, lines = 80): string {
+  return tail(server.outputFile, lines);
+}
+
+/** Copy code-server's output and all VS Code logs to test-results/<name>-logs/ (kept after stop()). */
+export async function saveLogs(server: CodeServer, name: string): Promise<string> {
+  const dest = path.join(RESULTS_DIR, `${sanitize(name)}-logs`);
+  await fs.rm(dest, { recursive: true, force: true });
+  await fs.mkdir(dest, { recursive: true });
+  if (existsSync(server.outputFile)) await fs.copyFile(server.outputFile, path.join(dest, 'code-server.log'));
+  if (existsSync(server.logsDir)) await fs.cp(server.logsDir, path.join(dest, 'vscode'), { recursive: true });
+  return dest;
+}
+
+// ---------------------------------------------------------------------------------------
+// Browser / workbench
+// ---------------------------------------------------------------------------------------
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+export async function launchBrowser(opts: { headless?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: opts.headless ?? process.env.E2E_HEADED !== '1',
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** Console messages that are expected in code-server and mean nothing. */
+export const KNOWN_CONSOLE_NOISE: RegExp[] = [
+  /status of 404 .*\/vsda(_bg\.wasm|\.js)\)$/, // not in open-source builds
+  /An iframe which has both allow-scripts and allow-same-origin/, // every webview's outer iframe
+  /The web worker extension host is started in a same-origin iframe/,
+]
+
+export interface ConsoleCollector {
+  /** Every console message of level error/warning and every page error, as text. */
+  all: string[];
+  /** Same, minus KNOWN_CONSOLE_NOISE. */
+  unexpected(): string[];
+}
+
+/** Start recording console errors/warnings and uncaught page errors of `page` (and its frames). */
+export function collectConsole(page: Page): ConsoleCollector {
+  const all: string[] = [];
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    const where = m.location().url;
+    all.push(`[${m.type()}] ${m.text()}${where ? ` (${where})` : ''}`);
+  });
+  page.on('pageerror', (e) => all.push(`[pageerror] ${e.message}`));
+  return { all, unexpected: () => all.filter((t) => !KNOWN_CONSOLE_NOISE.some((re) => re.test(t))) };
+}
+
+/** Creates a page (1280×800 unless given) and opens the workbench on `folder` (default: the server's workspace). */
+export async function newWorkbenchPage(
+  browser: Browser,
+  server: CodeServer,
+  opts: { folder?: string; viewport?: { width: number; height: number } } = {},
+): Promise<Page> {
+  const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
+  await openWorkbench(page, server.url, opts.folder ?? server.workspace);
+  return page;
+}
+
+/**
+ * Opens `${url}/?folder=…` and waits until the workbench is usable: `.monaco-workbench`, the
+ * Explorer tree, and the status bar; then focuses the workbench so keyboard shortcuts reach it.
+ */
+export async function openWorkbench(page: Page, url: string, folder: string, timeoutMs = 30_000): Promise<void> {
+  await page.goto(`${url}/?folder=${encodeURIComponent(path.resolve(folder))}`);
+  await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
+  await page.locator('.monaco-workbench .part.statusbar').waitFor({ state: 'visible', timeout: timeoutMs });
+  await page
+    .locator('.explorer-folders-view .monaco-list-row')
+    .first()
+    .waitFor({ state: 'visible', timeout: Math.min(timeoutMs, 5000) })
+    .catch(() => {
+      /* empty workspace, or the Explorer is not the visible view */
+    });
+}
+
+/**
+ * Moves keyboard focus out of a webview iframe (without a click, which could hit something).
+ * F1 does work from inside a webview (webviews forward keybindings to the workbench), but typed
+ * keys and Enter/Escape should land in the workbench.
+ */
+async function focusWorkbench(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (el?.tagName === 'IFRAME') el.blur();
+  });
+}
+
+/** The command palette / quick pick widget. */
+export const QUICK_INPUT = '.quick-input-widget';
+
+/**
+ * Runs a command from the command palette: F1, type `title`, wait for the row whose label is
+ * exactly `title`, click it; returns when the palette has closed. The palette's command list
+ * is computed when it opens, and extension commands only appear once the extension host has
+ * registered them (a second or two after the workbench shows), so it reopens the palette
+ * until the command is there or `timeoutMs` has passed.
+ */
+export async function runCommand(page: Page, title: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const widget = page.locator(QUICK_INPUT);
+  const row = widget
+    .locator('.monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) })
+    .first();
+  for (let attempt = 1; ; attempt++) {
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    await widget.waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+    await widget.locator('input.input').fill(`>${title}`);
+    try {
+      await row.waitFor({ state: 'visible', timeout: Math.min(attempt === 1 ? 1500 : 1000, Math.max(500, deadline - Date.now())) });
+      break;
+    } catch (err) {
+      const shown = await widget.locator('.monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+      await page.keyboard.press('Escape');
+      if (Date.now() >= deadline) {
+        throw new Error(`command "${title}" not in the palette; it shows: ${JSON.stringify(shown)}`, { cause: err });
+      }
+      await sleep(250);
+    }
+  }
+  await row.click();
+  await widget.waitFor({ state: 'hidden', timeout: 5000 });
+}
+
+/** The Explorer row of `fileName` (a name shown in the tree; nested paths must be expanded already). */
+export function explorerItem(page: Page, fileName: string): Locator {
+  return page
+    .locator('.explorer-folders-view .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(fileName)}$`) }) })
+    .first();
+}
+
+/** Context-menu items currently shown (code-server renders menus as HTML in an open shadow root). */
+export const CONTEXT_MENU_ITEM = '.context-view .monaco-menu .action-item:not(.disabled) .action-label';
+
+/**
+ * Right-clicks `fileName` in the Explorer and chooses `menuItemLabel` from the context menu.
+ * Reveals the Explorer first (workbench.view.explorer) if the tree is not visible.
+ */
+export async function explorerContextMenu(
+  page: Page,
+  fileName: string,
+  menuItemLabel: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const item = explorerItem(page, fileName);
+  if (!(await item.isVisible())) {
+    await runCommand(page, 'View: Show Explorer');
+  }
+  await item.waitFor({ state: 'visible', timeout: timeoutMs });
+  // Right-click alone selects the row for the menu; a left click would also open the file.
+  await item.click({ button: 'right' });
+  const entry = page.locator(CONTEXT_MENU_ITEM).filter({ hasText: new RegExp(`^${escapeRegExp(menuItemLabel)}$`) });
+  try {
+    await entry.first().waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch (err) {
+    const shown = await page.locator(CONTEXT_MENU_ITEM).allTextContents();
+    await page.keyboard.press('Escape');
+    throw new Error(`context menu of ${fileName} has no "${menuItemLabel}"; it shows: ${JSON.stringify(shown)}`, {
+      cause: err,
+    });
+  }
+  await entry.first().hover();
+  await entry.first().click();
+  await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: timeoutMs });
+}
+
+// ---------------------------------------------------------------------------------------
+// Webview views
+// ---------------------------------------------------------------------------------------
+
+/**
+ * Outer iframes of all webviews (views and editor panels) of `extensionId` (publisher.name,
+ * any case). Note: `purpose=webviewView` is in the src only the first time a view's webview is
+ * created; once the view was hidden and shown again, its new iframe lacks it, so it is not
+ * used to tell views from panels; the iframe's position (over which workbench part) is.
+ */
+export function webviewOuterIframes(page: Page, extensionId: string): Locator {
+  return page.locator(`iframe.webview[src*="extensionId=${extensionId}" i]`);
+}
+
+/** Which workbench part the centre of `el` lies in (webview iframes are overlays, not children of their part). */
+async function partAt(page: Page, el: Locator): Promise<string | undefined> {
+  const box = await el.boundingBox();
+  if (!box || box.width < 1 || box.height < 1) return undefined;
+  return page.evaluate(
+    ({ x, y }) => {
+      for (const part of ['sidebar', 'auxiliarybar', 'panel', 'editor']) {
+        const r = document.querySelector(`.monaco-workbench .part.${part}`)?.getBoundingClientRect();
+        if (r && r.width > 0 && x >= r.left && x <= r.right && y >= r.top && y <= r.bottom) return part;
+      }
+      return undefined;
+    },
+    { x: box.x + box.width / 2, y: box.y + box.height / 2 },
+  );
+}
+
+/**
+ * The inner `iframe#active-frame` Frame of the visible webview *view* of `extensionId` (one over
+ * the side bar, secondary side bar or panel, not an editor webview panel) and, if given, whose
+ * `<body data-view>` is `viewType`. Waits up to `timeoutMs` for it to exist with its HTML set.
+ *
+ * A view without retainContextWhenHidden gets a new iframe each time it is shown again, and the
+ * old Frame is detached: call this again after the view was hidden.
+ */
+export async function webviewViewFrame(
+  page: Page,
+  extensionId: string,
+  viewType?: string,
+  timeoutMs = 15_000,
+): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  const outers = webviewOuterIframes(page, extensionId);
+  for (;;) {
+    const reasons: string[] = []; // why each candidate was not taken (for the error)
+    for (const [i, outer] of (await outers.all()).entries()) {
+      const why = (r: string) => reasons.push(`#${i}: ${r}`);
+      if (!(await outer.isVisible().catch(() => false))) {
+        why('hidden (its view is not shown: the side bar shows another view, e.g. the Explorer)');
+        continue;
+      }
+      const part = await partAt(page, outer).catch(() => undefined);
+      if (part === undefined || part === 'editor') {
+        why(`over ${part ?? 'no part'}`);
+        continue;
+      }
+      const outerFrame = await (await outer.elementHandle({ timeout: 1000 }).catch(() => null))?.contentFrame();
+      const innerEl = await outerFrame?.$('iframe#active-frame').catch(() => null);
+      const inner = await innerEl?.contentFrame();
+      if (!inner) {
+        why(`over ${part}, no #active-frame yet`);
+        continue;
+      }
+      const view = await inner
+        .evaluate(() => (document.body ? (document.body.dataset.view ?? null) : undefined))
+        .catch((e: unknown) => `error: ${String(e).split('\n')[0]}`);
+      if (view === undefined) {
+        why(`over ${part}, no <body> yet`);
+        continue;
+      }
+      if (view?.startsWith('error: ')) {
+        why(`over ${part}, ${view}`);
+        continue;
+      }
+      if (viewType !== undefined && view !== viewType) {
+        why(`over ${part}, body data-view=${JSON.stringify(view)}`);
+        continue;
+      }
+      return inner;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no visible webview view of ${extensionId}${viewType ? ` with data-view=${viewType}` : ''} after ${timeoutMs} ms; ` +
+          `candidates: ${reasons.length ? reasons.join('; ') : 'none (no iframe.webview of this extension)'}`,
+      );
+    }
+    await sleep(150);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Layout: side bar / panel width
+// ---------------------------------------------------------------------------------------
+
+export type WorkbenchPart = 'sidebar' | 'auxiliarybar';
+
+const PART_SELECTOR: Record<WorkbenchPart, string> = {
+  sidebar: '.monaco-workbench .part.sidebar',
+  auxiliarybar: '.monaco-workbench .part.auxiliarybar',
+};
+
+/** Current width (CSS px) of the side bar (or secondary side bar). */
+export async function partWidth(page: Page, part: WorkbenchPart = 'sidebar'): Promise<number> {
+  const box = await page.locator(PART_SELECTOR[part]).boundingBox();
+  if (!box) throw new Error(`${part} is not visible`);
+  return Math.round(box.width);
+}
+
+/**
+ * Sets the width of the side bar (default) or secondary side bar by dragging the vertical sash
+ * on its editor-facing edge, like a user. VS Code clamps it (side bar minimum 170 px, and the
+ * editor keeps a minimum), so the resulting width is returned; check it.
+ */
+export async function setSidebarWidth(page: Page, px: number, part: WorkbenchPart = 'sidebar'): Promise<number> {
+  const partBox = await page.locator(PART_SELECTOR[part]).boundingBox();
+  if (!partBox) throw new Error(`${part} is not visible; open a view in it first`);
+  const sashes = await page.locator('.monaco-workbench .monaco-sash.vertical:not(.disabled)').all();
+  const edges = { left: partBox.x, right: partBox.x + partBox.width };
+  let best: { x: number; y: number; edge: 'left' | 'right'; d: number } | undefined;
+  for (const s of sashes) {
+    const b = await s.boundingBox();
+    if (!b || b.height < partBox.height / 2) continue; // sashes inside views (split panes) are shorter
+    const cx = b.x + b.width / 2;
+    const cy = Math.max(b.y, partBox.y) + Math.min(b.height, partBox.height) / 2;
+    for (const edge of ['left', 'right'] as const) {
+      const d = Math.abs(cx - edges[edge]);
+      if (d <= 6 && (!best || d < best.d)) best = { x: cx, y: cy, edge, d };
+    }
+  }
+  if (!best) throw new Error(`no sash found on the edge of the ${part}`);
+  // Side bar on the left: its right edge moves; on the right (or aux bar): its left edge.
+  const target = best.edge === 'right' ? partBox.x + px : partBox.x + partBox.width - px;
+  await page.mouse.move(best.x, best.y);
+  await page.mouse.down();
+  await page.mouse.move((best.x + target) / 2, best.y, { steps: 4 });
+  await page.mouse.move(target, best.y, { steps: 4 });
+  await page.mouse.up();
+  // Move off the sash, or it stays highlighted (a blue bar) in screenshots.
+  const editor = await page.locator('.monaco-workbench .part.editor').boundingBox();
+  if (editor) await page.mouse.move(editor.x + editor.width / 2, editor.y + editor.height / 2);
+  // Let layout (and webview resize observers) run: two animation frames.
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+  return partWidth(page, part);
+}
+
+// ---------------------------------------------------------------------------------------
+// Screenshots and resources
+// ---------------------------------------------------------------------------------------
+
+function sanitize(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'shot';
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Saves a full-page PNG (iframes included) to test-results/<name>.png and returns its path. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await fs.mkdir(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${sanitize(name)}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/**
+ * Memory (MiB, proportional set size, so shared pages are not counted twice) of code-server's
+ * process group (server, extension host, pty host, the extension's own child processes) and of
+ * the Chromium processes started by this test process.
+ */
+export function memoryMiB(server?: CodeServer): { codeServer: number; chromium: number } {
+  const procs: { pid: number; ppid: number; pgid: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid: Number(d), ppid: Number(f[1]), pgid: Number(f[2]) });
+    } catch {
+      /* exited */
+    }
+  }
+  const pssKiB = (pid: number): number => {
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      return m ? Number(m[1]) : 0;
+    } catch {
+      return 0;
+    }
+  };
+  const children = new Map<number, number[]>();
+  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const mine = new Set<number>();
+  const stack = [process.pid];
+  while (stack.length) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      if (!mine.has(c)) {
+        mine.add(c);
+        stack.push(c);
+      }
+    }
+  }
+  let codeServerKiB = 0;
+  let chromiumKiB = 0;
+  for (const p of procs) {
+    if (server && p.pgid === server.pid) codeServerKiB += pssKiB(p.pid);
+    else if (mine.has(p.pid)) {
+      let comm = '';
+      try {
+        comm = readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim();
+      } catch {
+        /* exited */
+      }
+      if (/chrom/i.test(comm)) chromiumKiB += pssKiB(p.pid);
+    }
+  }
+  return { codeServer: Math.round(codeServerKiB / 1024), chromium: Math.round(chromiumKiB / 1024) };
+}
