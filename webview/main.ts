@@ -31,8 +31,11 @@ function colourFor(label: string | null): string {
 
 /** The image with its regions drawn over it, positioned in percent so they follow any resize. */
 function stage(image: ImageView, regions: TurnView['regions']): HTMLElement {
-  const wrap = el('figure', 'stage');
-  wrap.dataset.imageId = image.id;
+  const figure = el('figure', 'stage');
+  figure.dataset.imageId = image.id;
+  // Regions are placed in percent of this box, which holds the image and nothing else.
+  const wrap = el('div', 'canvas');
+  figure.append(wrap);
   const img = el('img');
   img.src = image.src;
   img.alt = image.name;
@@ -61,9 +64,8 @@ function stage(image: ImageView, regions: TurnView['regions']): HTMLElement {
     if (r.label) mark.append(el('span', 'region-label', r.label));
     wrap.append(mark);
   });
-  const caption = el('figcaption', undefined, `${image.name} · ${image.width}×${image.height}`);
-  wrap.append(caption);
-  return wrap;
+  figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height}`));
+  return figure;
 }
 
 function renderAnswer(target: HTMLElement, text: string): void {
