@@ -18,7 +18,7 @@ export class LensContext implements vscode.Disposable {
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('InternVL Lens', { log: true });
-    const log = (level: 'info' | 'warn' | 'error', message: string) => this.output[level](message);
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.output[level](message);
     this.engine = new LocalEngine({
       workerPath: join(extension.extensionPath, 'dist', 'worker.js'),
       settings: () => this.config,

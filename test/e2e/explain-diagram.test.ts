@@ -2,7 +2,7 @@
 // PNG in the Explorer, "Explain this diagram", and the real llama.cpp runtime (tiny scripted
 // InternVL model) streams an answer whose boxes land on the right pixels.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,10 +65,10 @@ describe('Explain this diagram in a real VS Code', () => {
   const endless = tinyModel('endless');
   const baseSettings = { 'internvlLens.modelPath': grounding.modelPath, 'internvlLens.mmprojPath': grounding.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
 
+  /** Changes settings as a user editing the workspace's settings.json would (VS Code watches it). */
   function writeSettings(extra: Record<string, unknown>): void {
-    const file = join(server.userDataDir, 'User', 'settings.json');
-    const current = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    writeFileSync(file, JSON.stringify({ ...current, ...baseSettings, ...extra }, null, 2));
+    mkdirSync(join(server.workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(server.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...baseSettings, ...extra }, null, 2));
   }
 
   const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 20_000);

@@ -24,7 +24,7 @@ import { EngineError, type EngineErrorCode } from '../errors';
 import { Settings } from '../../config';
 
 export interface WorkerLog {
-  (level: 'info' | 'warn' | 'error', message: string): void;
+  (level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
 }
 
 export class WorkerProcess {
@@ -45,8 +45,8 @@ export class WorkerProcess {
       serialization: 'json',
     });
     // Native llama.cpp logs arrive here; they are diagnostics, never data.
-    this.child.stdout?.on('data', (d: Buffer) => this.log('info', `[native] ${d.toString().trimEnd()}`));
-    this.child.stderr?.on('data', (d: Buffer) => this.log('info', `[native] ${d.toString().trimEnd()}`));
+    this.child.stdout?.on('data', (d: Buffer) => this.log('debug', `[native] ${d.toString().trimEnd()}`));
+    this.child.stderr?.on('data', (d: Buffer) => this.log('debug', `[native] ${d.toString().trimEnd()}`));
     this.exited = new Promise((resolve) => {
       const onGone = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
         const how = spawnError ? spawnError.message : signal ? `killed by ${signal}` : `exit code ${code}`;
