@@ -21,3 +21,15 @@ export function notifyFailures(ctx: LensContext): vscode.Disposable {
     });
   });
 }
+
+/** Keeps the `internvlLens.busy` context key true while an answer runs or waits, for the Stop button. */
+export function trackBusy(ctx: LensContext): vscode.Disposable {
+  let busy = false;
+  return ctx.conversation.onEvent(() => {
+    const now = ctx.conversation.turns.some((t) => t.status === 'queued' || t.status === 'streaming');
+    if (now !== busy) {
+      busy = now;
+      void vscode.commands.executeCommand('setContext', 'internvlLens.busy', busy);
+    }
+  });
+}

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { newChat, notifyFailures, openChat, showLog, stopGeneration } from './chat';
+import { newChat, notifyFailures, openChat, showLog, stopGeneration, trackBusy } from './chat';
 import { explainImage } from './explain';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
@@ -18,5 +18,5 @@ export function registerCommands(ctx: LensContext): void {
   for (const [name, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   }
-  ctx.push(notifyFailures(ctx));
+  ctx.push(notifyFailures(ctx), trackBusy(ctx));
 }

@@ -56,6 +56,8 @@ export interface StartCodeServerOptions {
   env?: Record<string, string>;
   /** Milliseconds to wait for /healthz (default 30 000). */
   timeoutMs?: number;
+  /** Port on 127.0.0.1 (default: a free one). */
+  port?: number;
 }
 
 export interface CodeServer {
@@ -148,7 +150,7 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
     throw err;
   }
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const out = await fs.open(outputFile, 'w');
   const t0 = Date.now();
   const child: ChildProcess = spawn(
