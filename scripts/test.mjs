@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the test suites and ends with one line: "N passed, N failed".
-//   node scripts/test.mjs all | unit | integration | e2e
+//   node scripts/test.mjs all | unit | integration | webview | e2e
 // "all" (npm test) also prepares everything a fresh machine lacks: system packages and
 // code-server (scripts/install-test-deps.sh), the build, the VSIX and the generated tiny models.
 import { spawnSync } from 'node:child_process';
@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const which = process.argv[2] ?? 'all';
-const suites = which === 'all' ? ['unit', 'integration', 'e2e'] : [which];
-if (!suites.every((s) => ['unit', 'integration', 'e2e'].includes(s))) {
-  console.error(`usage: node scripts/test.mjs all|unit|integration|e2e`);
+const SUITES = ['unit', 'integration', 'webview', 'e2e'];
+const suites = which === 'all' ? SUITES : [which];
+if (!suites.every((s) => SUITES.includes(s))) {
+  console.error(`usage: node scripts/test.mjs all|${SUITES.join('|')}`);
   process.exit(2);
 }
 
@@ -46,7 +47,8 @@ function testFiles(dir) {
 
 const preparations = [];
 const needsBuild = suites.some((s) => s !== 'unit');
-if (suites.includes('e2e')) preparations.push(['system packages and code-server', 'bash', ['scripts/install-test-deps.sh']]);
+// Chromium (webview, e2e) and code-server (e2e) come from the install script.
+if (suites.includes('e2e') || suites.includes('webview')) preparations.push(['system packages and code-server', 'bash', ['scripts/install-test-deps.sh']]);
 if (needsBuild) preparations.push(['build', process.execPath, ['scripts/build.mjs']]);
 if (suites.includes('e2e')) preparations.push(['package VSIX', process.execPath, ['scripts/package.mjs']]);
 if (needsBuild) preparations.push(['tiny models', process.execPath, ['--import', 'tsx', 'test/fixtures/generate.ts']]);
