@@ -52,7 +52,8 @@ if [ "${SKIP_APT:-0}" != "1" ]; then
     log "apt-get install: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # With recommends: that is the set Chromium was proven with here (fonts, GL, …).
+    $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
     step_done "Debian packages installed"
   else
     step_done "Debian packages already present"
