@@ -10,6 +10,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import {
   type CodeServer,
   explorerContextMenu,
+  explorerItem,
   exthostLog,
   launchBrowser,
   newWorkbenchPage,
@@ -149,6 +150,17 @@ describe('Explain this diagram in a real VS Code', () => {
     assert.ok(wide - narrow > 200, `the side bar really changed width (${narrow} → ${wide} px)`);
     assert.ok(wideImage - narrowImage > 150, `the image was redrawn at another size (${narrowImage} → ${wideImage} px)`);
     await screenshot(page, 'explain-diagram');
+  });
+
+  it('explains the image open in the editor from the command palette', async () => {
+    await page.locator('.explorer-folders-view').isVisible().then((v) => (v ? undefined : runCommand(page, 'View: Show Explorer')));
+    await explorerItem(page, 'diagram.png').dblclick();
+    await page.locator('.tabs-container .tab.active', { hasText: 'diagram.png' }).waitFor({ timeout: 10_000 });
+    await runCommand(page, 'InternVL Lens: Explain this diagram');
+    const frame = await chat();
+    await frame.locator('.turn').nth(1).and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
+    assert.equal(await frame.locator('.turn').nth(1).locator('.answer').getAttribute('data-raw'), grounding.answer);
+    assert.equal(await frame.locator('.turn').nth(1).locator('.region.box').count(), GROUNDING_BOXES.length);
   });
 
   it('says clearly when a file is not an image', async () => {
