@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
-import { parseRegions, type Region } from '../grounding';
+import { parseRegions, RegionStream, type Region } from '../grounding';
 import type { Attachment } from './attachments';
 import type { TurnStatus } from '../protocol/webview';
 
@@ -104,6 +104,8 @@ export class Conversation {
     this.running = { turn, abort };
     turn.status = 'streaming';
     this.emit({ type: 'turn', turn });
+    const debug = (m: string) => this.options.log(`grounding: ${m}`);
+    const regionStream = new RegionStream(debug);
     try {
       const outcome = await this.options.engine().chat(
         this.history(turn),
@@ -113,16 +115,15 @@ export class Conversation {
           if (abort.signal.aborted) return;
           turn.answer += text;
           this.emit({ type: 'token', turnId: turn.id, text });
-          const regions = parseRegions(turn.answer, (m) => this.options.log(`grounding: ${m}`));
-          if (regions.length !== turn.regions.length) {
-            turn.regions = regions;
+          if (regionStream.push(text).length > 0) {
+            turn.regions = [...regionStream.regions];
             this.emit({ type: 'turn', turn });
           }
         },
         abort.signal,
       );
       if (!abort.signal.aborted) turn.answer = outcome.text;
-      turn.regions = parseRegions(turn.answer, (m) => this.options.log(`grounding: ${m}`));
+      turn.regions = parseRegions(turn.answer, turn.answer === regionStream.text ? undefined : debug);
       turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
       const s = outcome.stats;
       turn.stats = `${s.promptTokens} prompt tokens · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;

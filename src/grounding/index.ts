@@ -1,4 +1,5 @@
 export type { Region } from './region';
 export { INTERNVL_BOX_SCALE } from './region';
-export { parseAnswer, parseRegions, type AnswerSegment } from './parse';
+export { parseAnswer, parseRegions, RegionStream, type AnswerSegment, type GroundingDebug } from './parse';
+export { serialiseRegions, representableLabel } from './serialise';
 export { GROUNDING_SPECIAL_TOKENS } from './tokens';

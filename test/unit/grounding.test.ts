@@ -1,51 +1,157 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { parseAnswer, parseRegions } from '../../src/grounding';
+import fc from 'fast-check';
+import { parseAnswer, parseRegions, RegionStream, serialiseRegions, type Region } from '../../src/grounding';
+import { GROUNDING_CORPUS } from '../fixtures/grounding-corpus';
+
+const TAGS = /<\/?(?:ref|box|point|quad)>/g;
+
+/** Splits `text` at the given cut points (any numbers; taken modulo the length). */
+function chunked(text: string, cuts: number[]): string[] {
+  const at = [...new Set(cuts.map((c) => (text.length ? c % (text.length + 1) : 0)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let last = 0;
+  for (const c of [...at, text.length]) {
+    out.push(text.slice(last, c));
+    last = c;
+  }
+  return out;
+}
+
+/** Streams `chunks` and checks that what is known at each step is final: a prefix of the end result. */
+function streamAndCheck(chunks: string[]): Region[] {
+  const whole = chunks.join('');
+  const final = parseRegions(whole);
+  const stream = new RegionStream();
+  let reported = 0;
+  for (const c of chunks) {
+    const fresh = stream.push(c);
+    reported += fresh.length;
+    assert.equal(stream.regions.length, reported);
+    assert.deepEqual(stream.regions, final.slice(0, stream.regions.length), `regions so far are final, after ${JSON.stringify(stream.text)}`);
+    // The one-shot parser over the same prefix agrees on everything complete.
+    assert.deepEqual(parseRegions(stream.text).slice(0, reported), [...stream.regions]);
+  }
+  assert.deepEqual(stream.regions, final, `streamed regions equal the whole parse of ${JSON.stringify(whole)}`);
+  return [...stream.regions];
+}
+
+function assertSane(regions: Region[]): void {
+  for (const r of regions) {
+    const values = r.kind === 'box' ? r.box : r.point;
+    assert.ok(values.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `in 0..1: ${JSON.stringify(r)}`);
+    if (r.kind === 'box') assert.ok(r.box[0] < r.box[2] && r.box[1] < r.box[3], `positive area: ${JSON.stringify(r)}`);
+  }
+}
+
+/** Characters that matter to the grammar, so that random edits hit the interesting cases. */
+const GRAMMAR_PIECES = ['<ref>', '</ref>', '<box>', '</box>', '[', ']', '[[', ']]', ',', ' ', '\n', '0', '5', '999', '1000', '.', '-', 'pyautogui.click(', 'x=', 'y=', ')', '0.5', '**', 'Save'];
+const edit = fc.oneof(
+  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), piece: fc.constantFrom(...GRAMMAR_PIECES) }),
+  fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 6 }) }),
+);
+function mutate(text: string, edits: { op: 'insert' | 'delete'; at: number; piece?: string; length?: number }[]): string {
+  let t = text;
+  for (const e of edits) {
+    const at = e.at % (t.length + 1);
+    t = e.op === 'insert' ? t.slice(0, at) + e.piece + t.slice(at) : t.slice(0, at) + t.slice(at + (e.length ?? 1));
+  }
+  return t;
+}
+
+const label = fc.option(
+  fc.constantFrom('Save button', 'icons', 'the search field', 'OK', 'Datei öffnen', '保存', 'close (x)', 'item 3', 'a "quoted" name'),
+  { nil: null },
+);
+const unit = fc.integer({ min: 0, max: 1000 });
+const regionArb: fc.Arbitrary<Region> = fc.oneof(
+  fc.tuple(label, unit, unit, unit, unit)
+    .filter(([, a, b, c, d]) => a !== c && b !== d)
+    .map(([l, a, b, c, d]): Region => ({
+      kind: 'box',
+      label: l,
+      box: [Math.min(a, c) / 1000, Math.min(b, d) / 1000, Math.max(a, c) / 1000, Math.max(b, d) / 1000],
+    })),
+  fc.tuple(label, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })).map(
+    ([l, x, y]): Region => ({ kind: 'point', label: l, point: [x, y] }),
+  ),
+);
 
 describe('parseRegions', () => {
-  it('reads tagged phrases with one and several boxes, normalised to 0..1', () => {
-    const text =
-      'Here are the regions:\n<ref>Save button</ref><box>[[100,200,300,400]]</box>\n<ref>icons</ref><box>[[500,100,650,250],[700,600,900,950]]</box>';
-    assert.deepEqual(parseRegions(text), [
-      { kind: 'box', label: 'Save button', box: [0.1, 0.2, 0.3, 0.4] },
-      { kind: 'box', label: 'icons', box: [0.5, 0.1, 0.65, 0.25] },
-      { kind: 'box', label: 'icons', box: [0.7, 0.6, 0.9, 0.95] },
-    ]);
-  });
+  for (const entry of GROUNDING_CORPUS) {
+    it(`corpus: ${entry.name}`, () => {
+      assert.deepEqual(parseRegions(entry.text), entry.regions);
+    });
+  }
 
-  it('reads bare box lists left by servers that strip special tokens', () => {
-    assert.deepEqual(parseRegions('The button is at [[10, 20, 30, 40]].'), [{ kind: 'box', label: null, box: [0.01, 0.02, 0.03, 0.04] }]);
-  });
-
-  it('waits for a box to be complete while streaming', () => {
-    const full = '<ref>Save</ref><box>[[100,200,300,400]]</box>';
-    for (let i = 0; i < full.length - '</box>'.length - 1; i++) {
-      const partial = full.slice(0, i);
-      const regions = parseRegions(partial);
-      assert.ok(regions.length === 0, `no region from ${JSON.stringify(partial)}`);
-    }
-    assert.equal(parseRegions(full).length, 1);
-  });
-
-  it('repairs swapped corners and drops boxes that cannot be right', () => {
-    const logged: string[] = [];
-    const regions = parseRegions('[[300,400,100,200]] [[1,2,3]] [[0,0,2000,10]] [[5,5,5,9]]', (m) => logged.push(m));
-    assert.deepEqual(regions, [{ kind: 'box', label: null, box: [0.1, 0.2, 0.3, 0.4] }]);
-    assert.equal(logged.length, 3);
-  });
-
-  it('never throws on junk', () => {
-    for (const junk of ['', '<ref>', '</box>[[', '[[[[]]]]', '<ref>a</ref><box>[[x,y,z,w]]</box>', '\u0000'.repeat(10)]) {
-      assert.doesNotThrow(() => parseAnswer(junk));
-    }
-  });
-
-  it('splits the answer into text, phrases and box markers for display', () => {
-    const { segments } = parseAnswer('See <ref>Save</ref><box>[[1,2,3,4]]</box> now');
-    assert.deepEqual(
-      segments.map((s) => s.kind),
-      ['text', 'ref', 'text'],
+  it('corpus streamed in random chunk sizes gives the same regions, each only once complete', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...GROUNDING_CORPUS), fc.array(fc.nat(), { maxLength: 40 }), (entry, cuts) => {
+        assert.deepEqual(streamAndCheck(chunked(entry.text, cuts)), entry.regions);
+      }),
+      { numRuns: 400 },
     );
-    assert.deepEqual(segments[1], { kind: 'ref', text: 'Save', regions: [0] });
+  });
+
+  it('a box appears only when complete, token by token', () => {
+    const full = '<ref>Save</ref><box>[[100,200,300,400]]</box>';
+    const done = full.indexOf(']]') + 2;
+    for (let i = 0; i <= full.length; i++) assert.equal(parseRegions(full.slice(0, i)).length, i >= done ? 1 : 0, JSON.stringify(full.slice(0, i)));
+  });
+
+  it('never throws, and never reports an impossible region, on mutated answers (streamed too)', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...GROUNDING_CORPUS), fc.array(edit, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (entry, edits, cuts) => {
+        const text = mutate(entry.text, edits);
+        const { regions, segments } = parseAnswer(text);
+        assertSane(regions);
+        // Display loses and duplicates no text: segments are the answer minus the markup.
+        assert.equal(segments.map((s) => s.text).join(''), text.replace(TAGS, ''));
+        for (const s of segments) if (s.kind !== 'text') assert.ok(s.regions.every((i) => i >= 0 && i < regions.length));
+        streamAndCheck(chunked(text, cuts));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('never throws on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 300 }), (text) => {
+        assertSane(parseRegions(text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('parse(serialise(regions)) = regions', () => {
+    fc.assert(
+      fc.property(fc.array(regionArb, { maxLength: 12 }), (regions) => {
+        assert.deepEqual(parseRegions(serialiseRegions(regions)), regions);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('says in the debug log what it dropped and what it repaired', () => {
+    const logged: string[] = [];
+    const regions = parseRegions('[[300,400,100,200]] [[1,2,3]] [[0,0,2000,10]] [[5,5,5,9]] pyautogui.click(x=900, y=20)', (m) => logged.push(m));
+    assert.deepEqual(regions, [{ kind: 'box', label: null, box: [0.1, 0.2, 0.3, 0.4] }]);
+    assert.deepEqual(
+      logged.map((m) => m.split(':')[0]!.split(' ')[0]),
+      ['repaired', 'dropped', 'dropped', 'dropped', 'dropped'],
+    );
+  });
+
+  it('splits the answer into text, phrases and coordinates, linking words to regions', () => {
+    const { segments } = parseAnswer('See <ref>Save</ref><box>[[1,2,3,4]]</box> and Open[[5,6,7,8]] now');
+    assert.deepEqual(segments, [
+      { kind: 'text', text: 'See ' },
+      { kind: 'ref', text: 'Save', regions: [0] },
+      { kind: 'coordinates', text: '[[1,2,3,4]]', regions: [0] },
+      { kind: 'text', text: ' and ' },
+      { kind: 'ref', text: 'Open', regions: [1] },
+      { kind: 'coordinates', text: '[[5,6,7,8]]', regions: [1] },
+      { kind: 'text', text: ' now' },
+    ]);
   });
 });
