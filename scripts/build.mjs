@@ -26,8 +26,9 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    // The host never loads the native inference library: only the worker does.
-    external: ['vscode', '@fugood/llama.node'],
+    // The host never loads the native inference library: only the worker does. sharp (images)
+    // is native too: the host loads it on first use, from dist/node_modules.
+    external: ['vscode', '@fugood/llama.node', 'sharp'],
   },
   {
     ...common,
@@ -67,11 +68,33 @@ function copyNativeRuntime() {
   }
 }
 
+/** Copies sharp, its small JS dependencies and this platform's prebuilt @img binaries. */
+function copyImageRuntime() {
+  const pkgs = ['sharp', 'detect-libc', 'semver', '@img/colour'];
+  for (const libc of [process.platform, `${process.platform}musl`]) {
+    pkgs.push(`@img/sharp-${libc}-${process.arch}`, `@img/sharp-libvips-${libc}-${process.arch}`);
+  }
+  for (const pkg of pkgs) {
+    const from = join(root, 'node_modules', pkg);
+    if (!existsSync(from)) {
+      if (pkg.startsWith('@img/sharp-')) continue; // the other libc's build, or libvips inside the binary package
+      throw new Error(`missing ${from}: run npm ci`);
+    }
+    // sharp's C++ sources and install scripts are not needed at run time.
+    cpSync(from, join(dist, 'node_modules', pkg), { recursive: true, filter: (p) => p === from || !/[/\\](src|install)$/.test(p) });
+  }
+  if (!existsSync(join(dist, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`)) && !existsSync(join(dist, 'node_modules', '@img', `sharp-${process.platform}musl-${process.arch}`))) {
+    throw new Error(`no prebuilt sharp for ${process.platform}-${process.arch}: run npm ci`);
+  }
+}
+
 mkdirSync(dist, { recursive: true });
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
   copyNativeRuntime();
+  copyImageRuntime();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNativeRuntime();
+  copyImageRuntime();
 }

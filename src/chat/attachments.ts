@@ -1,9 +1,10 @@
 // Attachments are copied into the extension's storage: the webview may load only from there,
 // the worker reads that copy, and the chat keeps working if the original moves.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile, access } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { probeImage, type ImageFormat } from '../images';
+import { fileExists } from '../files';
 
 export interface Attachment {
   id: string;
@@ -27,21 +28,12 @@ export class AttachmentStore {
     const info = probeImage(buf.subarray(0, 256 * 1024), basename(originalName));
     const id = createHash('sha256').update(buf).digest('hex').slice(0, 32);
     const path = join(this.dir, `${id}.${EXTENSION[info.format]}`);
-    if (!(await exists(path))) {
+    if (!(await fileExists(path))) {
       await mkdir(this.dir, { recursive: true });
       const tmp = `${path}.${process.pid}.tmp`;
       await writeFile(tmp, buf);
       await rename(tmp, path);
     }
     return { id, path, name: basename(originalName), ...info };
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,0 +1,116 @@
+// One transform per attachment, from the image the model was shown back to the pixels the user
+// has: EXIF orientation, crop, resize to the tile grid, and the device-pixel ratio of captures.
+// Spaces (continuous; pixel edges at integers):
+//   stored     the raster as the file stores it (before EXIF orientation)
+//   upright    the image as viewers show it — "original pixels", what regions are reported in
+//   normalised 0..1 of the kept (cropped) part: what the model answers in
+//   model      pixels of the resized image the engine got
+//   logical    upright / devicePixelRatio (screen points of a HiDPI capture)
+import type { Region } from '../grounding';
+
+export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+export type Point = [x: number, y: number];
+export interface Size {
+  width: number;
+  height: number;
+}
+export interface Rect extends Size {
+  left: number;
+  top: number;
+}
+
+export interface ImageTransform {
+  stored: Size;
+  /** How the stored raster turns upright (EXIF); 1 = as stored. */
+  orientation: ExifOrientation;
+  /** The part of the upright image that was kept, in upright pixels. */
+  crop: Rect;
+  /** The size of the image the model was shown. */
+  model: Size;
+  /** Device pixels per logical pixel of a capture (2 on a Retina screenshot); 1 for files. */
+  devicePixelRatio: number;
+}
+
+/** Region in upright (original) pixels: the same shape as a Region, other units. */
+export type PixelRegion =
+  | { kind: 'box'; label: string | null; box: [x1: number, y1: number, x2: number, y2: number] }
+  | { kind: 'point'; label: string | null; point: Point };
+
+/** EXIF orientations 5–8 turn the raster a quarter: width and height swap. */
+export function uprightSize(stored: Size, orientation: ExifOrientation): Size {
+  return orientation >= 5 ? { width: stored.height, height: stored.width } : { ...stored };
+}
+
+export function createTransform(options: {
+  stored: Size;
+  orientation?: number;
+  crop?: Rect | null;
+  model: Size;
+  devicePixelRatio?: number;
+}): ImageTransform {
+  const orientation = (Number.isInteger(options.orientation) && options.orientation! >= 1 && options.orientation! <= 8 ? options.orientation : 1) as ExifOrientation;
+  const upright = uprightSize(options.stored, orientation);
+  const crop = options.crop ?? { left: 0, top: 0, ...upright };
+  if (crop.left < 0 || crop.top < 0 || crop.width <= 0 || crop.height <= 0 || crop.left + crop.width > upright.width || crop.top + crop.height > upright.height) {
+    throw new RangeError(`crop ${JSON.stringify(crop)} is outside the ${upright.width}×${upright.height} image`);
+  }
+  const devicePixelRatio = options.devicePixelRatio ?? 1;
+  if (!(devicePixelRatio > 0)) throw new RangeError(`device-pixel ratio must be positive, got ${devicePixelRatio}`);
+  return { stored: { ...options.stored }, orientation, crop: { ...crop }, model: { ...options.model }, devicePixelRatio };
+}
+
+export function storedToUpright(t: ImageTransform, [x, y]: Point): Point {
+  const { width: w, height: h } = t.stored;
+  switch (t.orientation) {
+    case 1: return [x, y];
+    case 2: return [w - x, y];
+    case 3: return [w - x, h - y];
+    case 4: return [x, h - y];
+    case 5: return [y, x];
+    case 6: return [h - y, x];
+    case 7: return [h - y, w - x];
+    case 8: return [y, w - x];
+  }
+}
+
+export function uprightToStored(t: ImageTransform, [u, v]: Point): Point {
+  const { width: w, height: h } = t.stored;
+  switch (t.orientation) {
+    case 1: return [u, v];
+    case 2: return [w - u, v];
+    case 3: return [w - u, h - v];
+    case 4: return [u, h - v];
+    case 5: return [v, u];
+    case 6: return [v, h - u];
+    case 7: return [w - v, h - u];
+    case 8: return [w - v, u];
+  }
+}
+
+export function uprightToNormalised(t: ImageTransform, [x, y]: Point): Point {
+  return [(x - t.crop.left) / t.crop.width, (y - t.crop.top) / t.crop.height];
+}
+
+export function normalisedToUpright(t: ImageTransform, [x, y]: Point): Point {
+  return [t.crop.left + x * t.crop.width, t.crop.top + y * t.crop.height];
+}
+
+export function normalisedToModel(t: ImageTransform, [x, y]: Point): Point {
+  return [x * t.model.width, y * t.model.height];
+}
+
+export function modelToNormalised(t: ImageTransform, [x, y]: Point): Point {
+  return [x / t.model.width, y / t.model.height];
+}
+
+export function uprightToLogical(t: ImageTransform, [x, y]: Point): Point {
+  return [x / t.devicePixelRatio, y / t.devicePixelRatio];
+}
+
+/** A region from the model (0..1 of what it was shown) in upright original pixels. */
+export function regionToPixels(t: ImageTransform, region: Region): PixelRegion {
+  if (region.kind === 'point') return { kind: 'point', label: region.label, point: normalisedToUpright(t, region.point) };
+  const [x1, y1] = normalisedToUpright(t, [region.box[0], region.box[1]]);
+  const [x2, y2] = normalisedToUpright(t, [region.box[2], region.box[3]]);
+  return { kind: 'box', label: region.label, box: [x1, y1, x2, y2] };
+}
