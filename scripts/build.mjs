@@ -18,6 +18,19 @@ const common = {
   absWorkingDir: root,
 };
 
+/**
+ * node-llama-cpp's index loads its native bindings and uses top-level await, so it can neither
+ * ship nor be bundled as CJS. The host only needs its pure-JS GGUF reader: bundle just that file.
+ */
+const ggufReaderOnly = {
+  name: 'node-llama-cpp-gguf-reader',
+  setup(build) {
+    build.onResolve({ filter: /^node-llama-cpp$/ }, () => ({
+      path: join(root, 'node_modules', 'node-llama-cpp', 'dist', 'gguf', 'readGgufFileInfo.js'),
+    }));
+  },
+};
+
 const builds = [
   {
     ...common,
@@ -29,6 +42,18 @@ const builds = [
     // The host never loads the native inference library: only the worker does. sharp (images)
     // is native too: the host loads it on first use, from dist/node_modules.
     external: ['vscode', '@fugood/llama.node', 'sharp'],
+    plugins: [ggufReaderOnly],
+  },
+  {
+    ...common,
+    // The headless CLI (bin/internvl-lens) drives the same LocalEngine and worker.
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['@fugood/llama.node', 'sharp'],
+    plugins: [ggufReaderOnly],
   },
   {
     ...common,

@@ -13,6 +13,7 @@ export const Settings = {
   gpuLayers: `${SECTION}.gpuLayers`,
   threads: `${SECTION}.threads`,
   maxTokens: `${SECTION}.maxTokens`,
+  idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
 } as const;
 
 export interface LensConfig {
@@ -22,6 +23,7 @@ export interface LensConfig {
   gpuLayers: number;
   threads: number;
   maxTokens: number;
+  idleUnloadMinutes: number;
 }
 
 function expandHome(p: string): string {
@@ -38,6 +40,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     gpuLayers: c.get<number>('gpuLayers', -1),
     threads: c.get<number>('threads', 0),
     maxTokens: c.get<number>('maxTokens', 1024),
+    idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
   };
 }
 

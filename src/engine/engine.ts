@@ -25,16 +25,32 @@ export interface ChatOutcome {
   stats: ChatStats;
 }
 
+export interface LoadedModel {
+  modelName: string;
+  vision: boolean;
+  /** Where it runs, in words (e.g. "cuda: CUDA0", "default: CPU"). */
+  backend: string;
+  /** Something the user should be told about the load (e.g. GPU failed, CPU used), or null. */
+  notice: string | null;
+}
+
 export type EngineState =
   | { kind: 'idle' }
-  | { kind: 'loading' }
-  | { kind: 'ready'; modelName: string; vision: boolean }
-  | { kind: 'busy'; modelName: string }
+  | { kind: 'loading'; progress: number | null }
+  | ({ kind: 'ready' } & LoadedModel)
+  /** Answering; `queued` more requests wait their turn. */
+  | ({ kind: 'busy'; queued: number } & LoadedModel)
   | { kind: 'error'; message: string };
 
 export interface Engine {
-  /** Streams the answer to the last user turn through `onToken`; resolves with the full text. */
+  /**
+   * Streams the answer to the last user turn through `onToken`; resolves with the full text.
+   * Requests run one at a time, in order; one aborted while it waits resolves as interrupted
+   * without running.
+   */
   chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome>;
+  /** Loads the configured model now (chat loads it on first use anyway). */
+  load(): Promise<LoadedModel>;
   unload(): Promise<void>;
   readonly state: EngineState;
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void };

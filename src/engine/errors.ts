@@ -6,8 +6,11 @@ export type EngineErrorCode =
   | 'load-failed'
   | 'no-vision'
   | 'worker-crashed'
+  | 'unloaded'
   | 'worker-failed-to-start'
   | 'completion-failed'
+  | 'context-overflow'
+  | 'bad-request'
   | 'protocol';
 
 export class EngineError extends Error {

@@ -9,14 +9,28 @@ export const LoadParams = v.object({
   contextSize: v.pipe(v.number(), v.integer(), v.minValue(256)),
   gpuLayers: v.pipe(v.number(), v.integer(), v.minValue(-1)),
   threads: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /**
+   * Most tokens one image can take with this mmproj (from its GGUF metadata), when known: lets
+   * the worker skip the costly exact count (it decodes and tiles the image) when a turn fits anyway.
+   */
+  maxImageTokens: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1))),
 });
 export type LoadParams = v.InferOutput<typeof LoadParams>;
+
+export const LibVariant = v.picklist(['default', 'vulkan', 'cuda']);
+export type LibVariant = v.InferOutput<typeof LibVariant>;
 
 export const LoadResult = v.object({
   modelName: v.string(),
   vision: v.boolean(),
   contextSize: v.number(),
   loadMs: v.number(),
+  /** The llama.cpp build that runs the model (`default` is CPU, or Metal on macOS). */
+  libVariant: LibVariant,
+  /** Devices the model runs on, e.g. `CUDA0`, `CPU`. */
+  devices: v.array(v.string()),
+  /** Something the user should know about the load, e.g. that the GPU failed and the CPU is used. */
+  notice: v.nullable(v.string()),
 });
 export type LoadResult = v.InferOutput<typeof LoadResult>;
 
@@ -37,9 +51,24 @@ export const ChatParams = v.object({
 export type ChatParams = v.InferOutput<typeof ChatParams>;
 
 export const ChatStats = v.object({
+  /** Prompt tokens evaluated for this turn (the rest came from the KV cache). */
   promptTokens: v.number(),
-  generatedTokens: v.number(),
+  /** The whole prompt in tokens, images included. */
+  contextTokens: v.number(),
+  /** Of `contextTokens`, the images' share. */
+  imageTokens: v.number(),
+  /** Prompt tokens reused from the KV cache of the previous turn. */
+  reusedTokens: v.number(),
+  kvReused: v.boolean(),
+  /** Whether any image was encoded for this turn (false: a follow-up reused the encoded image). */
+  imagesEncoded: v.boolean(),
+  /**
+   * Time spent evaluating the prompt, image encoding included: llama.cpp reports no separate
+   * image-encode time, so `imageEncodeMs` is this value when images were encoded, else 0.
+   */
   promptMs: v.number(),
+  imageEncodeMs: v.number(),
+  generatedTokens: v.number(),
   timeToFirstTokenMs: v.nullable(v.number()),
   tokensPerSecond: v.number(),
   interrupted: v.boolean(),
@@ -53,6 +82,10 @@ export type ChatResult = v.InferOutput<typeof ChatResult>;
 export const TokenNotification = v.object({ chatId: v.string(), text: v.string() });
 export type TokenNotification = v.InferOutput<typeof TokenNotification>;
 
+/** Model load progress, 0..1. */
+export const ProgressNotification = v.object({ progress: v.pipe(v.number(), v.minValue(0), v.maxValue(1)) });
+export type ProgressNotification = v.InferOutput<typeof ProgressNotification>;
+
 export const LogNotification = v.object({
   level: v.picklist(['info', 'warn', 'error']),
   message: v.string(),
@@ -60,7 +93,7 @@ export const LogNotification = v.object({
 export type LogNotification = v.InferOutput<typeof LogNotification>;
 
 /** Error kinds the worker reports in a JSON-RPC error's `data.kind`. */
-export const WorkerErrorKind = v.picklist(['load-failed', 'no-vision', 'no-model', 'completion-failed', 'bad-request']);
+export const WorkerErrorKind = v.picklist(['load-failed', 'no-vision', 'no-model', 'completion-failed', 'context-overflow', 'bad-request']);
 export type WorkerErrorKind = v.InferOutput<typeof WorkerErrorKind>;
 export const WorkerErrorData = v.object({ kind: WorkerErrorKind });
 
@@ -69,6 +102,7 @@ export const WorkerMethods = {
   unload: 'internvlLens/unload',
   chat: 'internvlLens/chat',
   token: 'internvlLens/token',
+  progress: 'internvlLens/progress',
   log: 'internvlLens/log',
 } as const;
 

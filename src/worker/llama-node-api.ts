@@ -18,7 +18,7 @@ export interface LlamaModelOptions {
   n_batch?: number;
   n_threads?: number;
   n_gpu_layers?: number;
-  lib_variant?: 'default' | 'vulkan' | 'cuda';
+  lib_variant?: LibVariant;
 }
 
 export interface LlamaCompletionOptions {
@@ -71,8 +71,26 @@ export interface ModelInfo {
   metadata: Record<string, unknown>;
 }
 
+export interface FormattedChat {
+  /** The prompt, with `<__media__>` where each image goes. */
+  prompt: string;
+  media_paths?: string[];
+}
+
+export interface BackendDeviceInfo {
+  backend: string;
+  /** `cpu`, `gpu`, `igpu`, `accel` … */
+  type: string;
+  deviceName: string;
+  maxMemorySize: number;
+}
+
+export type LibVariant = 'default' | 'vulkan' | 'cuda';
+
 export interface LlamaContext {
   getModelInfo(): ModelInfo;
+  getUsedDevices(): string[];
+  getFormattedChat(messages: ChatMessage[], template?: string, params?: { jinja?: boolean }): FormattedChat;
   completion(options: LlamaCompletionOptions, callback?: (token: LlamaCompletionToken) => void): Promise<LlamaCompletionResult>;
   stopCompletion(): void;
   tokenize(text: string, options?: { media_paths?: string[] }): Promise<TokenizeResult>;
@@ -84,8 +102,8 @@ export interface LlamaContext {
 export interface LlamaNode {
   loadModel(options: LlamaModelOptions, onProgress?: (progress: number) => void): Promise<LlamaContext>;
   toggleNativeLog(enable: boolean): Promise<void>;
-  isLibVariantAvailable(variant: 'default' | 'vulkan' | 'cuda'): Promise<boolean>;
-  getBackendDevicesInfo(): Promise<Array<Record<string, unknown>>>;
+  isLibVariantAvailable(variant: LibVariant): Promise<boolean>;
+  getBackendDevicesInfo(variant?: LibVariant): Promise<BackendDeviceInfo[]>;
 }
 
 /** Loads the native binding. Only the worker process may call this. */

@@ -1,8 +1,10 @@
 // The inference child process. It alone loads the native llama.cpp library, so that an abort
 // inside native code (a malformed GGUF trips a GGML_ASSERT) takes down this process, not the
 // editor. It speaks JSON-RPC over the IPC channel: stdout/stderr carry native logs.
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { type ChatMessage, type LlamaContext, loadLlamaNode, type MessagePart } from './llama-node-api';
+import { type ChatMessage, type LlamaContext, loadLlamaNode, type LlamaNode, type MessagePart } from './llama-node-api';
+import { chooseLibVariant } from './hardware';
 import {
   type CancellationToken,
   createMessageConnection,
@@ -13,9 +15,11 @@ import {
 import {
   ChatParams,
   type ChatResult,
+  type LibVariant,
   LoadParams,
   type LoadResult,
   type LogNotification,
+  type ProgressNotification,
   type TokenNotification,
   WORKER_ERROR_CODE,
   type WorkerChatMessage,
@@ -24,6 +28,7 @@ import {
 } from '../protocol/worker';
 import { parseMessage, ProtocolError } from '../protocol/validate';
 import { GROUNDING_SPECIAL_TOKENS } from '../grounding/tokens';
+import { Settings } from '../config';
 
 if (!process.send) {
   console.error('internvl-lens worker must be started with an IPC channel (child_process.fork).');
@@ -37,6 +42,11 @@ interface Loaded {
   context: LlamaContext;
   vision: boolean;
   modelName: string;
+  libVariant: LibVariant;
+  devices: string[];
+  notice: string | null;
+  /** Exact image token counts, by path, size and mtime: counting decodes and tiles the image. */
+  imageTokens: Map<string, number>;
 }
 let loaded: Loaded | null = null;
 /** Completions run one at a time: the binding's context is not re-entrant. */
@@ -54,39 +64,69 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function load(params: LoadParams): Promise<Loaded> {
-  const { loadModel } = loadLlamaNode();
-  const context = await loadModel({
+function progress(value: number): void {
+  void connection.sendNotification(WorkerMethods.progress, { progress: Math.min(1, Math.max(0, value)) } satisfies ProgressNotification);
+}
+
+/** Loads the model on the chosen build; if a GPU build fails, falls back to the CPU with a notice. */
+async function loadContext(binding: LlamaNode, params: LoadParams): Promise<{ context: LlamaContext; libVariant: LibVariant; notice: string | null }> {
+  const choice = await chooseLibVariant(binding, params.gpuLayers);
+  log('info', `llama.cpp build: ${choice.variant} (${choice.reason})`);
+  const options = {
     model: params.modelPath,
     n_ctx: params.contextSize,
-    n_gpu_layers: params.gpuLayers < 0 ? 99 : params.gpuLayers,
     ...(params.threads > 0 ? { n_threads: params.threads } : {}),
-  });
+  };
+  const gpuLayers = params.gpuLayers < 0 ? 999 : params.gpuLayers;
+  try {
+    return { context: await binding.loadModel({ ...options, n_gpu_layers: gpuLayers, lib_variant: choice.variant }, progress), libVariant: choice.variant, notice: null };
+  } catch (err) {
+    if (gpuLayers === 0) throw err;
+    const notice = `The GPU could not be used (${describe(err)}); running on the CPU, which is slower. Set ${Settings.gpuLayers} to 0 to skip the GPU.`;
+    log('warn', notice);
+    progress(0);
+    return { context: await binding.loadModel({ ...options, n_gpu_layers: 0, lib_variant: 'default' }, progress), libVariant: 'default', notice };
+  }
+}
+
+async function load(params: LoadParams): Promise<Loaded> {
+  const binding = loadLlamaNode();
+  progress(0);
+  const { context, libVariant, notice } = await loadContext(binding, params);
   let vision = false;
   if (params.mmprojPath) {
     try {
-      vision = await context.initMultimodal({ path: params.mmprojPath, use_gpu: params.gpuLayers !== 0 });
+      vision = await context.initMultimodal({ path: params.mmprojPath, use_gpu: params.gpuLayers !== 0 && notice === null });
     } catch (err) {
       await context.release();
       fail('load-failed', `Could not load the vision projector ${params.mmprojPath}: ${describe(err)}. ` +
-        'Check that it is the mmproj file that belongs to this model.');
+        `Check that it is the mmproj file that belongs to this model (${Settings.mmprojPath}).`);
     }
   }
+  progress(1);
   const metadata = context.getModelInfo().metadata;
   const name = metadata?.['general.name'];
   const modelName = typeof name === 'string' && name ? name : basename(params.modelPath);
-  return { params, context, vision, modelName };
+  let devices: string[] = [];
+  try {
+    devices = context.getUsedDevices();
+  } catch {
+    // Older builds lack it; the device list is diagnostics only.
+  }
+  return { params, context, vision, modelName, libVariant, devices, notice, imageTokens: new Map() };
 }
 
 function sameParams(a: LoadParams, b: LoadParams): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+function loadResult(l: Loaded, loadMs: number): LoadResult {
+  return { modelName: l.modelName, vision: l.vision, contextSize: l.params.contextSize, loadMs, libVariant: l.libVariant, devices: l.devices, notice: l.notice };
+}
+
 async function ensureLoaded(params: LoadParams): Promise<LoadResult> {
   const start = performance.now();
-  if (loaded && sameParams(loaded.params, params)) {
-    return { modelName: loaded.modelName, vision: loaded.vision, contextSize: params.contextSize, loadMs: 0 };
-  }
+  if (loaded && sameParams(loaded.params, params)) return loadResult(loaded, 0);
   await release();
   try {
     loaded = await load(params);
@@ -95,8 +135,8 @@ async function ensureLoaded(params: LoadParams): Promise<LoadResult> {
     fail('load-failed', `Could not load the model ${params.modelPath}: ${describe(err)}`);
   }
   const loadMs = performance.now() - start;
-  log('info', `loaded ${loaded.modelName} (vision: ${loaded.vision}) in ${loadMs.toFixed(0)} ms`);
-  return { modelName: loaded.modelName, vision: loaded.vision, contextSize: params.contextSize, loadMs };
+  log('info', `loaded ${loaded.modelName} (vision: ${loaded.vision}, build: ${loaded.libVariant}, devices: ${loaded.devices.join(', ') || '?'}) in ${loadMs.toFixed(0)} ms`);
+  return loadResult(loaded, loadMs);
 }
 
 async function release(): Promise<void> {
@@ -118,21 +158,87 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
   });
 }
 
+const MEDIA_MARKER = '<__media__>';
+
+interface PromptCount {
+  /** Text tokens before, between and after the images (one entry more than images). */
+  textSegments: number[];
+}
+
+async function countTokens(ctx: LlamaContext, text: string): Promise<number> {
+  return text ? (await ctx.tokenize(text)).tokens.length : 0;
+}
+
+/** Exact token count of one image (the binding decodes and tiles it), cached per file version. */
+async function countImageTokens(current: Loaded, path: string): Promise<number> {
+  const s = await stat(path);
+  const key = `${path}\0${s.size}\0${s.mtimeMs}`;
+  let n = current.imageTokens.get(key);
+  if (n === undefined) {
+    n = (await current.context.tokenize(MEDIA_MARKER, { media_paths: [path] })).tokens.length;
+    current.imageTokens.set(key, n);
+  }
+  return n;
+}
+
+/**
+ * Checks that the turn fits the context before completing: a completion that runs out of
+ * context fails, and a failed completion poisons the binding's context (llama-node-notes.md).
+ * Text is counted exactly and cheaply; images by their upper bound, or exactly when the bound
+ * does not fit.
+ */
+async function checkFits(current: Loaded, messages: ChatMessage[], images: string[]): Promise<PromptCount> {
+  for (const path of images) {
+    try {
+      await stat(path);
+    } catch {
+      fail('bad-request', `The image ${path} does not exist or cannot be read.`);
+    }
+  }
+  const formatted = current.context.getFormattedChat(messages, undefined, { jinja: true });
+  const segments = formatted.prompt.split(MEDIA_MARKER);
+  const textSegments: number[] = [];
+  for (const segment of segments) textSegments.push(await countTokens(current.context, segment));
+  const text = textSegments.reduce((a, b) => a + b, 0);
+  const nCtx = current.params.contextSize;
+  const bound = current.params.maxImageTokens;
+  if (bound !== null && text + bound * images.length < nCtx) return { textSegments };
+  let imageTokens = 0;
+  for (const path of images) imageTokens += await countImageTokens(current, path);
+  const needed = text + imageTokens;
+  if (needed >= nCtx) {
+    const imagePart = images.length ? ` (${imageTokens} of them for ${images.length === 1 ? 'the image' : `${images.length} images`})` : '';
+    fail(
+      'context-overflow',
+      `This turn needs ${needed} tokens${imagePart}, but the context holds ${nCtx}: ` +
+        `${images.length ? 'use a smaller image (fewer tiles), ' : ''}start a new chat, or raise ${Settings.contextSize}.`,
+    );
+  }
+  return { textSegments };
+}
+
 async function chat(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
   const current = loaded;
   if (!current) fail('no-model', 'No model is loaded.');
-  if (!current.vision && params.messages.some((m) => m.images.length > 0)) {
-    fail('no-vision', 'This model cannot see images — add its mmproj file (the vision projector GGUF published with the model).');
+  const images = params.messages.flatMap((m) => m.images);
+  if (!current.vision && images.length > 0) {
+    fail('no-vision', `This model cannot see images — add its mmproj file (the vision projector GGUF published with the model) in ${Settings.mmprojPath}.`);
   }
   const start = performance.now();
+  const messages = toBindingMessages(params.messages);
+  const count = await checkFits(current, messages, images);
   let firstTokenAt: number | null = null;
   let streamed = '';
   const stop = token.onCancellationRequested(() => current.context.stopCompletion());
+  const send = (text: string) => {
+    // After a stop the binding may still deliver a few tokens: they are not part of the answer.
+    if (!token.isCancellationRequested) void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text } satisfies TokenNotification);
+  };
   try {
     if (token.isCancellationRequested) current.context.stopCompletion();
     const result = await current.context.completion(
       {
-        messages: toBindingMessages(params.messages),
+        messages,
         jinja: true,
         n_predict: params.maxTokens,
         temperature: params.temperature,
@@ -143,7 +249,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
         if (!t.token) return;
         firstTokenAt ??= performance.now();
         streamed += t.token;
-        void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text: t.token } satisfies TokenNotification);
+        send(t.token);
       },
     );
     // The binding can resolve before its last token callbacks have run: let them arrive, then
@@ -152,16 +258,28 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     while (streamed.length < result.text.length && performance.now() < deadline) {
       await new Promise((r) => setImmediate(r));
     }
-    if (streamed.length < result.text.length && result.text.startsWith(streamed)) {
-      void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text: result.text.slice(streamed.length) } satisfies TokenNotification);
-    }
+    if (streamed.length < result.text.length && result.text.startsWith(streamed)) send(result.text.slice(streamed.length));
     const t = result.timings;
+    // tokens_evaluated counts the whole prompt plus the generated tokens.
+    const contextTokens = Math.max(t.prompt_n, result.tokens_evaluated - result.tokens_predicted);
+    const textTokens = count.textSegments.reduce((a, b) => a + b, 0);
+    const imageTokens = images.length ? Math.max(0, contextTokens - textTokens) : 0;
+    const reusedTokens = contextTokens - t.prompt_n;
+    // The last image ends where the last text segment begins: reuse beyond it means no image was encoded.
+    const imagesEnd = contextTokens - (count.textSegments.at(-1) ?? 0);
+    const imagesEncoded = imageTokens > 0 && reusedTokens < imagesEnd;
     return {
       text: result.text,
       stats: {
         promptTokens: t.prompt_n,
-        generatedTokens: t.predicted_n,
+        contextTokens,
+        imageTokens,
+        reusedTokens,
+        kvReused: reusedTokens > 0,
+        imagesEncoded,
         promptMs: t.prompt_ms,
+        imageEncodeMs: imagesEncoded ? t.prompt_ms : 0,
+        generatedTokens: t.predicted_n,
         timeToFirstTokenMs: firstTokenAt === null ? null : firstTokenAt - start,
         tokensPerSecond: t.predicted_per_second,
         interrupted: result.interrupted,

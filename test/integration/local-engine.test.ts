@@ -5,7 +5,8 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { LocalEngine, type LocalModelSettings } from '../../src/engine/local/localEngine';
+import { LocalEngine, type LocalEngineOptions, type LocalModelSettings } from '../../src/engine/local/localEngine';
+import type { EngineState } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import type { ChatTurn } from '../../src/engine/engine';
 import { parseRegions } from '../../src/grounding';
@@ -15,14 +16,23 @@ import { tinyModel, WORKER_PATH } from './support';
 const scratch = mkdtempSync(join(tmpdir(), 'lens-engine-'));
 const png = join(scratch, 'diagram.png');
 writeFileSync(png, encodePng(320, 200, solidImage(320, 200, [40, 120, 200, 255])));
+// 800×600: 2×2 tiles + thumbnail = 1282 tokens.
+const largePng = join(scratch, 'screenshot.png');
+writeFileSync(largePng, encodePng(800, 600, solidImage(800, 600, [200, 200, 200, 255])));
 
-function engineWith(settings: Partial<LocalModelSettings>, logs: string[] = []) {
+function engineWith(settings: Partial<LocalModelSettings>, logs: string[] = [], extra: Partial<LocalEngineOptions> = {}) {
   const grounding = tinyModel('grounding');
   return new LocalEngine({
     workerPath: WORKER_PATH,
-    settings: () => ({ modelPath: grounding.modelPath, mmprojPath: grounding.mmprojPath, contextSize: 4096, gpuLayers: 0, threads: 2, ...settings }),
+    settings: () => ({ modelPath: grounding.modelPath, mmprojPath: grounding.mmprojPath, contextSize: 4096, gpuLayers: 0, threads: 2, idleUnloadMinutes: 0, ...settings }),
     log: (level, m) => logs.push(`${level}: ${m}`),
+    ...extra,
   });
+}
+
+function endlessEngine(settings: Partial<LocalModelSettings> = {}, extra: Partial<LocalEngineOptions> = {}) {
+  const endless = tinyModel('endless');
+  return engineWith({ modelPath: endless.modelPath, mmprojPath: endless.mmprojPath, ...settings }, [], extra);
 }
 
 const ask = (text: string, images: string[] = [png]): ChatTurn[] => [{ role: 'user', text, images: images.map((path) => ({ path })) }];
@@ -51,7 +61,47 @@ describe('LocalEngine on the tiny grounding model', () => {
     assert.equal(outcome.text, expected);
     assert.equal(parseRegions(outcome.text).length, 3);
     assert.ok(outcome.stats.promptTokens >= 258, `prompt includes the image's 256 tokens (${outcome.stats.promptTokens})`);
+    assert.equal(outcome.stats.imageTokens, 258, 'one tile: <img> + 256 + </img>');
+    assert.equal(outcome.stats.imagesEncoded, true);
+    assert.ok(outcome.stats.timeToFirstTokenMs !== null && outcome.stats.timeToFirstTokenMs > 0);
+    assert.ok(outcome.stats.tokensPerSecond > 0);
     assert.equal(engine.state.kind, 'ready');
+  });
+
+  it('answers a follow-up about the same image from the KV cache, without re-encoding it', async () => {
+    const expected = tinyModel('grounding').answer;
+    const first = await engine.chat(ask('What is on this screenshot?', [largePng]), options, () => undefined);
+    assert.equal(first.stats.imageTokens, 1282);
+    assert.equal(first.stats.imagesEncoded, true);
+    const followUp: ChatTurn[] = [
+      ...ask('What is on this screenshot?', [largePng]),
+      { role: 'assistant', text: first.text, images: [] },
+      { role: 'user', text: 'Where is the Save button?', images: [] },
+    ];
+    const second = await engine.chat(followUp, options, () => undefined);
+    assert.equal(second.text, expected);
+    const s = second.stats;
+    assert.equal(s.imagesEncoded, false, 'the image was not encoded again');
+    assert.equal(s.imageEncodeMs, 0);
+    assert.equal(s.kvReused, true);
+    assert.equal(s.imageTokens, 1282);
+    assert.ok(s.reusedTokens >= first.stats.contextTokens - 2, `reused ${s.reusedTokens} of the first turn's ${first.stats.contextTokens}`);
+    assert.ok(s.promptTokens * 10 < first.stats.promptTokens, `follow-up evaluated ${s.promptTokens} prompt tokens, first turn ${first.stats.promptTokens}`);
+  });
+
+  it('refuses a turn that does not fit the context, with numbers, and keeps working', async () => {
+    const small = engineWith({ contextSize: 1024 });
+    try {
+      const err = await rejection(small.chat(ask('What is this?', [largePng]), options, () => undefined));
+      assert.equal(err.code, 'context-overflow');
+      assert.equal(err.setting, 'internvlLens.contextSize');
+      assert.match(err.message, /This turn needs 1\d{3} tokens \(1282 of them for the image\), but the context holds 1024: use a smaller image \(fewer tiles\), start a new chat, or raise internvlLens\.contextSize\./);
+      assert.equal(small.state.kind, 'ready', 'the model stays loaded');
+      const outcome = await small.chat(ask('And this one?'), options, () => undefined);
+      assert.equal(outcome.text, tinyModel('grounding').answer);
+    } finally {
+      await small.dispose();
+    }
   });
 
   it('recovers after the worker is killed mid-answer', async () => {
@@ -78,6 +128,108 @@ describe('LocalEngine on the tiny grounding model', () => {
       assert.notEqual(engine.workerPid, pid, 'a new worker answered');
     } finally {
       await engine.dispose();
+    }
+  });
+});
+
+describe('LocalEngine stops, queues and manages its worker', () => {
+  const engine = endlessEngine();
+  after(() => engine.dispose());
+  const forever = { maxTokens: 100_000, temperature: 0 };
+
+  it('stops mid-stream: no token arrives after the stop, and the next request works', async () => {
+    const abort = new AbortController();
+    let afterStop = 0;
+    let received = 0;
+    const outcome = await engine.chat(ask('Count forever'), forever, () => {
+      if (abort.signal.aborted) afterStop++;
+      if (++received === 20) abort.abort();
+    }, abort.signal);
+    assert.equal(outcome.stats.interrupted, true);
+    assert.equal(afterStop, 0, 'tokens after the stop');
+    assert.ok(outcome.stats.generatedTokens < 1000, `stopped after ${outcome.stats.generatedTokens} tokens`);
+    const next = await engine.chat(ask('Again'), { maxTokens: 6, temperature: 0 }, () => undefined);
+    assert.ok(next.text.startsWith(tinyModel('endless').answer), next.text);
+    assert.equal(next.stats.interrupted, false);
+  });
+
+  it('queues a second request behind the running one and reports it as queued', async () => {
+    const states: EngineState[] = [];
+    const sub = engine.onDidChangeState((s) => states.push(s));
+    const order: string[] = [];
+    const firstAbort = new AbortController();
+    let firstTokens = 0;
+    const first = engine.chat(ask('First'), forever, () => {
+      if (++firstTokens === 30) firstAbort.abort();
+    }, firstAbort.signal).then(() => order.push('first'));
+    const skipped = new AbortController();
+    const second = engine.chat(ask('Second'), { maxTokens: 5, temperature: 0 }, () => undefined).then((o) => {
+      order.push('second');
+      return o;
+    });
+    const third = engine.chat(ask('Third, stopped while waiting'), forever, () => assert.fail('a stopped queued request must not run'), skipped.signal);
+    skipped.abort();
+    const [, secondOutcome, thirdOutcome] = await Promise.all([first, second, third]);
+    sub.dispose();
+    assert.deepEqual(order, ['first', 'second']);
+    assert.ok(secondOutcome.text.startsWith(tinyModel('endless').answer), secondOutcome.text);
+    assert.equal(thirdOutcome.stats.interrupted, true);
+    assert.equal(thirdOutcome.text, '');
+    assert.ok(states.some((s) => s.kind === 'busy' && s.queued === 2), `states: ${JSON.stringify(states.map((s) => s.kind === 'busy' ? `busy+${s.queued}` : s.kind))}`);
+    assert.equal(engine.state.kind, 'ready');
+  });
+
+  it('unloads after the idle time and loads again on the next request', async () => {
+    const idle = endlessEngine({ idleUnloadMinutes: 0.3 / 60 });
+    try {
+      await idle.chat(ask('Hi'), { maxTokens: 3, temperature: 0 }, () => undefined);
+      const pid = idle.workerPid;
+      assert.ok(pid);
+      const deadline = performance.now() + 5000;
+      while (idle.state.kind !== 'idle' && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(idle.workerPid, undefined, 'the worker was ended');
+      assert.equal(idle.state.kind, 'idle');
+      await idle.chat(ask('Hi again'), { maxTokens: 3, temperature: 0 }, () => undefined);
+      assert.notEqual(idle.workerPid, pid);
+    } finally {
+      await idle.dispose();
+    }
+  });
+
+  it('loads on request with progress, and waits longer before each restart after repeated crashes', async () => {
+    const logs: string[] = [];
+    const endless = tinyModel('endless');
+    const crashy = engineWith({ modelPath: endless.modelPath, mmprojPath: endless.mmprojPath }, logs, { restartBackoffMs: 400 });
+    try {
+      const states: EngineState[] = [];
+      crashy.onDidChangeState((s) => states.push(s));
+      const model = await crashy.load();
+      assert.equal(model.modelName, 'tiny-internvl3-endless');
+      assert.match(model.backend, /^default: /);
+      assert.equal(states[0]?.kind, 'loading');
+      assert.ok(states.some((s) => s.kind === 'loading' && s.progress === 1), 'progress reached 100 %');
+      assert.equal(states.at(-1)?.kind, 'ready');
+      const crash = async () => {
+        const pid = crashy.workerPid!;
+        process.kill(pid, 'SIGKILL');
+        while (crashy.state.kind !== 'error') await new Promise((r) => setTimeout(r, 10));
+      };
+      const timed = async () => {
+        const t = performance.now();
+        await crashy.chat(ask('Hi'), { maxTokens: 2, temperature: 0 }, () => undefined);
+        return performance.now() - t;
+      };
+      const backoffLogs = () => logs.filter((l) => l.includes('restarting in'));
+      await crash();
+      await timed();
+      assert.deepEqual(backoffLogs(), [], 'the first crash restarts at once');
+      await crash();
+      const afterTwo = await timed();
+      assert.equal(backoffLogs().length, 1);
+      assert.match(backoffLogs()[0]!, /crashed 2 times in a minute: restarting in 0\.[1-4] s/);
+      assert.ok(afterTwo >= 300, `second restart took ${afterTwo.toFixed(0)} ms`);
+    } finally {
+      await crashy.dispose();
     }
   });
 });

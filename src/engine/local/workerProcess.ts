@@ -15,6 +15,7 @@ import {
   type LoadParams,
   LoadResult,
   LogNotification,
+  ProgressNotification,
   TokenNotification,
   WorkerErrorData,
   WorkerMethods,
@@ -31,8 +32,10 @@ export class WorkerProcess {
   private readonly child: ChildProcess;
   private readonly connection: MessageConnection;
   private readonly tokenListeners = new Map<string, (text: string) => void>();
+  private progressListener: ((progress: number) => void) | null = null;
   private readonly pending = new Set<(err: EngineError) => void>();
   private exitError: EngineError | null = null;
+  private stopping = false;
   /** Resolves when the process has exited, for whatever reason. */
   readonly exited: Promise<EngineError>;
 
@@ -52,7 +55,9 @@ export class WorkerProcess {
         const how = spawnError ? spawnError.message : signal ? `killed by ${signal}` : `exit code ${code}`;
         const err = spawnError
           ? new EngineError('worker-failed-to-start', `The inference worker could not be started: ${how}.`)
-          : new EngineError('worker-crashed', `The inference worker stopped unexpectedly (${how}). The next request starts a new one; the log has details.`);
+          : this.stopping
+            ? new EngineError('unloaded', 'The model was unloaded before the answer was complete.')
+            : new EngineError('worker-crashed', `The inference worker stopped unexpectedly (${how}). The next request starts a new one; the log has details.`);
         if (!this.exitError) {
           this.exitError = err;
           this.log(code === 0 && !spawnError ? 'info' : 'error', `worker ${this.child.pid ?? '?'} ended: ${how}`);
@@ -69,6 +74,10 @@ export class WorkerProcess {
     this.connection.onNotification(WorkerMethods.token, (raw: unknown) => {
       const n = this.validate(WorkerMethods.token, TokenNotification, raw);
       if (n) this.tokenListeners.get(n.chatId)?.(n.text);
+    });
+    this.connection.onNotification(WorkerMethods.progress, (raw: unknown) => {
+      const n = this.validate(WorkerMethods.progress, ProgressNotification, raw);
+      if (n) this.progressListener?.(n.progress);
     });
     this.connection.onNotification(WorkerMethods.log, (raw: unknown) => {
       const n = this.validate(WorkerMethods.log, LogNotification, raw);
@@ -115,9 +124,9 @@ export class WorkerProcess {
       if (err instanceof ResponseError) {
         const data = v.safeParse(WorkerErrorData, err.data);
         const kind = data.success ? data.output.kind : 'completion-failed';
-        const code: EngineErrorCode =
-          kind === 'no-vision' ? 'no-vision' : kind === 'load-failed' ? 'load-failed' : kind === 'bad-request' ? 'protocol' : 'completion-failed';
-        throw new EngineError(code, err.message, code === 'no-vision' ? Settings.mmprojPath : undefined);
+        const code: EngineErrorCode = kind === 'no-model' ? 'completion-failed' : kind;
+        const setting = code === 'no-vision' ? Settings.mmprojPath : code === 'context-overflow' ? Settings.contextSize : undefined;
+        throw new EngineError(code, err.message, setting);
       }
       throw err;
     } finally {
@@ -127,8 +136,13 @@ export class WorkerProcess {
     }
   }
 
-  load(params: LoadParams): Promise<LoadResult> {
-    return this.request(WorkerMethods.load, params, LoadResult);
+  async load(params: LoadParams, onProgress?: (progress: number) => void): Promise<LoadResult> {
+    this.progressListener = onProgress ?? null;
+    try {
+      return await this.request(WorkerMethods.load, params, LoadResult);
+    } finally {
+      this.progressListener = null;
+    }
   }
 
   unload(): Promise<unknown> {
@@ -137,9 +151,13 @@ export class WorkerProcess {
 
   async chat(params: ChatParams, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatResult> {
     this.tokenListeners.set(params.chatId, onToken);
+    // After a stop, tokens still in flight are dropped here as well as in the worker.
+    const mute = () => this.tokenListeners.delete(params.chatId);
+    signal?.addEventListener('abort', mute);
     try {
       return await this.request(WorkerMethods.chat, params, ChatResult, signal);
     } finally {
+      signal?.removeEventListener('abort', mute);
       this.tokenListeners.delete(params.chatId);
     }
   }
@@ -147,6 +165,7 @@ export class WorkerProcess {
   /** Ends the worker: politely through IPC, then by signal if it lingers. */
   async stop(): Promise<void> {
     if (!this.alive) return;
+    this.stopping = true;
     this.child.disconnect?.();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
     await this.exited;

@@ -1,0 +1,146 @@
+// The headless CLI: the extension's LocalEngine and worker without the editor, for scripts, CI
+// jobs and agents. Prints one JSON object on stdout; errors go to stderr as JSON, exit code 1.
+//   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
+//   internvl-lens ground IMAGE "target"  [options]
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ChatStats } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { LocalEngine } from '../engine/local/localEngine';
+import { parseRegions, type Region } from '../grounding';
+import { probeImage } from '../images';
+
+const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
+  --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
+  --mmproj PATH      vision projector GGUF (default: $INTERNVL_LENS_MMPROJ)
+  --context N        context size in tokens (default 8192)
+  --gpu-layers N     layers on the GPU, -1 all (default), 0 CPU only
+  --threads N        CPU threads, 0 automatic (default)
+  --max-tokens N     most tokens to generate (default 1024)
+  --verbose          worker and llama.cpp logs on stderr`;
+
+/** InternVL's grounding request: the model answers with <ref>target</ref><box>[[x1,y1,x2,y2]]</box>. */
+function groundingQuestion(target: string): string {
+  return `Please provide the bounding box coordinate of the region this sentence describes: <ref>${target}</ref>`;
+}
+
+class UsageError extends Error {}
+
+function integer(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${value}`);
+  return n;
+}
+
+/** A region in the original image's pixels, plus the model's normalised coordinates. */
+type PixelRegion =
+  | { kind: 'box'; label: string | null; box: [number, number, number, number]; normalized: [number, number, number, number] }
+  | { kind: 'point'; label: string | null; point: [number, number]; normalized: [number, number] };
+
+function toPixels(r: Region, width: number, height: number): PixelRegion {
+  const px = (v: number, size: number) => Math.round(v * size);
+  if (r.kind === 'box') {
+    const [x1, y1, x2, y2] = r.box;
+    return { kind: 'box', label: r.label, box: [px(x1, width), px(y1, height), px(x2, width), px(y2, height)], normalized: r.box };
+  }
+  const [x, y] = r.point;
+  return { kind: 'point', label: r.label, point: [px(x, width), px(y, height)], normalized: r.point };
+}
+
+interface CliResult {
+  command: 'ask' | 'ground';
+  image: { path: string; width: number; height: number };
+  question: string;
+  answer: string;
+  regions: PixelRegion[];
+  stats: ChatStats;
+}
+
+async function run(argv: string[]): Promise<CliResult> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      model: { type: 'string' },
+      mmproj: { type: 'string' },
+      context: { type: 'string' },
+      'gpu-layers': { type: 'string' },
+      threads: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, imageArg, text] = positionals;
+  if (values.help) throw new UsageError('');
+  if ((command !== 'ask' && command !== 'ground') || !imageArg || !text || positionals.length > 3) {
+    throw new UsageError('expected: ask IMAGE "question" or ground IMAGE "target"');
+  }
+  const imagePath = resolve(imageArg);
+  let head: Buffer;
+  try {
+    head = await readFile(imagePath);
+  } catch (err) {
+    throw new EngineError('bad-request', `Cannot read the image ${imagePath}: ${(err as Error).message}`);
+  }
+  const { width, height } = probeImage(head, imagePath);
+  const modelPath = values.model ?? process.env.INTERNVL_LENS_MODEL ?? '';
+  const mmprojPath = values.mmproj ?? process.env.INTERNVL_LENS_MMPROJ ?? '';
+  const settings = {
+    modelPath: modelPath && resolve(modelPath),
+    mmprojPath: mmprojPath && resolve(mmprojPath),
+    contextSize: integer(values.context, 'context', 8192),
+    gpuLayers: integer(values['gpu-layers'], 'gpu-layers', -1),
+    threads: integer(values.threads, 'threads', 0),
+    idleUnloadMinutes: 0,
+  };
+  const verbose = values.verbose;
+  const engine = new LocalEngine({
+    workerPath: join(__dirname, 'worker.js'),
+    settings: () => settings,
+    log: (level, message) => {
+      if (verbose || level === 'error') process.stderr.write(`[${level}] ${message}\n`);
+    },
+  });
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const question = command === 'ground' ? groundingQuestion(text) : text;
+    const outcome = await engine.chat(
+      [{ role: 'user', text: question, images: [{ path: imagePath }] }],
+      { maxTokens: integer(values['max-tokens'], 'max-tokens', 1024), temperature: 0 },
+      () => undefined,
+      abort.signal,
+    );
+    return {
+      command,
+      image: { path: imagePath, width, height },
+      question,
+      answer: outcome.text,
+      regions: parseRegions(outcome.text).map((r) => toPixels(r, width, height)),
+      stats: outcome.stats,
+    };
+  } finally {
+    process.off('SIGINT', onSigint);
+    await engine.dispose();
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message ? `internvl-lens: ${err.message}\n` : ''}${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = e instanceof EngineError ? e.code : e.name === 'ImageError' ? 'bad-image' : 'internal';
+    const setting = e instanceof EngineError ? e.setting : undefined;
+    process.stderr.write(`${JSON.stringify({ error: { code, message: e.message, ...(setting ? { setting } : {}) } })}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,79 @@
+// The headless CLI, run as a user or a script runs it: bin/internvl-lens in a child process, on
+// the built bundles and the tiny models.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { encodePng, solidImage } from '../fixtures/png';
+import { ROOT, tinyModel } from './support';
+
+const scratch = mkdtempSync(join(tmpdir(), 'lens-cli-'));
+const screenshot = join(scratch, 'screen.png');
+writeFileSync(screenshot, encodePng(800, 600, solidImage(800, 600, [230, 230, 230, 255])));
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+function modelFlags(name: string): string[] {
+  const m = tinyModel(name);
+  return ['--model', m.modelPath, '--mmproj', m.mmprojPath, '--threads', '2', '--gpu-layers', '0'];
+}
+
+describe('internvl-lens CLI', () => {
+  it('ask prints the answer and stats as JSON', async () => {
+    const r = await cli('ask', screenshot, 'What does this show?', ...modelFlags('sentence'));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { command: string; answer: string; image: unknown; regions: unknown[]; stats: { imageTokens: number } };
+    assert.equal(out.command, 'ask');
+    assert.equal(out.answer, tinyModel('sentence').answer);
+    assert.deepEqual(out.image, { path: screenshot, width: 800, height: 600 });
+    assert.deepEqual(out.regions, []);
+    assert.equal(out.stats.imageTokens, 1282);
+  });
+
+  it('ground prints the regions in the original image pixels', async () => {
+    const r = await cli('ground', screenshot, 'the Save button', ...modelFlags('grounding'));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { question: string; regions: unknown[] };
+    assert.match(out.question, /<ref>the Save button<\/ref>/);
+    // The script's boxes, 0..1000 of 800×600: [100,200,300,400] → x·0.8, y·0.6.
+    assert.deepEqual(out.regions, [
+      { kind: 'box', label: 'Save button', box: [80, 120, 240, 240], normalized: [0.1, 0.2, 0.3, 0.4] },
+      { kind: 'box', label: 'icons', box: [400, 60, 520, 150], normalized: [0.5, 0.1, 0.65, 0.25] },
+      { kind: 'box', label: 'icons', box: [560, 360, 720, 570], normalized: [0.7, 0.6, 0.9, 0.95] },
+    ]);
+  });
+
+  it('reports a bad setup as a JSON error naming the fix, with exit code 1', async () => {
+    const missing = join(scratch, 'missing-mmproj.gguf');
+    const r = await cli('ask', screenshot, 'hi', '--model', tinyModel('sentence').modelPath, '--mmproj', missing);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    const err = JSON.parse(r.stderr) as { error: { code: string; message: string; setting: string } };
+    assert.equal(err.error.code, 'model-file-missing');
+    assert.equal(err.error.setting, 'internvlLens.mmprojPath');
+    assert.ok(err.error.message.includes(missing));
+  });
+
+  it('prints usage for a wrong command line, with exit code 2', async () => {
+    const r = await cli('describe', screenshot);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /usage: internvl-lens ask IMAGE "question" \| ground IMAGE "target"/);
+  });
+});

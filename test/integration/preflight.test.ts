@@ -1,0 +1,115 @@
+// Pre-flight checks on broken model files made by the tiny-model generator. Each of these files
+// would make llama.cpp fail or abort; the checks must refuse them before any native load, with a
+// message that names the file, the problem and the setting that fixes it.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { EngineError } from '../../src/engine/errors';
+import { LocalEngine } from '../../src/engine/local/localEngine';
+import { preflightModelFiles } from '../../src/engine/local/preflight';
+import { writeTinyInternVL, type TinyInternVLOptions } from '../fixtures/tiny-model/tiny-internvl';
+import { WORKER_PATH } from './support';
+
+const scratch = mkdtempSync(join(tmpdir(), 'lens-preflight-'));
+let counter = 0;
+
+function pair(knobs: Omit<TinyInternVLOptions, 'dir' | 'script'> = {}) {
+  return writeTinyInternVL({ dir: join(scratch, String(counter++)), script: 'Hi.', ...knobs });
+}
+
+async function refusal(files: { modelPath: string; mmprojPath: string }): Promise<EngineError> {
+  try {
+    await preflightModelFiles(files);
+  } catch (err) {
+    assert.ok(err instanceof EngineError, `expected an EngineError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the files to be refused');
+}
+
+describe('pre-flight checks on model files', () => {
+  it('accept a good pair and derive the most tokens one image can take', async () => {
+    const { modelPath, mmprojPath } = await pair();
+    assert.deepEqual(await preflightModelFiles({ modelPath, mmprojPath }), { modelPath, mmprojPath, maxImageTokens: 13 * 256 + 2 });
+    const fewTiles = await pair({ maxTiles: 4 });
+    assert.equal((await preflightModelFiles(fewTiles)).maxImageTokens, 5 * 256 + 2);
+    assert.deepEqual(await preflightModelFiles({ modelPath, mmprojPath: '' }), {
+      modelPath,
+      mmprojPath: null,
+      maxImageTokens: null,
+    });
+  });
+
+  it('refuse a truncated model file, with sizes', async () => {
+    const files = await pair({ truncate: { llm: 100_000 } });
+    const err = await refusal(files);
+    assert.equal(err.code, 'model-file-invalid');
+    assert.equal(err.setting, 'internvlLens.modelPath');
+    assert.ok(err.message.includes(files.modelPath));
+    assert.match(err.message, /is truncated: it has 100000 bytes but its tensors need \d+/);
+  });
+
+  it('refuse an mmproj cut off inside its header', async () => {
+    const files = await pair({ truncate: { mmproj: 300 } });
+    const err = await refusal(files);
+    assert.equal(err.setting, 'internvlLens.mmprojPath');
+    assert.ok(err.message.includes(files.mmprojPath));
+    assert.match(err.message, /is truncated: it has 300 bytes/);
+  });
+
+  it('refuse a key stored with the wrong integer type, in either file', async () => {
+    const mmproj = await refusal(await pair({ int32Keys: ['clip.vision.projection_dim'] }));
+    assert.equal(mmproj.setting, 'internvlLens.mmprojPath');
+    assert.match(mmproj.message, /stores clip\.vision\.projection_dim as int32 where llama\.cpp expects uint32/);
+    const llm = await refusal(await pair({ int32Keys: ['qwen2.embedding_length'] }));
+    assert.equal(llm.setting, 'internvlLens.modelPath');
+    assert.match(llm.message, /model file .* stores qwen2\.embedding_length as int32/);
+  });
+
+  it('refuse an mmproj whose projection size does not match the model', async () => {
+    const files = await pair({ projectionDim: 96 });
+    const err = await refusal(files);
+    assert.equal(err.setting, 'internvlLens.mmprojPath');
+    assert.match(err.message, /projection_dim is 96 but the model's qwen2\.embedding_length is 64/);
+    assert.match(err.message, /Choose the mmproj published with this model/);
+  });
+
+  it('refuse a missing mmproj, naming it and its setting', async () => {
+    const files = await pair({ writeMmproj: false });
+    const err = await refusal(files);
+    assert.equal(err.code, 'model-file-missing');
+    assert.equal(err.setting, 'internvlLens.mmprojPath');
+    assert.equal(err.message, `The mmproj file ${files.mmprojPath} does not exist. Choose the file in the setting internvlLens.mmprojPath.`);
+  });
+
+  it('refuse a projector that is not a vision projector', async () => {
+    const err = await refusal(await pair({ projectorType: 'ultravox', hasVisionEncoder: false }));
+    assert.equal(err.setting, 'internvlLens.mmprojPath');
+    assert.match(err.message, /is not a vision projector \(projector type ultravox has no vision encoder\)/);
+  });
+
+  it('tell which file is which when the two settings are swapped', async () => {
+    const files = await pair();
+    const asModel = await refusal({ modelPath: files.mmprojPath, mmprojPath: files.modelPath });
+    assert.equal(asModel.setting, 'internvlLens.modelPath');
+    assert.match(asModel.message, /is a vision projector \(mmproj\), not the language model/);
+    const asMmproj = await refusal({ modelPath: files.modelPath, mmprojPath: files.modelPath });
+    assert.equal(asMmproj.setting, 'internvlLens.mmprojPath');
+    assert.match(asMmproj.message, /its architecture is qwen2; an mmproj has clip/);
+  });
+
+  it('keep the engine from starting a worker for a broken file', async () => {
+    const files = await pair({ int32Keys: ['clip.vision.projector.scale_factor'] });
+    const engine = new LocalEngine({
+      workerPath: WORKER_PATH,
+      settings: () => ({ ...files, contextSize: 2048, gpuLayers: 0, threads: 1, idleUnloadMinutes: 0 }),
+      log: () => undefined,
+    });
+    await assert.rejects(engine.chat([{ role: 'user', text: 'hi', images: [] }], { maxTokens: 4, temperature: 0 }, () => undefined), /scale_factor as int32/);
+    assert.equal(engine.workerPid, undefined);
+    assert.equal(engine.state.kind, 'idle');
+    await engine.dispose();
+  });
+});
