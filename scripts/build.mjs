@@ -1,7 +1,7 @@
 // Builds the three bundles (extension host, inference worker, webview) and lays out the
 // worker's native runtime under dist/node_modules so the packaged extension is self-contained.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,7 +41,7 @@ const builds = [
     target: 'node20',
     // The host never loads the native inference library: only the worker does. sharp (images)
     // is native too: the host loads it on first use, from dist/node_modules.
-    external: ['vscode', '@fugood/llama.node', 'sharp'],
+    external: ['vscode', '@fugood/llama.node', 'sharp', 'node-screenshots'],
     plugins: [ggufReaderOnly],
   },
   {
@@ -66,7 +66,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts' },
+    entryPoints: { webview: 'webview/main.ts', region: 'webview/region.ts' },
     outdir: dist,
     platform: 'browser',
     format: 'iife',
@@ -113,13 +113,23 @@ function copyImageRuntime() {
   }
 }
 
+/** Copies node-screenshots (the host loads it on the first capture) and this platform's binary package. */
+function copyCaptureRuntime() {
+  const modules = join(root, 'node_modules');
+  const pkgs = readdirSync(modules).filter((n) => n === 'node-screenshots' || n.startsWith('node-screenshots-'));
+  if (pkgs.length < 2) throw new Error(`missing node-screenshots or its ${process.platform}-${process.arch} package: run npm ci`);
+  for (const pkg of pkgs) cpSync(join(modules, pkg), join(dist, 'node_modules', pkg), { recursive: true });
+}
+
 mkdirSync(dist, { recursive: true });
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
   copyNativeRuntime();
   copyImageRuntime();
+  copyCaptureRuntime();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNativeRuntime();
   copyImageRuntime();
+  copyCaptureRuntime();
 }

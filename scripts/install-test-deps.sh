@@ -5,6 +5,7 @@
 #   * Debian packages (only the missing ones; `apt-get update` once, only when installing):
 #       chromium + fonts-liberation   browser driven by playwright-core (/usr/bin/chromium)
 #       xvfb xauth openbox            virtual X display (+ a window manager) for screen-capture tests
+#       x11-apps x11-utils xclip      known pixels on screen (xlogo), xprop, clipboard images
 #       ripgrep                       code-server's search; also seeds @vscode/ripgrep offline
 #       libkrb5-dev                   code-server's `kerberos` native module (gssapi headers)
 #       build-essential python3 pkg-config   node-gyp builds (node-pty, kerberos, ...)
@@ -33,7 +34,7 @@ die() { log "ERROR: $*" >&2; exit 1; }
 # ---------------------------------------------------------------------------------------
 # 1. Debian packages
 # ---------------------------------------------------------------------------------------
-APT_PACKAGES=(chromium fonts-liberation xvfb xauth openbox ripgrep libkrb5-dev
+APT_PACKAGES=(chromium fonts-liberation xvfb xauth openbox x11-apps x11-utils xclip ripgrep libkrb5-dev
               build-essential python3 pkg-config ca-certificates)
 
 is_installed() {

@@ -13,6 +13,7 @@ export const Settings = {
   gpuLayers: `${SECTION}.gpuLayers`,
   threads: `${SECTION}.threads`,
   maxTokens: `${SECTION}.maxTokens`,
+  captureRetentionDays: `${SECTION}.captureRetentionDays`,
   idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
 } as const;
 
@@ -23,6 +24,8 @@ export interface LensConfig {
   gpuLayers: number;
   threads: number;
   maxTokens: number;
+  /** Days captured images stay in the extension's storage; 0 keeps them until Clear Captures. */
+  captureRetentionDays: number;
   idleUnloadMinutes: number;
 }
 
@@ -40,6 +43,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     gpuLayers: c.get<number>('gpuLayers', -1),
     threads: c.get<number>('threads', 0),
     maxTokens: c.get<number>('maxTokens', 1024),
+    captureRetentionDays: c.get<number>('captureRetentionDays', 7),
     idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
   };
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { newChat, notifyFailures, openChat, showLog, stopGeneration, trackBusy } from './chat';
+import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, pasteImage, scheduleRetention } from './capture';
 import { explainImage } from './explain';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
@@ -12,11 +13,16 @@ const COMMANDS: Record<string, CommandFactory> = {
   'internvlLens.newChat': newChat,
   'internvlLens.stop': stopGeneration,
   'internvlLens.showLog': showLog,
+  'internvlLens.captureScreen': captureScreen,
+  'internvlLens.captureWindow': captureWindowCommand,
+  'internvlLens.captureRegion': captureRegion,
+  'internvlLens.pasteImage': pasteImage,
+  'internvlLens.clearCaptures': clearCaptures,
 };
 
 export function registerCommands(ctx: LensContext): void {
   for (const [name, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   }
-  ctx.push(notifyFailures(ctx), trackBusy(ctx));
+  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx));
 }

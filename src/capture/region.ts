@@ -1,0 +1,69 @@
+// Capture Region: shows a grabbed screen full-size in an editor panel where the user drags a
+// rectangle; resolves with that rectangle (device pixels), or undefined when cancelled.
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import * as vscode from 'vscode';
+import { parseMessage } from '../protocol/validate';
+import { type RegionHostMessage, type RegionRect, RegionWebviewMessage } from '../protocol/region';
+import { webviewHtml } from '../webviewHtml';
+import { clampRect, encodeShot, type ScreenShot } from './screen';
+
+export const REGION_VIEW_TYPE = 'internvlLens.region';
+
+export interface PickRegionOptions {
+  extensionUri: vscode.Uri;
+  /** Folder for the full screenshot while the panel shows it; the file is deleted afterwards. */
+  scratchDir: vscode.Uri;
+  log: (message: string) => void;
+}
+
+export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): Promise<RegionRect | undefined> {
+  const full = await encodeShot(shot, 'region-source');
+  await mkdir(options.scratchDir.fsPath, { recursive: true });
+  const file = vscode.Uri.joinPath(options.scratchDir, `region-${randomBytes(8).toString('hex')}.png`);
+  await writeFile(file.fsPath, full.bytes);
+
+  const panel = vscode.window.createWebviewPanel(
+    REGION_VIEW_TYPE,
+    'Capture Region',
+    { viewColumn: vscode.ViewColumn.Active, preserveFocus: false },
+    {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: [vscode.Uri.joinPath(options.extensionUri, 'dist'), options.scratchDir],
+    },
+  );
+  panel.webview.html = webviewHtml(panel.webview, options.extensionUri, { viewType: REGION_VIEW_TYPE, title: 'Capture Region', script: 'region.js', style: 'region.css' });
+
+  return new Promise<RegionRect | undefined>((resolve) => {
+    let result: RegionRect | undefined;
+    const post = (msg: RegionHostMessage) => void panel.webview.postMessage(msg);
+    const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
+      let msg: RegionWebviewMessage;
+      try {
+        msg = parseMessage('region panel', RegionWebviewMessage, raw);
+      } catch (err) {
+        options.log(`rejected region panel message: ${(err as Error).message}`);
+        return;
+      }
+      if (msg.type === 'ready') {
+        post({ type: 'show', src: panel.webview.asWebviewUri(file).toString(), width: full.width, height: full.height, scaleFactor: shot.monitor.scaleFactor });
+      } else if (msg.type === 'confirm') {
+        try {
+          result = clampRect(msg.rect, full.width, full.height);
+        } catch (err) {
+          options.log(`region panel: ${(err as Error).message}`);
+          return;
+        }
+        panel.dispose();
+      } else {
+        panel.dispose();
+      }
+    });
+    panel.onDidDispose(() => {
+      sub.dispose();
+      void rm(file.fsPath, { force: true });
+      resolve(result);
+    });
+  });
+}

@@ -1,0 +1,96 @@
+// Capture Screen: one monitor's pixels, in device pixels, with its scale factor.
+import { type Capture, captureName } from './capture';
+import { displayKind } from './display';
+import { CaptureError } from './errors';
+import { captureWithDesktopTool } from './wayland';
+import { native, type NativeImage, type NativeMonitor, nodeScreenshots, optional } from './native';
+
+export interface MonitorInfo {
+  id: number;
+  name: string;
+  /** Position and size as the OS reports them (logical pixels on macOS, device pixels elsewhere). */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  scaleFactor: number;
+  primary: boolean;
+}
+
+/** A screen grabbed but not yet encoded: the region picker shows it, then crops it. */
+export interface ScreenShot {
+  image: NativeImage;
+  monitor: MonitorInfo;
+}
+
+export interface CropRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function monitors() {
+  displayKind();
+  return nodeScreenshots().Monitor.all();
+}
+
+function describe(m: NativeMonitor): MonitorInfo {
+  return {
+    id: m.id(),
+    name: optional(() => m.name(), `Screen ${m.id()}`),
+    x: m.x(),
+    y: m.y(),
+    width: m.width(),
+    height: m.height(),
+    scaleFactor: optional(() => m.scaleFactor(), 1) || 1,
+    primary: optional(() => m.isPrimary(), false),
+  };
+}
+
+export async function listMonitors(): Promise<MonitorInfo[]> {
+  return (await native('list the screens', monitors)).map(describe);
+}
+
+/** Grabs one monitor (the primary, or the first, when `monitorId` is not given). */
+export async function grabScreen(monitorId?: number): Promise<ScreenShot> {
+  const all = await native('list the screens', monitors);
+  const infos = all.map(describe);
+  const index = monitorId === undefined ? Math.max(0, infos.findIndex((m) => m.primary)) : infos.findIndex((m) => m.id === monitorId);
+  const target = all[index];
+  if (!target || !infos[index]) throw new CaptureError(monitorId === undefined ? 'No screen was found to capture.' : `Screen ${monitorId} is no longer connected.`, 'failed');
+  const image = await native('capture the screen', () => target.captureImage());
+  if (image.width === 0 || image.height === 0) throw new CaptureError('The screen capture came back empty (0 pixels).', 'failed');
+  return { image, monitor: infos[index] };
+}
+
+/** Encodes a grabbed screen, or the `rect` of it (device pixels), as a PNG capture. */
+export async function encodeShot(shot: ScreenShot, kind: string, rect?: CropRect): Promise<Capture> {
+  let image = shot.image;
+  if (rect) {
+    const r = clampRect(rect, image.width, image.height);
+    image = await native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
+  }
+  const bytes = await native('encode the capture', () => image.toPng());
+  return { bytes, name: captureName(kind), width: image.width, height: image.height, scaleFactor: shot.monitor.scaleFactor };
+}
+
+/** Rounds `rect` to whole pixels inside a width × height image; refuses an empty one. */
+export function clampRect(rect: CropRect, width: number, height: number): CropRect {
+  const x = Math.min(Math.max(0, Math.round(rect.x)), width - 1);
+  const y = Math.min(Math.max(0, Math.round(rect.y)), height - 1);
+  const w = Math.min(Math.round(rect.width), width - x);
+  const h = Math.min(Math.round(rect.height), height - y);
+  if (!(w >= 1 && h >= 1)) throw new CaptureError('The selected region is empty.', 'failed');
+  return { x, y, width: w, height: h };
+}
+
+/** Captures a monitor; in a Wayland session without X, falls back to the desktop's screenshot tool. */
+export async function captureScreen(monitorId?: number): Promise<Capture> {
+  try {
+    return await encodeShot(await grabScreen(monitorId), 'screen');
+  } catch (err) {
+    if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
+    throw err;
+  }
+}

@@ -1,0 +1,164 @@
+// Capture Screen / Window / Region, Paste Image from Clipboard and Clear Captures: pixels in,
+// stored in the extension's storage, then asked about in the chat.
+import * as vscode from 'vscode';
+import type { Attachment } from '../chat/attachments';
+import { type Capture } from '../capture/capture';
+import { readClipboardImage } from '../capture/clipboard';
+import { CaptureError } from '../capture/errors';
+import { pickRegion } from '../capture/region';
+import { pruneCaptures } from '../capture/retention';
+import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors } from '../capture/screen';
+import { captureWindow, listWindows } from '../capture/window';
+import type { LensContext } from '../context';
+import { ImageError } from '../images';
+
+export const CAPTURE_PROMPT = 'Describe this screenshot.';
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
+const PICKER_CLOSE_MS = 200;
+
+/** An attachment that came from the screen: its scale factor maps image pixels back to screen points. */
+export type CapturedAttachment = Attachment & { scaleFactor?: number };
+
+/** Command arguments for scripting and keybindings: `question` skips the question box. */
+interface CaptureArgs {
+  question?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function report(ctx: LensContext, err: unknown): void {
+  const known = err instanceof CaptureError || err instanceof ImageError;
+  const message = known ? err.message : `Capture failed: ${err instanceof Error ? err.message : String(err)}`;
+  ctx.output.warn(message);
+  const help = err instanceof CaptureError ? err.help : undefined;
+  void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...(help ? [help.label] : [])).then((choice) => {
+    if (help && choice === help.label) void vscode.env.openExternal(vscode.Uri.parse(help.url));
+  });
+}
+
+/** Files the current chat shows, which retention and Clear Captures must keep. */
+function inUse(ctx: LensContext): Set<string> {
+  return new Set(ctx.conversation.turns.flatMap((t) => [...t.images, ...(t.target ? [t.target] : [])].map((a) => a.path)));
+}
+
+/** Deletes stored images older than the retention setting (none when it is 0). */
+async function applyRetention(ctx: LensContext): Promise<void> {
+  const days = ctx.config.captureRetentionDays;
+  if (!(days > 0)) return;
+  try {
+    const r = await pruneCaptures(ctx.attachments.dir, days * DAY_MS, inUse(ctx));
+    if (r.removed) ctx.output.info(`retention: deleted ${r.removed} stored image(s) older than ${days} day(s)`);
+  } catch (err) {
+    ctx.output.warn(`retention: ${(err as Error).message}`);
+  }
+}
+
+/** Stores a capture, asks what to ask about it, and sends it to the chat. */
+async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined): Promise<void> {
+  const stored = await ctx.attachments.add(capture.bytes, capture.name);
+  const attachment: CapturedAttachment = { ...stored, scaleFactor: capture.scaleFactor };
+  ctx.output.info(`captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${stored.path}`);
+  void applyRetention(ctx);
+  const question =
+    typeof args?.question === 'string'
+      ? args.question
+      : await vscode.window.showInputBox({
+          title: `Ask about ${capture.name} (${capture.width}×${capture.height})`,
+          value: CAPTURE_PROMPT,
+          prompt: 'Enter sends it to the chat. Esc keeps the capture stored without asking.',
+          ignoreFocusOut: true,
+        });
+  if (question === undefined) return;
+  await ctx.chatView.reveal();
+  void ctx.conversation.ask(question.trim() || CAPTURE_PROMPT, [attachment]);
+}
+
+function captureCommand(ctx: LensContext, take: () => Promise<Capture | undefined>) {
+  return async (args?: CaptureArgs): Promise<void> => {
+    try {
+      const capture = await take();
+      if (capture) await sendToChat(ctx, capture, args && typeof args === 'object' ? args : undefined);
+    } catch (err) {
+      report(ctx, err);
+    }
+  };
+}
+
+/** With several screens, asks which one; undefined when the user cancels. */
+async function pickMonitor(): Promise<{ id: number | undefined } | undefined> {
+  // When the screens cannot be listed, capturing says why (or falls back to a desktop tool).
+  const monitors = await listMonitors().catch(() => []);
+  if (monitors.length <= 1) return { id: undefined };
+  const picked = await vscode.window.showQuickPick(
+    monitors.map((m) => ({
+      label: m.name || `Screen ${m.id}`,
+      description: `${m.width}×${m.height}${m.primary ? ' · primary' : ''}`,
+      detail: `at (${m.x}, ${m.y}) · scale ${m.scaleFactor}`,
+      id: m.id,
+    })),
+    { title: 'Capture which screen?' },
+  );
+  if (!picked) return undefined;
+  await sleep(PICKER_CLOSE_MS);
+  return { id: picked.id };
+}
+
+export const captureScreen = (ctx: LensContext) =>
+  captureCommand(ctx, async () => {
+    const monitor = await pickMonitor();
+    return monitor && captureMonitor(monitor.id);
+  });
+
+export const captureWindowCommand = (ctx: LensContext) =>
+  captureCommand(ctx, async () => {
+    const windows = await listWindows();
+    if (windows.length === 0) throw new CaptureError('No window to capture was found.', 'no-window');
+    const picked = await vscode.window.showQuickPick(
+      windows.map((w) => ({
+        label: w.title || w.appName || `Window ${w.id}`,
+        description: w.title ? w.appName : '',
+        detail: `${w.width}×${w.height}`,
+        id: w.id,
+      })),
+      { title: 'Capture which window?', matchOnDescription: true },
+    );
+    if (!picked) return undefined;
+    await sleep(PICKER_CLOSE_MS);
+    return captureWindow(picked.id);
+  });
+
+export const captureRegion = (ctx: LensContext) =>
+  captureCommand(ctx, async () => {
+    const monitor = await pickMonitor();
+    if (!monitor) return undefined;
+    const shot = await grabScreen(monitor.id);
+    const rect = await pickRegion(shot, {
+      extensionUri: ctx.extension.extensionUri,
+      scratchDir: vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'region'),
+      log: (m) => ctx.output.warn(m),
+    });
+    return rect && encodeShot(shot, 'region', rect);
+  });
+
+export const pasteImage = (ctx: LensContext) => captureCommand(ctx, readClipboardImage);
+
+export const clearCaptures = (ctx: LensContext) => async (): Promise<void> => {
+  const keep = inUse(ctx);
+  const choice = await vscode.window.showWarningMessage(
+    'Delete every captured and attached image stored by InternVL Lens?',
+    { modal: true, detail: keep.size ? `The ${keep.size} image(s) in the current chat are kept; start a New Chat first to delete those too.` : undefined },
+    'Delete',
+  );
+  if (choice !== 'Delete') return;
+  const r = await pruneCaptures(ctx.attachments.dir, 0, keep);
+  const message = `Deleted ${r.removed} stored image(s) (${(r.bytes / 1024 / 1024).toFixed(1)} MB).`;
+  ctx.output.info(message);
+  void vscode.window.showInformationMessage(message);
+};
+
+/** Applies the retention setting once, shortly after activation (not during it). */
+export function scheduleRetention(ctx: LensContext): vscode.Disposable {
+  const timer = setTimeout(() => void applyRetention(ctx), 10_000);
+  return { dispose: () => clearTimeout(timer) };
+}

@@ -1,0 +1,113 @@
+// Capture pieces that need no display: the region selection rules, rectangle clamping, the
+// region panel's message validation, clipboard type choice, image checks and retention.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from '../../src/capture/capture';
+import { pickImageType } from '../../src/capture/clipboard';
+import { displayKind } from '../../src/capture/display';
+import { CaptureError } from '../../src/capture/errors';
+import { pruneCaptures } from '../../src/capture/retention';
+import { clampRect } from '../../src/capture/screen';
+import { ImageError } from '../../src/images';
+import { parseMessage } from '../../src/protocol/validate';
+import { RegionWebviewMessage } from '../../src/protocol/region';
+import { dragSpan, handlePoint, moveSpan, resizeSpan, toRect } from '../../webview/selection';
+import { testPng } from '../fixtures/png';
+
+const B = { width: 1920, height: 1080 };
+
+describe('region selection', () => {
+  it('drags a rectangle in any direction, clamped to the image', () => {
+    assert.deepEqual(toRect(dragSpan({ x: 100, y: 50 }, { x: 300.4, y: 250.6 }, B), B), { x: 100, y: 50, width: 200, height: 201 });
+    assert.deepEqual(toRect(dragSpan({ x: 300, y: 250 }, { x: 100, y: 50 }, B), B), { x: 100, y: 50, width: 200, height: 200 });
+    assert.deepEqual(toRect(dragSpan({ x: 1900, y: 1000 }, { x: 5000, y: -40 }, B), B), { x: 1900, y: 0, width: 20, height: 1000 });
+    assert.equal(toRect(dragSpan({ x: 10, y: 10 }, { x: 10.2, y: 90 }, B), B), null, 'a click is not a selection');
+  });
+
+  it('resizes with the handles, and a handle dragged across flips the rectangle', () => {
+    const s = dragSpan({ x: 100, y: 100 }, { x: 200, y: 200 }, B);
+    assert.deepEqual(toRect(resizeSpan(s, 'se', { x: 250, y: 260 }, B), B), { x: 100, y: 100, width: 150, height: 160 });
+    assert.deepEqual(toRect(resizeSpan(s, 'n', { x: 999, y: 40 }, B), B), { x: 100, y: 40, width: 100, height: 160 });
+    assert.deepEqual(toRect(resizeSpan(s, 'w', { x: 300, y: 0 }, B), B), { x: 200, y: 100, width: 100, height: 100 });
+    assert.deepEqual(handlePoint(s, 'e'), { x: 200, y: 150 });
+  });
+
+  it('moves the rectangle without leaving the image', () => {
+    const s = dragSpan({ x: 100, y: 100 }, { x: 200, y: 150 }, B);
+    assert.deepEqual(toRect(moveSpan(s, 30, -20, B), B), { x: 130, y: 80, width: 100, height: 50 });
+    assert.deepEqual(toRect(moveSpan(s, 5000, 5000, B), B), { x: 1820, y: 1030, width: 100, height: 50 });
+  });
+
+  it('the host clamps what the panel sends and refuses an empty rectangle', () => {
+    assert.deepEqual(clampRect({ x: 1900, y: 1070, width: 100, height: 100 }, 1920, 1080), { x: 1900, y: 1070, width: 20, height: 10 });
+    assert.throws(() => clampRect({ x: 5, y: 5, width: 0, height: 10 }, 100, 100), CaptureError);
+  });
+
+  it('validates the panel messages', () => {
+    assert.deepEqual(parseMessage('region', RegionWebviewMessage, { type: 'confirm', rect: { x: 1, y: 2, width: 3, height: 4 } }), {
+      type: 'confirm',
+      rect: { x: 1, y: 2, width: 3, height: 4 },
+    });
+    for (const bad of [
+      { type: 'confirm', rect: { x: -1, y: 2, width: 3, height: 4 } },
+      { type: 'confirm', rect: { x: 1.5, y: 2, width: 3, height: 4 } },
+      { type: 'confirm', rect: { x: 1, y: 2, width: 0, height: 4 } },
+      { type: 'confirm' },
+      { type: 'run', command: 'rm -rf /' },
+    ]) {
+      assert.throws(() => parseMessage('region', RegionWebviewMessage, bad), /Malformed region message/, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('capture checks', () => {
+  it('picks the best image type the clipboard offers', () => {
+    assert.equal(pickImageType('TARGETS\nimage/jpeg\nimage/png\nUTF8_STRING\n'), 'image/png');
+    assert.equal(pickImageType('TIMESTAMP\r\nimage/bmp\r\n'), 'image/bmp');
+    assert.equal(pickImageType('UTF8_STRING\ntext/plain\nimage/tiff'), undefined);
+  });
+
+  it('refuses empty, corrupt and oversized images before decoding', () => {
+    assert.deepEqual(checkCapturedImage(testPng(30, 20), 'x.png'), { format: 'png', width: 30, height: 20 });
+    assert.throws(() => checkCapturedImage(new Uint8Array(0), 'x.png'), (e: unknown) => e instanceof ImageError && /empty \(0 bytes\)/.test(e.message));
+    assert.throws(() => checkCapturedImage(Buffer.from('GIF89a'), 'x.gif'), ImageError);
+    const huge = testPng(1, 1);
+    huge.writeUInt32BE(20_000, 16);
+    huge.writeUInt32BE(20_000, 20);
+    assert.throws(() => checkCapturedImage(huge, 'big.png'), (e: unknown) => e instanceof CaptureError && e.problem === 'too-large');
+    assert.ok(20_000 * 20_000 > MAX_CAPTURE_PIXELS);
+  });
+
+  it('knows when there is no display', () => {
+    assert.equal(displayKind({ DISPLAY: ':1' }, 'linux'), 'x11');
+    assert.equal(displayKind({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux'), 'wayland');
+    assert.equal(displayKind({}, 'darwin'), 'native');
+    assert.throws(() => displayKind({}, 'linux'), (e: unknown) => e instanceof CaptureError && e.problem === 'no-display');
+  });
+
+  it('names captures by kind and time', () => {
+    assert.equal(captureName('region', new Date(2026, 10, 26, 9, 5, 7)), 'region-2026-11-26-09-05-07.png');
+  });
+});
+
+describe('capture retention', () => {
+  it('deletes stored images older than the limit, never one in use or a file it did not write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lens-retention-'));
+    const name = (c: string) => `${c.repeat(32)}.png`;
+    const day = 24 * 3600 * 1000;
+    const now = Date.now();
+    for (const [file, ageDays] of [[name('a'), 10], [name('b'), 1], [name('c'), 10], ['notes.txt', 10]] as const) {
+      writeFileSync(join(dir, file), 'x');
+      const t = (now - ageDays * day) / 1000;
+      utimesSync(join(dir, file), t, t);
+    }
+    const r = await pruneCaptures(dir, 7 * day, new Set([join(dir, name('c'))]), now);
+    assert.deepEqual(r, { removed: 1, bytes: 1 });
+    assert.deepEqual([name('a'), name('b'), name('c'), 'notes.txt'].map((f) => existsSync(join(dir, f))), [false, true, true, true]);
+    assert.equal((await pruneCaptures(dir, 0, new Set(), now)).removed, 2, 'Clear Captures deletes the rest it wrote');
+    assert.deepEqual(await pruneCaptures(join(dir, 'missing'), 0, new Set()), { removed: 0, bytes: 0 });
+  });
+});
