@@ -2,6 +2,7 @@
 // that names settings can also run in the CLI and in tests.
 import { homedir } from 'node:os';
 import type * as vscode from 'vscode';
+import { MAX_TILES } from './images/tiling';
 
 export const SECTION = 'internvlLens';
 
@@ -13,6 +14,7 @@ export const Settings = {
   gpuLayers: `${SECTION}.gpuLayers`,
   threads: `${SECTION}.threads`,
   maxTokens: `${SECTION}.maxTokens`,
+  maxTiles: `${SECTION}.maxTiles`,
   captureRetentionDays: `${SECTION}.captureRetentionDays`,
   idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
 } as const;
@@ -24,6 +26,8 @@ export interface LensConfig {
   gpuLayers: number;
   threads: number;
   maxTokens: number;
+  /** Most 448-px tiles per image (1–12): fewer is faster, more sees finer detail. */
+  maxTiles: number;
   /** Days captured images stay in the extension's storage; 0 keeps them until Clear Captures. */
   captureRetentionDays: number;
   idleUnloadMinutes: number;
@@ -43,6 +47,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     gpuLayers: c.get<number>('gpuLayers', -1),
     threads: c.get<number>('threads', 0),
     maxTokens: c.get<number>('maxTokens', 1024),
+    maxTiles: Math.min(MAX_TILES, Math.max(1, Math.round(c.get<number>('maxTiles', MAX_TILES)))),
     captureRetentionDays: c.get<number>('captureRetentionDays', 7),
     idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
   };

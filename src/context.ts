@@ -25,7 +25,7 @@ export class LensContext implements vscode.Disposable {
       log,
     });
     const attachmentsUri = vscode.Uri.joinPath(extension.globalStorageUri, 'attachments');
-    this.attachments = new AttachmentStore(attachmentsUri.fsPath);
+    this.attachments = new AttachmentStore(attachmentsUri.fsPath, { maxTiles: () => this.config.maxTiles });
     this.conversation = new Conversation({
       engine: () => this.engine,
       chatOptions: () => ({ maxTokens: this.config.maxTokens, temperature: 0 }),

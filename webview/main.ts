@@ -1,7 +1,9 @@
 // The chat UI inside the webview. Untrusted content (model output, file names) is only ever
 // inserted as text nodes; nothing here builds HTML from strings.
 import * as v from 'valibot';
+import { labelColour } from '../src/grounding/colour';
 import { parseAnswer } from '../src/grounding/parse';
+import { PROMPT_PRESETS, PROMPT_PRESET_IDS, type PromptPreset } from '../src/grounding/prompts';
 import { HostMessage, type ImageView, type TurnView, type WebviewMessage } from '../src/protocol/webview';
 import './chat.css';
 
@@ -22,77 +24,249 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   return e;
 }
 
-/** A distinct, stable colour per label. */
-function colourFor(label: string | null): string {
-  let h = 0;
-  for (const ch of label ?? '') h = (h * 31 + ch.charCodeAt(0)) >>> 0;
-  return `hsl(${(h * 137.508) % 360}deg 85% 55%)`;
+type Regions = TurnView['regions'];
+
+/** What the user set on an image's viewer, kept across re-renders of its turn. */
+interface ViewerState {
+  zoom: number;
+  overlayHidden: boolean;
+  scroll: [number, number];
+}
+const viewers = new Map<string, ViewerState>();
+const MIN_ZOOM = 1;
+const MAX_ZOOM = 16;
+
+function regionText(r: Regions[number]): string {
+  return r.kind === 'box' ? `[${r.pixels.join(', ')}] px` : `(${r.pixels.join(', ')}) px`;
 }
 
-/** The image with its regions drawn over it, positioned in percent so they follow any resize. */
-function stage(image: ImageView, regions: TurnView['regions']): HTMLElement {
-  const figure = el('figure', 'stage');
-  figure.dataset.imageId = image.id;
-  // Regions are placed in percent of this box, which holds the image and nothing else.
-  const wrap = el('div', 'canvas');
-  figure.append(wrap);
-  const img = el('img');
-  img.src = image.src;
-  img.alt = image.name;
-  img.width = image.width;
-  img.height = image.height;
-  img.draggable = false;
-  wrap.append(img);
+/** The regions drawn over the image: placed in percent of `.canvas`, so they follow any size. */
+function drawRegions(canvas: HTMLElement, regions: Regions): void {
+  const frag = document.createDocumentFragment();
   regions.forEach((r, i) => {
-    const colour = colourFor(r.label);
     const mark = el('div', r.kind === 'box' ? 'region box' : 'region point');
     mark.dataset.index = String(i);
     mark.dataset.label = r.label ?? '';
-    mark.style.setProperty('--region-colour', colour);
+    mark.style.setProperty('--region-colour', labelColour(r.label));
     if (r.kind === 'box') {
       const [x1, y1, x2, y2] = r.box;
       mark.style.left = `${x1 * 100}%`;
       mark.style.top = `${y1 * 100}%`;
       mark.style.width = `${(x2 - x1) * 100}%`;
       mark.style.height = `${(y2 - y1) * 100}%`;
-      const px = [x1 * image.width, y1 * image.height, x2 * image.width, y2 * image.height].map(Math.round);
-      mark.title = `${r.label ?? 'region'}: [${px.join(', ')}] px`;
     } else {
       mark.style.left = `${r.point[0] * 100}%`;
       mark.style.top = `${r.point[1] * 100}%`;
     }
+    mark.title = `${r.label ?? 'region'}: ${regionText(r)} — click to copy`;
     if (r.label) mark.append(el('span', 'region-label', r.label));
-    wrap.append(mark);
+    frag.append(mark);
   });
-  figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height}`));
+  canvas.append(frag);
+}
+
+function regionList(regions: Regions): HTMLElement {
+  const list = el('ol', 'region-list');
+  list.setAttribute('aria-label', 'Regions');
+  regions.forEach((r, i) => {
+    const item = el('li');
+    item.dataset.index = String(i);
+    item.tabIndex = 0;
+    item.title = 'Click to copy the pixel coordinates';
+    const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
+    swatch.style.setProperty('--region-colour', labelColour(r.label));
+    item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
+    list.append(item);
+  });
+  return list;
+}
+
+/** Zoom (1 = fit the panel) with the point under `anchor` (viewport coordinates) kept in place. */
+function setZoom(figure: HTMLElement, state: ViewerState, zoom: number, anchor?: [number, number]): void {
+  const viewport = figure.querySelector<HTMLElement>('.viewport')!;
+  const canvas = figure.querySelector<HTMLElement>('.canvas')!;
+  const img = canvas.querySelector('img')!;
+  const before = canvas.getBoundingClientRect();
+  const [ax, ay] = anchor ?? [viewport.clientWidth / 2, viewport.clientHeight / 2];
+  const fx = before.width ? (viewport.scrollLeft + ax) / before.width : 0;
+  const fy = before.height ? (viewport.scrollTop + ay) / before.height : 0;
+  state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom));
+  figure.classList.toggle('zoomed', state.zoom > 1);
+  if (state.zoom > 1) {
+    // The width the image has when it fits: its own width, or the panel's when narrower.
+    const fit = Math.min(img.width || Number(img.getAttribute('width')), viewport.clientWidth);
+    canvas.style.width = `${fit * state.zoom}px`;
+  } else {
+    canvas.style.width = '';
+  }
+  const after = canvas.getBoundingClientRect();
+  viewport.scrollLeft = fx * after.width - ax;
+  viewport.scrollTop = fy * after.height - ay;
+  const label = figure.querySelector('.zoom-level');
+  if (label) label.textContent = `${Math.round(state.zoom * 100)}%`;
+}
+
+function toolButton(cls: string, text: string, title: string, onClick: () => void): HTMLButtonElement {
+  const b = el('button', `tool ${cls}`, text);
+  b.type = 'button';
+  b.title = title;
+  b.setAttribute('aria-label', title);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** The image with its regions drawn over it, a toolbar (overlay, zoom, export) and the region list. */
+function stage(turnId: string, image: ImageView, regions: Regions): HTMLElement {
+  const figure = el('figure', 'stage');
+  figure.dataset.imageId = image.id;
+  const key = `${turnId}/${image.id}`;
+  const state = viewers.get(key) ?? { zoom: 1, overlayHidden: false, scroll: [0, 0] };
+  viewers.set(key, state);
+  const viewport = el('div', 'viewport');
+  // Regions are placed in percent of this box, which holds the image and nothing else.
+  const canvas = el('div', 'canvas');
+  const img = el('img');
+  img.src = image.src;
+  img.alt = image.name;
+  img.width = image.width;
+  img.height = image.height;
+  img.draggable = false;
+  canvas.append(img);
+  drawRegions(canvas, regions);
+  viewport.append(canvas);
+
+  const tools = el('div', 'stage-tools');
+  if (regions.length > 0) {
+    const toggle = toolButton('toggle-overlay', state.overlayHidden ? 'Show regions' : 'Hide regions', 'Show or hide the regions over the image', () => {
+      state.overlayHidden = !state.overlayHidden;
+      figure.classList.toggle('overlay-hidden', state.overlayHidden);
+      toggle.textContent = state.overlayHidden ? 'Show regions' : 'Hide regions';
+    });
+    tools.append(toggle, toolButton('export', 'Export PNG', 'Save the image with its regions drawn, at original resolution', () => send({ type: 'exportAnnotated', turnId })));
+  }
+  tools.append(
+    toolButton('zoom-out', '−', 'Zoom out', () => setZoom(figure, state, state.zoom / 1.5)),
+    el('span', 'zoom-level', `${Math.round(state.zoom * 100)}%`),
+    toolButton('zoom-in', '+', 'Zoom in (or Ctrl + wheel)', () => setZoom(figure, state, state.zoom * 1.5)),
+    toolButton('zoom-fit', 'Fit', 'Fit the panel', () => setZoom(figure, state, 1)),
+  );
+  figure.classList.toggle('overlay-hidden', state.overlayHidden);
+  figure.append(tools, viewport);
+
+  viewport.addEventListener(
+    'wheel',
+    (e) => {
+      if (!e.ctrlKey) return;
+      e.preventDefault();
+      const box = viewport.getBoundingClientRect();
+      setZoom(figure, state, state.zoom * Math.exp(-e.deltaY / 300), [e.clientX - box.left, e.clientY - box.top]);
+    },
+    { passive: false },
+  );
+  // Drag to pan when zoomed; a click without a drag on a region copies it.
+  let drag: { x: number; y: number; left: number; top: number; moved: boolean } | null = null;
+  viewport.addEventListener('pointerdown', (e) => {
+    if (state.zoom <= 1 || e.button !== 0) return;
+    drag = { x: e.clientX, y: e.clientY, left: viewport.scrollLeft, top: viewport.scrollTop, moved: false };
+  });
+  viewport.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x;
+    const dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    viewport.scrollLeft = drag.left - dx;
+    viewport.scrollTop = drag.top - dy;
+  });
+  const endDrag = () => {
+    if (drag) state.scroll = [viewport.scrollLeft, viewport.scrollTop];
+    setTimeout(() => (drag = null));
+  };
+  viewport.addEventListener('pointerup', endDrag);
+  viewport.addEventListener('pointerleave', endDrag);
+  viewport.addEventListener('scroll', () => (state.scroll = [viewport.scrollLeft, viewport.scrollTop]));
+  viewport.addEventListener('click', (e) => {
+    const mark = (e.target as HTMLElement).closest<HTMLElement>('.region');
+    if (mark && !drag?.moved) send({ type: 'copyRegion', turnId, index: Number(mark.dataset.index) });
+  });
+  if (state.zoom > 1) {
+    // Re-apply after layout (the card was just re-rendered).
+    requestAnimationFrame(() => {
+      setZoom(figure, state, state.zoom);
+      [viewport.scrollLeft, viewport.scrollTop] = state.scroll;
+    });
+  }
+
+  figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} · ${image.tokens.toLocaleString('en')} tokens`));
+  if (regions.length > 0) {
+    const list = regionList(regions);
+    list.addEventListener('click', (e) => {
+      const item = (e.target as HTMLElement).closest<HTMLElement>('li[data-index]');
+      if (item) send({ type: 'copyRegion', turnId, index: Number(item.dataset.index) });
+    });
+    list.addEventListener('keydown', (e) => {
+      const item = (e.target as HTMLElement).closest<HTMLElement>('li[data-index]');
+      if (item && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        send({ type: 'copyRegion', turnId, index: Number(item.dataset.index) });
+      }
+    });
+    figure.append(list);
+  }
   return figure;
 }
 
-function renderAnswer(target: HTMLElement, text: string): void {
+function renderAnswer(target: HTMLElement, text: string, regions: Regions): void {
   target.replaceChildren();
   for (const seg of parseAnswer(text).segments) {
-    if (seg.kind === 'text') target.append(document.createTextNode(seg.text));
-    else if (seg.kind === 'ref') target.append(el('mark', 'ref', seg.text));
-    else target.append(el('span', 'boxes', seg.regions.length === 1 ? '▭' : `▭×${seg.regions.length}`));
+    if (seg.kind === 'text') {
+      target.append(document.createTextNode(seg.text));
+      continue;
+    }
+    const span =
+      seg.kind === 'ref' ? el('mark', 'ref', seg.text) : el('span', 'coordinates', seg.regions.length <= 1 ? '▭' : `▭×${seg.regions.length}`);
+    if (seg.kind === 'coordinates') span.title = seg.text;
+    span.dataset.regions = seg.regions.join(' ');
+    if (seg.regions[0] !== undefined) span.style.setProperty('--region-colour', labelColour(regions[seg.regions[0]]?.label ?? null));
+    target.append(span);
   }
+}
+
+/** Hovering a region, its list entry or its words lights up all three. */
+function linkHover(card: HTMLElement): void {
+  const indexesOf = (e: Element | null): string[] => {
+    const hit = e?.closest<HTMLElement>('[data-regions], .region[data-index], .region-list li[data-index]');
+    if (!hit) return [];
+    return hit.dataset.regions !== undefined ? hit.dataset.regions.split(' ').filter(Boolean) : [hit.dataset.index!];
+  };
+  const light = (indexes: string[], on: boolean) => {
+    if (indexes.length === 0) return;
+    const wanted = new Set(indexes);
+    for (const e of card.querySelectorAll<HTMLElement>('.region[data-index], .region-list li[data-index], [data-regions]')) {
+      const own = e.dataset.regions !== undefined ? e.dataset.regions.split(' ') : [e.dataset.index!];
+      if (own.some((i) => wanted.has(i))) e.classList.toggle('hot', on);
+    }
+  };
+  card.addEventListener('mouseover', (e) => light(indexesOf(e.target as Element), true));
+  card.addEventListener('mouseout', (e) => light(indexesOf(e.target as Element), false));
 }
 
 function renderTurn(t: TurnView): HTMLElement {
   const card = el('article', 'turn');
   card.dataset.turnId = t.id;
+  linkHover(card);
   card.dataset.status = t.status;
   const q = el('div', 'question');
   q.append(el('p', 'question-text', t.question));
   card.append(q);
   // Regions are drawn once: over this turn's own image, or over the conversation's latest one.
   const ownTarget = t.target && t.images.some((i) => i.id === t.target!.id);
-  for (const image of t.images) q.append(stage(image, ownTarget && image.id === t.target!.id ? t.regions : []));
+  for (const image of t.images) q.append(stage(t.id, image, ownTarget && image.id === t.target!.id ? t.regions : []));
   const answer = el('div', 'answer');
   answer.dataset.raw = t.answer;
   answer.dataset.chunks = String(chunks.get(t.id) ?? 0);
-  renderAnswer(answer, t.answer);
+  renderAnswer(answer, t.answer, t.regions);
   card.append(answer);
-  if (t.target && !ownTarget && t.regions.length > 0) card.append(stage(t.target, t.regions));
+  if (t.target && !ownTarget && t.regions.length > 0) card.append(stage(t.id, t.target, t.regions));
   const status = el('div', 'status');
   if (t.status === 'queued') status.textContent = 'Queued…';
   else if (t.status === 'streaming') status.textContent = t.answer ? 'Generating…' : 'Reading the image…';
@@ -158,22 +332,45 @@ function appendToken(turnId: string, text: string): void {
   answer.dataset.raw = t.answer;
   chunks.set(turnId, (chunks.get(turnId) ?? 0) + 1);
   answer.dataset.chunks = String(chunks.get(turnId));
-  renderAnswer(answer, t.answer);
+  renderAnswer(answer, t.answer, t.regions);
   const status = card.querySelector('.status');
   if (status) status.textContent = 'Generating…';
 }
 
-// Composer
+// Composer, with grounding presets: the user types only the target, the host writes the prompt.
+const ASK_PLACEHOLDER = 'Ask about the image… (Enter to send, Shift+Enter for a new line)';
 const composer = el('form', 'composer');
+const presets = el('div', 'presets');
+presets.setAttribute('role', 'group');
+presets.setAttribute('aria-label', 'Grounding presets');
+let preset: PromptPreset | null = null;
+function choosePreset(id: PromptPreset | null): void {
+  preset = id;
+  for (const b of presets.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(b.dataset.preset === id));
+  input.placeholder = id ? `${PROMPT_PRESETS[id].title}: ${PROMPT_PRESETS[id].placeholder}` : ASK_PLACEHOLDER;
+}
+for (const id of PROMPT_PRESET_IDS) {
+  const b = el('button', 'preset', PROMPT_PRESETS[id].title);
+  b.type = 'button';
+  b.dataset.preset = id;
+  b.setAttribute('aria-pressed', 'false');
+  b.addEventListener('click', () => {
+    choosePreset(preset === id ? null : id);
+    input.focus();
+  });
+  presets.append(b);
+}
 const input = el('textarea');
 input.rows = 2;
-input.placeholder = 'Ask about the image… (Enter to send, Shift+Enter for a new line)';
+input.placeholder = ASK_PLACEHOLDER;
 input.setAttribute('aria-label', 'Question');
 const sendButton = el('button', 'send', 'Send');
 sendButton.type = 'submit';
 const stopButton = el('button', 'stop', 'Stop');
 stopButton.type = 'button';
-composer.append(input, sendButton, stopButton);
+const row = el('div', 'composer-row');
+row.append(input, sendButton, stopButton);
+composer.append(presets, row);
 app.append(composer);
 
 function busy(): boolean {
@@ -185,9 +382,10 @@ function updateComposer(): void {
 composer.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = input.value.trim();
-  if (!text) return;
-  send({ type: 'ask', text });
+  if (!text && preset !== 'describeRegions') return;
+  send(preset ? { type: 'ask', text, preset } : { type: 'ask', text });
   input.value = '';
+  choosePreset(null);
 });
 input.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {

@@ -1,29 +1,50 @@
 // Attachments are copied into the extension's storage: the webview may load only from there,
-// the worker reads that copy, and the chat keeps working if the original moves.
+// and the chat keeps working if the original moves. Each is also prepared once for the model
+// (upright, resized to InternVL's tile grid) with the transform back to its original pixels.
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { probeImage, type ImageFormat } from '../images';
 import { fileExists } from '../files';
+import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage } from '../images';
 
 export interface Attachment {
   id: string;
-  /** Absolute path of the stored copy. */
+  /** Absolute path of the stored copy (the original bytes). */
   path: string;
   /** The original file name, for display. */
   name: string;
   format: ImageFormat;
+  /** Upright size in original pixels (EXIF orientation applied), as viewers show it. */
   width: number;
   height: number;
+  /** What the model is shown: a copy sized to the tile grid, and how to map its answers back. */
+  model: PreparedImage;
+  /** Tiles the model encodes, thumbnail included (256 tokens each). */
+  tiles: number;
+}
+
+export interface AttachOptions {
+  /** Device pixels per logical pixel of a screen capture (its scale factor); 1 for files. */
+  devicePixelRatio?: number;
+  /** Overrides the maxTiles setting for this image. */
+  maxTiles?: number;
 }
 
 const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
 
 export class AttachmentStore {
-  constructor(readonly dir: string) {}
+  /** Model-sized copies live in a folder of their own, named after the original's hash and grid. */
+  readonly modelDir: string;
 
-  /** Validates `bytes` as an image and stores it (content-addressed, so re-adding is free). */
-  async add(bytes: Uint8Array, originalName: string): Promise<Attachment> {
+  constructor(
+    readonly dir: string,
+    private readonly settings: { maxTiles: () => number } = { maxTiles: () => MAX_TILES },
+  ) {
+    this.modelDir = join(dir, 'model');
+  }
+
+  /** Validates `bytes` as an image, stores it (content-addressed, so re-adding is free) and prepares it for the model. */
+  async add(bytes: Uint8Array, originalName: string, options: AttachOptions = {}): Promise<Attachment> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const info = probeImage(buf.subarray(0, 256 * 1024), basename(originalName));
     const id = createHash('sha256').update(buf).digest('hex').slice(0, 32);
@@ -34,6 +55,14 @@ export class AttachmentStore {
       await writeFile(tmp, buf);
       await rename(tmp, path);
     }
-    return { id, path, name: basename(originalName), ...info };
+    const model = await prepareForModel(path, {
+      outDir: this.modelDir,
+      key: id,
+      maxTiles: options.maxTiles ?? this.settings.maxTiles(),
+      devicePixelRatio: options.devicePixelRatio ?? 1,
+    });
+    const upright = uprightSize(model.transform.stored, model.transform.orientation);
+    return { id, path, name: basename(originalName), format: info.format, ...upright, model, tiles: tileCount(model.grid) };
   }
 }
+

@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type HostMessage, type ImageView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { presetPrompt, type Region } from '../grounding';
+import { pixelCoordinates } from '../images';
 import type { Attachment } from './attachments';
 import type { Conversation, TurnRecord } from './conversation';
 
@@ -66,8 +68,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.ready = true;
         this.postSnapshot();
         break;
-      case 'ask':
-        void this.conversation.ask(msg.text);
+      case 'ask': {
+        if (msg.preset) {
+          const { question, prompt } = presetPrompt(msg.preset, msg.text);
+          void this.conversation.ask(question, [], { prompt });
+        } else if (msg.text.trim()) {
+          void this.conversation.ask(msg.text);
+        }
+        break;
+      }
+      case 'copyRegion':
+        void this.copyRegion(msg.turnId, msg.index);
+        break;
+      case 'exportAnnotated':
+        void vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId);
         break;
       case 'stop':
         this.conversation.stop();
@@ -93,9 +107,22 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
   }
 
+  /** Writes a region's original-pixel coordinates to the clipboard. */
+  private async copyRegion(turnId: string, index: number): Promise<void> {
+    const turn = this.conversation.turns.find((t) => t.id === turnId);
+    const region = turn?.regions[index];
+    if (!turn?.target || !region) {
+      this.log(`copyRegion: no region ${index} in turn ${turnId}`);
+      return;
+    }
+    const text = pixelCoordinates(turn.target.model.transform, region).join(', ');
+    await vscode.env.clipboard.writeText(text);
+    vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
+  }
+
   private imageView(a: Attachment): ImageView {
     const src = this.view?.webview.asWebviewUri(vscode.Uri.file(a.path)).toString() ?? '';
-    return { id: a.id, src, name: a.name, width: a.width, height: a.height };
+    return { id: a.id, src, name: a.name, width: a.width, height: a.height, tiles: a.tiles, tokens: a.model.tokens };
   }
 
   private turnView(t: TurnRecord): TurnView {
@@ -113,7 +140,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       target: t.target ? this.imageView(t.target) : null,
       answer: t.answer,
       status: t.status,
-      regions: t.regions,
+      regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
       error,
       stats: t.stats,
     };
@@ -157,4 +184,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
+}
+
+function regionView(target: Attachment, r: Region): RegionView {
+  const pixels = pixelCoordinates(target.model.transform, r);
+  return r.kind === 'box' ? { ...r, pixels: pixels as [number, number, number, number] } : { ...r, pixels: pixels as [number, number] };
 }

@@ -9,7 +9,10 @@ import type { TurnStatus } from '../protocol/webview';
 
 export interface TurnRecord {
   id: string;
+  /** The question as the chat shows it. */
   question: string;
+  /** What the model is asked, when a preset wrapped the question in a grounding prompt. */
+  prompt: string | null;
   images: Attachment[];
   /** The image the answer's regions refer to: the latest image shown to the model. */
   target: Attachment | null;
@@ -53,13 +56,13 @@ export class Conversation {
   }
 
   /** Adds a question (with images) and answers it after any turn already running. */
-  ask(question: string, images: Attachment[] = []): Promise<TurnRecord> {
-    const previousTarget = [...this.records].reverse().find((t) => t.target)?.target ?? null;
+  ask(question: string, images: Attachment[] = [], options: { prompt?: string } = {}): Promise<TurnRecord> {
     const turn: TurnRecord = {
       id: randomUUID(),
       question,
+      prompt: options.prompt ?? null,
       images,
-      target: images.at(-1) ?? previousTarget,
+      target: images.at(-1) ?? this.latestImage(),
       answer: '',
       status: 'queued',
       regions: [],
@@ -71,6 +74,11 @@ export class Conversation {
     const done = this.queue.then(() => this.run(turn));
     this.queue = done;
     return done.then(() => turn);
+  }
+
+  /** The image new questions are about: the latest one shown to the model. */
+  latestImage(): Attachment | null {
+    return [...this.records].reverse().find((t) => t.target)?.target ?? null;
   }
 
   /** Stops the running answer and drops queued questions' waiting (they still run in order). */
@@ -91,10 +99,10 @@ export class Conversation {
     for (const t of this.records) {
       if (t === upTo) break;
       if (t.status !== 'done' && t.status !== 'stopped') continue;
-      turns.push({ role: 'user', text: t.question, images: t.images.map((i) => ({ path: i.path })) });
+      turns.push(userTurn(t));
       turns.push({ role: 'assistant', text: t.answer, images: [] });
     }
-    turns.push({ role: 'user', text: upTo.question, images: upTo.images.map((i) => ({ path: i.path })) });
+    turns.push(userTurn(upTo));
     return turns;
   }
 
@@ -126,7 +134,10 @@ export class Conversation {
       turn.regions = parseRegions(turn.answer, turn.answer === regionStream.text ? undefined : debug);
       turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
       const s = outcome.stats;
-      turn.stats = `${s.promptTokens} prompt tokens · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
+      turn.stats =
+        `${s.contextTokens} prompt tokens (${s.kvReused ? `${s.reusedTokens} cached, ` : ''}${s.imageTokens} image${s.imagesEncoded ? '' : ', not re-encoded'})` +
+        ` · first token ${s.timeToFirstTokenMs === null ? '–' : `${(s.timeToFirstTokenMs / 1000).toFixed(2)} s`}` +
+        ` · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
     } catch (err) {
       turn.status = 'error';
       const message = err instanceof Error ? err.message : String(err);
@@ -137,4 +148,9 @@ export class Conversation {
       this.emit({ type: 'turn', turn });
     }
   }
+}
+
+/** The engine sees the model-sized copy of each image, never the original. */
+function userTurn(t: TurnRecord): ChatTurn {
+  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })) };
 }

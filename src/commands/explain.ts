@@ -6,11 +6,11 @@ import { ImageError, IMAGE_EXTENSIONS } from '../images';
 
 export const EXPLAIN_PROMPT = 'Explain this diagram: what it shows, its main parts and how they relate.';
 
-async function pickImage(): Promise<vscode.Uri | undefined> {
+export async function pickImage(openLabel = 'Explain', title = 'Choose an image to explain'): Promise<vscode.Uri | undefined> {
   const picked = await vscode.window.showOpenDialog({
     canSelectMany: false,
-    openLabel: 'Explain',
-    title: 'Choose an image to explain',
+    openLabel,
+    title,
     filters: { Images: [...IMAGE_EXTENSIONS] },
   });
   return picked?.[0];

@@ -3,6 +3,7 @@ import type { LensContext } from '../context';
 import { newChat, notifyFailures, openChat, showLog, stopGeneration, trackBusy } from './chat';
 import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, pasteImage, scheduleRetention } from './capture';
 import { explainImage } from './explain';
+import { exportAnnotated, ground, locateElement } from './grounding';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 
@@ -13,6 +14,9 @@ const COMMANDS: Record<string, CommandFactory> = {
   'internvlLens.newChat': newChat,
   'internvlLens.stop': stopGeneration,
   'internvlLens.showLog': showLog,
+  'internvlLens.locateElement': locateElement,
+  'internvlLens.exportAnnotated': exportAnnotated,
+  'internvlLens.ground': ground,
   'internvlLens.captureScreen': captureScreen,
   'internvlLens.captureWindow': captureWindowCommand,
   'internvlLens.captureRegion': captureRegion,

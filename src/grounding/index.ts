@@ -3,3 +3,5 @@ export { INTERNVL_BOX_SCALE } from './region';
 export { parseAnswer, parseRegions, RegionStream, type AnswerSegment, type GroundingDebug } from './parse';
 export { serialiseRegions, representableLabel } from './serialise';
 export { GROUNDING_SPECIAL_TOKENS } from './tokens';
+export { labelColour } from './colour';
+export { PROMPT_PRESETS, PROMPT_PRESET_IDS, presetPrompt, type PromptPreset } from './prompts';

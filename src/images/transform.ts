@@ -114,3 +114,9 @@ export function regionToPixels(t: ImageTransform, region: Region): PixelRegion {
   const [x2, y2] = normalisedToUpright(t, [region.box[2], region.box[3]]);
   return { kind: 'box', label: region.label, box: [x1, y1, x2, y2] };
 }
+
+/** A region's original-pixel coordinates, rounded to whole pixels: x1, y1, x2, y2 or x, y. */
+export function pixelCoordinates(t: ImageTransform, region: Region): number[] {
+  const px = regionToPixels(t, region);
+  return (px.kind === 'box' ? px.box : px.point).map((v) => Math.round(v));
+}

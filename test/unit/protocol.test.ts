@@ -15,6 +15,26 @@ describe('protocol validation', () => {
     }
   });
 
+  it('accepts grounding messages and rejects malformed ones', () => {
+    for (const good of [
+      { type: 'ask', text: 'the Save button', preset: 'locate' },
+      { type: 'ask', text: '', preset: 'describeRegions' },
+      { type: 'copyRegion', turnId: 't', index: 3 },
+      { type: 'exportAnnotated', turnId: 't' },
+    ]) {
+      assert.deepEqual(parseMessage('webview', WebviewMessage, good), good);
+    }
+    for (const bad of [
+      { type: 'ask', text: 'x', preset: 'runCommand' },
+      { type: 'copyRegion', turnId: 't', index: -1 },
+      { type: 'copyRegion', turnId: 't', index: 1.5 },
+      { type: 'copyRegion', turnId: 't' },
+      { type: 'exportAnnotated', turnId: 'x'.repeat(101) },
+    ]) {
+      assert.throws(() => parseMessage('webview', WebviewMessage, bad), ProtocolError, JSON.stringify(bad));
+    }
+  });
+
   it('rejects a host message whose region coordinates are not numbers', () => {
     const turn = { id: 't', question: 'q', images: [], target: null, answer: '', status: 'done', regions: [{ kind: 'box', label: null, box: [0, 0, 'x', 1] }], error: null, stats: null };
     assert.throws(() => parseMessage('host', HostMessage, { type: 'turn', turn }), ProtocolError);

@@ -1,0 +1,130 @@
+// Grounding commands: "Locate Element…" in the chat, "Export Annotated PNG", and
+// `internvlLens.ground` — image + target → regions in original pixels — for other extensions.
+import * as vscode from 'vscode';
+import { activeImageUri, captureFile } from '../capture/file';
+import type { Attachment } from '../chat/attachments';
+import type { LensContext } from '../context';
+import { parseRegions, presetPrompt, type PromptPreset, type Region } from '../grounding';
+import { ImageError, regionToPixels, renderAnnotated, type PixelRegion } from '../images';
+import { pickImage } from './explain';
+
+async function attachUri(ctx: LensContext, uri: vscode.Uri, options: { maxTiles?: number } = {}): Promise<Attachment> {
+  const captured = await captureFile(uri);
+  return ctx.attachments.add(captured.bytes, captured.name, options);
+}
+
+/** Asks for a target on the current image (the one open in the editor, else the chat's latest) and answers with boxes. */
+export function locateElement(ctx: LensContext) {
+  return async (): Promise<void> => {
+    const open = activeImageUri();
+    const latest = ctx.conversation.latestImage();
+    let uri = open;
+    if (!uri && !latest) uri = await pickImage('Locate', 'Choose an image to locate an element in');
+    if (!uri && !latest) return;
+    const target = await vscode.window.showInputBox({
+      title: `Locate an element in ${uri ? uri.path.split('/').pop() : latest!.name}`,
+      prompt: 'Describe the element; the answer draws its box over the image.',
+      placeHolder: 'e.g. the Save button',
+      ignoreFocusOut: true,
+    });
+    if (!target?.trim()) return;
+    let images: Attachment[] = [];
+    if (uri) {
+      try {
+        images = [await attachUri(ctx, uri)];
+      } catch (err) {
+        const message = err instanceof ImageError ? err.message : `Could not read ${uri.fsPath}: ${(err as Error).message}`;
+        ctx.output.warn(message);
+        void vscode.window.showErrorMessage(message);
+        return;
+      }
+    }
+    const { question, prompt } = presetPrompt('locate', target);
+    await ctx.chatView.reveal();
+    await ctx.conversation.ask(question, images, { prompt });
+  };
+}
+
+/** Saves a turn's image with its regions drawn, at original resolution. */
+export function exportAnnotated(ctx: LensContext) {
+  return async (turnId?: string, options?: { uri?: vscode.Uri }): Promise<vscode.Uri | undefined> => {
+    const turns = ctx.conversation.turns;
+    const turn = typeof turnId === 'string' ? turns.find((t) => t.id === turnId) : [...turns].reverse().find((t) => t.target && t.regions.length > 0);
+    if (!turn?.target || turn.regions.length === 0) {
+      void vscode.window.showInformationMessage('InternVL Lens: no answer with regions to export yet. Ask to locate something first.');
+      return undefined;
+    }
+    const target = turn.target;
+    let uri = options?.uri instanceof vscode.Uri ? options.uri : undefined;
+    if (!uri) {
+      const base = target.name.replace(/\.[^.]+$/, '') || 'image';
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      uri = await vscode.window.showSaveDialog({
+        title: 'Export annotated image',
+        saveLabel: 'Export',
+        filters: { 'PNG image': ['png'] },
+        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${base}-annotated.png`) } : {}),
+      });
+      if (!uri) return undefined;
+    }
+    const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
+    await vscode.workspace.fs.writeFile(uri, png);
+    ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
+    return uri;
+  };
+}
+
+/** What `internvlLens.ground` returns. */
+export interface GroundResult {
+  /** Upright size of the image in original pixels. */
+  width: number;
+  height: number;
+  /** Regions in original pixels; `normalised` is the same region in 0..1 of the image. */
+  regions: (PixelRegion & { normalised: Region })[];
+  /** The model's answer as written. */
+  answer: string;
+}
+
+export interface GroundArgs {
+  /** The image: a URI (or its string form), or encoded image bytes. */
+  image: vscode.Uri | string | Uint8Array;
+  /** What to find, e.g. "the Save button". */
+  target: string;
+  /** "locate" (default, boxes), "pointTo" (a click point) or "findAll" (every instance). */
+  preset?: Extract<PromptPreset, 'locate' | 'pointTo' | 'findAll'>;
+  maxTiles?: number;
+}
+
+/**
+ * For other extensions and agents: `executeCommand('internvlLens.ground', { image, target })`
+ * (or `(image, target)`) → regions in original pixels. Does not touch the chat.
+ */
+export function ground(ctx: LensContext) {
+  return async (first: GroundArgs | GroundArgs['image'], second?: string): Promise<GroundResult> => {
+    const args: GroundArgs = isGroundArgs(first) ? first : { image: first, target: second ?? '' };
+    if (typeof args.target !== 'string' || !args.target.trim()) throw new Error('internvlLens.ground needs a target: what to find in the image.');
+    const preset = args.preset ?? 'locate';
+    if (!['locate', 'pointTo', 'findAll'].includes(preset)) throw new Error(`internvlLens.ground: unknown preset ${String(preset)}.`);
+    const options = typeof args.maxTiles === 'number' ? { maxTiles: args.maxTiles } : {};
+    const attachment =
+      args.image instanceof Uint8Array
+        ? await ctx.attachments.add(args.image, 'image', options)
+        : await attachUri(ctx, typeof args.image === 'string' ? vscode.Uri.parse(args.image) : args.image, options);
+    const outcome = await ctx.engine.chat(
+      [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
+      { maxTokens: ctx.config.maxTokens, temperature: 0 },
+      () => undefined,
+    );
+    const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
+    return {
+      width: attachment.width,
+      height: attachment.height,
+      regions: regions.map((r) => ({ ...regionToPixels(attachment.model.transform, r), normalised: r })),
+      answer: outcome.text,
+    };
+  };
+}
+
+function isGroundArgs(x: unknown): x is GroundArgs {
+  return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && !(x instanceof vscode.Uri) && 'image' in x;
+}
