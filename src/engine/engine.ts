@@ -52,6 +52,8 @@ export interface Engine {
   /** Loads the configured model now (chat loads it on first use anyway). */
   load(): Promise<LoadedModel>;
   unload(): Promise<void>;
+  /** Ends whatever runs the model and loads it afresh. */
+  restart(): Promise<LoadedModel>;
   readonly state: EngineState;
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void };
   dispose(): Promise<void>;

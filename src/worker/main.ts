@@ -45,7 +45,10 @@ interface Loaded {
   libVariant: LibVariant;
   devices: string[];
   notice: string | null;
-  /** Exact image token counts, by path, size and mtime: counting decodes and tiles the image. */
+  /**
+   * Exact token counts of image lists (keyed by each file's path, size and mtime): counting
+   * decodes and tiles the images, so counts come from earlier counts or completions when known.
+   */
   imageTokens: Map<string, number>;
 }
 let loaded: Loaded | null = null;
@@ -159,23 +162,48 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
 }
 
 const MEDIA_MARKER = '<__media__>';
+/** Longest a streamed token waits to be sent with the ones after it: below what a reader notices. */
+const TOKEN_BATCH_MS = 8;
 
 interface PromptCount {
   /** Text tokens before, between and after the images (one entry more than images). */
   textSegments: number[];
+  /** Identifies the images, to remember their token count once the completion tells it. */
+  imagesKey: string;
 }
 
 async function countTokens(ctx: LlamaContext, text: string): Promise<number> {
   return text ? (await ctx.tokenize(text)).tokens.length : 0;
 }
 
-/** Exact token count of one image (the binding decodes and tiles it), cached per file version. */
-async function countImageTokens(current: Loaded, path: string): Promise<number> {
-  const s = await stat(path);
-  const key = `${path}\0${s.size}\0${s.mtimeMs}`;
+/** Identifies an ordered list of image files, each by path, size and mtime. */
+async function imagesKey(paths: string[]): Promise<string> {
+  const parts: string[] = [];
+  for (const path of paths) {
+    try {
+      const s = await stat(path);
+      parts.push(`${path}\0${s.size}\0${s.mtimeMs}`);
+    } catch {
+      fail('bad-request', `The image ${path} does not exist or cannot be read.`);
+    }
+  }
+  return parts.join('\n');
+}
+
+/** Exact token count of the images (the binding decodes and tiles each one it has not counted). */
+async function countImageTokens(current: Loaded, paths: string[], key: string): Promise<number> {
   let n = current.imageTokens.get(key);
   if (n === undefined) {
-    n = (await current.context.tokenize(MEDIA_MARKER, { media_paths: [path] })).tokens.length;
+    n = 0;
+    for (const path of paths) {
+      const one = await imagesKey([path]);
+      let count = current.imageTokens.get(one);
+      if (count === undefined) {
+        count = (await current.context.tokenize(MEDIA_MARKER, { media_paths: [path] })).tokens.length;
+        current.imageTokens.set(one, count);
+      }
+      n += count;
+    }
     current.imageTokens.set(key, n);
   }
   return n;
@@ -188,13 +216,7 @@ async function countImageTokens(current: Loaded, path: string): Promise<number> 
  * does not fit.
  */
 async function checkFits(current: Loaded, messages: ChatMessage[], images: string[]): Promise<PromptCount> {
-  for (const path of images) {
-    try {
-      await stat(path);
-    } catch {
-      fail('bad-request', `The image ${path} does not exist or cannot be read.`);
-    }
-  }
+  const key = await imagesKey(images);
   const formatted = current.context.getFormattedChat(messages, undefined, { jinja: true });
   const segments = formatted.prompt.split(MEDIA_MARKER);
   const textSegments: number[] = [];
@@ -202,9 +224,9 @@ async function checkFits(current: Loaded, messages: ChatMessage[], images: strin
   const text = textSegments.reduce((a, b) => a + b, 0);
   const nCtx = current.params.contextSize;
   const bound = current.params.maxImageTokens;
-  if (bound !== null && text + bound * images.length < nCtx) return { textSegments };
-  let imageTokens = 0;
-  for (const path of images) imageTokens += await countImageTokens(current, path);
+  const known = current.imageTokens.get(key);
+  if (known === undefined && bound !== null && text + bound * images.length < nCtx) return { textSegments, imagesKey: key };
+  const imageTokens = known ?? (await countImageTokens(current, images, key));
   const needed = text + imageTokens;
   if (needed >= nCtx) {
     const imagePart = images.length ? ` (${imageTokens} of them for ${images.length === 1 ? 'the image' : `${images.length} images`})` : '';
@@ -214,7 +236,7 @@ async function checkFits(current: Loaded, messages: ChatMessage[], images: strin
         `${images.length ? 'use a smaller image (fewer tiles), ' : ''}start a new chat, or raise ${Settings.contextSize}.`,
     );
   }
-  return { textSegments };
+  return { textSegments, imagesKey: key };
 }
 
 async function chat(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
@@ -234,6 +256,19 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     // After a stop the binding may still deliver a few tokens: they are not part of the answer.
     if (!token.isCancellationRequested) void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text } satisfies TokenNotification);
   };
+  // The first token goes out at once; later ones are batched per TOKEN_BATCH_MS, because one IPC
+  // message per token costs the host and worker more CPU than a fast model takes to make a token.
+  let batch = '';
+  let batchTimer: NodeJS.Timeout | null = null;
+  const cancelBatch = () => {
+    if (batchTimer) clearTimeout(batchTimer);
+    batchTimer = null;
+  };
+  const flush = () => {
+    cancelBatch();
+    if (batch) send(batch);
+    batch = '';
+  };
   try {
     if (token.isCancellationRequested) current.context.stopCompletion();
     const result = await current.context.completion(
@@ -247,9 +282,14 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
       },
       (t) => {
         if (!t.token) return;
-        firstTokenAt ??= performance.now();
         streamed += t.token;
-        send(t.token);
+        if (firstTokenAt === null) {
+          firstTokenAt = performance.now();
+          send(t.token);
+        } else {
+          batch += t.token;
+          batchTimer ??= setTimeout(flush, TOKEN_BATCH_MS);
+        }
       },
     );
     // The binding can resolve before its last token callbacks have run: let them arrive, then
@@ -258,6 +298,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     while (streamed.length < result.text.length && performance.now() < deadline) {
       await new Promise((r) => setImmediate(r));
     }
+    flush();
     if (streamed.length < result.text.length && result.text.startsWith(streamed)) send(result.text.slice(streamed.length));
     const t = result.timings;
     // tokens_evaluated counts the whole prompt plus the generated tokens.
@@ -268,6 +309,8 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     // The last image ends where the last text segment begins: reuse beyond it means no image was encoded.
     const imagesEnd = contextTokens - (count.textSegments.at(-1) ?? 0);
     const imagesEncoded = imageTokens > 0 && reusedTokens < imagesEnd;
+    // Exact now: the next turn about the same images needs no counting.
+    if (images.length && !result.interrupted) current.imageTokens.set(count.imagesKey, imageTokens);
     return {
       text: result.text,
       stats: {
@@ -293,6 +336,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     await ensureLoaded(params0).catch((e) => log('error', `reload after failure failed: ${describe(e)}`));
     fail('completion-failed', describe(err));
   } finally {
+    cancelBatch();
     stop.dispose();
   }
 }

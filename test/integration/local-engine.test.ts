@@ -56,7 +56,9 @@ describe('LocalEngine on the tiny grounding model', () => {
     const chunks: string[] = [];
     const outcome = await engine.chat(ask('Where is the Save button?'), options, (t) => chunks.push(t));
     const expected = tinyModel('grounding').answer;
-    assert.ok(chunks.length > 5, `streamed in ${chunks.length} chunks`);
+    // The first token is sent alone, at once; later ones in batches of at most a few milliseconds.
+    assert.ok(chunks.length >= 2, `streamed in ${chunks.length} chunks`);
+    assert.equal(chunks[0], 'Here', 'the first chunk is the first token');
     assert.equal(chunks.join(''), expected);
     assert.equal(outcome.text, expected);
     assert.equal(parseRegions(outcome.text).length, 3);
