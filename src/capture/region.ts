@@ -17,7 +17,11 @@ export interface PickRegionOptions {
   log: (message: string) => void;
 }
 
+/** The panel open now: a second Capture Region replaces it (the first one counts as cancelled). */
+let open: vscode.WebviewPanel | undefined;
+
 export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): Promise<RegionRect | undefined> {
+  open?.dispose();
   const full = await encodeShot(shot, 'region-source');
   await mkdir(options.scratchDir.fsPath, { recursive: true });
   const file = vscode.Uri.joinPath(options.scratchDir, `region-${randomBytes(8).toString('hex')}.png`);
@@ -33,6 +37,7 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
       localResourceRoots: [vscode.Uri.joinPath(options.extensionUri, 'dist'), options.scratchDir],
     },
   );
+  open = panel;
   panel.webview.html = webviewHtml(panel.webview, options.extensionUri, { viewType: REGION_VIEW_TYPE, title: 'Capture Region', script: 'region.js', style: 'region.css' });
 
   return new Promise<RegionRect | undefined>((resolve) => {
@@ -61,6 +66,7 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
       }
     });
     panel.onDidDispose(() => {
+      if (open === panel) open = undefined;
       sub.dispose();
       void rm(file.fsPath, { force: true });
       resolve(result);

@@ -1,0 +1,186 @@
+// Capture in a real VS Code (code-server) whose extension host sees a private X display (Xvfb)
+// showing known pixels: Capture Region with a scripted drag ends with exactly that crop in the
+// chat; Capture Screen and Paste Image from Clipboard put the whole screen / the clipboard image there.
+import { strict as assert } from 'node:assert';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Frame, Page } from 'playwright-core';
+import {
+  type CodeServer,
+  exthostLog,
+  launchBrowser,
+  newWorkbenchPage,
+  QUICK_INPUT,
+  REPO_ROOT,
+  runCommand,
+  saveLogs,
+  screenshot,
+  startCodeServer,
+  webviewViewFrame,
+} from './harness';
+import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
+import { startXDisplay, waitFor, type XDisplay } from '../fixtures/xdisplay';
+
+const EXTENSION_ID = 'internvl-lens.internvl-lens';
+const SCREEN = { width: 1280, height: 800 };
+const GREEN = [0, 192, 0, 255];
+// Without a window manager, xlogo sits exactly where asked.
+const LOGO = { x: 300, y: 200, width: 240, height: 160 };
+
+/** The inner frame of the editor webview panel whose body has data-view=`viewType`. */
+async function panelFrame(page: Page, viewType: string, timeoutMs = 15_000): Promise<Frame> {
+  return waitFor(`the ${viewType} panel`, async () => {
+    for (const f of page.frames()) {
+      const view = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
+      if (view === viewType) return f;
+    }
+    return undefined;
+  }, timeoutMs);
+}
+
+/** Stored attachments (newest last) in the extension's global storage of this code-server. */
+function storedImages(server: CodeServer): string[] {
+  const dir = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments');
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.png'));
+  } catch {
+    /* none yet */
+  }
+  return names.map((n) => join(dir, n)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+}
+
+describe('Capture in a real VS Code', () => {
+  let x: XDisplay;
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let clipboardOwner: ChildProcess | undefined;
+
+  before(async () => {
+    x = await startXDisplay(SCREEN);
+    x.run('xlogo', ['-bg', '#00c000', '-fg', '#000080', '-geometry', `${LOGO.width}x${LOGO.height}+${LOGO.x}+${LOGO.y}`]);
+    const workspace = mkdtempSync(join(tmpdir(), 'lens-ws-capture-'));
+    server = await startCodeServer({ workspace, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
+    browser = await launchBrowser();
+    page = await newWorkbenchPage(browser, server);
+  });
+
+  after(async () => {
+    if (server) await saveLogs(server, 'capture').catch(() => undefined);
+    clipboardOwner?.kill();
+    await browser?.close();
+    await server?.stop();
+    await x?.stop();
+  });
+
+  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
+
+  /** Accepts the question box with its default question. */
+  async function acceptQuestion(): Promise<void> {
+    const box = page.locator(QUICK_INPUT);
+    await box.waitFor({ state: 'visible', timeout: 15_000 });
+    assert.equal(await box.locator('input.input').inputValue(), 'Describe this screenshot.');
+    await page.keyboard.press('Enter');
+    await box.waitFor({ state: 'hidden', timeout: 5000 });
+  }
+
+  /** Size of the last turn's image once the chat shows it. */
+  async function lastChatImage(): Promise<{ width: number; height: number; question: string }> {
+    const frame = await chat();
+    const img = frame.locator('.turn').last().locator('.stage img').first();
+    await frame.waitForFunction(
+      (n) => {
+        const imgs = document.querySelectorAll<HTMLImageElement>('.turn .stage img');
+        const last = imgs[imgs.length - 1];
+        return imgs.length >= n && !!last && last.complete && last.naturalWidth > 0;
+      },
+      1,
+      { timeout: 15_000 },
+    );
+    const size = await img.evaluate((el: HTMLImageElement) => ({ width: el.naturalWidth, height: el.naturalHeight }));
+    const question = (await frame.locator('.turn').last().locator('.question-text').textContent()) ?? '';
+    return { ...size, question };
+  }
+
+  it('Capture Region: a scripted drag puts exactly that crop in the chat', async () => {
+    await runCommand(page, 'InternVL Lens: Capture Region');
+    const panel = await panelFrame(page, 'internvlLens.region').catch((err: unknown) => {
+      console.log(exthostLog(server, 60, 'InternVL Lens'));
+      throw err;
+    });
+    await panel.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 }).catch(async (err: unknown) => {
+      console.log('region panel never loaded its image:', await panel.evaluate(() => ({ html: document.body.outerHTML.slice(0, 2000), src: document.querySelector('img')?.src })));
+      console.log(exthostLog(server, 60, 'InternVL Lens'));
+      throw err;
+    });
+    const img = panel.locator('.stage img');
+    // Its top-left on the page (the box Playwright reports is clipped to the visible part).
+    const box = (await img.boundingBox())!;
+    const size = await img.evaluate((el) => [el.getBoundingClientRect().width, el.getBoundingClientRect().height]);
+    assert.deepEqual(size, [SCREEN.width, SCREEN.height], 'shown at its real size');
+    // From 10 px above-left of the logo window to 60 × 40 px inside it: a 70 × 50 crop.
+    const from = { x: LOGO.x - 10, y: LOGO.y - 10 };
+    const to = { x: LOGO.x + 60, y: LOGO.y + 40 };
+    await page.mouse.move(box.x + from.x, box.y + from.y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + (from.x + to.x) / 2, box.y + (from.y + to.y) / 2, { steps: 4 });
+    await page.mouse.move(box.x + to.x, box.y + to.y, { steps: 4 });
+    await page.mouse.up();
+    assert.equal(await panel.locator('body').getAttribute('data-selection'), `${from.x},${from.y},70,50`);
+    await screenshot(page, 'capture-region-panel');
+    const before = storedImages(server).length;
+    await page.keyboard.press('Enter');
+    await acceptQuestion();
+
+    const shown = await lastChatImage();
+    assert.deepEqual([shown.width, shown.height], [70, 50], 'the crop is in the chat');
+    assert.equal(shown.question, 'Describe this screenshot.');
+    const stored = storedImages(server);
+    assert.equal(stored.length, before + 1, 'one capture stored');
+    const png = decodePng(readFileSync(stored.at(-1)!));
+    assert.deepEqual([png.width, png.height], [70, 50]);
+    assert.deepEqual(pixelAt(png, 15, 15), GREEN, 'inside the logo window');
+    assert.deepEqual(pixelAt(png, 69, 49), GREEN, 'bottom-right corner');
+    assert.notDeepEqual(pixelAt(png, 5, 5), GREEN, 'outside, above-left of the window');
+    assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Capture Region' }).count(), 0, 'the panel closed');
+    await screenshot(page, 'capture-region-chat');
+  });
+
+  it('Capture Region: Esc cancels and nothing is stored', async () => {
+    const before = storedImages(server).length;
+    await runCommand(page, 'InternVL Lens: Capture Region');
+    const panel = await panelFrame(page, 'internvlLens.region');
+    await panel.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 });
+    const box = (await panel.locator('.stage img').boundingBox())!;
+    await page.mouse.click(box.x + 5, box.y + 5);
+    await page.keyboard.press('Escape');
+    await page.locator('.tabs-container .tab', { hasText: 'Capture Region' }).waitFor({ state: 'detached', timeout: 5000 });
+    assert.equal(storedImages(server).length, before);
+  });
+
+  it('Capture Screen: the whole screen, in device pixels', async () => {
+    await runCommand(page, 'InternVL Lens: Capture Screen');
+    await acceptQuestion();
+    await waitFor('the screen capture in the chat', async () => ((await lastChatImage()).width === SCREEN.width ? true : undefined));
+    const png = decodePng(readFileSync(storedImages(server).at(-1)!));
+    assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height]);
+    assert.deepEqual(pixelAt(png, LOGO.x + 5, LOGO.y + 5), GREEN);
+  });
+
+  it('Paste Image from Clipboard: the image xclip holds', async () => {
+    const image = encodePng(90, 60, gradientImage(90, 60));
+    clipboardOwner = spawn('xclip', ['-selection', 'clipboard', '-quiet', '-t', 'image/png', '-i'], { env: x.env, stdio: ['pipe', 'ignore', 'ignore'] });
+    clipboardOwner.stdin!.end(image);
+    await waitFor('xclip to own the clipboard', async () =>
+      (await x.exec('xclip', ['-selection', 'clipboard', '-t', 'TARGETS', '-o'])).toString().includes('image/png') ? true : undefined,
+    );
+    await runCommand(page, 'InternVL Lens: Paste Image from Clipboard');
+    await acceptQuestion();
+    await waitFor('the clipboard image in the chat', async () => ((await lastChatImage()).width === 90 ? true : undefined));
+    assert.ok(readFileSync(storedImages(server).at(-1)!).equals(image), 'stored byte for byte');
+  });
+});
