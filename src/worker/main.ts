@@ -50,6 +50,7 @@ interface Loaded {
    * decodes and tiles the images, so counts come from earlier counts or completions when known.
    */
   imageTokens: Map<string, number>;
+  templateTokens?: number;
 }
 let loaded: Loaded | null = null;
 /** Completions run one at a time: the binding's context is not re-entrant. */
@@ -166,14 +167,22 @@ const MEDIA_MARKER = '<__media__>';
 const TOKEN_BATCH_MS = 8;
 
 interface PromptCount {
-  /** Text tokens before, between and after the images (one entry more than images). */
-  textSegments: number[];
   /** Identifies the images, to remember their token count once the completion tells it. */
   imagesKey: string;
+  /** Text tokens before, between and after the images, when they had to be counted. */
+  textSegments: number[] | null;
 }
 
 async function countTokens(ctx: LlamaContext, text: string): Promise<number> {
   return text ? (await ctx.tokenize(text)).tokens.length : 0;
+}
+
+/** Text tokens of the formatted prompt, per stretch between images (formatting costs ~15 ms). */
+async function countTextSegments(ctx: LlamaContext, messages: ChatMessage[]): Promise<number[]> {
+  const formatted = ctx.getFormattedChat(messages, undefined, { jinja: true });
+  const counts: number[] = [];
+  for (const segment of formatted.prompt.split(MEDIA_MARKER)) counts.push(await countTokens(ctx, segment));
+  return counts;
 }
 
 /** Identifies an ordered list of image files, each by path, size and mtime. */
@@ -209,23 +218,36 @@ async function countImageTokens(current: Loaded, paths: string[], key: string): 
   return n;
 }
 
+/** Tokens the chat template adds around messages (system prompt, role markers), measured once per model. */
+async function templateTokens(current: Loaded): Promise<number> {
+  current.templateTokens ??= await countTokens(current.context, current.context.getFormattedChat([{ role: 'user', content: '' }], undefined, { jinja: true }).prompt);
+  return current.templateTokens;
+}
+
+/** Per message beyond the first: `<|im_start|>role\n … <|im_end|>\n` and the like. */
+const TOKENS_PER_MESSAGE = 8;
+
 /**
  * Checks that the turn fits the context before completing: a completion that runs out of
  * context fails, and a failed completion poisons the binding's context (llama-node-notes.md).
- * Text is counted exactly and cheaply; images by their upper bound, or exactly when the bound
- * does not fit.
+ * First a bound that costs nothing on the way to the first token (a token covers at least one
+ * byte of text; images by their most tiles, or their exact count when known); only a turn near
+ * the limit is formatted and tokenized exactly.
  */
-async function checkFits(current: Loaded, messages: ChatMessage[], images: string[]): Promise<PromptCount> {
+async function checkFits(current: Loaded, params: ChatParams, messages: ChatMessage[], images: string[]): Promise<PromptCount> {
   const key = await imagesKey(images);
-  const formatted = current.context.getFormattedChat(messages, undefined, { jinja: true });
-  const segments = formatted.prompt.split(MEDIA_MARKER);
-  const textSegments: number[] = [];
-  for (const segment of segments) textSegments.push(await countTokens(current.context, segment));
-  const text = textSegments.reduce((a, b) => a + b, 0);
   const nCtx = current.params.contextSize;
-  const bound = current.params.maxImageTokens;
   const known = current.imageTokens.get(key);
-  if (known === undefined && bound !== null && text + bound * images.length < nCtx) return { textSegments, imagesKey: key };
+  const imageBound = known ?? (current.params.maxImageTokens === null ? null : current.params.maxImageTokens * images.length);
+  if (imageBound !== null) {
+    const textBound =
+      (await templateTokens(current)) +
+      TOKENS_PER_MESSAGE * params.messages.length +
+      params.messages.reduce((n, m) => n + Buffer.byteLength(m.text, 'utf8'), 0);
+    if (textBound + imageBound < nCtx) return { imagesKey: key, textSegments: null };
+  }
+  const textSegments = await countTextSegments(current.context, messages);
+  const text = textSegments.reduce((a, b) => a + b, 0);
   const imageTokens = known ?? (await countImageTokens(current, images, key));
   const needed = text + imageTokens;
   if (needed >= nCtx) {
@@ -236,7 +258,7 @@ async function checkFits(current: Loaded, messages: ChatMessage[], images: strin
         `${images.length ? 'use a smaller image (fewer tiles), ' : ''}start a new chat, or raise ${Settings.contextSize}.`,
     );
   }
-  return { textSegments, imagesKey: key };
+  return { imagesKey: key, textSegments };
 }
 
 async function chat(params: ChatParams, token: CancellationToken): Promise<ChatResult> {
@@ -248,7 +270,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
   }
   const start = performance.now();
   const messages = toBindingMessages(params.messages);
-  const count = await checkFits(current, messages, images);
+  const count = await checkFits(current, params, messages, images);
   let firstTokenAt: number | null = null;
   let streamed = '';
   const stop = token.onCancellationRequested(() => current.context.stopCompletion());
@@ -303,11 +325,13 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     const t = result.timings;
     // tokens_evaluated counts the whole prompt plus the generated tokens.
     const contextTokens = Math.max(t.prompt_n, result.tokens_evaluated - result.tokens_predicted);
-    const textTokens = count.textSegments.reduce((a, b) => a + b, 0);
+    // Counted now, after the answer, unless the fit check had to: it is off the first token's path.
+    const textSegments = count.textSegments ?? (await countTextSegments(current.context, messages));
+    const textTokens = textSegments.reduce((a, b) => a + b, 0);
     const imageTokens = images.length ? Math.max(0, contextTokens - textTokens) : 0;
     const reusedTokens = contextTokens - t.prompt_n;
     // The last image ends where the last text segment begins: reuse beyond it means no image was encoded.
-    const imagesEnd = contextTokens - (count.textSegments.at(-1) ?? 0);
+    const imagesEnd = contextTokens - (textSegments.at(-1) ?? 0);
     const imagesEncoded = imageTokens > 0 && reusedTokens < imagesEnd;
     // Exact now: the next turn about the same images needs no counting.
     if (images.length && !result.interrupted) current.imageTokens.set(count.imagesKey, imageTokens);

@@ -2,6 +2,7 @@
 // would make llama.cpp fail or abort; the checks must refuse them before any native load, with a
 // message that names the file, the problem and the setting that fixes it.
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { EngineError } from '../../src/engine/errors';
 import { LocalEngine } from '../../src/engine/local/localEngine';
 import { preflightModelFiles } from '../../src/engine/local/preflight';
 import { writeTinyInternVL, type TinyInternVLOptions } from '../fixtures/tiny-model/tiny-internvl';
-import { WORKER_PATH } from './support';
+import { ROOT, WORKER_PATH } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-preflight-'));
 let counter = 0;
@@ -28,6 +29,43 @@ async function refusal(files: { modelPath: string; mmprojPath: string }): Promis
   }
   assert.fail('expected the files to be refused');
 }
+
+/** Loads a pair with the binding in a child process (it may abort) and says how that went. */
+function loadNatively(files: { modelPath: string; mmprojPath: string }): Promise<string> {
+  const script = `
+    const l = require(${JSON.stringify(join(ROOT, 'node_modules', '@fugood', 'llama.node'))});
+    (async () => {
+      const ctx = await l.loadModel({ model: process.argv[1], n_ctx: 1024, n_threads: 1, n_gpu_layers: 0 });
+      try { ctx.initMultimodal({ path: process.argv[2], use_gpu: false }); console.log('RESULT loaded'); }
+      catch { console.log('RESULT projector refused'); }
+      await ctx.release();
+    })().catch(() => console.log('RESULT model refused'));`;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['-e', script, files.modelPath, files.mmprojPath], { timeout: 30_000 }, (err, stdout) => {
+      const result = /RESULT (.*)/.exec(stdout)?.[1] ?? 'no result';
+      const e = err as (Error & { code?: number; signal?: string }) | null;
+      resolve(e ? `${result}, then ${e.signal ?? `exit ${e.code}`}` : result);
+    });
+  });
+}
+
+describe('the broken files made for these tests', () => {
+  it('really break llama.cpp: each aborts, crashes or is refused when loaded natively', async () => {
+    const outcomes = {
+      good: await loadNatively(await pair()),
+      truncatedModel: await loadNatively(await pair({ truncate: { llm: 100_000 } })),
+      int32InMmproj: await loadNatively(await pair({ int32Keys: ['clip.vision.projector.scale_factor'] })),
+      int32InModel: await loadNatively(await pair({ int32Keys: ['qwen2.embedding_length'] })),
+      projectionMismatch: await loadNatively(await pair({ projectionDim: 96 })),
+      audioProjector: await loadNatively(await pair({ projectorType: 'ultravox', hasVisionEncoder: false })),
+    };
+    assert.equal(outcomes.good, 'loaded');
+    assert.match(outcomes.int32InMmproj, /SIGABRT|exit 134/, 'GGML_ASSERT on the wrong integer type');
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      if (name !== 'good') assert.notEqual(outcome, 'loaded', `${name}: ${outcome}`);
+    }
+  });
+});
 
 describe('pre-flight checks on model files', () => {
   it('accept a good pair and derive the most tokens one image can take', async () => {
