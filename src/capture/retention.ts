@@ -1,10 +1,11 @@
-// Captured and attached images live in the extension's storage (AttachmentStore's folder) and
-// nowhere else; this deletes the old ones, never one the current chat still shows.
+// Captured and attached images live in the extension's storage (AttachmentStore's folder, and
+// their model-sized copies in its model/ folder) and nowhere else; this deletes the old ones,
+// never one the current chat still uses.
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/** Files AttachmentStore writes: a content hash and an image extension (and its temp files). */
-const STORED = /^[0-9a-f]{32}\.(png|jpg|gif|bmp|webp)(\.\d+\.tmp)?$/;
+/** Files AttachmentStore writes: a content hash, then an image extension (or the model copy's grid), and their temp files. */
+const STORED = /^[0-9a-f]{32}\.[\w.-]*(png|jpg|gif|bmp|webp)(\.\d+\.tmp)?$/;
 
 export interface PruneResult {
   removed: number;
@@ -16,13 +17,18 @@ export interface PruneResult {
  * paths in `keep`.
  */
 export async function pruneCaptures(dir: string, maxAgeMs: number, keep: ReadonlySet<string>, now = Date.now()): Promise<PruneResult> {
+  const result: PruneResult = { removed: 0, bytes: 0 };
+  for (const folder of [dir, join(dir, 'model')]) await pruneFolder(folder, maxAgeMs, keep, now, result);
+  return result;
+}
+
+async function pruneFolder(dir: string, maxAgeMs: number, keep: ReadonlySet<string>, now: number, result: PruneResult): Promise<void> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return { removed: 0, bytes: 0 };
+    return;
   }
-  const result: PruneResult = { removed: 0, bytes: 0 };
   for (const name of names) {
     const path = join(dir, name);
     if (!STORED.test(name) || keep.has(path)) continue;
@@ -36,5 +42,4 @@ export async function pruneCaptures(dir: string, maxAgeMs: number, keep: Readonl
       /* gone meanwhile */
     }
   }
-  return result;
 }

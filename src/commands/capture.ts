@@ -1,7 +1,6 @@
 // Capture Screen / Window / Region, Paste Image from Clipboard and Clear Captures: pixels in,
 // stored in the extension's storage, then asked about in the chat.
 import * as vscode from 'vscode';
-import type { Attachment } from '../chat/attachments';
 import { type Capture } from '../capture/capture';
 import { readClipboardImage } from '../capture/clipboard';
 import { CaptureError } from '../capture/errors';
@@ -16,9 +15,6 @@ export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
 const PICKER_CLOSE_MS = 200;
-
-/** An attachment that came from the screen: its scale factor maps image pixels back to screen points. */
-export type CapturedAttachment = Attachment & { scaleFactor?: number };
 
 /** Command arguments for scripting and keybindings: `question` skips the question box. */
 interface CaptureArgs {
@@ -37,9 +33,10 @@ function report(ctx: LensContext, err: unknown): void {
   });
 }
 
-/** Files the current chat shows, which retention and Clear Captures must keep. */
+/** Files the current chat shows or sends to the model, which retention and Clear Captures must keep. */
 function inUse(ctx: LensContext): Set<string> {
-  return new Set(ctx.conversation.turns.flatMap((t) => [...t.images, ...(t.target ? [t.target] : [])].map((a) => a.path)));
+  const attachments = ctx.conversation.turns.flatMap((t) => [...t.images, ...(t.target ? [t.target] : [])]);
+  return new Set(attachments.flatMap((a) => [a.path, a.model.modelPath]));
 }
 
 /** Deletes stored images older than the retention setting (none when it is 0). */
@@ -55,10 +52,12 @@ async function applyRetention(ctx: LensContext): Promise<void> {
 }
 
 /** Stores a capture, asks what to ask about it, and sends it to the chat. */
-async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined): Promise<void> {
-  const stored = await ctx.attachments.add(capture.bytes, capture.name);
-  const attachment: CapturedAttachment = { ...stored, scaleFactor: capture.scaleFactor };
-  ctx.output.info(`captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${stored.path}`);
+async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
+  const started = performance.now();
+  const attachment = await ctx.attachments.add(capture.bytes, capture.name, { devicePixelRatio: capture.scaleFactor });
+  ctx.output.info(
+    `captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${attachment.path} (capture ${tookMs.toFixed(0)} ms, store ${(performance.now() - started).toFixed(0)} ms)`,
+  );
   void applyRetention(ctx);
   const question =
     typeof args?.question === 'string'
@@ -77,8 +76,9 @@ async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs 
 function captureCommand(ctx: LensContext, take: () => Promise<Capture | undefined>) {
   return async (args?: CaptureArgs): Promise<void> => {
     try {
+      const started = performance.now();
       const capture = await take();
-      if (capture) await sendToChat(ctx, capture, args && typeof args === 'object' ? args : undefined);
+      if (capture) await sendToChat(ctx, capture, args && typeof args === 'object' ? args : undefined, performance.now() - started);
     } catch (err) {
       report(ctx, err);
     }

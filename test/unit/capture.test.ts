@@ -1,7 +1,7 @@
 // Capture pieces that need no display: the region selection rules, rectangle clamping, the
 // region panel's message validation, clipboard type choice, image checks and retention.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -97,17 +97,21 @@ describe('capture retention', () => {
   it('deletes stored images older than the limit, never one in use or a file it did not write', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lens-retention-'));
     const name = (c: string) => `${c.repeat(32)}.png`;
+    const model = (c: string) => `${c.repeat(32)}.3x2.png`;
     const day = 24 * 3600 * 1000;
     const now = Date.now();
-    for (const [file, ageDays] of [[name('a'), 10], [name('b'), 1], [name('c'), 10], ['notes.txt', 10]] as const) {
+    mkdirSync(join(dir, 'model'));
+    const files = [[name('a'), 10], [name('b'), 1], [name('c'), 10], ['notes.txt', 10], [join('model', model('a')), 10], [join('model', model('c')), 10]] as const;
+    for (const [file, ageDays] of files) {
       writeFileSync(join(dir, file), 'x');
       const t = (now - ageDays * day) / 1000;
       utimesSync(join(dir, file), t, t);
     }
-    const r = await pruneCaptures(dir, 7 * day, new Set([join(dir, name('c'))]), now);
-    assert.deepEqual(r, { removed: 1, bytes: 1 });
+    const r = await pruneCaptures(dir, 7 * day, new Set([join(dir, name('c')), join(dir, 'model', model('c'))]), now);
+    assert.deepEqual(r, { removed: 2, bytes: 2 });
     assert.deepEqual([name('a'), name('b'), name('c'), 'notes.txt'].map((f) => existsSync(join(dir, f))), [false, true, true, true]);
-    assert.equal((await pruneCaptures(dir, 0, new Set(), now)).removed, 2, 'Clear Captures deletes the rest it wrote');
+    assert.deepEqual([model('a'), model('c')].map((f) => existsSync(join(dir, 'model', f))), [false, true]);
+    assert.equal((await pruneCaptures(dir, 0, new Set(), now)).removed, 3, 'Clear Captures deletes the rest it wrote');
     assert.deepEqual(await pruneCaptures(join(dir, 'missing'), 0, new Set()), { removed: 0, bytes: 0 });
   });
 });
