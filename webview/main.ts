@@ -41,34 +41,63 @@ function regionText(r: Regions[number]): string {
 }
 
 /** The regions drawn over the image: placed in percent of `.canvas`, so they follow any size. */
-function drawRegions(canvas: HTMLElement, regions: Regions): void {
+function drawRegions(canvas: HTMLElement, regions: Regions, from = 0): void {
   const frag = document.createDocumentFragment();
   regions.forEach((r, i) => {
+    if (i < from) return;
     const mark = el('div', r.kind === 'box' ? 'region box' : 'region point');
     mark.dataset.index = String(i);
     mark.dataset.label = r.label ?? '';
-    mark.style.setProperty('--region-colour', labelColour(r.label));
-    if (r.kind === 'box') {
-      const [x1, y1, x2, y2] = r.box;
-      mark.style.left = `${x1 * 100}%`;
-      mark.style.top = `${y1 * 100}%`;
-      mark.style.width = `${(x2 - x1) * 100}%`;
-      mark.style.height = `${(y2 - y1) * 100}%`;
-    } else {
-      mark.style.left = `${r.point[0] * 100}%`;
-      mark.style.top = `${r.point[1] * 100}%`;
-    }
+    // One style string per mark: 500 marks cost one parse each, not five. The label is drawn by
+    // CSS from data-label, so a mark is one element.
+    const [left, top, width, height] = r.kind === 'box' ? [r.box[0], r.box[1], r.box[2] - r.box[0], r.box[3] - r.box[1]] : [r.point[0], r.point[1], 0, 0];
+    mark.style.cssText = `left:${left * 100}%;top:${top * 100}%;${r.kind === 'box' ? `width:${width * 100}%;height:${height * 100}%;` : ''}--region-colour:${labelColour(r.label)}`;
     mark.title = `${r.label ?? 'region'}: ${regionText(r)} — click to copy`;
-    if (r.label) mark.append(el('span', 'region-label', r.label));
     frag.append(mark);
   });
   canvas.append(frag);
 }
 
+/** Up to this many regions the list starts open and labels always show; beyond, they wait for the user. */
+const MANY_REGIONS = 20;
+
+/** The region list, in a disclosure: filled on first opening when there are many regions. */
 function regionList(regions: Regions): HTMLElement {
+  const box = el('details', 'regions');
+  const summary = el('summary', undefined, regionCount(regions.length));
   const list = el('ol', 'region-list');
   list.setAttribute('aria-label', 'Regions');
+  box.append(summary, list);
+  if (regions.length <= MANY_REGIONS) {
+    box.open = true;
+    fillRegionList(list, regions);
+  }
+  summary.addEventListener('click', () => (box.dataset.chosen = 'true'));
+  box.addEventListener('toggle', () => {
+    if (!box.open) return;
+    const turnId = box.closest<HTMLElement>('[data-turn-id]')?.dataset.turnId;
+    const all = (turnId ? turns.get(turnId)?.regions : undefined) ?? regions;
+    if (list.childElementCount < all.length) fillRegionList(list, all, list.childElementCount);
+  });
+  return box;
+}
+
+const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
+
+/** Adds regions from `from` on to a list shown on screen (a closed, unfilled one fills when opened). */
+function extendRegionList(box: HTMLDetailsElement, regions: Regions, from: number): void {
+  const summary = box.querySelector('summary');
+  if (summary) summary.textContent = regionCount(regions.length);
+  // A list that opened by itself closes once it grows long; one the user opened stays open.
+  if (regions.length > MANY_REGIONS && box.dataset.chosen !== 'true') box.open = false;
+  const list = box.querySelector('.region-list');
+  if (box.open && list && list.childElementCount === from) fillRegionList(list, regions, from);
+}
+
+function fillRegionList(list: Element, regions: Regions, from = 0): void {
+  const frag = document.createDocumentFragment();
   regions.forEach((r, i) => {
+    if (i < from) return;
     const item = el('li');
     item.dataset.index = String(i);
     item.tabIndex = 0;
@@ -76,9 +105,9 @@ function regionList(regions: Regions): HTMLElement {
     const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
     swatch.style.setProperty('--region-colour', labelColour(r.label));
     item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
-    list.append(item);
+    frag.append(item);
   });
-  return list;
+  list.append(frag);
 }
 
 /** Zoom (1 = fit the panel) with the point under `anchor` (viewport coordinates) kept in place. */
@@ -117,7 +146,7 @@ function toolButton(cls: string, text: string, title: string, onClick: () => voi
 
 /** The image with its regions drawn over it, a toolbar (overlay, zoom, export) and the region list. */
 function stage(turnId: string, image: ImageView, regions: Regions): HTMLElement {
-  const figure = el('figure', 'stage');
+  const figure = el('figure', regions.length > 0 ? 'stage has-regions' : 'stage');
   figure.dataset.imageId = image.id;
   const key = `${turnId}/${image.id}`;
   const state = viewers.get(key) ?? { zoom: 1, overlayHidden: false, scroll: [0, 0] };
@@ -133,6 +162,8 @@ function stage(turnId: string, image: ImageView, regions: Regions): HTMLElement 
   img.draggable = false;
   canvas.append(img);
   drawRegions(canvas, regions);
+  // With many regions, labels show on hover only: 500 labels hide the image they describe.
+  canvas.classList.toggle('many', regions.length > MANY_REGIONS);
   viewport.append(canvas);
 
   const tools = el('div', 'stage-tools');
@@ -267,12 +298,7 @@ function renderTurn(t: TurnView): HTMLElement {
   renderAnswer(answer, t.answer, t.regions);
   card.append(answer);
   if (t.target && !ownTarget && t.regions.length > 0) card.append(stage(t.id, t.target, t.regions));
-  const status = el('div', 'status');
-  if (t.status === 'queued') status.textContent = 'Queued…';
-  else if (t.status === 'streaming') status.textContent = t.answer ? 'Generating…' : 'Reading the image…';
-  else if (t.status === 'stopped') status.textContent = 'Stopped.';
-  else if (t.stats) status.textContent = t.stats;
-  card.append(status);
+  card.append(el('div', 'status', statusText(t)));
   if (t.error) {
     const err = el('div', 'error');
     err.setAttribute('role', 'alert');
@@ -286,6 +312,61 @@ function renderTurn(t: TurnView): HTMLElement {
     card.append(err);
   }
   return card;
+}
+
+function statusText(t: TurnView): string {
+  if (t.status === 'queued') return 'Queued…';
+  if (t.status === 'streaming') return t.answer ? 'Generating…' : 'Reading the image…';
+  if (t.status === 'stopped') return 'Stopped.';
+  return t.stats ?? '';
+}
+
+const imagesKey = (t: TurnView) => `${t.images.map((i) => i.id).join(' ')}|${t.target?.id ?? ''}`;
+const sameRegion = (a: Regions[number] | undefined, b: Regions[number] | undefined) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Updates a rendered turn in place when only its status, answer or trailing regions changed —
+ * what streaming does — so each new region costs its own marks, not a redraw of all of them.
+ * Returns false when the turn must be rendered afresh.
+ */
+function patchTurn(card: HTMLElement, old: TurnView, t: TurnView): boolean {
+  if (t.error || old.error || t.question !== old.question || imagesKey(old) !== imagesKey(t)) return false;
+  const before = old.regions.length;
+  if (t.regions.length < before || !sameRegion(old.regions[before - 1], t.regions[before - 1])) return false;
+  if (t.regions.length > before) {
+    // The first region brings the tools, the list and perhaps a stage of its own.
+    const figure = before > 0 ? card.querySelector<HTMLElement>('figure.stage.has-regions') : null;
+    const canvas = figure?.querySelector<HTMLElement>('.canvas');
+    const regionsBox = figure?.querySelector<HTMLDetailsElement>('details.regions');
+    if (!canvas || !regionsBox) return false;
+    drawRegions(canvas, t.regions, before);
+    canvas.classList.toggle('many', t.regions.length > MANY_REGIONS);
+    extendRegionList(regionsBox, t.regions, before);
+  }
+  card.dataset.status = t.status;
+  const status = card.querySelector('.status');
+  if (status) status.textContent = statusText(t);
+  if (t.answer !== old.answer || t.regions.length !== before) scheduleAnswer(t.id);
+  return true;
+}
+
+/** Answers re-render at most once a frame, however fast tokens arrive. */
+const answersDue = new Set<string>();
+function scheduleAnswer(turnId: string): void {
+  const card = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(turnId)}"]`);
+  const answer = card?.querySelector<HTMLElement>('.answer');
+  const t = turns.get(turnId);
+  if (answer && t) answer.dataset.raw = t.answer;
+  if (answersDue.size === 0) requestAnimationFrame(renderDueAnswers);
+  answersDue.add(turnId);
+}
+function renderDueAnswers(): void {
+  for (const id of answersDue) {
+    const t = turns.get(id);
+    const answer = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(id)}"] .answer`);
+    if (t && answer) renderAnswer(answer, t.answer, t.regions);
+  }
+  answersDue.clear();
 }
 
 function list(): HTMLElement {
@@ -308,9 +389,14 @@ function renderAll(): void {
 }
 
 function upsert(t: TurnView): void {
-  if (!turns.has(t.id)) order.push(t.id);
+  const old = turns.get(t.id);
+  if (!old) order.push(t.id);
   turns.set(t.id, t);
-  const existing = list().querySelector(`[data-turn-id="${CSS.escape(t.id)}"]`);
+  const existing = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(t.id)}"]`);
+  if (existing && old && patchTurn(existing, old, t)) {
+    updateComposer();
+    return;
+  }
   const card = renderTurn(t);
   if (existing) existing.replaceWith(card);
   else {
@@ -329,10 +415,9 @@ function appendToken(turnId: string, text: string): void {
   const card = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(turnId)}"]`);
   const answer = card?.querySelector<HTMLElement>('.answer');
   if (!card || !answer) return;
-  answer.dataset.raw = t.answer;
   chunks.set(turnId, (chunks.get(turnId) ?? 0) + 1);
   answer.dataset.chunks = String(chunks.get(turnId));
-  renderAnswer(answer, t.answer, t.regions);
+  scheduleAnswer(turnId);
   const status = card.querySelector('.status');
   if (status) status.textContent = 'Generating…';
 }

@@ -165,6 +165,11 @@ describe('chat webview overlay', () => {
         { type: 'exportAnnotated', turnId: 't1' },
       ]);
       assert.deepEqual(await page.$$eval('.region-list li', (es) => es.map((e) => e.textContent)), ['a[100, 160, 300, 320] px', 'b[550, 40, 950, 720] px']);
+      assert.deepEqual(
+        await page.$$eval('.region', (es) => es.map((e) => getComputedStyle(e, '::after').content)),
+        ['"a"', '"b"'],
+        'each region shows its label',
+      );
       await page.click('.toggle-overlay');
       assert.equal(await page.locator('.region').first().isVisible(), false);
       await page.click('.toggle-overlay');

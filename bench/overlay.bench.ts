@@ -1,0 +1,139 @@
+/// <reference lib="dom" />
+// Overlay rendering in headless Chromium with the shipped webview bundle (dist/webview.js):
+// 500 regions over a 1920×1080 screenshot — drawing them, hovering one, streaming them in one
+// at a time, and a whole turn rendered afresh — each against one frame (16 ms), layout included.
+//   node scripts/build.mjs && node --import tsx bench/overlay.bench.ts
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { launchBrowser, REPO_ROOT } from '../test/e2e/harness';
+import { encodePng, solidImage } from '../test/fixtures/png';
+import type { TurnView } from '../src/protocol/webview';
+
+const FRAME_MS = 16;
+const REGIONS = 500;
+const RUNS = 25;
+
+function turnWith(n: number, src: string): TurnView {
+  const regions: TurnView['regions'] = [];
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = (i % 25) * 40;
+    const y = Math.floor(i / 25) * 50;
+    const box: [number, number, number, number] = [x, y, x + 30, y + 40];
+    regions.push({ kind: 'box', label: `item ${i % 37}`, box: box.map((v) => v / 1000) as typeof box, pixels: [x * 1.92, y * 1.08, (x + 30) * 1.92, (y + 40) * 1.08].map(Math.round) as typeof box });
+    parts.push(`<ref>item ${i % 37}</ref><box>[[${box.join(',')}]]</box>`);
+  }
+  const image = { id: 'img', src, name: 'shot.png', width: 1920, height: 1080, tiles: 9, tokens: 2306 };
+  return { id: 't', question: 'Find everything', images: [image], target: image, answer: parts.join('\n'), status: 'done', regions, error: null, stats: null };
+}
+
+function stats(xs: number[]): { median: number; p95: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))]! };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lens-overlay-bench-'));
+  for (const f of ['webview.js', 'webview.css']) copyFileSync(join(REPO_ROOT, 'dist', f), join(dir, f));
+  writeFileSync(join(dir, 'shot.png'), encodePng(1920, 1080, solidImage(1920, 1080, [90, 90, 90, 255])));
+  writeFileSync(
+    join(dir, 'index.html'),
+    `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="webview.css">
+<script>window.acquireVsCodeApi = () => ({ postMessage() {} });</script></head>
+<body><main id="app"></main><script src="webview.js"></script></body></html>`,
+  );
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    // tsx compiles the evaluated function with esbuild's keepNames, which calls __name.
+    await page.addInitScript('window.__name = (f) => f;');
+    await page.goto(pathToFileURL(join(dir, 'index.html')).href);
+    const turn = turnWith(REGIONS, pathToFileURL(join(dir, 'shot.png')).href);
+    const result = await page.evaluate(
+      ({ turn, runs }) => {
+        const layout = () => {
+          const all = document.querySelectorAll('.region');
+          return all[all.length - 1]?.getBoundingClientRect().width ?? 0;
+        };
+        const dispatch = (data: unknown) => window.dispatchEvent(new MessageEvent('message', { data }));
+        const time = (fn: () => void) => {
+          const t0 = performance.now();
+          fn();
+          layout();
+          return performance.now() - t0;
+        };
+        const withRegions = (n: number) => ({ ...turn, regions: turn.regions.slice(0, n) });
+        const full: number[] = [];
+        const overlay: number[] = [];
+        const hover: number[] = [];
+        const streamed: number[] = [];
+        const validate: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          // A finished answer with 500 regions shown afresh (opening the view).
+          full.push(time(() => dispatch({ type: 'snapshot', turns: [turn] })));
+          // The overlay alone: 499 regions added to a turn already on screen.
+          dispatch({ type: 'snapshot', turns: [withRegions(1)] });
+          layout();
+          overlay.push(time(() => dispatch({ type: 'turn', turn })));
+          // The same turn again: message validation and the no-op patch, no new marks.
+          validate.push(time(() => dispatch({ type: 'turn', turn })));
+          const target = document.querySelector('.region[data-index="7"]')!;
+          hover.push(time(() => target.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }))));
+          target.dispatchEvent(new MouseEvent('mouseout', { bubbles: true }));
+        }
+        // The floor any DOM overlay stands on: 500 bare positioned divs over an image of the same size.
+        const baseline: number[] = [];
+        const host = document.createElement('div');
+        host.style.cssText = 'position:relative;width:560px;height:315px';
+        document.body.append(host);
+        for (let i = 0; i < runs; i++) {
+          host.replaceChildren();
+          host.getBoundingClientRect();
+          baseline.push(
+            time(() => {
+              const frag = document.createDocumentFragment();
+              for (const r of turn.regions) {
+                const d = document.createElement('div');
+                const b = (r as { box: number[] }).box;
+                d.style.cssText = `position:absolute;left:${b[0]! * 100}%;top:${b[1]! * 100}%;width:${(b[2]! - b[0]!) * 100}%;height:${(b[3]! - b[1]!) * 100}%;border:2px solid red`;
+                frag.append(d);
+              }
+              host.append(frag);
+            }),
+          );
+        }
+        host.remove();
+        // Streaming: the 500 regions arrive one host message each, as the parser completes them.
+        dispatch({ type: 'snapshot', turns: [withRegions(0)] });
+        for (let n = 1; n <= turn.regions.length; n++) streamed.push(time(() => dispatch({ type: 'turn', turn: withRegions(n) })));
+        return { full, overlay, hover, streamed, baseline, validate, drawn: document.querySelectorAll('.region').length };
+      },
+      { turn, runs: RUNS },
+    );
+    if (result.drawn !== REGIONS) throw new Error(`expected ${REGIONS} regions drawn, got ${result.drawn}`);
+    console.log(`overlay, ${REGIONS} regions over 1920×1080 (headless Chromium, medians of ${RUNS} runs; budget one ${FRAME_MS} ms frame):`);
+    const rows = [
+      ['baseline: 500 bare positioned divs', result.baseline],
+      ['overlay: draw 500 regions + list', result.overlay],
+      ['same turn again (validation only)', result.validate],
+      ['hover highlight (500 regions)', result.hover],
+      ['streaming: one more region (p95 of 500)', result.streamed],
+      ['whole turn afresh (answer, 500 regions)', result.full],
+    ] as const;
+    for (const [name, xs] of rows) {
+      const st = stats(xs);
+      console.log(`  ${name.padEnd(42)} median ${st.median.toFixed(2).padStart(7)} ms  p95 ${st.p95.toFixed(2).padStart(7)} ms  ${(st.median / FRAME_MS).toFixed(2)}× budget`);
+    }
+    console.log(`  streaming total for 500 regions: ${result.streamed.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
+    console.log(`  overlay / baseline: ${(stats(result.overlay).median / stats(result.baseline).median).toFixed(2)}× (same page, same run)`);
+    console.log(`  load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
+    if (stats(result.overlay).median > FRAME_MS) process.exitCode = 1;
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
