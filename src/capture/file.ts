@@ -1,6 +1,7 @@
 // Pixels from an image file anywhere VS Code can read (local disk, remote workspace).
 import * as vscode from 'vscode';
 import { ImageError } from '../images';
+import { rasteriseSvg } from './svg';
 
 /** Refuse files this large before reading them: no screenshot or diagram comes close. */
 export const MAX_IMAGE_FILE_BYTES = 200 * 1024 * 1024;
@@ -18,7 +19,10 @@ export async function captureFile(uri: vscode.Uri): Promise<CapturedImage> {
   if (stat.size > MAX_IMAGE_FILE_BYTES) {
     throw new ImageError(`${name} is ${(stat.size / 1024 / 1024).toFixed(0)} MB; images over ${MAX_IMAGE_FILE_BYTES / 1024 / 1024} MB are refused.`);
   }
-  return { bytes: await vscode.workspace.fs.readFile(uri), name };
+  const bytes = await vscode.workspace.fs.readFile(uri);
+  // An SVG is drawn to a PNG here, so everything after sees pixels.
+  if (/\.svg$/i.test(name)) return rasteriseSvg(bytes, name);
+  return { bytes, name };
 }
 
 /** The image the user is looking at: an image preview tab or an image file in a text editor. */
@@ -28,5 +32,5 @@ export function activeImageUri(): vscode.Uri | undefined {
     input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
       ? input.uri
       : vscode.window.activeTextEditor?.document.uri;
-  return uri && /\.(png|jpe?g|webp|gif|bmp)$/i.test(uri.path) ? uri : undefined;
+  return uri && /\.(png|jpe?g|webp|gif|bmp|svg)$/i.test(uri.path) ? uri : undefined;
 }

@@ -11,7 +11,7 @@ export async function pickImage(openLabel = 'Explain', title = 'Choose an image 
     canSelectMany: false,
     openLabel,
     title,
-    filters: { Images: [...IMAGE_EXTENSIONS] },
+    filters: { Images: [...IMAGE_EXTENSIONS, 'svg'] },
   });
   return picked?.[0];
 }

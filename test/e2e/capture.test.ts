@@ -3,13 +3,14 @@
 // chat; Capture Screen and Paste Image from Clipboard put the whole screen / the clipboard image there.
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
 import {
   type CodeServer,
+  explorerContextMenu,
   exthostLog,
   launchBrowser,
   newWorkbenchPage,
@@ -64,6 +65,10 @@ describe('Capture in a real VS Code', () => {
     x = await startXDisplay(SCREEN);
     x.run('xlogo', ['-bg', '#00c000', '-fg', '#000080', '-geometry', `${LOGO.width}x${LOGO.height}+${LOGO.x}+${LOGO.y}`]);
     const workspace = mkdtempSync(join(tmpdir(), 'lens-ws-capture-'));
+    writeFileSync(
+      join(workspace, 'flow.svg'),
+      `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect x="30" y="30" width="90" height="60" fill="#00c000"/><image href="http://127.0.0.1:9/x.png" width="300" height="150"/></svg>`,
+    );
     server = await startCodeServer({ workspace, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
     browser = await launchBrowser();
     page = await newWorkbenchPage(browser, server);
@@ -182,5 +187,14 @@ describe('Capture in a real VS Code', () => {
     await acceptQuestion();
     await waitFor('the clipboard image in the chat', async () => ((await lastChatImage()).width === 90 ? true : undefined));
     assert.ok(readFileSync(storedImages(server).at(-1)!).equals(image), 'stored byte for byte');
+  });
+
+  it('Explain this diagram on an SVG: drawn to pixels in the extension host, then asked about', async () => {
+    await explorerContextMenu(page, 'flow.svg', 'Explain this diagram');
+    await waitFor('the drawn SVG in the chat', async () => ((await lastChatImage()).width === 2048 ? true : undefined), 20_000);
+    const png = decodePng(readFileSync(storedImages(server).at(-1)!));
+    assert.deepEqual([png.width, png.height], [2048, 1024]);
+    assert.deepEqual(pixelAt(png, Math.round(75 * (2048 / 300)), Math.round(60 * (2048 / 300))), GREEN, 'the rectangle');
+    assert.deepEqual(pixelAt(png, 5, 5), [255, 255, 255, 255], 'white where the external image would have been');
   });
 });
