@@ -1,0 +1,73 @@
+// The conversation with a scripted engine: the engine sees the grid-sized copy and the preset's
+// prompt, regions stream in once each, and map back to the original's pixels.
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { AttachmentStore } from '../../src/chat/attachments';
+import { Conversation } from '../../src/chat/conversation';
+import type { ChatTurn, Engine } from '../../src/engine/engine';
+import { presetPrompt } from '../../src/grounding';
+import { pixelCoordinates } from '../../src/images';
+import { loadSharp } from '../../src/images/prepare';
+import { testPng } from '../fixtures/png';
+
+const dir = mkdtempSync(join(tmpdir(), 'lens-conversation-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ANSWER = 'Found it: <ref>Save</ref><box>[[100,200,300,400]]</box>';
+
+function scriptedEngine(seen: ChatTurn[][]): Engine {
+  const engine = {
+    async chat(turns: ChatTurn[], _options: unknown, onToken: (t: string) => void) {
+      seen.push(turns);
+      for (let i = 0; i < ANSWER.length; i += 3) onToken(ANSWER.slice(i, i + 3));
+      const stats = { promptTokens: 1, contextTokens: 1, imageTokens: 0, reusedTokens: 0, kvReused: false, imagesEncoded: true, promptMs: 1, imageEncodeMs: 1, generatedTokens: 5, timeToFirstTokenMs: 1, tokensPerSecond: 1, interrupted: false, contextFull: false };
+      return { text: ANSWER, stats };
+    },
+  };
+  return engine as unknown as Engine;
+}
+
+describe('Conversation with grounding', () => {
+  it('sends the grid-sized image and the preset prompt; regions stream once and map to original pixels', async () => {
+    const store = new AttachmentStore(join(dir, 'attachments'), { maxTiles: () => 12 });
+    const attachment = await store.add(testPng(1920, 1080), 'screen.png');
+    assert.equal(attachment.tiles, 9);
+    assert.equal(attachment.model.tokens, 2306);
+    const seen: ChatTurn[][] = [];
+    const conversation = new Conversation({ engine: () => scriptedEngine(seen), chatOptions: () => ({ maxTokens: 50, temperature: 0 }), log: () => undefined });
+    const regionCounts: number[] = [];
+    conversation.onEvent((e) => {
+      if (e.type === 'turn') regionCounts.push(e.turn.regions.length);
+    });
+    const { question, prompt } = presetPrompt('locate', 'the Save button');
+    const turn = await conversation.ask(question, [attachment], { prompt });
+
+    const sent = seen[0]!.at(-1)!;
+    assert.equal(sent.text, prompt, 'the model gets the prompt, the chat shows the question');
+    assert.equal(turn.question, 'Locate element: the Save button');
+    assert.equal(sent.images[0]!.path, attachment.model.modelPath);
+    const sharp = await loadSharp();
+    const meta = await sharp(sent.images[0]!.path).metadata();
+    assert.deepEqual([meta.width, meta.height], [1792, 896]);
+
+    assert.deepEqual(turn.regions, [{ kind: 'box', label: 'Save', box: [0.1, 0.2, 0.3, 0.4] }]);
+    // queued, streaming, the box completing (once), done.
+    assert.deepEqual(regionCounts, [0, 0, 1, 1]);
+    assert.deepEqual(pixelCoordinates(turn.target!.model.transform, turn.regions[0]!), [192, 216, 576, 432]);
+
+    // A follow-up about the same image reuses it as the target, and the engine sees the history.
+    const follow = await conversation.ask('And now?');
+    assert.equal(follow.target?.id, attachment.id);
+    assert.equal(seen[1]![0]!.images[0]!.path, attachment.model.modelPath);
+  });
+
+  it('a smaller tile budget makes a smaller model image and cheaper tokens', async () => {
+    const store = new AttachmentStore(join(dir, 'attachments'), { maxTiles: () => 2 });
+    const a = await store.add(testPng(1920, 1080), 'screen.png');
+    assert.deepEqual(a.model.grid, { cols: 2, rows: 1, thumbnail: true });
+    assert.equal(a.model.tokens, 3 * 256 + 2);
+  });
+});
