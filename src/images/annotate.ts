@@ -1,7 +1,7 @@
 // The image with its regions drawn on it, at original resolution (upright, as viewers show it):
 // what "Export Annotated PNG" saves. Drawn by sharp from an SVG overlay, in the host.
 import { labelColour, type Region } from '../grounding';
-import { loadSharp } from './prepare';
+import { loadSharp, openImage } from './prepare';
 import { regionToPixels, type ImageTransform } from './transform';
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -52,7 +52,7 @@ export function annotationSvg(width: number, height: number, regions: readonly R
 export async function renderAnnotated(path: string, transform: ImageTransform, regions: readonly Region[]): Promise<Buffer> {
   const sharp = await loadSharp();
   const { crop } = transform;
-  const base = await sharp(path, { failOn: 'none', limitInputPixels: false }).rotate().extract(crop).png().toBuffer();
+  const base = await (await openImage(path)).rotate().extract(crop).png().toBuffer();
   const svg = Buffer.from(annotationSvg(crop.width, crop.height, regions, transform));
   return sharp(base, { limitInputPixels: false }).composite([{ input: svg, left: 0, top: 0 }]).png().toBuffer();
 }

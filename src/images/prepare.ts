@@ -2,9 +2,10 @@
 // and stretched to exactly cols·448 × rows·448 of InternVL's reference grid, so llama.cpp tiles it
 // as the reference model would and never letterboxes it. sharp is native, so it is loaded on
 // first use, never at activation.
-import { mkdir, rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Sharp } from 'sharp';
+import { decodeBmp } from './bmp';
 import { ImageError } from './probe';
 import { gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
 import { createTransform, uprightSize, type ImageTransform, type Rect } from './transform';
@@ -29,7 +30,10 @@ export interface PrepareOptions {
   devicePixelRatio?: number;
 }
 
-type SharpFactory = (input?: string | Buffer, options?: { failOn?: 'none' | 'truncated' | 'error' | 'warning'; limitInputPixels?: number | boolean }) => Sharp;
+type SharpFactory = (
+  input?: string | Buffer,
+  options?: { failOn?: 'none' | 'truncated' | 'error' | 'warning'; limitInputPixels?: number | boolean; raw?: { width: number; height: number; channels: 4 } },
+) => Sharp;
 let sharpFactory: Promise<SharpFactory> | null = null;
 
 /** sharp, loaded on first use (a native module: activation must not pay for it). */
@@ -38,14 +42,31 @@ export function loadSharp(): Promise<SharpFactory> {
   return sharpFactory;
 }
 
-export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {
+/** The image at `path` as a sharp pipeline; BMP, which libvips cannot read, is decoded here. */
+export async function openImage(path: string): Promise<Sharp> {
   const sharp = await loadSharp();
+  const head = Buffer.alloc(2);
+  const fh = await open(path, 'r');
+  try {
+    await fh.read(head, 0, 2, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head.toString('ascii') === 'BM') {
+    const bmp = decodeBmp(await readFile(path), basename(path));
+    return sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 4 }, limitInputPixels: false });
+  }
+  return sharp(path, { failOn: 'none', limitInputPixels: false });
+}
+
+export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {
   const maxTiles = Math.min(MAX_TILES, Math.max(1, Math.round(options.maxTiles ?? MAX_TILES)));
   let meta;
   try {
-    meta = await sharp(path, { failOn: 'none' }).metadata();
+    meta = await (await openImage(path)).metadata();
   } catch (err) {
-    throw new ImageError(`${path.split(/[/\\]/).pop()} cannot be decoded for the model (${(err as Error).message}). Save it as PNG or JPEG.`);
+    if (err instanceof ImageError) throw err;
+    throw new ImageError(`${basename(path)} cannot be decoded for the model (${(err as Error).message}). Save it as PNG or JPEG.`);
   }
   if (!meta.width || !meta.height) throw new ImageError(`${path} has no pixel size.`);
   const stored = { width: meta.width, height: meta.height };
@@ -58,7 +79,7 @@ export async function prepareForModel(path: string, options: PrepareOptions): Pr
   const modelPath = join(options.outDir, `${options.key}.${grid.cols}x${grid.rows}${cropName(options.crop)}.png`);
   if (!(await fileExists(modelPath))) {
     await mkdir(options.outDir, { recursive: true });
-    let pipeline = sharp(path, { failOn: 'none', limitInputPixels: false }).rotate();
+    let pipeline = (await openImage(path)).rotate();
     if (options.crop) pipeline = pipeline.extract(options.crop);
     // Stretched, not padded: InternVL's reference resizes without keeping the aspect ratio.
     // Transparent pixels become white: a diagram's black lines on a transparent background

@@ -214,3 +214,67 @@ describe('prepareForModel (sharp)', () => {
     for (const [x, y] of [[0, 0], [1791, 0], [0, 895], [1791, 895]] as const) assert.equal(data[(y * info.width + x) * info.channels], 200);
   });
 });
+
+describe('BMP (sharp reads none: decoded here)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lens-bmp-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A BMP of `w`×`h` grey with a red square at (10..20, 5..15), in the given layout. */
+  function bmp(w: number, h: number, bpp: 8 | 24 | 32, topDown: boolean): Buffer {
+    const stride = Math.floor((bpp * w + 31) / 32) * 4;
+    const palette = bpp === 8 ? 256 * 4 : 0;
+    const masks = bpp === 32 ? 16 : 0;
+    const offset = 14 + 40 + masks + palette;
+    const b = Buffer.alloc(offset + stride * h);
+    b.write('BM', 0, 'ascii');
+    b.writeUInt32LE(b.length, 2);
+    b.writeUInt32LE(offset, 10);
+    b.writeUInt32LE(40, 14);
+    b.writeInt32LE(w, 18);
+    b.writeInt32LE(topDown ? -h : h, 22);
+    b.writeUInt16LE(1, 26);
+    b.writeUInt16LE(bpp, 28);
+    b.writeUInt32LE(bpp === 32 ? 6 : 0, 30); // 32-bit: BI_ALPHABITFIELDS with explicit masks
+    if (bpp === 32) [0xff0000, 0xff00, 0xff, 0xff000000].forEach((m, i) => b.writeUInt32LE(m >>> 0, 54 + 4 * i));
+    if (bpp === 8) {
+      b.writeUInt32LE(2, 46);
+      b.set([128, 128, 128, 0, 0, 0, 255, 0], 54); // 0: grey, 1: red (BGR0)
+    }
+    for (let y = 0; y < h; y++) {
+      const row = offset + (topDown ? y : h - 1 - y) * stride;
+      for (let x = 0; x < w; x++) {
+        const red = x >= 10 && x < 20 && y >= 5 && y < 15;
+        if (bpp === 8) b[row + x] = red ? 1 : 0;
+        else {
+          const p = row + x * (bpp / 8);
+          b.set(red ? [0, 0, 255] : [128, 128, 128], p);
+          if (bpp === 32) b[p + 3] = 255;
+        }
+      }
+    }
+    return b;
+  }
+
+  for (const [bpp, topDown] of [[24, false], [32, true], [8, false]] as const) {
+    it(`${bpp}-bit ${topDown ? 'top-down' : 'bottom-up'} BMP is prepared for the model with its pixels in place`, async () => {
+      const file = join(dir, `${bpp}-${topDown}.bmp`);
+      writeFileSync(file, bmp(50, 30, bpp, topDown));
+      assert.deepEqual(probeImage(readFileSync(file)), { format: 'bmp', width: 50, height: 30 });
+      const prepared = await prepareForModel(file, { outDir: dir, key: `bmp${bpp}${topDown}` });
+      assert.deepEqual(prepared.grid, referenceGrid(50, 30));
+      const sharp = await loadSharp();
+      const { data, info } = await sharp(prepared.modelPath).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const at = (fx: number, fy: number) => [...data.subarray((Math.floor(fy * info.height) * info.width + Math.floor(fx * info.width)) * 3, (Math.floor(fy * info.height) * info.width + Math.floor(fx * info.width)) * 3 + 3)];
+      assert.deepEqual(at(15 / 50, 10 / 30), [255, 0, 0], 'the red square, upright');
+      assert.deepEqual(at(40 / 50, 25 / 30), [128, 128, 128]);
+    });
+  }
+
+  it('refuses a compressed BMP with a clear message', async () => {
+    const b = bmp(8, 8, 24, false);
+    b.writeUInt32LE(1, 30); // BI_RLE8
+    const file = join(dir, 'rle.bmp');
+    writeFileSync(file, b);
+    await assert.rejects(prepareForModel(file, { outDir: dir, key: 'rle' }), (e: unknown) => e instanceof ImageError && /rle\.bmp is a BMP .*\(compression 1\)/.test(e.message));
+  });
+});
