@@ -163,6 +163,17 @@ describe('Explain this diagram in a real VS Code', () => {
     assert.equal(await frame.locator('.turn').nth(1).locator('.region.box').count(), GROUNDING_BOXES.length);
   });
 
+  it('shows the loaded model in the status bar, with a menu that unloads it', async () => {
+    const item = page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' });
+    await item.waitFor({ timeout: 10_000 });
+    await item.click();
+    const unload = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Unload Model' });
+    await unload.waitFor({ timeout: 10_000 });
+    await unload.click();
+    await page.locator('.statusbar-item', { hasText: 'model.gguf' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(workerPids(server), [], 'the worker was ended');
+  });
+
   it('says clearly when a file is not an image', async () => {
     await explorerContextMenu(page, 'broken.png', 'Explain this diagram');
     await page.locator('.notifications-toasts .notification-toast', { hasText: 'broken.png is not an image' }).waitFor({ timeout: 10_000 });
@@ -172,7 +183,11 @@ describe('Explain this diagram in a real VS Code', () => {
     writeSettings({ 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
     await sleep(1500);
     await runCommand(page, 'InternVL Lens: Open Chat');
+    // A fresh chat: the earlier turns' images (7 tiles each) would not fit the 4096-token context
+    // with this question, and would make the first token wait for their encoding.
+    await runCommand(page, 'InternVL Lens: New Chat');
     let frame = await chat();
+    await frame.locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
     await frame.locator('.composer textarea').fill('Tell me everything.');
     await frame.locator('.composer textarea').press('Enter');
     const streaming = frame.locator('.turn[data-status="streaming"] .answer');
