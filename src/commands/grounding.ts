@@ -21,13 +21,7 @@ export function locateElement(ctx: LensContext) {
     let uri = open;
     if (!uri && !latest) uri = await pickImage('Locate', 'Choose an image to locate an element in');
     if (!uri && !latest) return;
-    const target = await vscode.window.showInputBox({
-      title: `Locate an element in ${uri ? uri.path.split('/').pop() : latest!.name}`,
-      prompt: 'Describe the element; the answer draws its box over the image.',
-      placeHolder: 'e.g. the Save button',
-      ignoreFocusOut: true,
-    });
-    if (!target?.trim()) return;
+    // Attach first, so the question box can say what the image costs before anything is sent.
     let images: Attachment[] = [];
     if (uri) {
       try {
@@ -39,6 +33,14 @@ export function locateElement(ctx: LensContext) {
         return;
       }
     }
+    const image = images[0] ?? latest!;
+    const target = await vscode.window.showInputBox({
+      title: `Locate an element in ${image.name}`,
+      prompt: `Describe the element; the answer draws its box over the image (${image.width}×${image.height}: ${image.tiles} tiles, ${image.model.tokens.toLocaleString('en')} tokens).`,
+      placeHolder: 'e.g. the Save button',
+      ignoreFocusOut: true,
+    });
+    if (!target?.trim()) return;
     const { question, prompt } = presetPrompt('locate', target);
     await ctx.chatView.reveal();
     await ctx.conversation.ask(question, images, { prompt });
@@ -79,6 +81,8 @@ export interface GroundResult {
   /** Upright size of the image in original pixels. */
   width: number;
   height: number;
+  /** Device pixels per logical pixel of a screen capture (divide by it for screen points); 1 for files. */
+  devicePixelRatio: number;
   /** Regions in original pixels; `normalised` is the same region in 0..1 of the image. */
   regions: (PixelRegion & { normalised: Region })[];
   /** The model's answer as written. */
@@ -119,6 +123,7 @@ export function ground(ctx: LensContext) {
     return {
       width: attachment.width,
       height: attachment.height,
+      devicePixelRatio: attachment.model.transform.devicePixelRatio,
       regions: regions.map((r) => ({ ...regionToPixels(attachment.model.transform, r), normalised: r })),
       answer: outcome.text,
     };

@@ -47,6 +47,8 @@ describe('Grounding in a real VS Code', () => {
     await runCommand(page, 'InternVL Lens: Locate Element…', 20_000);
     const input = page.locator(`${QUICK_INPUT} input.input`);
     await input.waitFor({ state: 'visible', timeout: 10_000 });
+    // The cost is shown before anything is sent: 800×500 is 3×2 tiles + thumbnail on InternVL's grid.
+    await page.locator(QUICK_INPUT, { hasText: '800×500: 7 tiles, 1,794 tokens' }).waitFor({ timeout: 5_000 });
     await input.fill('the Save button');
     await input.press('Enter');
 
@@ -56,7 +58,6 @@ describe('Grounding in a real VS Code', () => {
       throw err;
     });
     assert.equal(await frame.locator('.question-text').textContent(), 'Locate element: the Save button');
-    // 800×500 is 3×2 tiles + thumbnail on InternVL's grid.
     assert.match((await frame.locator('figcaption').textContent()) ?? '', /800×500 · 7 tiles · 1,794 tokens/);
     assert.equal(await frame.locator('.region.box').count(), BOXES.length);
     assert.deepEqual(
