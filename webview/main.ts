@@ -488,6 +488,9 @@ window.addEventListener('message', (event: MessageEvent) => {
   }
   const msg = parsed.output;
   if (msg.type === 'snapshot') {
+    // Zoom and overlay choices live as long as their turn.
+    const kept = new Set(msg.turns.map((t) => t.id));
+    for (const key of viewers.keys()) if (!kept.has(key.split('/')[0]!)) viewers.delete(key);
     turns.clear();
     order.length = 0;
     for (const t of msg.turns) {

@@ -237,9 +237,8 @@ export class RegionStream {
     // Everything up to `settled` is final; the rest is read again with the next chunk.
     this.settledText += this.tail.slice(0, settled);
     this.tail = this.tail.slice(settled);
+    // Every region comes from coordinates that end at or before `settled`.
     this.found.push(...regions);
-    const fresh = regions;
-    // Regions after `settled` would need the tail again; `scan` reports none past it.
-    return fresh;
+    return regions;
   }
 }

@@ -2,6 +2,7 @@
 // what "Export Annotated PNG" saves. Drawn by sharp from an SVG overlay, in the host.
 import { labelColour, type Region } from '../grounding';
 import { loadSharp, openImage } from './prepare';
+import { MAX_DECODE_PIXELS } from './probe';
 import { regionToPixels, type ImageTransform } from './transform';
 
 const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -54,5 +55,5 @@ export async function renderAnnotated(path: string, transform: ImageTransform, r
   const { crop } = transform;
   const base = await (await openImage(path)).rotate().extract(crop).png().toBuffer();
   const svg = Buffer.from(annotationSvg(crop.width, crop.height, regions, transform));
-  return sharp(base, { limitInputPixels: false }).composite([{ input: svg, left: 0, top: 0 }]).png().toBuffer();
+  return sharp(base, { limitInputPixels: MAX_DECODE_PIXELS }).composite([{ input: svg, left: 0, top: 0 }]).png().toBuffer();
 }

@@ -1,6 +1,6 @@
 // A BMP decoder for the formats screenshots and diagram tools write (uncompressed 8-, 24- and
 // 32-bit, and 16/32-bit bitfields), because sharp (libvips) reads no BMP at all.
-import { ImageError } from './probe';
+import { ImageError, MAX_DECODE_PIXELS } from './probe';
 
 export interface RawImage {
   width: number;
@@ -33,7 +33,7 @@ export function decodeBmp(b: Buffer, name = 'the image'): RawImage {
   const compression = b.readUInt32LE(30);
   const height = Math.abs(rawHeight);
   const topDown = rawHeight < 0;
-  if (width <= 0 || height <= 0 || width * height > 100_000_000) throw fail(`size ${width}×${height}`);
+  if (width <= 0 || height <= 0 || width * height > MAX_DECODE_PIXELS) throw fail(`size ${width}×${height}`);
   const bitfields = compression === BI_BITFIELDS || compression === BI_ALPHABITFIELDS;
   if (!(compression === BI_RGB || (bitfields && (bpp === 16 || bpp === 32)))) throw fail(`compression ${compression}`);
   if (![8, 16, 24, 32].includes(bpp)) throw fail(`${bpp} bits per pixel`);

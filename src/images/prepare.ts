@@ -6,7 +6,7 @@ import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Sharp } from 'sharp';
 import { decodeBmp } from './bmp';
-import { ImageError } from './probe';
+import { ImageError, MAX_DECODE_PIXELS } from './probe';
 import { gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
 import { createTransform, uprightSize, type ImageTransform, type Rect } from './transform';
 import { fileExists } from '../files';
@@ -54,9 +54,9 @@ export async function openImage(path: string): Promise<Sharp> {
   }
   if (head.toString('ascii') === 'BM') {
     const bmp = decodeBmp(await readFile(path), basename(path));
-    return sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 4 }, limitInputPixels: false });
+    return sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 4 }, limitInputPixels: MAX_DECODE_PIXELS });
   }
-  return sharp(path, { failOn: 'none', limitInputPixels: false });
+  return sharp(path, { failOn: 'none', limitInputPixels: MAX_DECODE_PIXELS });
 }
 
 export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {

@@ -13,6 +13,12 @@ export class ImageError extends Error {
   override name = 'ImageError';
 }
 
+/**
+ * Most pixels decoded in the extension host (an 8K screen has 33 million): beyond this an image
+ * is refused rather than risk the editor's memory.
+ */
+export const MAX_DECODE_PIXELS = 100_000_000;
+
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] as const;
 
 function jpegSize(b: Buffer): { width: number; height: number } | null {
