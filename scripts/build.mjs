@@ -66,7 +66,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts', region: 'webview/region.ts' },
+    entryPoints: { webview: 'webview/main.ts', region: 'webview/region.ts', diagram: 'webview/diagram.ts' },
     outdir: dist,
     platform: 'browser',
     format: 'iife',
@@ -113,12 +113,14 @@ function copyImageRuntime() {
   }
 }
 
-/** Copies node-screenshots (the host loads it on the first capture) and this platform's binary package. */
+/** Copies node-screenshots (the host loads it on the first capture), this platform's binary package, and mermaid's browser build. */
 function copyCaptureRuntime() {
   const modules = join(root, 'node_modules');
   const pkgs = readdirSync(modules).filter((n) => n === 'node-screenshots' || n.startsWith('node-screenshots-'));
   if (pkgs.length < 2) throw new Error(`missing node-screenshots or its ${process.platform}-${process.arch} package: run npm ci`);
   for (const pkg of pkgs) cpSync(join(modules, pkg), join(dist, 'node_modules', pkg), { recursive: true });
+  // mermaid's own browser build, loaded by the Mermaid panel next to webview/diagram.ts.
+  cpSync(join(modules, 'mermaid', 'dist', 'mermaid.min.js'), join(dist, 'mermaid.min.js'));
 }
 
 mkdirSync(dist, { recursive: true });

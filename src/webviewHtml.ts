@@ -8,13 +8,15 @@ export interface WebviewPage {
   /** `<body data-view>`, so tests can tell webviews apart. */
   viewType: string;
   title: string;
-  /** Bundle names in dist/, e.g. "region.js" and "region.css". */
-  script: string;
-  style: string;
+  /** Bundle names in dist/, e.g. "region.js" and "region.css"; scripts run in this order. */
+  script: string | string[];
+  style?: string;
   /** Static markup before the script (no untrusted content). */
   body?: string;
   /** Extra img-src sources, e.g. "data:". */
   imgSources?: string[];
+  /** Extra style-src sources, e.g. "'unsafe-inline'" for a library that styles with attributes. */
+  styleSources?: string[];
 }
 
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage): string {
@@ -23,7 +25,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
   const csp = [
     "default-src 'none'",
     [`img-src ${webview.cspSource}`, ...(page.imgSources ?? [])].join(' '),
-    `style-src ${webview.cspSource}`,
+    [`style-src ${webview.cspSource}`, ...(page.styleSources ?? [])].join(' '),
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
   ].join('; ');
@@ -33,12 +35,15 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset(page.style)}">
+${page.style ? `<link rel="stylesheet" href="${asset(page.style)}">` : ''}
 <title>${page.title}</title>
 </head>
 <body data-view="${page.viewType}">
 ${page.body ?? ''}
-<script nonce="${nonce}" src="${asset(page.script)}"></script>
+${([] as string[])
+  .concat(page.script)
+  .map((s) => `<script nonce="${nonce}" src="${asset(s)}"></script>`)
+  .join('\n')}
 </body>
 </html>`;
 }

@@ -23,7 +23,8 @@ interface CaptureArgs {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function report(ctx: LensContext, err: unknown): void {
+/** Shows why a capture failed (with the button that fixes it, if any) and logs it. */
+export function reportCaptureError(ctx: LensContext, err: unknown): void {
   const known = err instanceof CaptureError || err instanceof ImageError;
   const message = known ? err.message : `Capture failed: ${err instanceof Error ? err.message : String(err)}`;
   ctx.output.warn(message);
@@ -80,7 +81,7 @@ function captureCommand(ctx: LensContext, take: () => Promise<Capture | undefine
       const capture = await take();
       if (capture) await sendToChat(ctx, capture, args && typeof args === 'object' ? args : undefined, performance.now() - started);
     } catch (err) {
-      report(ctx, err);
+      reportCaptureError(ctx, err);
     }
   };
 }

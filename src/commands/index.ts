@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { newChat, notifyFailures, openChat, showLog, stopGeneration, trackBusy } from './chat';
 import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, pasteImage, scheduleRetention } from './capture';
+import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
 import { exportAnnotated, ground, locateElement } from './grounding';
 
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   'internvlLens.captureRegion': captureRegion,
   'internvlLens.pasteImage': pasteImage,
   'internvlLens.clearCaptures': clearCaptures,
+  'internvlLens.explainMermaid': explainMermaid,
 };
 
 export function registerCommands(ctx: LensContext): void {

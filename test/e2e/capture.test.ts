@@ -11,6 +11,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import {
   type CodeServer,
   explorerContextMenu,
+  explorerItem,
   exthostLog,
   launchBrowser,
   newWorkbenchPage,
@@ -69,6 +70,7 @@ describe('Capture in a real VS Code', () => {
       join(workspace, 'flow.svg'),
       `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect x="30" y="30" width="90" height="60" fill="#00c000"/><image href="http://127.0.0.1:9/x.png" width="300" height="150"/></svg>`,
     );
+    writeFileSync(join(workspace, 'design.md'), '# Design\n\n```mermaid\nflowchart LR\n  A[Capture] --> B[Chat]\n```\n');
     server = await startCodeServer({ workspace, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
     browser = await launchBrowser();
     page = await newWorkbenchPage(browser, server);
@@ -196,5 +198,26 @@ describe('Capture in a real VS Code', () => {
     assert.deepEqual([png.width, png.height], [2048, 1024]);
     assert.deepEqual(pixelAt(png, Math.round(75 * (2048 / 300)), Math.round(60 * (2048 / 300))), GREEN, 'the rectangle');
     assert.deepEqual(pixelAt(png, 5, 5), [255, 255, 255, 255], 'white where the external image would have been');
+  });
+
+  it('Explain this Mermaid diagram: the block under the cursor, drawn by mermaid in a panel', async () => {
+    if (!(await explorerItem(page, 'design.md').isVisible())) await runCommand(page, 'View: Show Explorer');
+    await explorerItem(page, 'design.md').dblclick();
+    await page.locator('.tabs-container .tab.active', { hasText: 'design.md' }).waitFor({ timeout: 10_000 });
+    await page.locator('.monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+End'); // after the block…
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp'); // …and back into it
+    const before = storedImages(server).length;
+    await runCommand(page, 'InternVL Lens: Explain this Mermaid diagram');
+    await waitFor('the drawn diagram to be stored', async () => (storedImages(server).length > before ? true : undefined), 30_000);
+    const png = decodePng(readFileSync(storedImages(server).at(-1)!));
+    assert.ok(png.width > 200 && png.height > 50, `${png.width}×${png.height}`);
+    const shown = await waitFor('the drawn diagram in the chat', async () => {
+      const last = await lastChatImage();
+      return last.width === png.width && last.height === png.height ? last : undefined;
+    });
+    assert.match(shown.question, /^Explain this diagram/);
+    assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Mermaid diagram' }).count(), 0, 'the panel closed');
   });
 });

@@ -9,6 +9,7 @@ import { captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from '../../src/c
 import { pickImageType } from '../../src/capture/clipboard';
 import { displayKind } from '../../src/capture/display';
 import { CaptureError } from '../../src/capture/errors';
+import { findMermaid, isMermaidFile } from '../../src/capture/mermaidSource';
 import { pruneCaptures } from '../../src/capture/retention';
 import { clampRect } from '../../src/capture/screen';
 import { ImageError } from '../../src/images';
@@ -113,5 +114,39 @@ describe('capture retention', () => {
     assert.deepEqual([model('a'), model('c')].map((f) => existsSync(join(dir, 'model', f))), [false, true]);
     assert.equal((await pruneCaptures(dir, 0, new Set(), now)).removed, 3, 'Clear Captures deletes the rest it wrote');
     assert.deepEqual(await pruneCaptures(join(dir, 'missing'), 0, new Set()), { removed: 0, bytes: 0 });
+  });
+});
+
+describe('Mermaid source in the editor', () => {
+  const md = [
+    '# Design',
+    '```mermaid',
+    'flowchart LR',
+    '  A --> B',
+    '```',
+    'Some text.',
+    '~~~mermaid',
+    'sequenceDiagram',
+    '  A->>B: hi',
+    '~~~',
+    '```ts',
+    'const x = 1;',
+    '```',
+  ].join('\n');
+  const at = (s: string) => md.indexOf(s);
+
+  it('takes the fenced block under the cursor', () => {
+    assert.equal(findMermaid(md, at('A --> B'), '', false), 'flowchart LR\n  A --> B');
+    assert.equal(findMermaid(md, at('A->>B'), '', false), 'sequenceDiagram\n  A->>B: hi');
+    assert.equal(findMermaid(md, at('Some text'), '', false), undefined, 'two blocks, the cursor in neither');
+    assert.equal(findMermaid('intro\n```mermaid\npie\n  "a": 1\n```\n', 0, '', false), 'pie\n  "a": 1', 'the only block');
+    assert.equal(findMermaid('intro\r\n```mermaid\r\ngraph TD\r\n  A-->B\r\n```\r\n', 0, '', false)?.replace(/\r/g, ''), 'graph TD\n  A-->B', 'CRLF files');
+  });
+
+  it('takes a selection (with or without its fences) and whole .mmd files', () => {
+    assert.equal(findMermaid(md, 0, '  graph TD\n  X-->Y  ', false), 'graph TD\n  X-->Y');
+    assert.equal(findMermaid(md, 0, '```mermaid\ngraph TD\n  X-->Y\n```', false), 'graph TD\n  X-->Y');
+    assert.equal(findMermaid('graph TD\n  X-->Y\n', 3, '', true), 'graph TD\n  X-->Y');
+    assert.ok(isMermaidFile('/a/b/flow.mmd', 'plaintext') && isMermaidFile('x', 'mermaid') && !isMermaidFile('a.md', 'markdown'));
   });
 });

@@ -1,36 +1,27 @@
 // The Capture Region panel bundle in headless Chromium: drag, adjust with a handle, move,
 // Enter confirms with the rectangle in image pixels, Esc cancels.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, REPO_ROOT } from '../e2e/harness';
+import { launchBrowser } from '../e2e/harness';
+import { bundlePage } from './page';
 import { encodePng, gradientImage } from '../fixtures/png';
 import type { RegionHostMessage } from '../../src/protocol/region';
 
 const IMAGE = { width: 1600, height: 900 };
-const dir = mkdtempSync(join(tmpdir(), 'lens-region-'));
-
-function pageUrl(): string {
-  for (const f of ['region.js', 'region.css']) copyFileSync(join(REPO_ROOT, 'dist', f), join(dir, f));
-  writeFileSync(join(dir, 'shot.png'), encodePng(IMAGE.width, IMAGE.height, gradientImage(IMAGE.width, IMAGE.height)));
-  const html = `<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="stylesheet" href="region.css">
-<script>window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m) });</script>
-</head><body data-view="internvlLens.region"><script src="region.js"></script></body></html>`;
-  writeFileSync(join(dir, 'index.html'), html);
-  return pathToFileURL(join(dir, 'index.html')).href;
-}
 
 describe('Capture Region panel', () => {
   let browser: Browser;
   let page: Page;
   let url: string;
+  let dir: string;
   before(async () => {
     browser = await launchBrowser();
-    url = pageUrl();
+    ({ url, dir } = bundlePage({ viewType: 'internvlLens.region', scripts: ['region.js'], style: 'region.css' }));
+    writeFileSync(join(dir, 'shot.png'), encodePng(IMAGE.width, IMAGE.height, gradientImage(IMAGE.width, IMAGE.height)));
   });
   after(() => browser?.close());
 
