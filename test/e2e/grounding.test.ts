@@ -78,9 +78,16 @@ describe('Grounding in a real VS Code', () => {
     await frame.click('.stage-tools .export');
     const dialog = page.locator(`${QUICK_INPUT} input.input`);
     await dialog.waitFor({ state: 'visible', timeout: 10_000 });
+    // The simple dialog fills in its default path once it has read the folder; type over it then.
+    await page.waitForFunction((sel) => ((document.querySelector(sel) as HTMLInputElement | null)?.value ?? '').endsWith('.png'), `${QUICK_INPUT} input.input`, { timeout: 10_000 });
     await dialog.fill(out);
+    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLInputElement | null)?.value.endsWith('annotated.png'), `${QUICK_INPUT} input.input`);
     await dialog.press('Enter');
-    for (let i = 0; i < 100 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && !existsSync(out); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      // Under load the dialog may still be validating the first Enter; confirm again if it stays.
+      if (i % 30 === 29 && (await dialog.isVisible().catch(() => false))) await dialog.press('Enter').catch(() => undefined);
+    }
     assert.ok(existsSync(out), `annotated PNG written to ${out}`);
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
