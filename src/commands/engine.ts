@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
 import { EngineError } from '../engine/errors';
-import { Settings } from '../config';
+import { onConfigChange, Settings } from '../config';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -85,7 +85,9 @@ export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   update(ctx.engine.state);
   item.show();
   const sub = ctx.engine.onDidChangeState(update);
-  return vscode.Disposable.from(item, { dispose: () => sub.dispose() });
+  // With no model loaded the item names the configured file: follow the setting.
+  const config = onConfigChange(vscode.workspace, () => update(ctx.engine.state));
+  return vscode.Disposable.from(item, config, { dispose: () => sub.dispose() });
 }
 
 /** Registers the engine commands and the status bar item. */

@@ -91,6 +91,15 @@ describe('LocalEngine on the tiny grounding model', () => {
     assert.ok(s.promptTokens * 10 < first.stats.promptTokens, `follow-up evaluated ${s.promptTokens} prompt tokens, first turn ${first.stats.promptTokens}`);
   });
 
+  it('refuses a missing image before the binding sees it, and keeps working', async () => {
+    const missing = join(scratch, 'deleted.png');
+    const err = await rejection(engine.chat(ask('What is this?', [missing]), options, () => undefined));
+    assert.equal(err.code, 'bad-request');
+    assert.equal(err.message, `The image ${missing} does not exist or cannot be read.`);
+    const outcome = await engine.chat(ask('And this one?'), options, () => undefined);
+    assert.equal(outcome.text, tinyModel('grounding').answer);
+  });
+
   it('refuses a turn that does not fit the context, with numbers, and keeps working', async () => {
     const small = engineWith({ contextSize: 1024 });
     try {
