@@ -2,7 +2,8 @@
 // boxes drawn over it with the tile cost shown, hover links, click-to-copy through the host, and
 // "Export PNG" writing the annotated image at original resolution.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -26,11 +27,12 @@ describe('Grounding in a real VS Code', () => {
   const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
 
   before(async () => {
+    const client = clientExtensionVsix();
     const workspace = mkdtempSync(join(tmpdir(), 'lens-ground-'));
     writeFileSync(join(workspace, 'screen.png'), encodePng(IMAGE.width, IMAGE.height, solidImage(IMAGE.width, IMAGE.height, [250, 250, 250, 255])));
     const settings = { 'internvlLens.modelPath': grounding.modelPath, 'internvlLens.mmprojPath': grounding.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
     mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    server = await startCodeServer({ workspace, settings, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix') });
+    server = await startCodeServer({ workspace, settings, vsix: [join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), client] });
     browser = await launchBrowser();
     page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
   });
@@ -99,4 +101,82 @@ describe('Grounding in a real VS Code', () => {
     assert.ok(got.every((v, k) => Math.abs(v - want[k]!) <= 2), `box edge drawn in its label colour: ${got} vs ${want}`);
     await screenshot(page, 'grounding-locate');
   });
+
+  it('internvlLens.ground gives another extension regions in original pixels, from a URI or from bytes', async () => {
+    const out = join(server.workspace, 'ground-result.json');
+    await runCommand(page, 'Lens Client: Ground the Save Button', 20_000);
+    for (let i = 0; i < 600 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(existsSync(out), 'the client extension wrote what ground() returned');
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { fromUri: GroundResult; fromBytes: GroundResult } | { error: string };
+    if ('error' in result) assert.fail(result.error);
+    const expected = BOXES.map(({ label, box }) => ({
+      kind: 'box',
+      label,
+      box: [box[0] * 0.8, box[1] * 0.5, box[2] * 0.8, box[3] * 0.5],
+      normalised: { kind: 'box', label, box: box.map((v) => v / 1000) },
+    }));
+    for (const r of [result.fromUri, result.fromBytes]) {
+      assert.equal(r.width, IMAGE.width);
+      assert.equal(r.height, IMAGE.height);
+      assert.equal(r.devicePixelRatio, 1);
+      assert.equal(r.answer, grounding.answer);
+      assert.equal(r.regions.length, expected.length);
+      r.regions.forEach((got, i) => {
+        assert.equal(got.label, expected[i]!.label);
+        assert.deepEqual(got.normalised, expected[i]!.normalised);
+        got.box.forEach((v, k) => assert.ok(Math.abs(v - expected[i]!.box[k]!) < 1e-6, `region ${i} value ${k}: ${v}`));
+      });
+    }
+  });
 });
+
+interface GroundResult {
+  width: number;
+  height: number;
+  devicePixelRatio: number;
+  answer: string;
+  regions: { kind: string; label: string | null; box: number[]; normalised: unknown }[];
+}
+
+/** A tiny extension that calls internvlLens.ground as another extension would, packaged as a VSIX. */
+function clientExtensionVsix(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lens-client-'));
+  const manifest = {
+    name: 'lens-client',
+    publisher: 'lens-tests',
+    version: '0.0.1',
+    license: 'MIT',
+    repository: 'https://example.invalid/lens-client',
+    engines: { vscode: '^1.100.0' },
+    main: './extension.js',
+    activationEvents: [],
+    contributes: { commands: [{ command: 'lensClient.ground', title: 'Lens Client: Ground the Save Button' }] },
+  };
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'LICENSE'), 'MIT');
+  writeFileSync(
+    join(dir, 'extension.js'),
+    `const vscode = require('vscode');
+exports.activate = (context) => {
+  context.subscriptions.push(vscode.commands.registerCommand('lensClient.ground', async () => {
+    const folder = vscode.workspace.workspaceFolders[0].uri;
+    const image = vscode.Uri.joinPath(folder, 'screen.png');
+    let result;
+    try {
+      const fromUri = await vscode.commands.executeCommand('internvlLens.ground', { image, target: 'the Save button' });
+      const bytes = await vscode.workspace.fs.readFile(image);
+      const fromBytes = await vscode.commands.executeCommand('internvlLens.ground', bytes, 'the Save button');
+      result = { fromUri, fromBytes };
+    } catch (err) {
+      result = { error: String(err && err.stack || err) };
+    }
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, 'ground-result.json'), Buffer.from(JSON.stringify(result)));
+  }));
+};
+`,
+  );
+  const vsix = join(dir, 'lens-client.vsix');
+  const vsce = join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], { cwd: dir, stdio: 'pipe' });
+  return vsix;
+}
