@@ -326,7 +326,13 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     // tokens_evaluated counts the whole prompt plus the generated tokens.
     const contextTokens = Math.max(t.prompt_n, result.tokens_evaluated - result.tokens_predicted);
     // Counted now, after the answer, unless the fit check had to: it is off the first token's path.
-    const textSegments = count.textSegments ?? (await countTextSegments(current.context, messages));
+    // Stats only: a failure here must not count as a failed completion (that rebuilds the context).
+    const textSegments =
+      count.textSegments ??
+      (await countTextSegments(current.context, messages).catch((e: unknown) => {
+        log('warn', `could not count the prompt's text tokens for the stats: ${describe(e)}`);
+        return [contextTokens];
+      }));
     const textTokens = textSegments.reduce((a, b) => a + b, 0);
     const imageTokens = images.length ? Math.max(0, contextTokens - textTokens) : 0;
     const reusedTokens = contextTokens - t.prompt_n;
