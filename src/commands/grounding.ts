@@ -90,7 +90,7 @@ export interface GroundResult {
 }
 
 export interface GroundArgs {
-  /** The image: a URI (or its string form), or encoded image bytes. */
+  /** The image: a URI, a URI string or an absolute path, or encoded image bytes. */
   image: vscode.Uri | string | Uint8Array;
   /** What to find, e.g. "the Save button". */
   target: string;
@@ -113,7 +113,7 @@ export function ground(ctx: LensContext) {
     const attachment =
       args.image instanceof Uint8Array
         ? await ctx.attachments.add(args.image, 'image', options)
-        : await attachUri(ctx, typeof args.image === 'string' ? vscode.Uri.parse(args.image) : args.image, options);
+        : await attachUri(ctx, typeof args.image === 'string' ? uriOf(args.image) : args.image, options);
     const outcome = await ctx.engine.chat(
       [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
       { maxTokens: ctx.config.maxTokens, temperature: 0 },
@@ -132,4 +132,9 @@ export function ground(ctx: LensContext) {
 
 function isGroundArgs(x: unknown): x is GroundArgs {
   return typeof x === 'object' && x !== null && !(x instanceof Uint8Array) && !(x instanceof vscode.Uri) && 'image' in x;
+}
+
+/** A URI string, or a plain absolute path (which `Uri.parse` would misread on Windows). */
+function uriOf(s: string): vscode.Uri {
+  return /^(\/|[A-Za-z]:[\\/])/.test(s) ? vscode.Uri.file(s) : vscode.Uri.parse(s, true);
 }
