@@ -68,10 +68,13 @@ describe('capture under Xvfb', () => {
   const savedWayland = process.env.WAYLAND_DISPLAY;
 
   before(async () => {
-    x = await startXDisplay({ ...SCREEN, windowManager: true });
+    x = await startXDisplay(SCREEN);
     process.env.DISPLAY = x.display;
     delete process.env.WAYLAND_DISPLAY;
     x.run('xlogo', ['-bg', '#00c000', '-fg', '#000080', '-geometry', `${LOGO.width}x${LOGO.height}+${LOGO.x}+${LOGO.y}`]);
+    await waitFor('xlogo to map its window', async () => (/"XLogo"/.test((await x.exec('xwininfo', ['-root', '-tree'])).toString()) ? true : undefined));
+    // The window manager after the window: it adopts it (window listing needs one).
+    await x.startWindowManager();
     logo = await waitFor('the xlogo window', async () => (await listWindows()).find((w) => w.appName === 'XLogo'));
     // Mapped is not painted: wait until its background shows on screen.
     await waitFor('xlogo painted', async () => {

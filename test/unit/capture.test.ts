@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from '../../src/capture/capture';
 import { pickImageType } from '../../src/capture/clipboard';
-import { displayKind } from '../../src/capture/display';
-import { CaptureError } from '../../src/capture/errors';
+import { displayKind, isPermissionFailure } from '../../src/capture/display';
+import { CaptureError, permissionDenied } from '../../src/capture/errors';
 import { findMermaid, isMermaidFile } from '../../src/capture/mermaidSource';
 import { pruneCaptures } from '../../src/capture/retention';
 import { clampRect } from '../../src/capture/screen';
@@ -87,6 +87,15 @@ describe('capture checks', () => {
     assert.equal(displayKind({ WAYLAND_DISPLAY: 'wayland-0' }, 'linux'), 'wayland');
     assert.equal(displayKind({}, 'darwin'), 'native');
     assert.throws(() => displayKind({}, 'linux'), (e: unknown) => e instanceof CaptureError && e.problem === 'no-display');
+  });
+
+  it('recognises a macOS permission refusal and says where to grant it', () => {
+    for (const m of ['Screen recording permission denied', 'not authorized to capture screen', 'TCC refused']) assert.ok(isPermissionFailure(m), m);
+    assert.ok(!isPermissionFailure('Connection closed, error during parsing display string'));
+    const err = permissionDenied();
+    assert.equal(err.problem, 'permission');
+    assert.match(err.message, /System Settings → Privacy & Security → Screen Recording/);
+    assert.match(err.help!.url, /^x-apple\.systempreferences:.*Privacy_ScreenCapture$/);
   });
 
   it('names captures by kind and time', () => {
