@@ -220,4 +220,17 @@ describe('Capture in a real VS Code', () => {
     assert.match(shown.question, /^Explain this diagram/);
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Mermaid diagram' }).count(), 0, 'the panel closed');
   });
+
+  it('Clear Captures: after New Chat, every stored image (and its model-sized copy) is deleted', async () => {
+    assert.ok(storedImages(server).length >= 4, 'the captures above are stored');
+    await runCommand(page, 'InternVL Lens: New Chat');
+    await runCommand(page, 'InternVL Lens: Clear Captures');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 10_000 });
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.notifications-toasts .notification-toast', { hasText: /Deleted \d+ stored image/ }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(storedImages(server), []);
+    const modelDir = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments', 'model');
+    assert.deepEqual(readdirSync(modelDir).filter((n) => n.endsWith('.png')), [], 'model-sized copies too');
+  });
 });
