@@ -1,6 +1,7 @@
 // Pixels from an image file anywhere VS Code can read (local disk, remote workspace).
 import * as vscode from 'vscode';
 import { ImageError } from '../images';
+import { checkCapturedImage } from './capture';
 import { rasteriseSvg } from './svg';
 
 /** Refuse files this large before reading them: no screenshot or diagram comes close. */
@@ -22,6 +23,8 @@ export async function captureFile(uri: vscode.Uri): Promise<CapturedImage> {
   const bytes = await vscode.workspace.fs.readFile(uri);
   // An SVG is drawn to a PNG here, so everything after sees pixels.
   if (/\.svg$/i.test(name)) return rasteriseSvg(bytes, name);
+  // Refused from its header, before anything decodes it: a 100-megapixel image would stall the chat view.
+  checkCapturedImage(bytes, name);
   return { bytes, name };
 }
 

@@ -1,5 +1,6 @@
 // "Explain this diagram": from the Explorer context menu, or the palette for the active image.
 import * as vscode from 'vscode';
+import { CaptureError } from '../capture/errors';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { LensContext } from '../context';
 import { ImageError, IMAGE_EXTENSIONS } from '../images';
@@ -32,7 +33,7 @@ export function explainImage(ctx: LensContext) {
       const captured = await captureFile(target);
       attachment = await ctx.attachments.add(captured.bytes, captured.name);
     } catch (err) {
-      const message = err instanceof ImageError ? err.message : `Could not read ${target.fsPath}: ${(err as Error).message}`;
+      const message = err instanceof ImageError || err instanceof CaptureError ? err.message : `Could not read ${target.fsPath}: ${(err as Error).message}`;
       ctx.output.warn(message);
       void vscode.window.showErrorMessage(message);
       return;

@@ -70,6 +70,10 @@ describe('Capture in a real VS Code', () => {
       join(workspace, 'flow.svg'),
       `<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150"><rect x="30" y="30" width="90" height="60" fill="#00c000"/><image href="http://127.0.0.1:9/x.png" width="300" height="150"/></svg>`,
     );
+    const huge = encodePng(1, 1, new Uint8Array(4));
+    huge.writeUInt32BE(12_000, 16);
+    huge.writeUInt32BE(9_000, 20); // 108 megapixels, as its header says
+    writeFileSync(join(workspace, 'huge.png'), huge);
     writeFileSync(join(workspace, 'design.md'), '# Design\n\n```mermaid\nflowchart LR\n  A[Capture] --> B[Chat]\n```\n');
     server = await startCodeServer({ workspace, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
     browser = await launchBrowser();
@@ -219,6 +223,12 @@ describe('Capture in a real VS Code', () => {
     });
     assert.match(shown.question, /^Explain this diagram/);
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Mermaid diagram' }).count(), 0, 'the panel closed');
+  });
+
+  it('refuses an image over the pixel limit from its header, with a notice', async () => {
+    if (!(await explorerItem(page, 'huge.png').isVisible())) await runCommand(page, 'View: Show Explorer');
+    await explorerContextMenu(page, 'huge.png', 'Explain this diagram');
+    await page.locator('.notifications-toasts .notification-toast', { hasText: '12000×9000 (108 megapixels)' }).waitFor({ timeout: 10_000 });
   });
 
   it('Clear Captures: after New Chat, every stored image (and its model-sized copy) is deleted', async () => {
