@@ -117,6 +117,28 @@ describe('Capture in a real VS Code', () => {
     return { ...size, question };
   }
 
+  /** Whether the extension host of this code-server has mapped a shared object whose path contains `name`. */
+  function extensionHostLoaded(name: string): boolean {
+    const hosts = readdirSync('/proc').filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+        return pgid === server.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost');
+      } catch {
+        return false;
+      }
+    });
+    assert.ok(hosts.length > 0, 'an extension host runs');
+    return hosts.some((pid) => readFileSync(`/proc/${pid}/maps`, 'utf8').includes(name));
+  }
+
+  it('activation loads no native capture library; the first capture does', async () => {
+    await runCommand(page, 'InternVL Lens: Open Chat');
+    await chat();
+    assert.equal(extensionHostLoaded('node-screenshots'), false, 'node-screenshots is not loaded at activation');
+  });
+
   it('Capture Region: a scripted drag puts exactly that crop in the chat', async () => {
     await runCommand(page, 'InternVL Lens: Capture Region');
     const panel = await panelFrame(page, 'internvlLens.region').catch((err: unknown) => {
@@ -159,6 +181,7 @@ describe('Capture in a real VS Code', () => {
     assert.notDeepEqual(pixelAt(png, 5, 5), GREEN, 'outside, above-left of the window');
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Capture Region' }).count(), 0, 'the panel closed');
     await screenshot(page, 'capture-region-chat');
+    assert.ok(extensionHostLoaded('node-screenshots'), 'the capture loaded node-screenshots');
   });
 
   it('Capture Region: Esc cancels and nothing is stored', async () => {
