@@ -248,6 +248,14 @@ describe('Capture in a real VS Code', () => {
     assert.equal(await page.locator('.tabs-container .tab', { hasText: 'Mermaid diagram' }).count(), 0, 'the panel closed');
   });
 
+  it('Explain this diagram from the palette on the SVG open in the image preview', async () => {
+    if (!(await explorerItem(page, 'flow.svg').isVisible())) await runCommand(page, 'View: Show Explorer');
+    await explorerItem(page, 'flow.svg').dblclick();
+    await page.locator('.tabs-container .tab.active', { hasText: 'flow.svg' }).waitFor({ timeout: 10_000 });
+    await runCommand(page, 'InternVL Lens: Explain this diagram');
+    await waitFor('the drawn SVG in the chat again', async () => ((await lastChatImage()).width === 2048 ? true : undefined), 20_000);
+  });
+
   it('refuses an image over the pixel limit from its header, with a notice', async () => {
     if (!(await explorerItem(page, 'huge.png').isVisible())) await runCommand(page, 'View: Show Explorer');
     await explorerContextMenu(page, 'huge.png', 'Explain this diagram');
