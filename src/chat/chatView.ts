@@ -1,5 +1,4 @@
 // The chat webview view in the sidebar: renders a Conversation and relays what the user does.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
 import { type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
@@ -7,6 +6,7 @@ import { presetPrompt, type Region } from '../grounding';
 import { pixelCoordinates } from '../images';
 import type { Attachment } from './attachments';
 import type { Conversation, TurnRecord } from './conversation';
+import { webviewHtml } from '../webviewHtml';
 
 export const CHAT_VIEW_TYPE = 'internvlLens.chat';
 
@@ -156,29 +156,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private html(webview: vscode.Webview): string {
-    const nonce = randomBytes(16).toString('base64');
-    const asset = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `font-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-    ].join('; ');
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${asset('dist', 'webview.css')}">
-<title>InternVL Lens</title>
-</head>
-<body data-view="${CHAT_VIEW_TYPE}">
-<main id="app" aria-live="polite"></main>
-<script nonce="${nonce}" src="${asset('dist', 'webview.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(webview, this.extensionUri, {
+      viewType: CHAT_VIEW_TYPE,
+      title: 'InternVL Lens',
+      script: 'webview.js',
+      style: 'webview.css',
+      body: '<main id="app" aria-live="polite"></main>',
+      imgSources: ['data:'],
+    });
   }
 
   dispose(): void {
