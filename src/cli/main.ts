@@ -2,14 +2,16 @@
 // jobs and agents. Prints one JSON object on stdout; errors go to stderr as JSON, exit code 1.
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
 //   internvl-lens ground IMAGE "target"  [options]
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChatStats } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { LocalEngine } from '../engine/local/localEngine';
-import { parseRegions, type Region } from '../grounding';
-import { probeImage } from '../images';
+import { parseRegions, presetPrompt, type Region } from '../grounding';
+import { prepareForModel, probeImage, regionToPixels, type ImageTransform } from '../images';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
@@ -18,12 +20,8 @@ const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --gpu-layers N     layers on the GPU, -1 all (default), 0 CPU only
   --threads N        CPU threads, 0 automatic (default)
   --max-tokens N     most tokens to generate (default 1024)
+  --max-tiles N      448-px tiles the image may use, 1–12 (default 12)
   --verbose          worker and llama.cpp logs on stderr`;
-
-/** InternVL's grounding request: the model answers with <ref>target</ref><box>[[x1,y1,x2,y2]]</box>. */
-function groundingQuestion(target: string): string {
-  return `Please provide the bounding box coordinate of the region this sentence describes: <ref>${target}</ref>`;
-}
 
 class UsageError extends Error {}
 
@@ -39,19 +37,22 @@ type PixelRegion =
   | { kind: 'box'; label: string | null; box: [number, number, number, number]; normalized: [number, number, number, number] }
   | { kind: 'point'; label: string | null; point: [number, number]; normalized: [number, number] };
 
-function toPixels(r: Region, width: number, height: number): PixelRegion {
-  const px = (v: number, size: number) => Math.round(v * size);
-  if (r.kind === 'box') {
-    const [x1, y1, x2, y2] = r.box;
-    return { kind: 'box', label: r.label, box: [px(x1, width), px(y1, height), px(x2, width), px(y2, height)], normalized: r.box };
+/** Original-image pixels (the same mapping the chat uses), plus the model's normalised coordinates. */
+function toPixels(r: Region, transform: ImageTransform): PixelRegion {
+  const px = regionToPixels(transform, r);
+  const round = (v: number) => Math.round(v);
+  if (px.kind === 'box' && r.kind === 'box') {
+    return { kind: 'box', label: r.label, box: px.box.map(round) as [number, number, number, number], normalized: r.box };
   }
-  const [x, y] = r.point;
-  return { kind: 'point', label: r.label, point: [px(x, width), px(y, height)], normalized: r.point };
+  if (px.kind === 'point' && r.kind === 'point') {
+    return { kind: 'point', label: r.label, point: px.point.map(round) as [number, number], normalized: r.point };
+  }
+  throw new Error('region kinds differ');
 }
 
 interface CliResult {
   command: 'ask' | 'ground';
-  image: { path: string; width: number; height: number };
+  image: { path: string; width: number; height: number; model: { cols: number; rows: number; thumbnail: boolean; tokens: number } };
   question: string;
   answer: string;
   regions: PixelRegion[];
@@ -69,6 +70,7 @@ async function run(argv: string[]): Promise<CliResult> {
       'gpu-layers': { type: 'string' },
       threads: { type: 'string' },
       'max-tokens': { type: 'string' },
+      'max-tiles': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -85,7 +87,7 @@ async function run(argv: string[]): Promise<CliResult> {
   } catch (err) {
     throw new EngineError('bad-request', `Cannot read the image ${imagePath}: ${(err as Error).message}`);
   }
-  const { width, height } = probeImage(head, imagePath);
+  probeImage(head, imagePath);
   const modelPath = values.model ?? process.env.INTERNVL_LENS_MODEL ?? '';
   const mmprojPath = values.mmproj ?? process.env.INTERNVL_LENS_MMPROJ ?? '';
   const settings = {
@@ -108,19 +110,26 @@ async function run(argv: string[]): Promise<CliResult> {
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   try {
-    const question = command === 'ground' ? groundingQuestion(text) : text;
+    const question = command === 'ground' ? presetPrompt('locate', text).prompt : text;
+    // The image goes to the model sized to InternVL's reference grid, as the chat sends it.
+    const prepared = await prepareForModel(imagePath, {
+      outDir: join(tmpdir(), 'internvl-lens-cli'),
+      key: createHash('sha256').update(head).digest('hex').slice(0, 32),
+      maxTiles: integer(values['max-tiles'], 'max-tiles', 12),
+    });
     const outcome = await engine.chat(
-      [{ role: 'user', text: question, images: [{ path: imagePath }] }],
+      [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
       { maxTokens: integer(values['max-tokens'], 'max-tokens', 1024), temperature: 0 },
       () => undefined,
       abort.signal,
     );
     return {
       command,
-      image: { path: imagePath, width, height },
+      // Upright (EXIF-applied) size: the pixels the regions are given in.
+      image: { path: imagePath, width: prepared.transform.crop.width, height: prepared.transform.crop.height, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
       answer: outcome.text,
-      regions: parseRegions(outcome.text).map((r) => toPixels(r, width, height)),
+      regions: parseRegions(outcome.text).map((r) => toPixels(r, prepared.transform)),
       stats: outcome.stats,
     };
   } finally {

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { referenceGrid, imageTokenCount } from '../../src/images';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { encodePng, solidImage } from '../fixtures/png';
@@ -42,9 +43,13 @@ describe('internvl-lens CLI', () => {
     const out = JSON.parse(r.stdout) as { command: string; answer: string; image: unknown; regions: unknown[]; stats: { imageTokens: number } };
     assert.equal(out.command, 'ask');
     assert.equal(out.answer, tinyModel('sentence').answer);
-    assert.deepEqual(out.image, { path: screenshot, width: 800, height: 600 });
+    // Sent on InternVL's reference grid (800×600 → 4×3 + thumbnail), as the chat sends it, not
+    // llama.cpp's letterboxed 2×2 (1282 tokens).
+    const grid = referenceGrid(800, 600, 1, 12);
+    assert.deepEqual(out.image, { path: screenshot, width: 800, height: 600, model: { ...grid, tokens: imageTokenCount(grid) } });
     assert.deepEqual(out.regions, []);
-    assert.equal(out.stats.imageTokens, 1282);
+    assert.equal(out.stats.imageTokens, imageTokenCount(grid));
+    assert.equal(imageTokenCount(grid), 3330);
   });
 
   it('ground prints the regions in the original image pixels', async () => {
