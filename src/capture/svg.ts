@@ -3,8 +3,7 @@
 // not inside the document (or an inline data: image), then librsvg (through sharp) draws it.
 // librsvg runs no scripts and, given bytes rather than a file, loads no external resources: the
 // stripping is the second lock on the door, not the only one.
-import type sharpFunction from 'sharp';
-import { ImageError } from '../images';
+import { ImageError, loadSharp } from '../images';
 import { type Capture, MAX_CAPTURE_PIXELS } from './capture';
 
 /** SVG sources over this size are refused before parsing. */
@@ -13,11 +12,6 @@ export const MAX_SVG_BYTES = 20 * 1024 * 1024;
 const TARGET_LONG_SIDE = 2048;
 /** ...but never past this, however large its declared size. */
 const MAX_LONG_SIDE = 4096;
-
-type SharpModule = typeof sharpFunction;
-let sharpModule: Promise<SharpModule> | null = null;
-const loadSharp = (): Promise<SharpModule> =>
-  (sharpModule ??= import('sharp').then((m) => (m as unknown as { default?: SharpModule }).default ?? (m as unknown as SharpModule)));
 
 /** Whether a reference stays inside the document: a fragment, or an inline raster image. */
 const isInternal = (ref: string) => /^\s*(#|data:image\/(png|jpeg|gif|webp);base64,)/i.test(ref);

@@ -4,6 +4,7 @@
 // first use, never at activation.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type sharpFunction from 'sharp';
 import type { Sharp } from 'sharp';
 import { decodeBmp } from './bmp';
 import { ImageError, MAX_DECODE_PIXELS } from './probe';
@@ -30,10 +31,7 @@ export interface PrepareOptions {
   devicePixelRatio?: number;
 }
 
-type SharpFactory = (
-  input?: string | Buffer,
-  options?: { failOn?: 'none' | 'truncated' | 'error' | 'warning'; limitInputPixels?: number | boolean; raw?: { width: number; height: number; channels: 4 } },
-) => Sharp;
+type SharpFactory = typeof sharpFunction;
 let sharpFactory: Promise<SharpFactory> | null = null;
 
 /** sharp, loaded on first use (a native module: activation must not pay for it). */
