@@ -14,6 +14,7 @@ import {
   explorerItem,
   exthostLog,
   launchBrowser,
+  listProcesses,
   newWorkbenchPage,
   QUICK_INPUT,
   REPO_ROOT,
@@ -119,16 +120,9 @@ describe('Capture in a real VS Code', () => {
 
   /** Whether the extension host of this code-server has mapped a shared object whose path contains `name`. */
   function extensionHostLoaded(name: string): boolean {
-    const hosts = readdirSync('/proc').filter((d) => {
-      if (!/^\d+$/.test(d)) return false;
-      try {
-        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-        return pgid === server.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('extensionHost');
-      } catch {
-        return false;
-      }
-    });
+    const hosts = listProcesses()
+      .filter((p) => p.pgid === server.pid && p.cmdline.includes('extensionHost'))
+      .map((p) => p.pid);
     assert.ok(hosts.length > 0, 'an extension host runs');
     return hosts.some((pid) => readFileSync(`/proc/${pid}/maps`, 'utf8').includes(name));
   }

@@ -2,7 +2,7 @@
 // PNG in the Explorer, "Explain this diagram", and the real llama.cpp runtime (tiny scripted
 // InternVL model) streams an answer whose boxes land on the right pixels.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import {
   explorerItem,
   exthostLog,
   launchBrowser,
+  listProcesses,
   newWorkbenchPage,
   REPO_ROOT,
   runCommand,
@@ -45,17 +46,9 @@ function diagramPng(): Buffer {
 }
 
 function workerPids(server: CodeServer): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (cmd.includes(server.extensionsDir) && cmd.includes('worker.js')) pids.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return pids;
+  return listProcesses()
+    .filter((p) => p.cmdline.includes(server.extensionsDir) && p.cmdline.includes('worker.js'))
+    .map((p) => p.pid);
 }
 
 describe('Explain this diagram in a real VS Code', () => {

@@ -626,23 +626,37 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** The command line, arguments joined by NUL as in /proc. */
+  cmdline: string;
+}
+
+/** Every process on this machine (those that exit while being read are left out). */
+export function listProcesses(): ProcessInfo[] {
+  const procs: ProcessInfo[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid: Number(d), ppid: Number(f[1]), pgid: Number(f[2]), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8') });
+    } catch {
+      /* exited */
+    }
+  }
+  return procs;
+}
+
 /**
  * Memory (MiB, proportional set size, so shared pages are not counted twice) of code-server's
  * process group (server, extension host, pty host, the extension's own child processes) and of
  * the Chromium processes started by this test process.
  */
 export function memoryMiB(server?: CodeServer): { codeServer: number; chromium: number } {
-  const procs: { pid: number; ppid: number; pgid: number }[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({ pid: Number(d), ppid: Number(f[1]), pgid: Number(f[2]) });
-    } catch {
-      /* exited */
-    }
-  }
+  const procs = listProcesses();
   const pssKiB = (pid: number): number => {
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
