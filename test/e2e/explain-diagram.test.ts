@@ -2,7 +2,7 @@
 // PNG in the Explorer, "Explain this diagram", and the real llama.cpp runtime (tiny scripted
 // InternVL model) streams an answer whose boxes land on the right pixels.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -174,8 +174,14 @@ describe('Explain this diagram in a real VS Code', () => {
   });
 
   it('shows an error when the worker dies mid-answer, and the next question starts a new worker', async () => {
-    writeSettings({ 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
-    await sleep(1500);
+    // The endless model under a name of its own, so the status bar (which names the configured
+    // file while nothing is loaded) shows when VS Code has picked the new setting up: on a loaded
+    // machine that takes longer than any fixed sleep.
+    const endlessModel = join(server.runDir, 'endless-model.gguf');
+    copyFileSync(endless.modelPath, endlessModel);
+    await runCommand(page, 'InternVL Lens: Unload Model');
+    writeSettings({ 'internvlLens.modelPath': endlessModel, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
+    await page.locator('.statusbar-item', { hasText: 'endless-model.gguf' }).waitFor({ timeout: 20_000 });
     await runCommand(page, 'InternVL Lens: Open Chat');
     // A fresh chat: the earlier turns' images (7 tiles each) would not fit the 4096-token context
     // with this question, and would make the first token wait for their encoding.
@@ -194,8 +200,10 @@ describe('Explain this diagram in a real VS Code', () => {
     // The editor keeps working.
     await runCommand(page, 'View: Show Explorer');
 
+    // Back to the grounding model; wait until the status bar names its file (not endless-model.gguf).
     writeSettings({ 'internvlLens.maxTokens': 1024 });
-    await sleep(1500);
+    await runCommand(page, 'InternVL Lens: Unload Model');
+    await page.locator('.statusbar-item', { hasText: /(^|[^-])model\.gguf\s*$/ }).waitFor({ timeout: 20_000 });
     await runCommand(page, 'InternVL Lens: Open Chat');
     frame = await chat();
     await frame.locator('.composer textarea').fill('Where is the Save button?');
@@ -210,7 +218,8 @@ describe('Explain this diagram in a real VS Code', () => {
 
   it('points at the setting when the model file is missing', async () => {
     writeSettings({ 'internvlLens.modelPath': '/nonexistent/InternVL3-14B-Instruct-Q4_K_M.gguf' });
-    await sleep(1500);
+    await runCommand(page, 'InternVL Lens: Unload Model');
+    await page.locator('.statusbar-item', { hasText: 'InternVL3-14B-Instruct-Q4_K_M.gguf' }).waitFor({ timeout: 20_000 });
     await explorerContextMenu(page, 'diagram.png', 'Explain this diagram');
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'does not exist' });
     await toast.waitFor({ timeout: 15_000 });
