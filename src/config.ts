@@ -17,7 +17,20 @@ export const Settings = {
   maxTiles: `${SECTION}.maxTiles`,
   captureRetentionDays: `${SECTION}.captureRetentionDays`,
   idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
+  engine: `${SECTION}.engine`,
+  remoteEndpoint: `${SECTION}.remote.endpoint`,
+  remoteModel: `${SECTION}.remote.model`,
+  remoteTimeoutSeconds: `${SECTION}.remote.requestTimeoutSeconds`,
 } as const;
+
+/** Where the model runs: the local worker, or an OpenAI-compatible server. */
+export type EngineKind = 'local' | 'remote';
+
+/** The SecretStorage key of the remote server's API key (never a setting: settings sync and leak). */
+export const REMOTE_API_KEY_SECRET = `${SECTION}.remote.apiKey`;
+/** The environment variable the CLI reads the remote server's API key from. */
+export const REMOTE_API_KEY_ENV = 'INTERNVL_LENS_API_KEY';
+export const DEFAULT_REMOTE_TIMEOUT_SECONDS = 120;
 
 export interface LensConfig {
   modelPath: string;
@@ -31,11 +44,22 @@ export interface LensConfig {
   /** Days captured images stay in the extension's storage; 0 keeps them until Clear Captures. */
   captureRetentionDays: number;
   idleUnloadMinutes: number;
+  engine: EngineKind;
+  /** Base URL of an OpenAI-compatible server, e.g. `http://gpu-box:23333/v1`; '' when not set. */
+  remoteEndpoint: string;
+  /** The served model to ask; '' picks the first one the server lists. */
+  remoteModel: string;
+  /** Longest wait for the server to start answering, and between two streamed pieces. */
+  remoteTimeoutSeconds: number;
 }
 
 function expandHome(p: string): string {
   const trimmed = p.trim();
   return trimmed === '~' || trimmed.startsWith('~/') ? homedir() + trimmed.slice(1) : trimmed;
+}
+
+function positiveOr(value: number, fallback: number): number {
+  return typeof value === 'number' && value > 0 ? value : fallback;
 }
 
 export function readConfig(workspace: typeof vscode.workspace): LensConfig {
@@ -50,6 +74,10 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     maxTiles: Math.min(MAX_TILES, Math.max(1, Math.round(c.get<number>('maxTiles', MAX_TILES)))),
     captureRetentionDays: c.get<number>('captureRetentionDays', 7),
     idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
+    engine: c.get<string>('engine', 'local') === 'remote' ? 'remote' : 'local',
+    remoteEndpoint: c.get<string>('remote.endpoint', '').trim(),
+    remoteModel: c.get<string>('remote.model', '').trim(),
+    remoteTimeoutSeconds: positiveOr(c.get<number>('remote.requestTimeoutSeconds', DEFAULT_REMOTE_TIMEOUT_SECONDS), DEFAULT_REMOTE_TIMEOUT_SECONDS),
   };
 }
 

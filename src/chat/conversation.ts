@@ -135,7 +135,7 @@ export class Conversation {
       turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
       const s = outcome.stats;
       turn.stats =
-        `${s.contextTokens} prompt tokens (${s.kvReused ? `${s.reusedTokens} cached, ` : ''}${s.imageTokens} image${s.imagesEncoded ? '' : ', not re-encoded'})` +
+        `${s.contextTokens ?? '?'} prompt tokens (${s.kvReused ? `${s.reusedTokens} cached, ` : ''}${s.imageTokens} image${s.imagesEncoded === false ? ', not re-encoded' : ''})` +
         ` · first token ${s.timeToFirstTokenMs === null ? '–' : `${(s.timeToFirstTokenMs / 1000).toFixed(2)} s`}` +
         ` · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
     } catch (err) {

@@ -1,8 +1,15 @@
 // The one interface every inference engine implements (local worker today, remote server next).
 // Nothing here knows about VS Code, so the CLI and tests can drive engines directly.
-import type { ChatStats } from '../protocol/worker';
+import type { ChatStats as WorkerChatStats } from '../protocol/worker';
 
-export type { ChatStats };
+/** Stats a remote server may not report: KV-cache reuse and timings of the prompt and images. */
+type UnknowableStat = 'promptTokens' | 'contextTokens' | 'reusedTokens' | 'kvReused' | 'imagesEncoded' | 'promptMs' | 'imageEncodeMs';
+
+/**
+ * How one answer went. The local worker knows every figure; `null` is an engine saying it cannot
+ * know (a remote server reports cache reuse only when it says so, and image-encode time never).
+ */
+export type ChatStats = Omit<WorkerChatStats, UnknowableStat> & { [K in UnknowableStat]: WorkerChatStats[K] | null };
 
 export interface ChatImage {
   /** Absolute path of the image file as it should be shown to the model. */

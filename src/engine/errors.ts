@@ -11,7 +11,15 @@ export type EngineErrorCode =
   | 'completion-failed'
   | 'context-overflow'
   | 'bad-request'
-  | 'protocol';
+  | 'protocol'
+  /** The remote server: not configured, unreachable, refusing the key, or failing. */
+  | 'remote-not-configured'
+  | 'remote-unreachable'
+  | 'remote-tls'
+  | 'remote-timeout'
+  | 'remote-unauthorized'
+  | 'remote-model-not-found'
+  | 'remote-failed';
 
 export class EngineError extends Error {
   override name = 'EngineError';

@@ -1,8 +1,8 @@
 // The local engine: runs InternVL in a child process (the worker) started on first use, unloaded
 // after a while idle and replaced after a crash (with a growing delay when crashes repeat).
 import { randomUUID } from 'node:crypto';
-import type { ChatOptions, ChatOutcome, ChatStats, ChatTurn, Engine, EngineState, LoadedModel } from '../engine';
-import type { LoadParams } from '../../protocol/worker';
+import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel } from '../engine';
+import type { ChatResult, LoadParams } from '../../protocol/worker';
 import { preflightModelFiles } from './preflight';
 import { WorkerProcess, type WorkerLog } from './workerProcess';
 
@@ -28,7 +28,7 @@ export interface LocalEngineOptions {
 const CRASH_WINDOW_MS = 60_000;
 const MAX_RESTART_DELAY_MS = 30_000;
 
-const STOPPED_BEFORE_START: ChatStats = {
+const STOPPED_BEFORE_START: ChatResult['stats'] = {
   promptTokens: 0,
   contextTokens: 0,
   imageTokens: 0,
@@ -153,7 +153,8 @@ export class LocalEngine implements Engine {
     return next;
   }
 
-  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome> {
+  /** As Engine.chat; the worker knows every stat, so none is null. */
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome & ChatResult> {
     return this.serialised(async () => {
       if (signal?.aborted) return { text: '', stats: STOPPED_BEFORE_START };
       const { worker, model } = await this.ensureLoaded();

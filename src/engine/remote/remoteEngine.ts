@@ -1,0 +1,426 @@
+// The remote engine: InternVL served by LMDeploy, vLLM, llama-server or Ollama over the
+// OpenAI-compatible chat-completions API. Requests run one at a time like the local engine's,
+// stream their answer, stop when aborted (the connection is closed, so the server stops too),
+// and are retried with backoff while the server is busy (429) or briefly failing (5xx).
+import { createHash } from 'node:crypto';
+import type { OpenAI } from 'openai';
+import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
+import type { ChatOptions, ChatOutcome, ChatStats, ChatTurn, Engine, EngineState, LoadedModel } from '../engine';
+import { EngineError, type EngineErrorCode } from '../errors';
+import { parseEndpoint, type Endpoint } from './endpoint';
+import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
+import { buildRequest } from './request';
+
+export interface RemoteSettings {
+  /** The server's URL as configured (`http://host:port/v1`). */
+  endpoint: string;
+  /** The served model; '' picks the first one the server lists. */
+  model: string;
+  /** Longest wait for the server to start answering, and between two streamed pieces. */
+  timeoutSeconds: number;
+  /** InternVL tile limit sent with each image (`max_dynamic_patch`). */
+  maxTiles: number;
+}
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  /** First wait when the server does not say; doubles each retry. */
+  baseDelayMs: number;
+  /** A Retry-After longer than this is not waited for: the error is reported instead. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 1000, maxDelayMs: 60_000 };
+
+export type RemoteLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+export interface RemoteEngineOptions {
+  settings: () => RemoteSettings;
+  /** The API key from SecretStorage (or the CLI's environment); undefined when none is set. */
+  apiKey: () => Promise<string | undefined>;
+  log: RemoteLog;
+  retry?: Partial<RetryPolicy>;
+}
+
+interface Connection {
+  /** Identifies endpoint, model setting and key (hashed): a change makes a new connection. */
+  id: string;
+  client: OpenAI;
+  endpoint: Endpoint;
+  model: string;
+  hasApiKey: boolean;
+  info: LoadedModel;
+}
+
+/** llama-server's own timings, sent with its last chunk. */
+interface LlamaServerTimings {
+  prompt_n?: number;
+  prompt_ms?: number;
+  predicted_n?: number;
+  predicted_per_second?: number;
+}
+
+type Usage = NonNullable<ChatCompletionChunk['usage']>;
+
+/** Errors after which the connection is forgotten and the status bar shows the error. */
+const CONNECTION_ERRORS = new Set<EngineErrorCode>(['remote-not-configured', 'remote-unreachable', 'remote-tls', 'remote-unauthorized', 'remote-model-not-found']);
+
+function stoppedStats(imageTokens: number): ChatStats {
+  return {
+    promptTokens: null,
+    contextTokens: null,
+    imageTokens,
+    reusedTokens: null,
+    kvReused: null,
+    imagesEncoded: null,
+    promptMs: null,
+    imageEncodeMs: null,
+    generatedTokens: 0,
+    timeToFirstTokenMs: null,
+    tokensPerSecond: 0,
+    interrupted: true,
+    contextFull: false,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class RemoteEngine implements Engine {
+  private current: EngineState = { kind: 'idle' };
+  private readonly listeners = new Set<(s: EngineState) => void>();
+  private connection: Connection | null = null;
+  /** Requests run one after another: this is the last one queued. */
+  private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+  /** Aborts every request in flight (unload, dispose). */
+  private readonly inFlight = new Set<AbortController>();
+  private readonly retry: RetryPolicy;
+
+  constructor(private readonly options: RemoteEngineOptions) {
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  get state(): EngineState {
+    return this.current;
+  }
+
+  onDidChangeState(listener: (state: EngineState) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  private setState(state: EngineState): void {
+    this.current = state;
+    for (const l of this.listeners) l(state);
+  }
+
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    this.waiting++;
+    if (this.current.kind === 'busy') this.setState({ ...this.current, queued: this.waiting });
+    const run = async () => {
+      this.waiting--;
+      return task();
+    };
+    const next = this.tail.then(run, run);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private failureContext(endpoint: Endpoint, model: string | null, hasApiKey: boolean, extra: Partial<FailureContext> = {}): FailureContext {
+    return { endpoint, model, hasApiKey, timeoutSeconds: this.options.settings().timeoutSeconds, ...extra };
+  }
+
+  /**
+   * The client for the configured server and the model to ask, made on first use. `verify` asks
+   * the server for its models even when one is configured (Load Model: a connection check).
+   */
+  private async connect(verify: boolean, signal: AbortSignal): Promise<Connection> {
+    const s = this.options.settings();
+    const endpoint = parseEndpoint(s.endpoint);
+    const apiKey = (await this.options.apiKey())?.trim() || undefined;
+    const id = createHash('sha256').update(JSON.stringify([endpoint.baseURL, s.model, apiKey ?? ''])).digest('hex');
+    if (this.connection?.id === id && !verify) return this.connection;
+    this.setState({ kind: 'loading', progress: null });
+    const { OpenAI: Client } = await import('openai');
+    const client = new Client({
+      baseURL: endpoint.baseURL,
+      // Explicit nulls: the client would otherwise read OPENAI_* variables and send an unrelated
+      // OpenAI key or organisation to this server.
+      apiKey: apiKey ?? 'unused',
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      webhookSecret: null,
+      defaultHeaders: apiKey ? undefined : { Authorization: null },
+      maxRetries: 0,
+      timeout: s.timeoutSeconds * 1000,
+      logLevel: 'off',
+      fetch: fetchKeepingErrorBodies,
+    });
+    let model = s.model;
+    if (!model || verify) {
+      let models: string[];
+      try {
+        models = await this.withRetries(signal, endpoint, async () => (await client.models.list({ signal })).data.map((m) => m.id));
+      } catch (err) {
+        // Some proxies serve chat completions but no model list: a configured model still works.
+        if (!(model && httpStatusOf(err) === 404)) throw describeFailure(err, this.failureContext(endpoint, model || null, !!apiKey));
+        models = [model];
+      }
+      if (!model) {
+        const first = models[0];
+        if (!first) throw new EngineError('remote-model-not-found', `The server at ${endpoint.host} lists no models. Check that it has finished loading one.`);
+        model = first;
+        this.options.log('info', `remote: ${endpoint.host} serves ${models.join(', ')}; using ${model}`);
+      } else if (!models.includes(model)) {
+        throw describeFailure({ status: 404, message: 'model not found' }, this.failureContext(endpoint, model, !!apiKey, { availableModels: models }));
+      }
+    }
+    const info: LoadedModel = { modelName: model, vision: true, backend: `remote: ${endpoint.baseURL}`, notice: null };
+    this.connection = { id, client, endpoint, model, hasApiKey: !!apiKey, info };
+    this.options.log('info', `remote: using ${model} at ${endpoint.baseURL}${apiKey ? ' (with an API key)' : ''}`);
+    return this.connection;
+  }
+
+  /** Runs `request`, again after a wait while the server answers 429/5xx (its Retry-After respected). */
+  private async withRetries<T>(signal: AbortSignal, endpoint: Endpoint, request: () => Promise<T>, pauseTimer?: () => void, resumeTimer?: () => void): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (err) {
+        if (signal.aborted || !isRetryable(err) || attempt >= this.retry.retries) {
+          if (attempt > 0 && err && typeof err === 'object') (err as { attempts?: number }).attempts = attempt + 1;
+          throw err;
+        }
+        const asked = retryAfterMs(err);
+        if (asked !== null && asked > this.retry.maxDelayMs) {
+          (err as { attempts?: number }).attempts = attempt + 1;
+          throw err;
+        }
+        const wait = asked ?? Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt);
+        this.options.log('warn', `remote: ${endpoint.host} answered ${httpStatusOf(err)}; retrying in ${(wait / 1000).toFixed(1)} s (retry ${attempt + 1} of ${this.retry.retries})`);
+        pauseTimer?.();
+        await sleep(wait, signal);
+        resumeTimer?.();
+        if (signal.aborted) throw err;
+      }
+    }
+  }
+
+  /** Marks the engine after a failure: connection problems forget the connection and show as errors. */
+  private afterFailure(failure: EngineError): void {
+    if (CONNECTION_ERRORS.has(failure.code)) {
+      this.connection = null;
+      this.setState({ kind: 'error', message: failure.message });
+    } else if (this.connection) {
+      this.setState({ kind: 'ready', ...this.connection.info });
+    } else {
+      this.setState({ kind: 'error', message: failure.message });
+    }
+  }
+
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome> {
+    return this.serialised(async () => {
+      if (signal?.aborted) return { text: '', stats: stoppedStats(0) };
+      const abort = new AbortController();
+      const forward = () => abort.abort();
+      signal?.addEventListener('abort', forward, { once: true });
+      this.inFlight.add(abort);
+      try {
+        let connection: Connection;
+        try {
+          connection = await this.connect(false, abort.signal);
+        } catch (err) {
+          const failure = err instanceof EngineError ? err : describeFailure(err, this.failureContext(parseEndpoint(this.options.settings().endpoint), null, false));
+          this.afterFailure(failure);
+          throw failure;
+        }
+        const maxTiles = this.options.settings().maxTiles;
+        const prepared = await buildRequest(turns, connection.model, options, maxTiles);
+        if (abort.signal.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
+        this.setState({ kind: 'busy', queued: this.waiting, ...connection.info });
+        try {
+          const outcome = await this.stream(connection, prepared.body, prepared.imageTokens, onToken, abort.signal);
+          // Unloaded meanwhile: stay idle.
+          if (this.connection === connection) this.setState({ kind: 'ready', ...connection.info });
+          return outcome;
+        } catch (err) {
+          const failure = await this.explain(err, connection);
+          this.options.log('error', `remote: ${failure.message}`);
+          if (this.connection === connection) this.afterFailure(failure);
+          throw failure;
+        }
+      } finally {
+        signal?.removeEventListener('abort', forward);
+        this.inFlight.delete(abort);
+      }
+    });
+  }
+
+  /** A failed chat → EngineError; a 404 about the model lists the models the server has. */
+  private async explain(err: unknown, c: Connection): Promise<EngineError> {
+    if (err instanceof EngineError) return err;
+    const extra: Partial<FailureContext> = { attempts: (err as { attempts?: number } | null)?.attempts ?? 1 };
+    if (httpStatusOf(err) === 404) {
+      try {
+        extra.availableModels = (await c.client.models.list({ timeout: 10_000 })).data.map((m) => m.id);
+      } catch {
+        extra.availableModels = null;
+      }
+    }
+    return describeFailure(err, this.failureContext(c.endpoint, c.model, c.hasApiKey, extra));
+  }
+
+  private async stream(c: Connection, body: object, imageTokens: number, onToken: (text: string) => void, signal: AbortSignal): Promise<ChatOutcome> {
+    const timeoutMs = this.options.settings().timeoutSeconds * 1000;
+    // The server must start answering, and keep streaming, within the timeout: a stalled stream
+    // is as dead as a server that never answers.
+    const watchdog = new AbortController();
+    const combined = AbortSignal.any([signal, watchdog.signal]);
+    let timer: NodeJS.Timeout | null = null;
+    const disarm = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    };
+    const arm = () => {
+      disarm();
+      timer = setTimeout(() => watchdog.abort(), timeoutMs);
+    };
+    const started = performance.now();
+    let text = '';
+    let firstAt: number | null = null;
+    let lastAt: number | null = null;
+    let deltas = 0;
+    let finish: string | null = null;
+    let usage: Usage | null = null;
+    let timings: LlamaServerTimings | null = null;
+    arm();
+    try {
+      const images = (body as { messages: Array<{ content: unknown }> }).messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p: { type: string }) => p.type === 'image_url') : []));
+      this.options.log('debug', `remote: POST ${c.endpoint.baseURL}/chat/completions (model ${c.model}, ${images.length} image${images.length === 1 ? '' : 's'})`);
+      const stream = await this.withRetries(
+        combined,
+        c.endpoint,
+        () => c.client.chat.completions.create(body as ChatCompletionCreateParamsStreaming, { signal: combined }),
+        disarm,
+        arm,
+      );
+      arm();
+      for await (const chunk of stream) {
+        arm();
+        if (chunk.usage) usage = chunk.usage;
+        const t = (chunk as { timings?: LlamaServerTimings }).timings;
+        if (t) timings = t;
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        if (choice.finish_reason) finish = choice.finish_reason;
+        const piece = choice.delta?.content;
+        if (!piece || signal.aborted) continue;
+        const now = performance.now();
+        firstAt ??= now;
+        lastAt = now;
+        deltas++;
+        text += piece;
+        onToken(piece);
+      }
+    } catch (err) {
+      if (!combined.aborted) throw err;
+    } finally {
+      disarm();
+    }
+    if (watchdog.signal.aborted && !signal.aborted) throw timeoutError(this.failureContext(c.endpoint, c.model, c.hasApiKey));
+    const interrupted = signal.aborted;
+    if (!interrupted && finish === null) {
+      throw new EngineError('remote-failed', `The connection to ${c.endpoint.host} ended before the answer was complete${text ? ` (after ${text.length} characters)` : ''}. The server may have restarted; try again.`);
+    }
+    if (finish === 'error') throw new EngineError('remote-failed', `The server at ${c.endpoint.host} stopped the answer with an error; see the server's log.`);
+    return { text, stats: this.stats({ usage, timings, imageTokens, started, firstAt, lastAt, deltas, interrupted }) };
+  }
+
+  private stats(r: {
+    usage: Usage | null;
+    timings: LlamaServerTimings | null;
+    imageTokens: number;
+    started: number;
+    firstAt: number | null;
+    lastAt: number | null;
+    deltas: number;
+    interrupted: boolean;
+  }): ChatStats {
+    const contextTokens = r.usage?.prompt_tokens ?? null;
+    // Cache reuse is known only when the server reports it: vLLM/OpenAI `cached_tokens`, or
+    // llama-server's `prompt_n` (the tokens it evaluated) next to the whole prompt.
+    const cached = r.usage?.prompt_tokens_details?.cached_tokens;
+    let reusedTokens: number | null = null;
+    if (typeof cached === 'number') reusedTokens = cached;
+    else if (contextTokens !== null && typeof r.timings?.prompt_n === 'number') reusedTokens = Math.max(0, contextTokens - r.timings.prompt_n);
+    const generatedTokens = r.usage?.completion_tokens ?? r.timings?.predicted_n ?? r.deltas;
+    let tokensPerSecond = r.timings?.predicted_per_second ?? 0;
+    if (!tokensPerSecond && r.firstAt !== null && r.lastAt !== null && r.lastAt > r.firstAt && generatedTokens > 1) {
+      tokensPerSecond = ((generatedTokens - 1) * 1000) / (r.lastAt - r.firstAt);
+    }
+    return {
+      promptTokens: contextTokens !== null && reusedTokens !== null ? contextTokens - reusedTokens : contextTokens,
+      contextTokens,
+      imageTokens: r.imageTokens,
+      reusedTokens,
+      kvReused: reusedTokens === null ? null : reusedTokens > 0,
+      imagesEncoded: null,
+      promptMs: r.timings?.prompt_ms ?? null,
+      imageEncodeMs: null,
+      generatedTokens,
+      timeToFirstTokenMs: r.firstAt === null ? null : r.firstAt - r.started,
+      tokensPerSecond,
+      interrupted: r.interrupted,
+      contextFull: false,
+    };
+  }
+
+  /** Connects and checks the server: it answers, accepts the key, and serves the model. */
+  load(): Promise<LoadedModel> {
+    return this.serialised(async () => {
+      const abort = new AbortController();
+      this.inFlight.add(abort);
+      try {
+        const c = await this.connect(true, abort.signal);
+        this.setState({ kind: 'ready', ...c.info });
+        return c.info;
+      } catch (err) {
+        const failure = err instanceof EngineError ? err : describeFailure(err, this.failureContext(parseEndpoint(this.options.settings().endpoint), null, false));
+        this.afterFailure(failure);
+        throw failure;
+      } finally {
+        this.inFlight.delete(abort);
+      }
+    });
+  }
+
+  /** Stops any answer in flight and forgets the connection; nothing runs on this machine to free. */
+  async unload(): Promise<void> {
+    for (const a of this.inFlight) a.abort();
+    this.connection = null;
+    this.setState({ kind: 'idle' });
+  }
+
+  async restart(): Promise<LoadedModel> {
+    await this.unload();
+    return this.load();
+  }
+
+  async dispose(): Promise<void> {
+    await this.unload();
+    this.listeners.clear();
+  }
+}

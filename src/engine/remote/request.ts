@@ -1,0 +1,105 @@
+// The chat-completions request a remote InternVL server gets: the turns with their images as
+// `data:` URLs (already on InternVL's reference grid, prepared by images/ as for the local
+// engine), plus the options LMDeploy and vLLM understand for InternVL.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { imageTokenCount, probeImage, referenceGrid, type ImageFormat } from '../../images';
+import type { ChatOptions, ChatTurn } from '../engine';
+import { EngineError } from '../errors';
+
+const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp' };
+
+export interface ImagePart {
+  type: 'image_url';
+  /** `max_dynamic_patch` here is LMDeploy's per-image tile limit for InternVL. */
+  image_url: { url: string; max_dynamic_patch: number };
+}
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+export interface RequestMessage {
+  role: 'user' | 'assistant';
+  content: string | Array<ImagePart | TextPart>;
+}
+
+/** The body of POST /chat/completions, with the server-specific fields the OpenAI types lack. */
+export interface RemoteChatRequest {
+  model: string;
+  messages: RequestMessage[];
+  max_tokens: number;
+  temperature: number;
+  stream: true;
+  stream_options: { include_usage: true };
+  /** LMDeploy and vLLM: keep `<ref>`/`<box>` (special tokens) in the text. llama-server ignores it. */
+  skip_special_tokens: false;
+  /** vLLM: the InternVL processor's tile limit. */
+  mm_processor_kwargs: { max_dynamic_patch: number };
+}
+
+export interface PreparedRequest {
+  body: RemoteChatRequest;
+  /** Context tokens the images take on InternVL's reference grid (the server's own count is not reported). */
+  imageTokens: number;
+  imageCount: number;
+}
+
+/** Reads an image file (already sized to the grid) as a `data:` URL, with the tokens its grid costs. */
+async function imagePart(path: string, maxTiles: number): Promise<{ part: ImagePart; tokens: number }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+  }
+  const info = probeImage(bytes.subarray(0, 64 * 1024), basename(path));
+  const tokens = imageTokenCount(referenceGrid(info.width, info.height, 1, maxTiles));
+  return { part: { type: 'image_url', image_url: { url: `data:${MIME[info.format]};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
+}
+
+/**
+ * One text part after the images: LMDeploy's InternVL template reads only the first text part.
+ * Several images in one turn are numbered as InternVL's model card does (`Image-1: <image>`),
+ * so the question can refer to them; vLLM places each image at its `<image>`.
+ */
+function userText(text: string, imageCount: number): string {
+  if (imageCount < 2) return text;
+  let prefix = '';
+  for (let i = 1; i <= imageCount; i++) prefix += `Image-${i}: <image>\n`;
+  return prefix + text;
+}
+
+export async function buildRequest(turns: ChatTurn[], model: string, options: ChatOptions, maxTiles: number): Promise<PreparedRequest> {
+  const messages: RequestMessage[] = [];
+  let imageTokens = 0;
+  let imageCount = 0;
+  for (const turn of turns) {
+    if (turn.images.length === 0 || turn.role === 'assistant') {
+      messages.push({ role: turn.role, content: turn.text });
+      continue;
+    }
+    const parts: Array<ImagePart | TextPart> = [];
+    for (const image of turn.images) {
+      const { part, tokens } = await imagePart(image.path, maxTiles);
+      parts.push(part);
+      imageTokens += tokens;
+      imageCount++;
+    }
+    parts.push({ type: 'text', text: userText(turn.text, turn.images.length) });
+    messages.push({ role: 'user', content: parts });
+  }
+  return {
+    body: {
+      model,
+      messages,
+      max_tokens: options.maxTokens,
+      temperature: options.temperature,
+      stream: true,
+      stream_options: { include_usage: true },
+      skip_special_tokens: false,
+      mm_processor_kwargs: { max_dynamic_patch: maxTiles },
+    },
+    imageTokens,
+    imageCount,
+  };
+}
