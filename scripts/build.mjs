@@ -31,6 +31,17 @@ const ggufReaderOnly = {
   },
 };
 
+/**
+ * The OpenAI client (~150 KB minified) is only needed in remote mode: the host and CLI bundles
+ * load it from dist/openai.js on first use instead of carrying it.
+ */
+const openaiOnDemand = {
+  name: 'openai-on-demand',
+  setup(build) {
+    build.onResolve({ filter: /^openai$/ }, () => ({ path: './openai.js', external: true }));
+  },
+};
+
 const builds = [
   {
     ...common,
@@ -42,7 +53,7 @@ const builds = [
     // The host never loads the native inference library: only the worker does. sharp (images)
     // is native too: the host loads it on first use, from dist/node_modules.
     external: ['vscode', '@fugood/llama.node', 'sharp', 'node-screenshots'],
-    plugins: [ggufReaderOnly],
+    plugins: [ggufReaderOnly, openaiOnDemand],
   },
   {
     ...common,
@@ -53,7 +64,16 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     external: ['@fugood/llama.node', 'sharp'],
-    plugins: [ggufReaderOnly],
+    plugins: [ggufReaderOnly, openaiOnDemand],
+  },
+  {
+    ...common,
+    // The remote engine's HTTP client, shared by the host and the CLI (see openaiOnDemand).
+    entryPoints: { openai: join(root, 'node_modules', 'openai', 'index.js') },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
   },
   {
     ...common,

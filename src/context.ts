@@ -1,16 +1,22 @@
 // The one object that owns InternVL Lens's services and disposables.
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { readConfig, type LensConfig } from './config';
+import { readConfig, REMOTE_API_KEY_SECRET, Settings, type EngineKind, type LensConfig } from './config';
 import { AttachmentStore } from './chat/attachments';
 import { ChatViewProvider } from './chat/chatView';
 import { Conversation } from './chat/conversation';
 import type { Engine } from './engine/engine';
 import { LocalEngine } from './engine/local/localEngine';
+import { RemoteEngine } from './engine/remote/remoteEngine';
+import { SwitchableEngine } from './engine/switchable';
+
+/** Settings that change which server or model the remote engine talks to. */
+const REMOTE_CONNECTION_SETTINGS = [Settings.remoteEndpoint, Settings.remoteModel, Settings.remoteTimeoutSeconds];
 
 export class LensContext implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
-  readonly engine: Engine;
+  /** Local or remote, as `internvlLens.engine` says; swapped when it changes. */
+  readonly engine: SwitchableEngine;
   readonly attachments: AttachmentStore;
   readonly conversation: Conversation;
   readonly chatView: ChatViewProvider;
@@ -18,12 +24,7 @@ export class LensContext implements vscode.Disposable {
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('InternVL Lens', { log: true });
-    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.output[level](message);
-    this.engine = new LocalEngine({
-      workerPath: join(extension.extensionPath, 'dist', 'worker.js'),
-      settings: () => this.config,
-      log,
-    });
+    this.engine = new SwitchableEngine((kind) => this.buildEngine(kind), this.config.engine);
     const attachmentsUri = vscode.Uri.joinPath(extension.globalStorageUri, 'attachments');
     this.attachments = new AttachmentStore(attachmentsUri.fsPath, { maxTiles: () => this.config.maxTiles });
     this.conversation = new Conversation({
@@ -32,7 +33,38 @@ export class LensContext implements vscode.Disposable {
       log: (m) => this.output.debug(m),
     });
     this.chatView = new ChatViewProvider(extension.extensionUri, attachmentsUri, this.conversation, (m) => this.output.warn(m));
-    this.disposables.push(this.output, this.chatView);
+    this.disposables.push(
+      this.output,
+      this.chatView,
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(Settings.engine)) void this.engine.use(this.config.engine);
+        // A new server or model: forget the connection, so the status bar and the next question use the new one.
+        else if (this.engine.kind === 'remote' && REMOTE_CONNECTION_SETTINGS.some((s) => e.affectsConfiguration(s))) void this.engine.unload();
+      }),
+      extension.secrets.onDidChange((e) => {
+        if (e.key === REMOTE_API_KEY_SECRET && this.engine.kind === 'remote') void this.engine.unload();
+      }),
+    );
+  }
+
+  private buildEngine(kind: EngineKind): Engine {
+    const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => this.output[level](message);
+    if (kind === 'remote') {
+      log('info', 'engine: remote (OpenAI-compatible server)');
+      return new RemoteEngine({
+        settings: () => {
+          const c = this.config;
+          return { endpoint: c.remoteEndpoint, model: c.remoteModel, timeoutSeconds: c.remoteTimeoutSeconds, maxTiles: c.maxTiles };
+        },
+        apiKey: async () => this.extension.secrets.get(REMOTE_API_KEY_SECRET),
+        log,
+      });
+    }
+    return new LocalEngine({
+      workerPath: join(this.extension.extensionPath, 'dist', 'worker.js'),
+      settings: () => this.config,
+      log,
+    });
   }
 
   get config(): LensConfig {

@@ -98,8 +98,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Actions are named by id only: the webview cannot ask the host to run arbitrary commands. */
   private async runAction(id: string): Promise<void> {
     const [kind, arg] = id.split(':', 2);
-    if (kind === 'openSetting' && arg && /^internvlLens\.[A-Za-z]+$/.test(arg)) {
+    if (kind === 'openSetting' && arg && /^internvlLens(\.[A-Za-z]+)+$/.test(arg)) {
       await vscode.commands.executeCommand('workbench.action.openSettings', arg);
+    } else if (kind === 'setApiKey') {
+      await vscode.commands.executeCommand('internvlLens.setApiKey');
     } else if (kind === 'showLog') {
       await vscode.commands.executeCommand('internvlLens.showLog');
     } else {
@@ -128,9 +130,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private turnView(t: TurnRecord): TurnView {
     let error: TurnView['error'] = null;
     if (t.error) {
-      const action = t.error.setting
-        ? { id: `openSetting:${t.error.setting}`, label: 'Open Settings' }
-        : { id: 'showLog', label: 'Show Log' };
+      const action =
+        t.error.code === 'remote-unauthorized'
+          ? { id: 'setApiKey', label: 'Set API Key' }
+          : t.error.setting
+            ? { id: `openSetting:${t.error.setting}`, label: 'Open Settings' }
+            : { id: 'showLog', label: 'Show Log' };
       error = { message: t.error.message, action };
     }
     return {

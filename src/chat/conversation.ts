@@ -19,7 +19,8 @@ export interface TurnRecord {
   answer: string;
   status: TurnStatus;
   regions: Region[];
-  error: { message: string; setting?: string } | null;
+  /** `code` is the EngineError's, when the engine raised one (the view offers its fix). */
+  error: { message: string; setting?: string; code?: string } | null;
   stats: string | null;
 }
 
@@ -141,7 +142,7 @@ export class Conversation {
     } catch (err) {
       turn.status = 'error';
       const message = err instanceof Error ? err.message : String(err);
-      turn.error = { message, ...(err instanceof EngineError && err.setting ? { setting: err.setting } : {}) };
+      turn.error = { message, ...(err instanceof EngineError ? { code: err.code, ...(err.setting ? { setting: err.setting } : {}) } : {}) };
       this.options.log(`turn ${turn.id} failed: ${message}`);
     } finally {
       this.running = null;

@@ -1,15 +1,18 @@
-// The headless CLI: the extension's LocalEngine and worker without the editor, for scripts, CI
-// jobs and agents. Prints one JSON object on stdout; errors go to stderr as JSON, exit code 1.
+// The headless CLI: the extension's engines without the editor, for scripts, CI jobs and agents:
+// the LocalEngine and its worker, or the RemoteEngine with --endpoint. Prints one JSON object on
+// stdout; errors go to stderr as JSON, exit code 1.
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
-//   internvl-lens ground IMAGE "target"  [options]
+//   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [options]
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ChatStats } from '../engine/engine';
+import { DEFAULT_REMOTE_TIMEOUT_SECONDS, REMOTE_API_KEY_ENV } from '../config';
+import type { ChatStats, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { LocalEngine } from '../engine/local/localEngine';
+import { RemoteEngine } from '../engine/remote/remoteEngine';
 import { parseRegions, presetPrompt, type Region } from '../grounding';
 import { prepareForModel, probeImage, regionToPixels, type ImageTransform } from '../images';
 
@@ -21,7 +24,11 @@ const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --threads N        CPU threads, 0 automatic (default)
   --max-tokens N     most tokens to generate (default 1024)
   --max-tiles N      448-px tiles the image may use, 1–12 (default 12)
-  --verbose          worker and llama.cpp logs on stderr`;
+  --endpoint URL     ask an OpenAI-compatible server (LMDeploy, vLLM, llama-server) instead,
+                     e.g. http://gpu-box:23333/v1; its API key from $${REMOTE_API_KEY_ENV}
+  --remote-model M   the served model (default: the first one the server lists)
+  --timeout S        seconds to wait for the server to answer (default ${DEFAULT_REMOTE_TIMEOUT_SECONDS})
+  --verbose          worker and llama.cpp (or server request) logs on stderr`;
 
 class UsageError extends Error {}
 
@@ -71,6 +78,9 @@ async function run(argv: string[]): Promise<CliResult> {
       threads: { type: 'string' },
       'max-tokens': { type: 'string' },
       'max-tiles': { type: 'string' },
+      endpoint: { type: 'string' },
+      'remote-model': { type: 'string' },
+      timeout: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -88,24 +98,36 @@ async function run(argv: string[]): Promise<CliResult> {
     throw new EngineError('bad-request', `Cannot read the image ${imagePath}: ${(err as Error).message}`);
   }
   probeImage(head, imagePath);
-  const modelPath = values.model ?? process.env.INTERNVL_LENS_MODEL ?? '';
-  const mmprojPath = values.mmproj ?? process.env.INTERNVL_LENS_MMPROJ ?? '';
-  const settings = {
-    modelPath: modelPath && resolve(modelPath),
-    mmprojPath: mmprojPath && resolve(mmprojPath),
-    contextSize: integer(values.context, 'context', 8192),
-    gpuLayers: integer(values['gpu-layers'], 'gpu-layers', -1),
-    threads: integer(values.threads, 'threads', 0),
-    idleUnloadMinutes: 0,
-  };
   const verbose = values.verbose;
-  const engine = new LocalEngine({
-    workerPath: join(__dirname, 'worker.js'),
-    settings: () => settings,
-    log: (level, message) => {
-      if (verbose || level === 'error') process.stderr.write(`[${level}] ${message}\n`);
-    },
-  });
+  const log = (level: string, message: string) => {
+    if (verbose || level === 'error') process.stderr.write(`[${level}] ${message}\n`);
+  };
+  const maxTiles = integer(values['max-tiles'], 'max-tiles', 12);
+  let engine: Engine;
+  if (values.endpoint !== undefined) {
+    if (values.model || values.mmproj) throw new UsageError('--endpoint asks a server: --model and --mmproj are for the local engine');
+    const settings = {
+      endpoint: values.endpoint,
+      model: values['remote-model'] ?? '',
+      timeoutSeconds: integer(values.timeout, 'timeout', DEFAULT_REMOTE_TIMEOUT_SECONDS),
+      maxTiles,
+    };
+    // The key comes from the environment only: a command-line argument shows in `ps` and shell history.
+    engine = new RemoteEngine({ settings: () => settings, apiKey: async () => process.env[REMOTE_API_KEY_ENV] || undefined, log });
+  } else {
+    if (values['remote-model'] !== undefined) throw new UsageError('--remote-model needs --endpoint');
+    const modelPath = values.model ?? process.env.INTERNVL_LENS_MODEL ?? '';
+    const mmprojPath = values.mmproj ?? process.env.INTERNVL_LENS_MMPROJ ?? '';
+    const settings = {
+      modelPath: modelPath && resolve(modelPath),
+      mmprojPath: mmprojPath && resolve(mmprojPath),
+      contextSize: integer(values.context, 'context', 8192),
+      gpuLayers: integer(values['gpu-layers'], 'gpu-layers', -1),
+      threads: integer(values.threads, 'threads', 0),
+      idleUnloadMinutes: 0,
+    };
+    engine = new LocalEngine({ workerPath: join(__dirname, 'worker.js'), settings: () => settings, log });
+  }
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
@@ -115,7 +137,7 @@ async function run(argv: string[]): Promise<CliResult> {
     const prepared = await prepareForModel(imagePath, {
       outDir: join(tmpdir(), 'internvl-lens-cli'),
       key: createHash('sha256').update(head).digest('hex').slice(0, 32),
-      maxTiles: integer(values['max-tiles'], 'max-tiles', 12),
+      maxTiles,
     });
     const outcome = await engine.chat(
       [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],

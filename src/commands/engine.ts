@@ -1,11 +1,13 @@
 // The engine's face in the status bar: what is loaded and what it is doing, and a menu to load,
-// unload or restart it and to open the log.
+// unload or restart it and to open the log. In remote mode it names the server and model, and the
+// API key commands keep the key in VS Code's SecretStorage.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
 import { EngineError } from '../engine/errors';
-import { onConfigChange, Settings } from '../config';
+import { parseEndpoint } from '../engine/remote/endpoint';
+import { onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings } from '../config';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -35,34 +37,116 @@ export function describeEngineState(state: EngineState, modelFile: string | null
   }
 }
 
+/** What the status bar says in remote mode: `remote: host/model`, the model once the server named it. */
+export function describeRemoteState(state: EngineState, endpoint: string, configuredModel: string): { text: string; tooltip: string; error: boolean } {
+  let host: string;
+  try {
+    host = parseEndpoint(endpoint).hostname;
+  } catch {
+    return { text: '$(cloud) remote: not set', tooltip: `InternVL Lens: no server is set (${Settings.remoteEndpoint}).`, error: state.kind === 'error' };
+  }
+  const model = state.kind === 'ready' || state.kind === 'busy' ? state.modelName : configuredModel || 'first model';
+  const name = `remote: ${host}/${model}`;
+  switch (state.kind) {
+    case 'idle':
+      return { text: `$(cloud) ${name}`, tooltip: `InternVL Lens: ${endpoint}, ${configuredModel ? `model ${configuredModel}` : 'the first model it lists'}; connects on the first question.`, error: false };
+    case 'loading':
+      return { text: `$(loading~spin) ${name}`, tooltip: `InternVL Lens: connecting to ${endpoint}`, error: false };
+    case 'ready':
+      return { text: `$(cloud) ${name}`, tooltip: `InternVL Lens: ${state.modelName} at ${endpoint}`, error: false };
+    case 'busy':
+      return {
+        text: `$(sync~spin) ${name}${state.queued ? ` +${state.queued} queued` : ''}`,
+        tooltip: `InternVL Lens: answering${state.queued ? `; ${state.queued} more waiting` : ''} (${endpoint})`,
+        error: false,
+      };
+    case 'error':
+      return { text: `$(error) ${name}`, tooltip: `InternVL Lens: ${state.message}`, error: true };
+  }
+}
+
 async function run(ctx: LensContext, what: string, action: () => Promise<unknown>): Promise<void> {
   try {
     await action();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     ctx.output.error(`${what}: ${message}`);
+    const code = err instanceof EngineError ? err.code : undefined;
     const setting = err instanceof EngineError ? err.setting : undefined;
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, setting ? 'Open Settings' : 'Show Log');
-    if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
+    const button = code === 'remote-unauthorized' ? 'Set API Key' : setting ? 'Open Settings' : 'Show Log';
+    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, button);
+    if (choice === 'Set API Key') void vscode.commands.executeCommand(SET_API_KEY_COMMAND);
+    else if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
     else if (choice === 'Show Log') ctx.output.show(true);
   }
 }
+
+export const SET_API_KEY_COMMAND = 'internvlLens.setApiKey';
+export const CLEAR_API_KEY_COMMAND = 'internvlLens.clearApiKey';
+
+/** Asks for the remote server's API key and keeps it in SecretStorage (never in settings or logs). */
+export const setApiKey = (ctx: LensContext) => async () => {
+  const endpoint = ctx.config.remoteEndpoint;
+  const key = await vscode.window.showInputBox({
+    title: 'InternVL Lens: API key of the remote server',
+    prompt: `The key ${endpoint || 'the server'} expects as "Authorization: Bearer …". Stored in VS Code's secret storage.`,
+    password: true,
+    ignoreFocusOut: true,
+    placeHolder: 'API key',
+    validateInput: (v) => (v.trim() ? (/\s/.test(v.trim()) ? 'An API key has no spaces.' : null) : 'Enter the key, or press Escape to cancel.'),
+  });
+  if (key === undefined) return;
+  await ctx.extension.secrets.store(REMOTE_API_KEY_SECRET, key.trim());
+  ctx.output.info('remote: API key stored in secret storage');
+  void vscode.window.showInformationMessage('InternVL Lens: API key stored in secret storage.');
+};
+
+export const clearApiKey = (ctx: LensContext) => async () => {
+  const had = (await ctx.extension.secrets.get(REMOTE_API_KEY_SECRET)) !== undefined;
+  await ctx.extension.secrets.delete(REMOTE_API_KEY_SECRET);
+  ctx.output.info(had ? 'remote: API key removed from secret storage' : 'remote: no API key was stored');
+  void vscode.window.showInformationMessage(had ? 'InternVL Lens: API key removed.' : 'InternVL Lens: no API key was stored.');
+};
 
 export const loadModel = (ctx: LensContext) => () => run(ctx, 'load', () => ctx.engine.load());
 export const unloadModel = (ctx: LensContext) => () => run(ctx, 'unload', () => ctx.engine.unload());
 export const restartEngine = (ctx: LensContext) => () => run(ctx, 'restart', () => ctx.engine.restart());
 
+/** The status bar's words for the engine that runs now. */
+function describeCurrent(ctx: LensContext): { text: string; tooltip: string; error: boolean } {
+  const config = ctx.config;
+  if (ctx.engine.kind === 'remote') return describeRemoteState(ctx.engine.state, config.remoteEndpoint, config.remoteModel);
+  return describeEngineState(ctx.engine.state, config.modelPath ? basename(config.modelPath) : null);
+}
+
+const SWITCH_ENGINE = 'internvlLens.switchEngine';
+
 export const engineMenu = (ctx: LensContext) => async () => {
   const loaded = ctx.engine.state.kind === 'ready' || ctx.engine.state.kind === 'busy';
-  const items: Array<vscode.QuickPickItem & { command: string }> = [
-    ...(loaded ? [] : [{ label: '$(play) Load Model', command: 'internvlLens.loadModel' }]),
-    ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
-    { label: '$(debug-restart) Restart Inference Worker', command: 'internvlLens.restartEngine' },
-    { label: '$(output) Show Log', command: 'internvlLens.showLog' },
-    { label: '$(gear) Model Settings', command: 'workbench.action.openSettings' },
-  ];
-  const picked = await vscode.window.showQuickPick(items, { title: describeEngineState(ctx.engine.state, null).tooltip });
-  if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.command === 'workbench.action.openSettings' ? ['internvlLens'] : []));
+  const remote = ctx.engine.kind === 'remote';
+  type Item = vscode.QuickPickItem & { command: string; args?: unknown[] };
+  const items: Item[] = remote
+    ? [
+        { label: '$(plug) Test Connection', description: 'asks the server for its models', command: 'internvlLens.loadModel' },
+        { label: '$(key) Set API Key', command: SET_API_KEY_COMMAND },
+        { label: '$(trash) Clear API Key', command: CLEAR_API_KEY_COMMAND },
+        { label: '$(vm) Use the Local Model', description: `${Settings.engine}: local`, command: SWITCH_ENGINE, args: ['local'] },
+      ]
+    : [
+        ...(loaded ? [] : [{ label: '$(play) Load Model', command: 'internvlLens.loadModel' }]),
+        ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
+        { label: '$(debug-restart) Restart Inference Worker', command: 'internvlLens.restartEngine' },
+        { label: '$(cloud) Use a Remote Server', description: `${Settings.engine}: remote`, command: SWITCH_ENGINE, args: ['remote'] },
+      ];
+  items.push({ label: '$(output) Show Log', command: 'internvlLens.showLog' }, { label: '$(gear) Model Settings', command: 'workbench.action.openSettings', args: [SECTION] });
+  const picked = await vscode.window.showQuickPick(items, { title: describeCurrent(ctx).tooltip });
+  if (!picked) return;
+  if (picked.command === SWITCH_ENGINE) {
+    await vscode.workspace.getConfiguration(SECTION).update('engine', picked.args![0], vscode.ConfigurationTarget.Global);
+    if (picked.args![0] === 'remote' && !ctx.config.remoteEndpoint) await vscode.commands.executeCommand('workbench.action.openSettings', Settings.remoteEndpoint);
+    return;
+  }
+  await vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
 };
 
 /** The status bar item, following the engine's state; a load notice (e.g. CPU fallback) is shown once. */
@@ -72,8 +156,7 @@ export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   item.command = ENGINE_MENU_COMMAND;
   const shownNotices = new Set<string>();
   const update = (state: EngineState) => {
-    const modelPath = ctx.config.modelPath;
-    const view = describeEngineState(state, modelPath ? basename(modelPath) : null);
+    const view = describeCurrent(ctx);
     item.text = view.text;
     item.tooltip = view.tooltip;
     item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
@@ -85,7 +168,7 @@ export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   update(ctx.engine.state);
   item.show();
   const sub = ctx.engine.onDidChangeState(update);
-  // With no model loaded the item names the configured file: follow the setting.
+  // With no model loaded the item names the configured file (or server): follow the settings.
   const config = onConfigChange(vscode.workspace, () => update(ctx.engine.state));
   return vscode.Disposable.from(item, config, { dispose: () => sub.dispose() });
 }
@@ -97,6 +180,8 @@ export function registerEngineStatus(ctx: LensContext): void {
     'internvlLens.loadModel': loadModel,
     'internvlLens.unloadModel': unloadModel,
     'internvlLens.restartEngine': restartEngine,
+    [SET_API_KEY_COMMAND]: setApiKey,
+    [CLEAR_API_KEY_COMMAND]: clearApiKey,
   };
   for (const [name, factory] of Object.entries(commands)) ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   ctx.push(engineStatusBar(ctx));
