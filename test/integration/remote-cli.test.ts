@@ -3,7 +3,7 @@
 // does, with the API key from the environment.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -73,6 +73,16 @@ describe('internvl-lens CLI with --endpoint', () => {
       assert.equal(server.requests[0]!.headers.authorization, undefined);
     } finally {
       await server.close();
+    }
+  });
+
+  it('the OpenAI client ships in dist/openai.js, loaded on demand: the host and CLI bundles do not carry it', () => {
+    const marker = 'https://api.openai.com/v1';
+    assert.ok(readFileSync(join(ROOT, 'dist', 'openai.js'), 'utf8').includes(marker));
+    for (const bundle of ['extension.js', 'cli.js']) {
+      const text = readFileSync(join(ROOT, 'dist', bundle), 'utf8');
+      assert.ok(!text.includes(marker), `${bundle} bundles the OpenAI client`);
+      assert.match(text, /import\("\.\/openai\.js"\)/, `${bundle} loads it from ./openai.js`);
     }
   });
 
