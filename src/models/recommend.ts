@@ -34,7 +34,7 @@ export interface Recommendation extends Fit {
 /** Compute buffers (image encoder over a 448-px tile batch, the LLM's scratch): measured well under this. */
 const WORKING_BUFFERS = 768 * 2 ** 20;
 /** Drivers and the display keep some GPU memory: use at most this share of what the device reports. */
-const GPU_USABLE = 0.9;
+const GPU_USABLE = 0.85;
 /** The system, the editor and other apps keep this much RAM. */
 const RAM_RESERVED = 4 * 2 ** 30;
 
