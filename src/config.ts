@@ -17,6 +17,7 @@ export const Settings = {
   maxTiles: `${SECTION}.maxTiles`,
   captureRetentionDays: `${SECTION}.captureRetentionDays`,
   idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
+  modelsDirectory: `${SECTION}.modelsDirectory`,
 } as const;
 
 export interface LensConfig {
@@ -31,6 +32,8 @@ export interface LensConfig {
   /** Days captured images stay in the extension's storage; 0 keeps them until Clear Captures. */
   captureRetentionDays: number;
   idleUnloadMinutes: number;
+  /** Where Download Model… stores files; empty: the extension's global storage. */
+  modelsDirectory: string;
 }
 
 function expandHome(p: string): string {
@@ -50,6 +53,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     maxTiles: Math.min(MAX_TILES, Math.max(1, Math.round(c.get<number>('maxTiles', MAX_TILES)))),
     captureRetentionDays: c.get<number>('captureRetentionDays', 7),
     idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
+    modelsDirectory: expandHome(c.get<string>('modelsDirectory', '')),
   };
 }
 

@@ -6,6 +6,7 @@ import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { onConfigChange, Settings } from '../config';
+import { DOWNLOAD_MODEL, modelSetupActions, runModelSetupAction, USE_EXISTING_MODEL } from './models';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -42,7 +43,8 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
     const message = err instanceof Error ? err.message : String(err);
     ctx.output.error(`${what}: ${message}`);
     const setting = err instanceof EngineError ? err.setting : undefined;
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, setting ? 'Open Settings' : 'Show Log');
+    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...modelSetupActions(setting), setting ? 'Open Settings' : 'Show Log');
+    if (await runModelSetupAction(choice)) return;
     if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
     else if (choice === 'Show Log') ctx.output.show(true);
   }
@@ -57,6 +59,8 @@ export const engineMenu = (ctx: LensContext) => async () => {
   const items: Array<vscode.QuickPickItem & { command: string }> = [
     ...(loaded ? [] : [{ label: '$(play) Load Model', command: 'internvlLens.loadModel' }]),
     ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
+    { label: '$(cloud-download) Download Model…', command: DOWNLOAD_MODEL },
+    { label: '$(folder-opened) Use Existing Model Files…', command: USE_EXISTING_MODEL },
     { label: '$(debug-restart) Restart Inference Worker', command: 'internvlLens.restartEngine' },
     { label: '$(output) Show Log', command: 'internvlLens.showLog' },
     { label: '$(gear) Model Settings', command: 'workbench.action.openSettings' },
