@@ -115,6 +115,9 @@ export function downloadModel(ctx: LensContext) {
     const entry = chosen;
     const label = `${entry.family.name} ${entry.quant}`;
     const directory = modelsDirectory(ctx);
+    // Two downloads of one file would write the same partial file.
+    if (downloading.has(entry.id)) return void vscode.window.showInformationMessage(`InternVL Lens: ${label} is already downloading.`);
+    downloading.add(entry.id);
     ctx.output.info(`downloading ${label} into ${directory}`);
     try {
       const installed = await vscode.window.withProgress(
@@ -146,11 +149,17 @@ export function downloadModel(ctx: LensContext) {
       await configure(installed.modelPath, installed.mmprojPath);
       await loadAndOffer(ctx, label);
     } catch (err) {
+      downloading.delete(entry.id);
       await downloadFailed(ctx, entry, err, () => run({ id: entry.id }));
+    } finally {
+      downloading.delete(entry.id);
     }
   };
   return run;
 }
+
+/** Catalogue ids being downloaded now. */
+const downloading = new Set<string>();
 
 /** Each failure says what happened and offers the way forward; what was fetched stays for a retry. */
 async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, err: unknown, retry: () => Promise<void>): Promise<void> {

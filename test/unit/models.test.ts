@@ -1,8 +1,11 @@
 // The model catalogue and the hardware recommendation (pure functions, no I/O).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { CATALOGUE, DEFAULT_ENTRY_ID, defaultEntry, downloadBaseUrl, FAMILIES, fileUrl, kvCacheBytes, mmprojFor, sizeTolerance } from '../../src/models/catalogue';
 import { type HardwareProfile, recommendModel } from '../../src/models/recommend';
+import { modelSearchRoots } from '../../src/models/discover';
+import { profileFromDevices } from '../../src/models/hardware';
 import { formatBytes, formatDuration } from '../../src/models/units';
 
 const GB = 2 ** 30;
@@ -140,5 +143,55 @@ describe('units', () => {
     assert.equal(formatDuration(185), '3 min');
     assert.equal(formatDuration(4800), '1 h 20 min');
     assert.equal(formatDuration(Infinity), '—');
+  });
+});
+
+describe('where models are looked for', () => {
+  test('Linux defaults, then the environment variables the tools themselves honour', () => {
+    assert.deepEqual(modelSearchRoots({}, '/home/u', 'linux', '/data/models'), [
+      { dir: '/data/models', source: 'Models folder' },
+      { dir: '/home/u/.cache/huggingface/hub', source: 'Hugging Face cache' },
+      { dir: '/home/u/.lmstudio/models', source: 'LM Studio' },
+      { dir: '/home/u/.cache/lm-studio/models', source: 'LM Studio' },
+      { dir: '/home/u/.cache/llama.cpp', source: 'llama.cpp cache' },
+    ]);
+    const env = { HF_HUB_CACHE: '/hub', LLAMA_CACHE: '/llama', LMSTUDIO_HOME: '/lms' };
+    assert.deepEqual(
+      modelSearchRoots(env, '/home/u', 'linux').map((r) => r.dir),
+      ['/hub', '/lms/models', '/home/u/.cache/lm-studio/models', '/llama'],
+    );
+    assert.equal(modelSearchRoots({ HF_HOME: '/hf' }, '/home/u', 'linux')[0]!.dir, '/hf/hub');
+    assert.equal(modelSearchRoots({ XDG_CACHE_HOME: '/xdg' }, '/home/u', 'linux')[0]!.dir, '/xdg/huggingface/hub');
+  });
+
+  test("macOS and Windows keep llama.cpp's cache elsewhere", () => {
+    assert.equal(modelSearchRoots({}, '/Users/u', 'darwin').at(-1)!.dir, '/Users/u/Library/Caches/llama.cpp');
+    assert.equal(modelSearchRoots({ LOCALAPPDATA: 'C:/Users/u/AppData/Local' }, 'C:/Users/u', 'win32').at(-1)!.dir, join('C:/Users/u/AppData/Local', 'llama.cpp'));
+  });
+
+  test('the models folder inside a cache is looked at once', () => {
+    const roots = modelSearchRoots({}, '/home/u', 'linux', '/home/u/.cache/llama.cpp');
+    assert.equal(roots.filter((r) => r.dir === '/home/u/.cache/llama.cpp').length, 1);
+  });
+});
+
+describe("hardware profile from the worker's device list", () => {
+  test('one entry per GPU (the build reporting most memory), CPUs left out', () => {
+    const profile = profileFromDevices(
+      [
+        { variant: 'default', backend: 'CPU', type: 'cpu', deviceName: 'AMD EPYC', maxMemorySize: 0 },
+        { variant: 'cuda', backend: 'CUDA', type: 'gpu', deviceName: 'NVIDIA H100', maxMemorySize: 80 * GB },
+        { variant: 'vulkan', backend: 'Vulkan', type: 'gpu', deviceName: 'NVIDIA H100', maxMemorySize: 79 * GB },
+        { variant: 'vulkan', backend: 'Vulkan', type: 'igpu', deviceName: 'Intel Iris Xe', maxMemorySize: 8 * GB },
+      ],
+      64 * GB,
+    );
+    assert.deepEqual(profile, {
+      gpus: [
+        { name: 'NVIDIA H100', memoryBytes: 80 * GB },
+        { name: 'Intel Iris Xe', memoryBytes: 8 * GB },
+      ],
+      systemMemoryBytes: 64 * GB,
+    });
   });
 });
