@@ -85,7 +85,7 @@ describe('downloadFile', () => {
   });
 
   test('a download killed midway keeps its partial file, and the next run fetches only what is missing', async () => {
-    server.files.set(MODEL, { body, throttle: { chunk: 4096, pauseMs: 15 } });
+    server.files.set(MODEL, { body, throttle: { chunk: 2048, pauseMs: 30 } });
     server.log.length = 0;
     const destination = fresh();
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/integration/modelsDownloadChild.ts'), server.baseUrl + MODEL, destination], {
