@@ -8,7 +8,7 @@ import type { LensContext } from '../context';
 import { SECTION, Settings } from '../config';
 import { EngineError } from '../engine/errors';
 import { preflightModelFiles } from '../engine/local/preflight';
-import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor } from '../models/catalogue';
+import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
 import { findModelsOnDisk, type FoundModel, modelSearchRoots } from '../models/discover';
 import { queryHardware } from '../models/hardware';
@@ -108,11 +108,14 @@ async function pickBuild(ctx: LensContext): Promise<CatalogueEntry | 'existing' 
 }
 
 export function downloadModel(ctx: LensContext) {
-  const run = async (args?: { id?: string }): Promise<void> => {
+  /** `{ id, mmproj }` (a catalogue id and an mmproj file name, e.g. mmproj-F32.gguf) skips the picker. */
+  const run = async (args?: { id?: string; mmproj?: string }): Promise<void> => {
     const chosen = args?.id ? catalogueEntry(args.id) : await pickBuild(ctx);
     if (chosen === 'existing') return void (await vscode.commands.executeCommand(USE_EXISTING_MODEL));
     if (!chosen) return;
     const entry = chosen;
+    const mmproj = mmprojFor(entry, args?.mmproj);
+    if (!mmproj) return void vscode.window.showErrorMessage(`InternVL Lens: ${entry.family.name} has no vision projector named ${args?.mmproj}; it has ${entry.family.mmproj.map((m) => m.file).join(', ')}.`);
     const label = `${entry.family.name} ${entry.quant}`;
     const directory = modelsDirectory(ctx);
     // Two downloads of one file would write the same partial file.
@@ -128,6 +131,7 @@ export function downloadModel(ctx: LensContext) {
           let shown = 0;
           return installModel({
             entry,
+            mmproj,
             directory,
             baseUrl: downloadBaseUrl(),
             signal: cancel.signal,
@@ -150,7 +154,7 @@ export function downloadModel(ctx: LensContext) {
       await loadAndOffer(ctx, label);
     } catch (err) {
       downloading.delete(entry.id);
-      await downloadFailed(ctx, entry, err, () => run({ id: entry.id }));
+      await downloadFailed(ctx, entry, mmproj, err, () => run({ id: entry.id, mmproj: mmproj.file }));
     } finally {
       downloading.delete(entry.id);
     }
@@ -162,7 +166,7 @@ export function downloadModel(ctx: LensContext) {
 const downloading = new Set<string>();
 
 /** Each failure says what happened and offers the way forward; what was fetched stays for a retry. */
-async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, err: unknown, retry: () => Promise<void>): Promise<void> {
+async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: Mmproj, err: unknown, retry: () => Promise<void>): Promise<void> {
   const message = describeError(err);
   ctx.output.error(`download ${entry.id}: ${message}`);
   if (!(err instanceof DownloadError)) {
@@ -173,7 +177,7 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, err: unkn
   const folder = join(modelsDirectory(ctx), familyFolder(entry.family));
   switch (err.code) {
     case 'cancelled': {
-      const state = await installState(entry, modelsDirectory(ctx));
+      const state = await installState(entry, modelsDirectory(ctx), mmproj);
       const choice = await vscode.window.showInformationMessage(
         `InternVL Lens: download paused; ${formatBytes(state.totalBytes - state.missingBytes)} of ${formatBytes(state.totalBytes)} is kept in ${folder}. Download Model… resumes it.`,
         'Resume',
@@ -181,7 +185,7 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, err: unkn
       );
       if (choice === 'Resume') return retry();
       if (choice === 'Delete Partial Download') {
-        const paths = installPaths(entry, modelsDirectory(ctx));
+        const paths = installPaths(entry, modelsDirectory(ctx), mmproj);
         await discardPartial(paths.modelPath);
         await discardPartial(paths.mmprojPath);
       }

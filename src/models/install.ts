@@ -58,8 +58,7 @@ async function bytesToFetch(file: CatalogueFile, path: string): Promise<number> 
 }
 
 /** How much of a build is already on disk (for "resume" in the picker). */
-export async function installState(entry: CatalogueEntry, directory: string): Promise<{ missingBytes: number; totalBytes: number }> {
-  const mmproj = mmprojFor(entry)!;
+export async function installState(entry: CatalogueEntry, directory: string, mmproj = mmprojFor(entry)!): Promise<{ missingBytes: number; totalBytes: number }> {
   const paths = installPaths(entry, directory, mmproj);
   const missing = (await bytesToFetch(entry, paths.modelPath)) + (await bytesToFetch(mmproj, paths.mmprojPath));
   return { missingBytes: missing, totalBytes: entry.bytes + mmproj.bytes };
