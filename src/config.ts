@@ -21,6 +21,7 @@ export const Settings = {
   remoteEndpoint: `${SECTION}.remote.endpoint`,
   remoteModel: `${SECTION}.remote.model`,
   remoteTimeoutSeconds: `${SECTION}.remote.requestTimeoutSeconds`,
+  modelsDirectory: `${SECTION}.modelsDirectory`,
 } as const;
 
 /** Where the model runs: the local worker, or an OpenAI-compatible server. */
@@ -51,6 +52,8 @@ export interface LensConfig {
   remoteModel: string;
   /** Longest wait for the server to start answering, and between two streamed pieces. */
   remoteTimeoutSeconds: number;
+  /** Where Download Model… stores files; empty: the extension's global storage. */
+  modelsDirectory: string;
 }
 
 function expandHome(p: string): string {
@@ -78,6 +81,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     remoteEndpoint: c.get<string>('remote.endpoint', '').trim(),
     remoteModel: c.get<string>('remote.model', '').trim(),
     remoteTimeoutSeconds: positiveOr(c.get<number>('remote.requestTimeoutSeconds', DEFAULT_REMOTE_TIMEOUT_SECONDS), DEFAULT_REMOTE_TIMEOUT_SECONDS),
+    modelsDirectory: expandHome(c.get<string>('modelsDirectory', '')),
   };
 }
 

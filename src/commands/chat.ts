@@ -1,6 +1,7 @@
 // Chat-level actions: open, new chat, stop, show log; and notifications for failed turns.
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
+import { modelSetupActions, runModelSetupAction } from './models';
 
 export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
 export const newChat = (ctx: LensContext) => () => ctx.conversation.clear();
@@ -15,7 +16,8 @@ export function notifyFailures(ctx: LensContext): vscode.Disposable {
     seen.add(e.turn.id);
     const { message, setting } = e.turn.error;
     const button = setting ? 'Open Settings' : 'Show Log';
-    void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, button).then((choice) => {
+    void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...modelSetupActions(setting), button).then(async (choice) => {
+      if (await runModelSetupAction(choice)) return;
       if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
       else if (choice === 'Show Log') ctx.output.show(true);
     });

@@ -8,6 +8,7 @@ import type { EngineState } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseEndpoint } from '../engine/remote/endpoint';
 import { onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings } from '../config';
+import { DOWNLOAD_MODEL, modelSetupActions, runModelSetupAction, USE_EXISTING_MODEL } from './models';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -73,8 +74,9 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
     ctx.output.error(`${what}: ${message}`);
     const code = err instanceof EngineError ? err.code : undefined;
     const setting = err instanceof EngineError ? err.setting : undefined;
-    const button = code === 'remote-unauthorized' ? 'Set API Key' : setting ? 'Open Settings' : 'Show Log';
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, button);
+    const actions = code === 'remote-unauthorized' ? ['Set API Key'] : [...modelSetupActions(setting), setting ? 'Open Settings' : 'Show Log'];
+    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...actions);
+    if (await runModelSetupAction(choice)) return;
     if (choice === 'Set API Key') void vscode.commands.executeCommand(SET_API_KEY_COMMAND);
     else if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
     else if (choice === 'Show Log') ctx.output.show(true);
@@ -135,6 +137,8 @@ export const engineMenu = (ctx: LensContext) => async () => {
     : [
         ...(loaded ? [] : [{ label: '$(play) Load Model', command: 'internvlLens.loadModel' }]),
         ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
+        { label: '$(cloud-download) Download Model…', command: DOWNLOAD_MODEL },
+        { label: '$(folder-opened) Use Existing Model Files…', command: USE_EXISTING_MODEL },
         { label: '$(debug-restart) Restart Inference Worker', command: 'internvlLens.restartEngine' },
         { label: '$(cloud) Use a Remote Server', description: `${Settings.engine}: remote`, command: SWITCH_ENGINE, args: ['remote'] },
       ];

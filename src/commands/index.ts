@@ -5,6 +5,7 @@ import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, past
 import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
 import { exportAnnotated, ground, locateElement } from './grounding';
+import { DOWNLOAD_MODEL, downloadModel, TRY_SAMPLE_IMAGE, trySampleImage, USE_EXISTING_MODEL, useExistingModel } from './models';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 
@@ -24,6 +25,9 @@ const COMMANDS: Record<string, CommandFactory> = {
   'internvlLens.pasteImage': pasteImage,
   'internvlLens.clearCaptures': clearCaptures,
   'internvlLens.explainMermaid': explainMermaid,
+  [DOWNLOAD_MODEL]: downloadModel,
+  [USE_EXISTING_MODEL]: useExistingModel,
+  [TRY_SAMPLE_IMAGE]: trySampleImage,
 };
 
 export function registerCommands(ctx: LensContext): void {

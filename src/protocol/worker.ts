@@ -92,6 +92,21 @@ export const LogNotification = v.object({
 });
 export type LogNotification = v.InferOutput<typeof LogNotification>;
 
+/** A compute device llama.cpp sees (getBackendDevicesInfo), for sizing the model to download. */
+export const HardwareDevice = v.object({
+  /** The build that sees it: `default` (CPU, or Metal on macOS), `cuda`, `vulkan`. */
+  variant: LibVariant,
+  backend: v.string(),
+  /** `cpu`, `gpu`, `igpu`, `accel` … */
+  type: v.string(),
+  deviceName: v.string(),
+  maxMemorySize: v.pipe(v.number(), v.minValue(0)),
+});
+export type HardwareDevice = v.InferOutput<typeof HardwareDevice>;
+
+export const HardwareResult = v.object({ devices: v.array(HardwareDevice) });
+export type HardwareResult = v.InferOutput<typeof HardwareResult>;
+
 /** Error kinds the worker reports in a JSON-RPC error's `data.kind`. */
 export const WorkerErrorKind = v.picklist(['load-failed', 'no-vision', 'no-model', 'completion-failed', 'context-overflow', 'bad-request']);
 export type WorkerErrorKind = v.InferOutput<typeof WorkerErrorKind>;
@@ -104,6 +119,8 @@ export const WorkerMethods = {
   token: 'internvlLens/token',
   progress: 'internvlLens/progress',
   log: 'internvlLens/log',
+  /** The devices each installed llama.cpp build sees; needs no model. */
+  hardware: 'internvlLens/hardware',
 } as const;
 
 /** JSON-RPC error code used for every worker-side failure; the kind says which. */

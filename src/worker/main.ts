@@ -15,6 +15,8 @@ import {
 import {
   ChatParams,
   type ChatResult,
+  type HardwareDevice,
+  type HardwareResult,
   type LibVariant,
   LoadParams,
   type LoadResult,
@@ -393,6 +395,22 @@ connection.onRequest(WorkerMethods.unload, () => serialised(release));
 connection.onRequest(WorkerMethods.chat, (raw: unknown, token: CancellationToken) =>
   serialised(() => chat(validated<ChatParams>(WorkerMethods.chat, ChatParams, raw), token)),
 );
+
+/** Devices of every installed build, so the host can size a model download to them. */
+async function hardware(): Promise<HardwareResult> {
+  const binding = loadLlamaNode();
+  const devices: HardwareDevice[] = [];
+  for (const variant of ['default', 'cuda', 'vulkan'] as const) {
+    if (variant !== 'default' && !(await binding.isLibVariantAvailable(variant).catch(() => false))) continue;
+    const found = await binding.getBackendDevicesInfo(variant).catch((err: unknown) => {
+      log('warn', `listing ${variant} devices failed: ${describe(err)}`);
+      return [];
+    });
+    for (const d of found) devices.push({ variant, backend: d.backend, type: d.type, deviceName: d.deviceName, maxMemorySize: Number(d.maxMemorySize) || 0 });
+  }
+  return { devices };
+}
+connection.onRequest(WorkerMethods.hardware, () => serialised(hardware));
 
 // The host going away (editor closed or crashed) ends the worker.
 process.on('disconnect', () => process.exit(0));

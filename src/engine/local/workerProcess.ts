@@ -12,6 +12,7 @@ import * as v from 'valibot';
 import {
   type ChatParams,
   ChatResult,
+  HardwareResult,
   type LoadParams,
   LoadResult,
   LogNotification,
@@ -160,6 +161,11 @@ export class WorkerProcess {
       signal?.removeEventListener('abort', mute);
       this.tokenListeners.delete(params.chatId);
     }
+  }
+
+  /** The devices the worker's llama.cpp builds see (no model needed). */
+  hardware(): Promise<HardwareResult> {
+    return this.request(WorkerMethods.hardware, null, HardwareResult);
   }
 
   /** Ends the worker: politely through IPC, then by signal if it lingers. */

@@ -1,0 +1,114 @@
+// Getting a model in a real VS Code (code-server): Use Existing Model Files… finds the model in a
+// Hugging Face cache, sets it up and loads it, and the walkthrough's "Try on the Sample Image"
+// answers with boxes; Download Model… reaches a real HTTP server on 127.0.0.1 (HF_ENDPOINT) and
+// refuses a file that is not the catalogue's, with nothing configured.
+import { strict as assert } from 'node:assert';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { type CodeServer, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { SCRIPTS } from '../fixtures/scripts';
+import { tinyModel } from '../integration/support';
+import { type ModelsServer, startModelsServer } from '../integration/modelsServer';
+
+const EXTENSION_ID = 'internvl-lens.internvl-lens';
+const BOX_COUNT = SCRIPTS.grounding.regions.reduce((n, r) => n + r.boxes.length, 0);
+const UNSLOTH = 'models--unsloth--InternVL3-14B-Instruct-GGUF';
+
+/** User settings as the remote side keeps them: machine-scoped ones (the model paths) land in Machine/. */
+function userSettings(server: CodeServer): Record<string, unknown> {
+  const read = (part: string) => {
+    try {
+      return JSON.parse(readFileSync(join(server.userDataDir, part, 'settings.json'), 'utf8')) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  };
+  return { ...read('User'), ...read('Machine') };
+}
+
+describe('Models in a real VS Code', () => {
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let models: ModelsServer;
+  let hubCache: string;
+  const grounding = tinyModel('grounding');
+  const toast = (text: string | RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text });
+
+  before(async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'lens-models-'));
+    // A Hugging Face cache as huggingface_hub leaves it: snapshot files are links to blobs.
+    hubCache = mkdtempSync(join(tmpdir(), 'lens-hub-'));
+    const snapshot = join(hubCache, UNSLOTH, 'snapshots', '0123abcd');
+    mkdirSync(join(hubCache, UNSLOTH, 'blobs'), { recursive: true });
+    mkdirSync(snapshot, { recursive: true });
+    copyFileSync(grounding.modelPath, join(hubCache, UNSLOTH, 'blobs', 'aaaa'));
+    copyFileSync(grounding.mmprojPath, join(hubCache, UNSLOTH, 'blobs', 'bbbb'));
+    symlinkSync('../../blobs/aaaa', join(snapshot, 'InternVL3-14B-Instruct-Q4_K_M.gguf'));
+    symlinkSync('../../blobs/bbbb', join(snapshot, 'mmproj-F16.gguf'));
+    // The "mirror": the real catalogue's file name, but the tiny file's size.
+    models = await startModelsServer();
+    models.files.set('/unsloth/InternVL3-14B-Instruct-GGUF/resolve/main/InternVL3-14B-Instruct-Q4_K_M.gguf', { body: readFileSync(grounding.modelPath) });
+    server = await startCodeServer({
+      workspace,
+      settings: { 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2, 'internvlLens.modelsDirectory': join(workspace, 'models') },
+      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
+      env: { HF_HUB_CACHE: hubCache, HF_ENDPOINT: models.baseUrl },
+    });
+    browser = await launchBrowser();
+    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
+  });
+
+  after(async () => {
+    if (server) await saveLogs(server, 'models').catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+    await models?.close();
+  });
+
+  it('Download Model… asks the mirror, and a file that is not the catalogue one is refused with nothing set up', async () => {
+    await runCommand(page, 'InternVL Lens: Download Model…', 20_000);
+    const pick = page.locator(QUICK_INPUT);
+    // The recommendation (the worker listed this machine's devices) comes first, with its reason.
+    await pick.locator('.monaco-list-row', { hasText: 'recommended' }).first().waitFor({ timeout: 30_000 });
+    assert.match((await pick.locator('.monaco-list-row').first().textContent()) ?? '', /InternVL3-\d+B .*recommended.*(runs entirely on the GPU|runs on the CPU|less than even)/);
+    await pick.locator('input.input').fill('InternVL3-14B Q4_K_M');
+    await pick.locator('.monaco-list-row', { hasText: 'default' }).first().click();
+    await toast('not the expected file, so nothing was downloaded').waitFor({ timeout: 30_000 }).catch((err: unknown) => {
+      console.log(exthostLog(server, 60, 'InternVL Lens'));
+      throw err;
+    });
+    const data = models.log.filter((r) => r.path.startsWith('/cdn/'));
+    assert.deepEqual(data.map((r) => r.range), ['bytes=0-0'], 'only the size probe reached the file');
+    assert.equal(userSettings(server)['internvlLens.modelPath'], undefined);
+    await page.keyboard.press('Escape');
+  });
+
+  it('Use Existing Model Files… finds the model in the Hugging Face cache, loads it, and the sample image gets its boxes', async () => {
+    await runCommand(page, 'InternVL Lens: Use Existing Model Files…', 20_000);
+    const pick = page.locator(QUICK_INPUT);
+    const row = pick.locator('.monaco-list-row', { hasText: 'Hugging Face cache' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    assert.match((await row.textContent()) ?? '', /mmproj-F16\.gguf/, 'paired with its projector');
+    await row.click();
+    const ready = toast(/is ready\./);
+    await ready.waitFor({ timeout: 60_000 }).catch((err: unknown) => {
+      console.log(exthostLog(server, 60, 'InternVL Lens'));
+      throw err;
+    });
+    const settings = userSettings(server);
+    assert.equal(settings['internvlLens.modelPath'], join(hubCache, UNSLOTH, 'snapshots', '0123abcd', 'InternVL3-14B-Instruct-Q4_K_M.gguf'));
+    assert.equal(settings['internvlLens.mmprojPath'], join(hubCache, UNSLOTH, 'snapshots', '0123abcd', 'mmproj-F16.gguf'));
+    await ready.locator('.monaco-button', { hasText: 'Try on the Sample Image' }).click();
+
+    const frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
+    await frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 });
+    assert.equal(await frame.locator('.question-text').textContent(), 'Locate element: the Save button');
+    assert.match((await frame.locator('figcaption').textContent()) ?? '', /640×400/);
+    assert.equal(await frame.locator('.region.box').count(), BOX_COUNT);
+    await screenshot(page, 'models-sample-image');
+  });
+});
