@@ -6,6 +6,8 @@
 #       chromium + fonts-liberation   browser driven by playwright-core (/usr/bin/chromium)
 #       xvfb xauth openbox            virtual X display (+ a window manager) for screen-capture tests
 #       x11-apps x11-utils xclip      known pixels on screen (xlogo), xprop, clipboard images
+#       tigervnc-standalone-server    Xvnc: an X server with several monitors (RandR outputs)
+#       x11-xserver-utils             xrandr, xsetroot, xrdb (monitor layout, scaling)
 #       ripgrep                       code-server's search; also seeds @vscode/ripgrep offline
 #       libkrb5-dev                   code-server's `kerberos` native module (gssapi headers)
 #       build-essential python3 pkg-config   node-gyp builds (node-pty, kerberos, ...)
@@ -35,6 +37,7 @@ die() { log "ERROR: $*" >&2; exit 1; }
 # 1. Debian packages
 # ---------------------------------------------------------------------------------------
 APT_PACKAGES=(chromium fonts-liberation xvfb xauth openbox x11-apps x11-utils xclip ripgrep libkrb5-dev
+              tigervnc-standalone-server x11-xserver-utils
               build-essential python3 pkg-config ca-certificates)
 
 is_installed() {

@@ -64,6 +64,19 @@ export async function grabScreen(monitorId?: number): Promise<ScreenShot> {
   return { image, monitor: infos[index] };
 }
 
+/** Grabs every monitor, in the order the OS lists them (Capture Screen › All screens). */
+export async function grabAllScreens(): Promise<ScreenShot[]> {
+  const all = await native('list the screens', monitors);
+  if (all.length === 0) throw new CaptureError('No screen was found to capture.', 'failed');
+  const shots: ScreenShot[] = [];
+  for (const m of all) {
+    const image = await native('capture the screen', () => m.captureImage());
+    if (image.width === 0 || image.height === 0) throw new CaptureError('The screen capture came back empty (0 pixels).', 'failed');
+    shots.push({ image, monitor: describe(m) });
+  }
+  return shots;
+}
+
 /** Encodes a grabbed screen, or the `rect` of it (device pixels), as a PNG capture. */
 export async function encodeShot(shot: ScreenShot, kind: string, rect?: CropRect): Promise<Capture> {
   let image = shot.image;

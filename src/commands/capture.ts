@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { type Capture } from '../capture/capture';
 import { readClipboardImage } from '../capture/clipboard';
 import { CaptureError } from '../capture/errors';
+import { ALL_SCREENS, captureAllScreens, parseScreenTarget, type ScreenTarget, screenChoices } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
 import { pruneCaptures } from '../capture/retention';
 import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors } from '../capture/screen';
@@ -16,9 +17,14 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
 const PICKER_CLOSE_MS = 200;
 
-/** Command arguments for scripting and keybindings: `question` skips the question box. */
+/**
+ * Command arguments for scripting and keybindings: `question` skips the question box; `screen`
+ * (Capture Screen and Region) picks a monitor by id, or "all" (Capture Screen) for every monitor
+ * in one image, without the quick pick.
+ */
 interface CaptureArgs {
   question?: string;
+  screen?: number | typeof ALL_SCREENS;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,41 +80,46 @@ async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs 
   void ctx.conversation.ask(question.trim() || CAPTURE_PROMPT, [attachment]);
 }
 
-function captureCommand(ctx: LensContext, take: () => Promise<Capture | undefined>) {
-  return async (args?: CaptureArgs): Promise<void> => {
+function captureCommand(ctx: LensContext, take: (args: CaptureArgs | undefined) => Promise<Capture | undefined>) {
+  return async (rawArgs?: CaptureArgs): Promise<void> => {
     try {
+      const args = rawArgs && typeof rawArgs === 'object' ? rawArgs : undefined;
       const started = performance.now();
-      const capture = await take();
-      if (capture) await sendToChat(ctx, capture, args && typeof args === 'object' ? args : undefined, performance.now() - started);
+      const capture = await take(args);
+      if (capture) await sendToChat(ctx, capture, args, performance.now() - started);
     } catch (err) {
       reportCaptureError(ctx, err);
     }
   };
 }
 
-/** With several screens, asks which one; undefined when the user cancels. */
-async function pickMonitor(): Promise<{ id: number | undefined } | undefined> {
+/**
+ * The screen named by the `screen` argument, else (with several screens) the one the user picks,
+ * "All screens" included when `all`; undefined when the user cancels.
+ */
+async function pickMonitor(args: CaptureArgs | undefined, all: boolean): Promise<{ id: ScreenTarget | undefined } | undefined> {
+  const given = parseScreenTarget(args?.screen);
+  if (given === ALL_SCREENS && !all) throw new CaptureError('Capture Region takes one screen: pass a screen id, not "all".', 'failed');
+  if (given !== undefined) return { id: given };
   // When the screens cannot be listed, capturing says why (or falls back to a desktop tool).
   const monitors = await listMonitors().catch(() => []);
   if (monitors.length <= 1) return { id: undefined };
-  const picked = await vscode.window.showQuickPick(
-    monitors.map((m) => ({
-      label: m.name || `Screen ${m.id}`,
-      description: `${m.width}×${m.height}${m.primary ? ' · primary' : ''}`,
-      detail: `at (${m.x}, ${m.y}) · scale ${m.scaleFactor}`,
-      id: m.id,
-    })),
-    { title: 'Capture which screen?' },
-  );
+  const picked = await vscode.window.showQuickPick(screenChoices(monitors, { all }), { title: 'Capture which screen?', matchOnDescription: true });
   if (!picked) return undefined;
   await sleep(PICKER_CLOSE_MS);
-  return { id: picked.id };
+  return { id: picked.target };
 }
 
 export const captureScreen = (ctx: LensContext) =>
-  captureCommand(ctx, async () => {
-    const monitor = await pickMonitor();
-    return monitor && captureMonitor(monitor.id);
+  captureCommand(ctx, async (args) => {
+    const monitor = await pickMonitor(args, true);
+    if (!monitor) return undefined;
+    if (monitor.id !== ALL_SCREENS) return captureMonitor(monitor.id);
+    const capture = await captureAllScreens();
+    ctx.output.info(
+      `all screens: ${capture.monitors.map((m, i) => `${m.name} ${m.width}×${m.height}@(${m.x},${m.y}) scale ${m.scaleFactor} → image (${capture.layout.placements[i]!.left},${capture.layout.placements[i]!.top})`).join('; ')}`,
+    );
+    return capture;
   });
 
 export const captureWindowCommand = (ctx: LensContext) =>
@@ -130,9 +141,9 @@ export const captureWindowCommand = (ctx: LensContext) =>
   });
 
 export const captureRegion = (ctx: LensContext) =>
-  captureCommand(ctx, async () => {
-    const monitor = await pickMonitor();
-    if (!monitor) return undefined;
+  captureCommand(ctx, async (args) => {
+    const monitor = await pickMonitor(args, false);
+    if (!monitor || monitor.id === ALL_SCREENS) return undefined;
     const shot = await grabScreen(monitor.id);
     const rect = await pickRegion(shot, {
       extensionUri: ctx.extension.extensionUri,
@@ -142,7 +153,7 @@ export const captureRegion = (ctx: LensContext) =>
     return rect && encodeShot(shot, 'region', rect);
   });
 
-export const pasteImage = (ctx: LensContext) => captureCommand(ctx, readClipboardImage);
+export const pasteImage = (ctx: LensContext) => captureCommand(ctx, () => readClipboardImage());
 
 export const clearCaptures = (ctx: LensContext) => async (): Promise<void> => {
   const keep = inUse(ctx);
