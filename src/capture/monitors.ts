@@ -3,7 +3,7 @@
 import { loadSharp } from '../images';
 import { type Capture, captureName, MAX_CAPTURE_PIXELS } from './capture';
 import { CaptureError } from './errors';
-import { native } from './native';
+import { native, type NativeImage } from './native';
 import { grabAllScreens, type MonitorInfo } from './screen';
 
 /** The Capture Screen argument (and quick pick choice) that takes every monitor in one image. */
@@ -29,7 +29,7 @@ export function screenChoices(monitors: MonitorInfo[], opts: { all: boolean }): 
   const choices: ScreenChoice[] = inDeskOrder.map((m) => ({
     label: m.name || `Screen ${m.id}`,
     description: `${m.width}×${m.height} at (${m.x}, ${m.y})${m.primary ? ' · primary' : ''}`,
-    detail: `scale ${m.scaleFactor}`,
+    detail: `scale ${m.scaleFactor} · id ${m.id}`,
     target: m.id,
   }));
   if (opts.all && monitors.length > 1) {
@@ -123,9 +123,15 @@ export function stitchLayout(screens: PlacedScreen[]): StitchLayout {
   };
 }
 
+export type AllScreensCapture = Capture & { layout: StitchLayout; monitors: MonitorInfo[] };
+
 /** Every monitor in one PNG of the whole virtual desktop (union of their rectangles). */
-export async function captureAllScreens(): Promise<Capture & { layout: StitchLayout; monitors: MonitorInfo[] }> {
-  const shots = await grabAllScreens();
+export async function captureAllScreens(): Promise<AllScreensCapture> {
+  return stitchScreens(await grabAllScreens());
+}
+
+/** Composes grabbed monitors (RGBA images) into one PNG laid out by stitchLayout. */
+export async function stitchScreens(shots: { image: Pick<NativeImage, 'width' | 'height' | 'toRaw'>; monitor: MonitorInfo }[]): Promise<AllScreensCapture> {
   const layout = stitchLayout(shots.map((s) => ({ ...s.monitor, imageWidth: s.image.width, imageHeight: s.image.height })));
   const pixels = layout.width * layout.height;
   if (pixels > MAX_CAPTURE_PIXELS) {
