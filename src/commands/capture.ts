@@ -8,6 +8,7 @@ import { ALL_SCREENS, captureAllScreens, parseScreenTarget, type ScreenTarget, s
 import { pickRegion } from '../capture/region';
 import { pruneCaptures } from '../capture/retention';
 import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors } from '../capture/screen';
+import { captureWithDesktopTool } from '../capture/wayland';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
 import { ImageError } from '../images';
@@ -115,7 +116,12 @@ export const captureScreen = (ctx: LensContext) =>
     const monitor = await pickMonitor(args, true);
     if (!monitor) return undefined;
     if (monitor.id !== ALL_SCREENS) return captureMonitor(monitor.id);
-    const capture = await captureAllScreens();
+    const capture = await captureAllScreens().catch((err: unknown) => {
+      // Wayland without X: the desktop's screenshot tool takes every output anyway.
+      if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
+      throw err;
+    });
+    if (!('layout' in capture)) return capture;
     ctx.output.info(
       `all screens: ${capture.monitors.map((m, i) => `${m.name} ${m.width}×${m.height}@(${m.x},${m.y}) scale ${m.scaleFactor} → image (${capture.layout.placements[i]!.left},${capture.layout.placements[i]!.top})`).join('; ')}`,
     );
