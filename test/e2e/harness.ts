@@ -303,11 +303,12 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-export async function launchBrowser(opts: { headless?: boolean } = {}): Promise<Browser> {
+/** `args` are added to CHROMIUM_ARGS. */
+export async function launchBrowser(opts: { headless?: boolean; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: opts.headless ?? process.env.E2E_HEADED !== '1',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
   });
 }
 
