@@ -11,16 +11,11 @@ import { imageTokenCount, prepareForModel, referenceGrid } from '../src/images';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { testPng } from '../test/fixtures/png';
 import { ROOT } from '../test/integration/support';
+import type { LlamaNode } from '../src/worker/llama-node-api';
 import { reportBench } from './report';
 
-interface Context {
-  initMultimodal(options: { path: string; use_gpu?: boolean }): boolean;
-  tokenize(text: string, options?: { media_paths?: string[] }): Promise<{ tokens: Int32Array }>;
-  release(): Promise<void>;
-}
-const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as {
-  loadModel(options: { model: string; n_ctx?: number }): Promise<Context>;
-};
+// Loaded by its folder, as bench/direct-binding.ts does (the worker's own declarations type it).
+const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as LlamaNode;
 
 /** Screens people capture, at the default of 12 tiles. */
 const SCREENS = [
@@ -34,7 +29,7 @@ async function main(): Promise<void> {
   const { modelPath, mmprojPath } = (await ensureFixtures()).sentence;
   const scratch = await mkdtemp(path.join(tmpdir(), 'lens-tiling-bench-'));
   const ctx = await llama.loadModel({ model: modelPath, n_ctx: 8192 });
-  ctx.initMultimodal({ path: mmprojPath, use_gpu: false });
+  await ctx.initMultimodal({ path: mmprojPath, use_gpu: false });
   const count = async (file: string) => (await ctx.tokenize('<__media__>', { media_paths: [file] })).tokens.length;
   try {
     console.log(`${'screen'.padEnd(11)} ${'ours'.padStart(6)} ${'InternVL reference'.padStart(19)} ${'llama.cpp as sent'.padStart(18)}  ours ÷ llama.cpp`);
