@@ -43,13 +43,13 @@ function joinedCalls(trace: string): string[] {
   const pending = new Map<string, string>();
   const out: string[] = [];
   for (const line of trace.split('\n')) {
-    const tid = /^(\d+) /.exec(line)?.[1];
+    const tid = /^(\d+) +/.exec(line)?.[1];
     if (!tid) continue;
     if (line.endsWith('<unfinished ...>')) {
       pending.set(tid, line.slice(0, -'<unfinished ...>'.length).trimEnd());
       continue;
     }
-    const resumed = /^\d+ <\.\.\. \w+ resumed>(.*)$/.exec(line);
+    const resumed = /^\d+ +<\.\.\. \w+ resumed>(.*)$/.exec(line);
     if (resumed && pending.has(tid)) {
       out.push(pending.get(tid)! + resumed[1]);
       pending.delete(tid);
@@ -60,12 +60,12 @@ function joinedCalls(trace: string): string[] {
 
 function inetCalls(trace: string): InetCall[] {
   const lines = joinedCalls(trace);
-  const tidOf = (line: string) => Number(/^(\d+) /.exec(line)?.[1]);
+  const tidOf = (line: string) => Number(/^(\d+) +/.exec(line)?.[1]);
   // Pass 1: who cloned whom, and which clones are threads (they share their process's fds).
   const parent = new Map<number, number>();
   const isThread = new Set<number>();
   for (const line of lines) {
-    const child = /^\d+ (?:clone3?|v?fork)\(.*\) += (\d+)$/.exec(line);
+    const child = /^\d+ +(?:clone3?|v?fork)\(.*\) += (\d+)$/.exec(line);
     if (!child) continue;
     parent.set(Number(child[1]), tidOf(line));
     if (line.includes('CLONE_THREAD')) isThread.add(Number(child[1]));
@@ -84,9 +84,9 @@ function inetCalls(trace: string): InetCall[] {
     if (!tid) continue;
     const exec = /execve\("[^"]*", \[([^\]]*)\]/.exec(line);
     if (exec && !/= -1 /.test(line)) program.set(tid, exec[1]!.replace(/"/g, '').split(', ').slice(0, 3).join(' ').slice(0, 160));
-    const socket = /^\d+ socket\(AF_INET6?, SOCK_(\w+).*\) += (\d+)$/.exec(line);
+    const socket = /^\d+ +socket\(AF_INET6?, SOCK_(\w+).*\) += (\d+)$/.exec(line);
     if (socket) udpSockets[socket[1] === 'DGRAM' ? 'add' : 'delete'](`${processOf(tid)}:${socket[2]}`);
-    const fd = /^\d+ connect\((\d+),/.exec(line)?.[1];
+    const fd = /^\d+ +connect\((\d+),/.exec(line)?.[1];
     const udpConnect = fd !== undefined && udpSockets.has(`${processOf(tid)}:${fd}`);
     for (const m of line.matchAll(INET)) calls.push({ tid, address: m[1] ?? m[2]!, udpConnect, line: line.slice(0, 240) });
   }
