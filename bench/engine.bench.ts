@@ -13,6 +13,7 @@ import type { ChatMessage } from '../src/worker/llama-node-api';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { encodePng, gradientImage } from '../test/fixtures/png';
 import type { DirectJob, Timing } from './direct-binding';
+import { reportBench } from './report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 9);
@@ -132,6 +133,11 @@ async function main(): Promise<void> {
       `${''.padEnd(44)} engine ÷ binding: TTFT ${(e.ttft / d.ttft).toFixed(3)}, decode time ${(d.tps / e.tps).toFixed(3)}, follow-up TTFT ${(e.followTtft / d.followTtft).toFixed(3)} (budget ≤ 1.03)`,
     );
     console.log(`${''.padEnd(44)} follow-up ÷ first TTFT through the engine: ${(e.followTtft / e.ttft).toFixed(3)} (budget ≤ 0.10)`);
+    reportBench('engine', [
+      { name: `engine ÷ binding, TTFT (${label})`, value: e.ttft / d.ttft, unit: '×', budget: 1.03, note: 'binding called directly, same run' },
+      { name: `engine ÷ binding, decode time (${label})`, value: d.tps / e.tps, unit: '×', budget: 1.03, note: 'binding called directly, same run' },
+      { name: `follow-up ÷ first TTFT (${label})`, value: e.followTtft / e.ttft, unit: '×', budget: 0.1, note: 'through the engine' },
+    ]);
   }
   direct.stop();
   await engine.dispose();

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { launchBrowser, REPO_ROOT } from '../test/e2e/harness';
 import { encodePng, solidImage } from '../test/fixtures/png';
 import type { TurnView } from '../src/protocol/webview';
+import { reportBench } from './report';
 
 const FRAME_MS = 16;
 const REGIONS = 500;
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
       const st = stats(xs);
       console.log(`  ${name.padEnd(42)} median ${st.median.toFixed(2).padStart(7)} ms  p95 ${st.p95.toFixed(2).padStart(7)} ms  ${(st.median / FRAME_MS).toFixed(2)}× budget`);
     }
+    reportBench('overlay', rows.map(([name, xs]) => ({ name: `overlay: ${name} (median)`, value: stats(xs).median, unit: 'ms', budget: FRAME_MS, note: 'one frame' })));
     console.log(`  streaming total for 500 regions: ${result.streamed.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
     console.log(`  overlay / baseline: ${(stats(result.overlay).median / stats(result.baseline).median).toFixed(2)}× (same page, same run)`);
     console.log(`  load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);

@@ -1,9 +1,10 @@
 // Builds the three bundles (extension host, inference worker, webview) and lays out the
 // worker's native runtime under dist/node_modules so the packaged extension is self-contained.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostTarget, layoutRuntime } from './runtime-packages.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -95,63 +96,22 @@ const builds = [
   },
 ];
 
-/** Copies @fugood/llama.node and this platform's CPU binary package next to the worker bundle. */
+/**
+ * Lays out this platform's native runtime (llama.cpp binding, sharp + libvips, node-screenshots,
+ * and the small JS packages they need) under dist/node_modules; scripts/runtime-packages.mjs
+ * lists them per target, and scripts/package.mjs does the same for the other platforms' VSIX.
+ */
 function copyNativeRuntime() {
-  const target = join(dist, 'node_modules', '@fugood');
-  rmSync(join(dist, 'node_modules'), { recursive: true, force: true });
-  mkdirSync(target, { recursive: true });
-  const src = join(root, 'node_modules', '@fugood');
-  const pkgs = ['llama.node', `node-llama-${process.platform}-${process.arch}`];
-  for (const pkg of pkgs) {
-    const from = join(src, pkg);
-    if (!existsSync(from)) throw new Error(`missing ${from}: run npm ci`);
-    cpSync(from, join(target, pkg), {
-      recursive: true,
-      // The binding's C++ and TypeScript sources and build scripts are not needed at run time.
-      filter: (p) => p === from || !/[/\\](src|scripts|CMakeLists\.txt|[^/\\]+\.ts)$/.test(p),
-    });
-  }
-}
-
-/** Copies sharp, its small JS dependencies and this platform's prebuilt @img binaries. */
-function copyImageRuntime() {
-  const pkgs = ['sharp', 'detect-libc', 'semver', '@img/colour'];
-  for (const libc of [process.platform, `${process.platform}musl`]) {
-    pkgs.push(`@img/sharp-${libc}-${process.arch}`, `@img/sharp-libvips-${libc}-${process.arch}`);
-  }
-  for (const pkg of pkgs) {
-    const from = join(root, 'node_modules', pkg);
-    if (!existsSync(from)) {
-      if (pkg.startsWith('@img/sharp-')) continue; // the other libc's build, or libvips inside the binary package
-      throw new Error(`missing ${from}: run npm ci`);
-    }
-    // sharp's C++ sources and install scripts are not needed at run time.
-    cpSync(from, join(dist, 'node_modules', pkg), { recursive: true, filter: (p) => p === from || !/[/\\](src|install)$/.test(p) });
-  }
-  if (!existsSync(join(dist, 'node_modules', '@img', `sharp-${process.platform}-${process.arch}`)) && !existsSync(join(dist, 'node_modules', '@img', `sharp-${process.platform}musl-${process.arch}`))) {
-    throw new Error(`no prebuilt sharp for ${process.platform}-${process.arch}: run npm ci`);
-  }
-}
-
-/** Copies node-screenshots (the host loads it on the first capture), this platform's binary package, and mermaid's browser build. */
-function copyCaptureRuntime() {
-  const modules = join(root, 'node_modules');
-  const pkgs = readdirSync(modules).filter((n) => n === 'node-screenshots' || n.startsWith('node-screenshots-'));
-  if (pkgs.length < 2) throw new Error(`missing node-screenshots or its ${process.platform}-${process.arch} package: run npm ci`);
-  for (const pkg of pkgs) cpSync(join(modules, pkg), join(dist, 'node_modules', pkg), { recursive: true });
+  layoutRuntime(hostTarget(), join(dist, 'node_modules'));
   // mermaid's own browser build, loaded by the Mermaid panel next to webview/diagram.ts.
-  cpSync(join(modules, 'mermaid', 'dist', 'mermaid.min.js'), join(dist, 'mermaid.min.js'));
+  cpSync(join(root, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js'), join(dist, 'mermaid.min.js'));
 }
 
 mkdirSync(dist, { recursive: true });
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
   copyNativeRuntime();
-  copyImageRuntime();
-  copyCaptureRuntime();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyNativeRuntime();
-  copyImageRuntime();
-  copyCaptureRuntime();
 }

@@ -11,6 +11,7 @@
 #       ripgrep                       code-server's search; also seeds @vscode/ripgrep offline
 #       libkrb5-dev                   code-server's `kerberos` native module (gssapi headers)
 #       build-essential python3 pkg-config   node-gyp builds (node-pty, kerberos, ...)
+#       strace iproute2               offline proof (e2e/offline.test.ts): socket calls traced in a loopback-only namespace
 #   * code-server $CODE_SERVER_VERSION (bundles VS Code 1.100.3 server + web workbench) into
 #     <repo>/.tools/code-server, its own npm project, gitignored, NOT in package.json.
 #
@@ -37,7 +38,7 @@ die() { log "ERROR: $*" >&2; exit 1; }
 # 1. Debian packages
 # ---------------------------------------------------------------------------------------
 APT_PACKAGES=(chromium fonts-liberation xvfb xauth openbox x11-apps x11-utils xclip ripgrep libkrb5-dev
-              tigervnc-standalone-server x11-xserver-utils
+              tigervnc-standalone-server x11-xserver-utils strace iproute2
               build-essential python3 pkg-config ca-certificates)
 
 is_installed() {

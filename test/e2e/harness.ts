@@ -303,11 +303,12 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-export async function launchBrowser(opts: { headless?: boolean } = {}): Promise<Browser> {
+/** `args` are added to CHROMIUM_ARGS. */
+export async function launchBrowser(opts: { headless?: boolean; args?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: opts.headless ?? process.env.E2E_HEADED !== '1',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
   });
 }
 
@@ -692,4 +693,54 @@ export function memoryMiB(server?: CodeServer): { codeServer: number; chromium: 
     }
   }
   return { codeServer: Math.round(codeServerKiB / 1024), chromium: Math.round(chromiumKiB / 1024) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Activation
+// ---------------------------------------------------------------------------------------
+
+/**
+ * How the extension host activated `extensionId` (publisher.name), from its log line
+ * `ExtensionService#_doActivateExtension <id>, startup: <bool>, activationEvent: '<event>'`;
+ * undefined while it has not been activated.
+ */
+export function activationRecord(server: CodeServer, extensionId: string): { startup: boolean; event: string } | undefined {
+  const re = new RegExp(`_doActivateExtension ${escapeRegExp(extensionId)}, startup: (true|false), activationEvent: '([^']*)'`, 'i');
+  for (const f of walk(server.logsDir).filter((f) => /exthost\d*[\\/]remoteexthost\.log$/.test(f))) {
+    const m = re.exec(readFileSync(f, 'utf8'));
+    if (m) return { startup: m[1] === 'true', event: m[2]! };
+  }
+  return undefined;
+}
+
+/**
+ * The extension's activation time as VS Code measured it (code loading + activate()), read from
+ * "Developer: Show Running Extensions" (`Activation: 55ms`, or `Startup Activation: …` for
+ * extensions activated at startup). The editor is closed again afterwards.
+ */
+export async function activationTimeMs(page: Page, displayName: string, timeoutMs = 15_000): Promise<{ ms: number; startup: boolean }> {
+  await runCommand(page, 'Developer: Show Running Extensions', timeoutMs);
+  const time = page
+    .locator('.runtime-extensions-editor .monaco-list-row', { has: page.locator('.name', { hasText: new RegExp(`^${escapeRegExp(displayName)}$`) }) })
+    .locator('.activation-time');
+  await time.waitFor({ state: 'visible', timeout: timeoutMs });
+  const text = (await time.textContent()) ?? '';
+  await runCommand(page, 'View: Close Editor');
+  const m = /(Startup )?Activation: (\d+)\s*ms/i.exec(text);
+  if (!m) throw new Error(`unexpected activation time text: ${JSON.stringify(text)}`);
+  return { ms: Number(m[2]), startup: m[1] !== undefined };
+}
+
+/** Native libraries (.node, .so, .dylib) under this code-server's extensions folder mapped into its extension host(s). */
+export function extensionHostNativeLibraries(server: CodeServer): string[] {
+  const hosts = listProcesses().filter((p) => p.pgid === server.pid && p.cmdline.includes('extensionHost'));
+  if (hosts.length === 0) throw new Error('no extension host runs');
+  const libs = new Set<string>();
+  for (const { pid } of hosts) {
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const file = line.slice(line.indexOf('/')).trim();
+      if (line.includes('/') && file.startsWith(server.extensionsDir) && /\.(node|so(\.[\d.]+)?|dylib)$/.test(file)) libs.add(file);
+    }
+  }
+  return [...libs];
 }

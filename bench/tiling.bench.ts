@@ -1,0 +1,58 @@
+// Image tokens the model is given: the extension's images (resized to InternVL's reference grid)
+// against the same screenshots sent as they are, tiled by llama.cpp's own rule (its "least wasted
+// area" grid with letterboxing). Counted by llama.cpp itself (`tokenize` with the image) on the
+// tiny model through the real @fugood/llama.node. Budget: exactly InternVL's reference count.
+//   node --import tsx bench/tiling.bench.ts
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { imageTokenCount, prepareForModel, referenceGrid } from '../src/images';
+import { ensureFixtures } from '../test/fixtures/generate';
+import { testPng } from '../test/fixtures/png';
+import { ROOT } from '../test/integration/support';
+import type { LlamaNode } from '../src/worker/llama-node-api';
+import { reportBench } from './report';
+
+// Loaded by its folder, as bench/direct-binding.ts does (the worker's own declarations type it).
+const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as LlamaNode;
+
+/** Screens people capture, at the default of 12 tiles. */
+const SCREENS = [
+  [1920, 1080],
+  [2560, 1440],
+  [1280, 800],
+  [800, 600],
+] as const;
+
+async function main(): Promise<void> {
+  const { modelPath, mmprojPath } = (await ensureFixtures()).sentence;
+  const scratch = await mkdtemp(path.join(tmpdir(), 'lens-tiling-bench-'));
+  const ctx = await llama.loadModel({ model: modelPath, n_ctx: 8192 });
+  await ctx.initMultimodal({ path: mmprojPath, use_gpu: false });
+  const count = async (file: string) => (await ctx.tokenize('<__media__>', { media_paths: [file] })).tokens.length;
+  try {
+    console.log(`${'screen'.padEnd(11)} ${'ours'.padStart(6)} ${'InternVL reference'.padStart(19)} ${'llama.cpp as sent'.padStart(18)}  ours ÷ llama.cpp`);
+    const rows = [];
+    for (const [w, h] of SCREENS) {
+      const original = path.join(scratch, `${w}x${h}.png`);
+      await writeFile(original, testPng(w, h));
+      const prepared = await prepareForModel(original, { outDir: scratch, key: `${w}x${h}`, maxTiles: 12 });
+      const ours = await count(prepared.modelPath);
+      const llamaDefault = await count(original);
+      const reference = imageTokenCount(referenceGrid(w, h, 1, 12));
+      console.log(`${`${w}×${h}`.padEnd(11)} ${String(ours).padStart(6)} ${String(reference).padStart(19)} ${String(llamaDefault).padStart(18)}  ${(ours / llamaDefault).toFixed(2)}×`);
+      rows.push({ name: `image tokens, ${w}×${h} (= InternVL's reference tiling)`, value: ours, unit: 'tokens', budget: reference, note: `llama.cpp's own tiling: ${llamaDefault} (ours ${(ours / llamaDefault).toFixed(2)}×)` });
+      if (ours !== reference) process.exitCode = 1;
+    }
+    reportBench('tiling', rows);
+  } finally {
+    await ctx.release();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,79 @@
+// The platform-specific VSIX files: what they hold, for which platform, and how much they weigh.
+// dist/internvl-lens.vsix (this machine's target, packaged by the e2e preparation) and one foreign
+// target packaged here (linux-arm64: its prebuilt packages come from the npm registry with
+// `npm pack`, cached in .cache/native-runtimes; every target is built by `npm run package:all`).
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { packageTarget, VSIX_BUDGET_BYTES } from '../../scripts/package.mjs';
+import { hostTarget, runtimePackages } from '../../scripts/runtime-packages.mjs';
+import { nativeBinaryTarget, readVsix } from '../../scripts/vsix-contents.mjs';
+import { REPO_ROOT } from './harness';
+
+const MiB = 1048576;
+/** What the extension loads from dist/ (the CLI bundle, sourcemaps and stage leftovers stay out). */
+const BUNDLES = ['extension.js', 'worker.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js'];
+
+/** The native libraries every target must carry, one each, as path patterns under dist/node_modules. */
+function requiredNatives(target: string): RegExp[] {
+  const [os] = target.split('-');
+  return [
+    new RegExp(`^@fugood/node-llama-${target}/index\\.node$`),
+    new RegExp(`^@img/sharp-${target}/lib/sharp-${target}-[\\d.]+\\.node$`),
+    os === 'win32' ? /^@img\/sharp-win32-x64\/lib\/libvips-cpp-[\d.]+\.dll$/ : new RegExp(`^@img/sharp-libvips-${target}/lib/libvips-cpp\\.`),
+    new RegExp(`^node-screenshots-${target}(-gnu|-msvc)?/node-screenshots\\.${target}(-gnu|-msvc)?\\.node$`),
+  ];
+}
+
+/** Checks one VSIX against its target; returns its size in bytes. */
+function checkVsix(file: string, target: string): number {
+  assert.ok(existsSync(file), `${file} exists`);
+  const entries = readVsix(file);
+  const names = entries.map((e) => e.name);
+  const manifest = entries.find((e) => e.name === 'extension.vsixmanifest')!.read().toString('utf8');
+  assert.match(manifest, new RegExp(`TargetPlatform="${target}"`), 'the manifest names its target platform');
+
+  const packages = runtimePackages(target);
+  const stray = names.filter((n) => {
+    if (n === 'extension.vsixmanifest' || n === '[Content_Types].xml') return false;
+    if (['extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt', 'extension/changelog.md'].includes(n)) return false;
+    if (n.startsWith('extension/media/')) return false;
+    if (BUNDLES.some((b) => n === `extension/dist/${b}`)) return false;
+    const inModules = n.startsWith('extension/dist/node_modules/') ? n.slice('extension/dist/node_modules/'.length) : null;
+    return inModules === null || !packages.some((p) => inModules.startsWith(`${p}/`));
+  });
+  assert.deepEqual(stray, [], 'only the manifest, media, the bundles and this target\'s runtime packages');
+  const sources = names.filter((n) => /\.(ts|mts|cts|map|cc|cpp|h)$|\/(src|test|scripts)\//.test(n) || n.includes('CMakeLists'));
+  assert.deepEqual(sources, [], 'no sources, tests, maps or build scripts');
+  for (const pkg of packages) assert.ok(names.some((n) => n.startsWith(`extension/dist/node_modules/${pkg}/`)), `${pkg} is in it`);
+
+  // Every binary in the package is for this target, and each native library is there once.
+  const natives = entries
+    .filter((e) => e.size >= 64)
+    .map((e) => ({ name: e.name.slice('extension/dist/node_modules/'.length), built: nativeBinaryTarget(e.read()) }))
+    .filter((e) => e.built !== null);
+  const foreign = natives.filter((n) => n.built !== target);
+  assert.deepEqual(foreign, [], `every native binary is built for ${target}`);
+  for (const re of requiredNatives(target)) {
+    assert.equal(natives.filter((n) => re.test(n.name)).length, 1, `one ${re} (natives: ${natives.map((n) => n.name).join(', ')})`);
+  }
+
+  const bytes = readFileSync(file).length;
+  assert.ok(bytes <= VSIX_BUDGET_BYTES, `${target}: ${(bytes / MiB).toFixed(2)} MiB within the ${(VSIX_BUDGET_BYTES / MiB).toFixed(0)} MiB budget`);
+  return bytes;
+}
+
+describe('platform-specific VSIX', () => {
+  it(`dist/internvl-lens.vsix carries only ${hostTarget()}'s native runtime, no sources, within budget`, () => {
+    const bytes = checkVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), hostTarget());
+    console.log(`${hostTarget()}: ${(bytes / MiB).toFixed(2)} MiB`);
+  });
+
+  it('a foreign target (linux-arm64) gets its own prebuilt binaries and nothing of this machine\'s', () => {
+    const foreign = hostTarget() === 'linux-arm64' ? 'linux-x64' : 'linux-arm64';
+    const { out, bytes } = packageTarget(foreign);
+    assert.equal(checkVsix(out, foreign), bytes);
+    console.log(`${foreign}: ${(bytes / MiB).toFixed(2)} MiB`);
+  });
+});
