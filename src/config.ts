@@ -17,6 +17,7 @@ export const Settings = {
   maxTiles: `${SECTION}.maxTiles`,
   captureRetentionDays: `${SECTION}.captureRetentionDays`,
   idleUnloadMinutes: `${SECTION}.idleUnloadMinutes`,
+  historyRetentionDays: `${SECTION}.historyRetentionDays`,
 } as const;
 
 export interface LensConfig {
@@ -31,6 +32,8 @@ export interface LensConfig {
   /** Days captured images stay in the extension's storage; 0 keeps them until Clear Captures. */
   captureRetentionDays: number;
   idleUnloadMinutes: number;
+  /** Days a saved conversation is kept after its last change; 0 keeps them until deleted. */
+  historyRetentionDays: number;
 }
 
 function expandHome(p: string): string {
@@ -50,6 +53,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     maxTiles: Math.min(MAX_TILES, Math.max(1, Math.round(c.get<number>('maxTiles', MAX_TILES)))),
     captureRetentionDays: c.get<number>('captureRetentionDays', 7),
     idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
+    historyRetentionDays: c.get<number>('historyRetentionDays', 90),
   };
 }
 

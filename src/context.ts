@@ -5,6 +5,7 @@ import { readConfig, type LensConfig } from './config';
 import { AttachmentStore } from './chat/attachments';
 import { ChatViewProvider } from './chat/chatView';
 import { Conversation } from './chat/conversation';
+import { HistoryStore } from './chat/history';
 import type { Engine } from './engine/engine';
 import { LocalEngine } from './engine/local/localEngine';
 
@@ -13,6 +14,7 @@ export class LensContext implements vscode.Disposable {
   readonly engine: Engine;
   readonly attachments: AttachmentStore;
   readonly conversation: Conversation;
+  readonly history: HistoryStore;
   readonly chatView: ChatViewProvider;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -26,12 +28,23 @@ export class LensContext implements vscode.Disposable {
     });
     const attachmentsUri = vscode.Uri.joinPath(extension.globalStorageUri, 'attachments');
     this.attachments = new AttachmentStore(attachmentsUri.fsPath, { maxTiles: () => this.config.maxTiles });
+    const historyUri = vscode.Uri.joinPath(extension.globalStorageUri, 'history');
+    this.history = new HistoryStore(historyUri.fsPath, this.attachments.modelDir, (m) => this.output.warn(m));
     this.conversation = new Conversation({
       engine: () => this.engine,
       chatOptions: () => ({ maxTokens: this.config.maxTokens, temperature: 0 }),
       log: (m) => this.output.debug(m),
+      prepareImages: (images) => this.history.ensureModelCopies(images),
     });
-    this.chatView = new ChatViewProvider(extension.extensionUri, attachmentsUri, this.conversation, (m) => this.output.warn(m));
+    this.chatView = new ChatViewProvider({
+      extensionUri: extension.extensionUri,
+      imageRoots: [attachmentsUri, historyUri],
+      conversation: this.conversation,
+      attachments: this.attachments,
+      history: this.history,
+      engineState: this.engine,
+      log: (m) => this.output.warn(m),
+    });
     this.disposables.push(this.output, this.chatView);
   }
 

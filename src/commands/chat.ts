@@ -3,6 +3,8 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 
 export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
+export const openChatInEditor = (ctx: LensContext) => () => ctx.chatView.openInEditor();
+export const clearHistory = (ctx: LensContext) => () => ctx.chatView.clearHistory();
 export const newChat = (ctx: LensContext) => () => ctx.conversation.clear();
 export const stopGeneration = (ctx: LensContext) => () => ctx.conversation.stop();
 export const showLog = (ctx: LensContext) => () => ctx.output.show(true);
@@ -32,4 +34,14 @@ export function trackBusy(ctx: LensContext): vscode.Disposable {
       void vscode.commands.executeCommand('setContext', 'internvlLens.busy', busy);
     }
   });
+}
+
+/** Deletes saved conversations older than the retention setting, at start-up (never the one on screen). */
+export function applyHistoryRetention(ctx: LensContext): vscode.Disposable {
+  const days = ctx.config.historyRetentionDays;
+  void ctx.history.prune(days, ctx.conversation.id).then(
+    (n) => n > 0 && ctx.output.info(`history: deleted ${n} conversation(s) unchanged for ${days} day(s)`),
+    (err: Error) => ctx.output.warn(`history retention: ${err.message}`),
+  );
+  return { dispose: () => undefined };
 }
