@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT } from '../e2e/harness';
 import { encodePng, solidImage } from '../fixtures/png';
+import { overlayPixels, regionImageBox } from './overlay-pixels';
 import { labelColour, type Region } from '../../src/grounding';
 import type { HostMessage, TurnView } from '../../src/protocol/webview';
 
@@ -44,28 +45,7 @@ async function post(page: Page, msg: HostMessage): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
 }
 
-/** The image's box on the page, in client pixels. */
-async function imageBox(page: Page): Promise<[left: number, top: number, width: number, height: number]> {
-  return page.evaluate(() => {
-    const r = document.querySelector('.stage.has-regions img')!.getBoundingClientRect();
-    return [r.left, r.top, r.width, r.height] as [number, number, number, number];
-  });
-}
-
-/** The overlay's pixel (RGBA) under client point (x, y), or null where the overlay does not cover it. */
-async function overlayPixels(page: Page, points: [number, number][]): Promise<(number[] | null)[]> {
-  return page.evaluate((pts) => {
-    const canvas = document.querySelector<HTMLCanvasElement>('.stage.has-regions canvas.overlay')!;
-    const r = canvas.getBoundingClientRect();
-    const ctx = canvas.getContext('2d')!;
-    return pts.map(([x, y]) => {
-      if (x < r.left || y < r.top || x >= r.right || y >= r.bottom) return null;
-      const px = Math.floor(((x - r.left) * canvas.width) / r.width);
-      const py = Math.floor(((y - r.top) * canvas.height) / r.height);
-      return [...ctx.getImageData(px, py, 1, 1).data];
-    });
-  }, points);
-}
+const imageBox = (page: Page) => regionImageBox(page);
 
 const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 function assertColour(got: number[] | null, hex: string, what: string): void {
