@@ -221,13 +221,20 @@ function editQuestion(card: HTMLElement, t: TurnView): void {
   box.value = t.question;
   box.rows = Math.min(8, t.question.split('\n').length + 1);
   box.setAttribute('aria-label', 'Edit the question');
+  const editor = el('div', 'question-row editing');
+  const close = () => {
+    editor.replaceWith(row);
+    row.querySelector<HTMLElement>('.edit-question')?.focus();
+  };
+  // The host answers a resend by replacing the turn; until then the question shows as it was.
   const resend = () => {
     const text = box.value.trim();
-    if (text) send({ type: 'editResend', turnId: t.id, text });
+    if (!text) return;
+    send({ type: 'editResend', turnId: t.id, text });
+    close();
   };
   const buttons = el('div', 'edit-buttons');
-  buttons.append(textButton('send', 'Resend', resend, 'text-button resend'), textButton(null, 'Cancel', () => row.replaceWith(renderTurn(t).querySelector('.question-row')!), 'text-button secondary cancel-edit'));
-  const editor = el('div', 'question-row editing');
+  buttons.append(textButton('send', 'Resend', resend, 'text-button resend'), textButton(null, 'Cancel', close, 'text-button secondary cancel-edit'));
   editor.append(box, buttons);
   row.replaceWith(editor);
   box.addEventListener('keydown', (e) => {
@@ -235,7 +242,8 @@ function editQuestion(card: HTMLElement, t: TurnView): void {
       e.preventDefault();
       resend();
     } else if (e.key === 'Escape') {
-      editor.replaceWith(renderTurn(t).querySelector('.question-row')!);
+      e.preventDefault();
+      close();
     }
   });
   box.focus();

@@ -125,7 +125,12 @@ export const WebviewMessage = v.variant('type', [
   v.object({
     type: v.literal('attachBytes'),
     name: v.pipe(v.string(), v.maxLength(255)),
-    data: v.pipe(v.string(), v.maxLength(MAX_ATTACHMENT_BASE64), v.base64()),
+    // Not v.base64(): its regular expression overflows the stack on a screenshot's megabytes.
+    data: v.pipe(
+      v.string(),
+      v.maxLength(MAX_ATTACHMENT_BASE64),
+      v.check((s) => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s), 'not base64'),
+    ),
   }),
   /** Files dropped from the Explorer (or the OS as a URI list). */
   v.object({ type: v.literal('attachUris'), uris: v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.minLength(1), v.maxLength(20)) }),
