@@ -36,12 +36,23 @@ export function trackBusy(ctx: LensContext): vscode.Disposable {
   });
 }
 
-/** Deletes saved conversations older than the retention setting, at start-up (never the one on screen). */
-export function applyHistoryRetention(ctx: LensContext): vscode.Disposable {
+/**
+ * At start-up: deletes saved conversations older than the retention setting, then shows the most
+ * recent one again (a window reload loses nothing), unless a question was asked meanwhile.
+ */
+export function restoreHistory(ctx: LensContext): vscode.Disposable {
   const days = ctx.config.historyRetentionDays;
-  void ctx.history.prune(days, ctx.conversation.id).then(
-    (n) => n > 0 && ctx.output.info(`history: deleted ${n} conversation(s) unchanged for ${days} day(s)`),
-    (err: Error) => ctx.output.warn(`history retention: ${err.message}`),
-  );
+  const empty = ctx.conversation.id;
+  void (async () => {
+    try {
+      const pruned = await ctx.history.prune(days, null);
+      if (pruned > 0) ctx.output.info(`history: deleted ${pruned} conversation(s) unchanged for ${days} day(s)`);
+      const latest = (await ctx.history.list())[0];
+      const data = latest && (await ctx.history.load(latest.id));
+      if (data && ctx.conversation.id === empty && ctx.conversation.turns.length === 0) ctx.conversation.restore(data);
+    } catch (err) {
+      ctx.output.warn(`history: ${(err as Error).message}`);
+    }
+  })();
   return { dispose: () => undefined };
 }

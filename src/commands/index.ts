@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { applyHistoryRetention, clearHistory, newChat, notifyFailures, openChat, openChatInEditor, showLog, stopGeneration, trackBusy } from './chat';
+import { restoreHistory, clearHistory, newChat, notifyFailures, openChat, openChatInEditor, showLog, stopGeneration, trackBusy } from './chat';
 import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, pasteImage, scheduleRetention } from './capture';
 import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
@@ -32,5 +32,5 @@ export function registerCommands(ctx: LensContext): void {
   for (const [name, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   }
-  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx), applyHistoryRetention(ctx));
+  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx), restoreHistory(ctx));
 }
