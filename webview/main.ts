@@ -2,6 +2,7 @@
 // file names) is inserted as text nodes or as markdown sanitised by DOMPurify (markdown.ts);
 // every message from the host is validated before it is used.
 import '@vscode/codicons/dist/codicon.css';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import * as v from 'valibot';
 import { PROMPT_PRESETS, PROMPT_PRESET_IDS, type PromptPreset } from '../src/grounding/prompts';
 import { HostMessage, type ConversationSummary, type PendingImageView, type ProgressView, type TurnView, type WebviewMessage } from '../src/protocol/webview';
@@ -253,8 +254,10 @@ function renderStatus(status: HTMLElement, t: TurnView): void {
   const p = progress.get(t.id);
   status.replaceChildren();
   if (running(t)) {
-    status.append(el('span', 'spinner codicon codicon-loading codicon-modifier-spin'));
-    status.lastElementChild!.setAttribute('aria-hidden', 'true');
+    const ring = document.createElement('vscode-progress-ring');
+    ring.className = 'spinner';
+    ring.setAttribute('aria-hidden', 'true');
+    status.append(ring);
   }
   status.append(el('span', undefined, statusText(t, p)));
 }

@@ -85,7 +85,10 @@ describe('chat webview', () => {
       await p.locator('.status', { hasText: 'Loading the model 42 %' }).waitFor();
       await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'encoding', tiles: 6 } });
       await p.locator('.status', { hasText: 'Encoding the images: 6 tiles' }).waitFor();
-      assert.equal(await p.locator('.status .spinner').count(), 1);
+      // The spinner is vscode-elements' progress ring, rendered (shadow DOM, styles) under the CSP.
+      assert.equal(await p.locator('.status vscode-progress-ring.spinner').count(), 1);
+      assert.equal(await p.evaluate(() => document.querySelector('vscode-progress-ring')!.shadowRoot?.querySelector('svg') !== null), true);
+      assert.deepEqual(await p.evaluate(() => (window as unknown as { violations: string[] }).violations), [], 'no CSP violation');
       await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 17.25 } });
       await p.locator('.status', { hasText: 'Generating · 17.3 tok/s' }).waitFor();
       assert.deepEqual(await p.$$eval('.image-number', (es) => es.map((e) => e.textContent)), ['Image-1', 'Image-2']);
