@@ -9,7 +9,7 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   dialog.setAttribute('role', 'dialog');
   dialog.setAttribute('aria-modal', 'true');
   dialog.setAttribute('aria-label', `Crop ${image.name}`);
-  const hint = el('p', 'cropper-hint', 'Drag a rectangle over the part the model should see. Enter applies, Escape cancels.');
+  const hint = el('p', 'cropper-hint', 'Drag a rectangle over the part the model should see (or use the arrow keys: move; Shift+arrows: resize). Enter applies, Escape cancels.');
   const frame = el('div', 'cropper-frame');
   const img = el('img');
   img.src = image.src;
@@ -55,11 +55,12 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   frame.addEventListener('pointermove', (e) => {
     if (!start) return;
     const [x, y] = toPixels(e.clientX, e.clientY);
-    const x1 = Math.min(start[0], x);
-    const y1 = Math.min(start[1], y);
     const width = Math.abs(x - start[0]);
     const height = Math.abs(y - start[1]);
-    rect = width >= 1 && height >= 1 ? { x: x1, y: y1, width, height } : null;
+    show(width >= 1 && height >= 1 ? { x: Math.min(start[0], x), y: Math.min(start[1], y), width, height } : null);
+  });
+  function show(next: CropRect | null): void {
+    rect = next;
     applyButton.disabled = rect === null;
     selection.hidden = rect === null;
     if (rect) {
@@ -70,17 +71,39 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
       selection.style.height = `${(rect.height / image.height) * 100}%`;
       size.textContent = `${rect.width}×${rect.height} px at ${rect.x}, ${rect.y}`;
     }
-  });
+  }
+  size.setAttribute('aria-live', 'polite');
+  /** Arrow keys move the rectangle (a centred half-size one to start), Shift+arrows resize it. */
+  function nudge(key: string, resize: boolean): void {
+    const step = (n: number) => Math.max(1, Math.round(n / 100));
+    const r = rect ?? { x: Math.round(image.width / 4), y: Math.round(image.height / 4), width: Math.round(image.width / 2), height: Math.round(image.height / 2) };
+    const dx = key === 'ArrowLeft' ? -step(image.width) : key === 'ArrowRight' ? step(image.width) : 0;
+    const dy = key === 'ArrowUp' ? -step(image.height) : key === 'ArrowDown' ? step(image.height) : 0;
+    if (!rect) return show(r);
+    if (resize) {
+      const width = Math.min(image.width - r.x, Math.max(1, r.width + dx));
+      const height = Math.min(image.height - r.y, Math.max(1, r.height + dy));
+      show({ ...r, width, height });
+    } else {
+      show({ ...r, x: Math.min(image.width - r.width, Math.max(0, r.x + dx)), y: Math.min(image.height - r.height, Math.max(0, r.y + dy)) });
+    }
+  }
   frame.addEventListener('pointerup', () => (start = null));
   function onKey(e: KeyboardEvent): void {
     if (e.key === 'Escape') {
       e.preventDefault();
       close();
-    } else if (e.key === 'Enter' && rect) {
+    } else if (e.key === 'Enter' && rect && !(e.target instanceof HTMLButtonElement && dialog.contains(e.target))) {
       e.preventDefault();
       apply();
+    } else if (e.key.startsWith('Arrow')) {
+      e.preventDefault();
+      nudge(e.key, e.shiftKey);
     }
   }
   document.addEventListener('keydown', onKey, true);
-  applyButton.focus();
+  // Focus in the dialog: arrows select without a mouse, Tab reaches the buttons.
+  frame.tabIndex = 0;
+  frame.setAttribute('aria-label', `${image.name}: arrow keys move the selection, Shift+arrows resize it`);
+  frame.focus();
 }

@@ -282,7 +282,18 @@ describe('chat webview', () => {
       await p.click('.attachment .crop');
       await p.keyboard.press('Escape');
       assert.equal(await p.locator('.cropper').count(), 0);
-      assert.deepEqual(await sent(p), [{ type: 'cropAttachment', id: 'a-crop', rect: null }]);
+      // Without a mouse: the first arrow selects the centre half, arrows move it 1 %, Shift resizes.
+      await p.click('.attachment .crop');
+      await p.keyboard.press('ArrowDown');
+      await p.keyboard.press('ArrowRight');
+      await p.keyboard.press('ArrowUp');
+      await p.keyboard.press('Shift+ArrowLeft');
+      await p.locator('.cropper-apply').focus();
+      await p.keyboard.press('Space');
+      assert.deepEqual(await sent(p), [
+        { type: 'cropAttachment', id: 'a-crop', rect: null },
+        { type: 'cropAttachment', id: 'a-crop', rect: { x: 416, y: 192, width: 784, height: 400 } },
+      ]);
     } finally {
       await p.close();
     }
