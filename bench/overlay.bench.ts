@@ -54,10 +54,8 @@ async function main(): Promise<void> {
     const turn = turnWith(REGIONS, pathToFileURL(join(dir, 'shot.png')).href);
     const result = await page.evaluate(
       ({ turn, runs }) => {
-        const layout = () => {
-          const all = document.querySelectorAll('.region');
-          return all[all.length - 1]?.getBoundingClientRect().width ?? 0;
-        };
+        // Forces style and layout; the overlay itself is painted synchronously when a turn changes.
+        const layout = () => document.querySelector('canvas.overlay')?.getBoundingClientRect().width ?? 0;
         const dispatch = (data: unknown) => window.dispatchEvent(new MessageEvent('message', { data }));
         const time = (fn: () => void) => {
           const t0 = performance.now();
@@ -80,9 +78,17 @@ async function main(): Promise<void> {
           overlay.push(time(() => dispatch({ type: 'turn', turn })));
           // The same turn again: message validation and the no-op patch, no new marks.
           validate.push(time(() => dispatch({ type: 'turn', turn })));
-          const target = document.querySelector('.region[data-index="7"]')!;
-          hover.push(time(() => target.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }))));
-          target.dispatchEvent(new MouseEvent('mouseout', { bubbles: true }));
+          // Hovering the words of region 7 lights its box (a repaint of the overlay) and its list entry.
+          const words = document.querySelectorAll('.answer mark.ref')[7]!;
+          const canvas = document.querySelector<HTMLCanvasElement>('canvas.overlay')!;
+          const repaint = () => canvas.getContext('2d')!.getImageData(0, 0, 1, 1);
+          hover.push(
+            time(() => {
+              words.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+              repaint();
+            }),
+          );
+          words.dispatchEvent(new MouseEvent('mouseout', { bubbles: true }));
         }
         // The floor any DOM overlay stands on: 500 bare positioned divs over an image of the same size.
         const baseline: number[] = [];
@@ -109,7 +115,7 @@ async function main(): Promise<void> {
         // Streaming: the 500 regions arrive one host message each, as the parser completes them.
         dispatch({ type: 'snapshot', turns: [withRegions(0)] });
         for (let n = 1; n <= turn.regions.length; n++) streamed.push(time(() => dispatch({ type: 'turn', turn: withRegions(n) })));
-        return { full, overlay, hover, streamed, baseline, validate, drawn: document.querySelectorAll('.region').length };
+        return { full, overlay, hover, streamed, baseline, validate, drawn: Number(document.querySelector<HTMLElement>('canvas.overlay')?.dataset.drawn ?? 0) };
       },
       { turn, runs: RUNS },
     );

@@ -92,7 +92,9 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
-    loader: { '.css': 'css' },
+    // The codicon font ships next to webview.css; the page loads it from the extension (font-src).
+    loader: { '.css': 'css', '.ttf': 'file' },
+    assetNames: '[name]',
   },
 ];
 

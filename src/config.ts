@@ -22,6 +22,7 @@ export const Settings = {
   remoteModel: `${SECTION}.remote.model`,
   remoteTimeoutSeconds: `${SECTION}.remote.requestTimeoutSeconds`,
   modelsDirectory: `${SECTION}.modelsDirectory`,
+  historyRetentionDays: `${SECTION}.historyRetentionDays`,
 } as const;
 
 /** Where the model runs: the local worker, or an OpenAI-compatible server. */
@@ -54,6 +55,8 @@ export interface LensConfig {
   remoteTimeoutSeconds: number;
   /** Where Download Model… stores files; empty: the extension's global storage. */
   modelsDirectory: string;
+  /** Days a saved conversation is kept after its last change; 0 keeps them until deleted. */
+  historyRetentionDays: number;
 }
 
 function expandHome(p: string): string {
@@ -82,6 +85,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     remoteModel: c.get<string>('remote.model', '').trim(),
     remoteTimeoutSeconds: positiveOr(c.get<number>('remote.requestTimeoutSeconds', DEFAULT_REMOTE_TIMEOUT_SECONDS), DEFAULT_REMOTE_TIMEOUT_SECONDS),
     modelsDirectory: expandHome(c.get<string>('modelsDirectory', '')),
+    historyRetentionDays: c.get<number>('historyRetentionDays', 90),
   };
 }
 

@@ -5,6 +5,7 @@ import { readConfig, REMOTE_API_KEY_SECRET, Settings, type EngineKind, type Lens
 import { AttachmentStore } from './chat/attachments';
 import { ChatViewProvider } from './chat/chatView';
 import { Conversation } from './chat/conversation';
+import { HistoryStore } from './chat/history';
 import type { Engine } from './engine/engine';
 import { LocalEngine } from './engine/local/localEngine';
 import { RemoteEngine } from './engine/remote/remoteEngine';
@@ -19,6 +20,7 @@ export class LensContext implements vscode.Disposable {
   readonly engine: SwitchableEngine;
   readonly attachments: AttachmentStore;
   readonly conversation: Conversation;
+  readonly history: HistoryStore;
   readonly chatView: ChatViewProvider;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -27,12 +29,23 @@ export class LensContext implements vscode.Disposable {
     this.engine = new SwitchableEngine((kind) => this.buildEngine(kind), this.config.engine);
     const attachmentsUri = vscode.Uri.joinPath(extension.globalStorageUri, 'attachments');
     this.attachments = new AttachmentStore(attachmentsUri.fsPath, { maxTiles: () => this.config.maxTiles });
+    const historyUri = vscode.Uri.joinPath(extension.globalStorageUri, 'history');
+    this.history = new HistoryStore(historyUri.fsPath, this.attachments.modelDir, (m) => this.output.warn(m));
     this.conversation = new Conversation({
       engine: () => this.engine,
       chatOptions: () => ({ maxTokens: this.config.maxTokens, temperature: 0 }),
       log: (m) => this.output.debug(m),
+      prepareImages: (images) => this.history.ensureModelCopies(images),
     });
-    this.chatView = new ChatViewProvider(extension.extensionUri, attachmentsUri, this.conversation, (m) => this.output.warn(m));
+    this.chatView = new ChatViewProvider({
+      extensionUri: extension.extensionUri,
+      imageRoots: [attachmentsUri, historyUri],
+      conversation: this.conversation,
+      attachments: this.attachments,
+      history: this.history,
+      engineState: this.engine,
+      log: (m) => this.output.warn(m),
+    });
     this.disposables.push(
       this.output,
       this.chatView,

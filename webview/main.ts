@@ -1,10 +1,15 @@
-// The chat UI inside the webview. Untrusted content (model output, file names) is only ever
-// inserted as text nodes; nothing here builds HTML from strings.
+// The chat UI inside the webview (sidebar view or editor panel). Untrusted content (model output,
+// file names) is inserted as text nodes or as markdown sanitised by DOMPurify (markdown.ts);
+// every message from the host is validated before it is used.
+import '@vscode/codicons/dist/codicon.css';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import * as v from 'valibot';
-import { labelColour } from '../src/grounding/colour';
-import { parseAnswer } from '../src/grounding/parse';
 import { PROMPT_PRESETS, PROMPT_PRESET_IDS, type PromptPreset } from '../src/grounding/prompts';
-import { HostMessage, type ImageView, type TurnView, type WebviewMessage } from '../src/protocol/webview';
+import { HostMessage, type ConversationSummary, type PendingImageView, type ProgressView, type TurnView, type WebviewMessage } from '../src/protocol/webview';
+import { openCropper } from './crop';
+import { el, icon, iconButton, textButton } from './dom';
+import { renderAnswer } from './markdown';
+import { Stage, type ViewerState } from './overlay';
 import './chat.css';
 
 declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
@@ -16,336 +21,279 @@ const turns = new Map<string, TurnView>();
 const order: string[] = [];
 /** Streamed token messages per turn, so tests (and curious users) can tell streaming from a final paint. */
 const chunks = new Map<string, number>();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-type Regions = TurnView['regions'];
-
-/** What the user set on an image's viewer, kept across re-renders of its turn. */
-interface ViewerState {
-  zoom: number;
-  overlayHidden: boolean;
-  scroll: [number, number];
-}
+const progress = new Map<string, ProgressView>();
+/** Zoom and overlay choices per image of a turn, kept across re-renders. */
 const viewers = new Map<string, ViewerState>();
-const MIN_ZOOM = 1;
-const MAX_ZOOM = 16;
+/** The viewers of each rendered turn, to update them in place as regions stream in. */
+const stages = new Map<string, { stage: Stage; regionsOf: 'target' | 'none' }[]>();
 
-function regionText(r: Regions[number]): string {
-  return r.kind === 'box' ? `[${r.pixels.join(', ')}] px` : `(${r.pixels.join(', ')}) px`;
+// ---------------------------------------------------------------------------------------------
+// Header: new chat and the conversation history.
+
+const header = el('header', 'chat-header');
+const historyButton = iconButton('history', 'Show conversation history', () => toggleHistory());
+historyButton.classList.add('history-toggle');
+historyButton.setAttribute('aria-expanded', 'false');
+const titleEl = el('span', 'chat-title', '');
+header.append(titleEl, historyButton, withClass(iconButton('add', 'New chat', () => send({ type: 'newChat' })), 'new-chat'));
+const historyPanel = el('section', 'history');
+historyPanel.setAttribute('aria-label', 'Conversation history');
+historyPanel.hidden = true;
+let conversations: ConversationSummary[] = [];
+let currentConversation: string | null = null;
+
+function toggleHistory(show = historyPanel.hidden): void {
+  historyPanel.hidden = !show;
+  historyButton.setAttribute('aria-expanded', String(show));
+  if (show) (historyPanel.querySelector<HTMLElement>('.history-item button') ?? historyPanel.querySelector<HTMLElement>('button'))?.focus();
 }
 
-/** The regions drawn over the image: placed in percent of `.canvas`, so they follow any size. */
-function drawRegions(canvas: HTMLElement, regions: Regions, from = 0): void {
-  const frag = document.createDocumentFragment();
-  regions.forEach((r, i) => {
-    if (i < from) return;
-    const mark = el('div', r.kind === 'box' ? 'region box' : 'region point');
-    mark.dataset.index = String(i);
-    mark.dataset.label = r.label ?? '';
-    // One style string per mark: 500 marks cost one parse each, not five. The label is drawn by
-    // CSS from data-label, so a mark is one element.
-    const [left, top, width, height] = r.kind === 'box' ? [r.box[0], r.box[1], r.box[2] - r.box[0], r.box[3] - r.box[1]] : [r.point[0], r.point[1], 0, 0];
-    mark.style.cssText = `left:${left * 100}%;top:${top * 100}%;${r.kind === 'box' ? `width:${width * 100}%;height:${height * 100}%;` : ''}--region-colour:${labelColour(r.label)}`;
-    mark.title = `${r.label ?? 'region'}: ${regionText(r)} — click to copy`;
-    frag.append(mark);
-  });
-  canvas.append(frag);
-}
-
-/** Up to this many regions the list starts open and labels always show; beyond, they wait for the user. */
-const MANY_REGIONS = 20;
-
-/** The region list, in a disclosure: filled on first opening when there are many regions. */
-function regionList(regions: Regions): HTMLElement {
-  const box = el('details', 'regions');
-  const summary = el('summary', undefined, regionCount(regions.length));
-  const list = el('ol', 'region-list');
-  list.setAttribute('aria-label', 'Regions');
-  box.append(summary, list);
-  if (regions.length <= MANY_REGIONS) {
-    box.open = true;
-    fillRegionList(list, regions);
-  }
-  summary.addEventListener('click', () => (box.dataset.chosen = 'true'));
-  box.addEventListener('toggle', () => {
-    if (!box.open) return;
-    const turnId = box.closest<HTMLElement>('[data-turn-id]')?.dataset.turnId;
-    const all = (turnId ? turns.get(turnId)?.regions : undefined) ?? regions;
-    if (list.childElementCount < all.length) fillRegionList(list, all, list.childElementCount);
-  });
-  return box;
-}
-
-const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
-
-/** Adds regions from `from` on to a list shown on screen (a closed, unfilled one fills when opened). */
-function extendRegionList(box: HTMLDetailsElement, regions: Regions, from: number): void {
-  const summary = box.querySelector('summary');
-  if (summary) summary.textContent = regionCount(regions.length);
-  // A list that opened by itself closes once it grows long; one the user opened stays open.
-  if (regions.length > MANY_REGIONS && box.dataset.chosen !== 'true') box.open = false;
-  const list = box.querySelector('.region-list');
-  if (box.open && list && list.childElementCount === from) fillRegionList(list, regions, from);
-}
-
-function fillRegionList(list: Element, regions: Regions, from = 0): void {
-  const frag = document.createDocumentFragment();
-  regions.forEach((r, i) => {
-    if (i < from) return;
-    const item = el('li');
-    item.dataset.index = String(i);
-    item.tabIndex = 0;
-    item.title = 'Click to copy the pixel coordinates';
-    const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
-    swatch.style.setProperty('--region-colour', labelColour(r.label));
-    item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
-    frag.append(item);
-  });
-  list.append(frag);
-}
-
-/** Zoom (1 = fit the panel) with the point under `anchor` (viewport coordinates) kept in place. */
-function setZoom(figure: HTMLElement, state: ViewerState, zoom: number, anchor?: [number, number]): void {
-  const viewport = figure.querySelector<HTMLElement>('.viewport')!;
-  const canvas = figure.querySelector<HTMLElement>('.canvas')!;
-  const img = canvas.querySelector('img')!;
-  const before = canvas.getBoundingClientRect();
-  const [ax, ay] = anchor ?? [viewport.clientWidth / 2, viewport.clientHeight / 2];
-  const fx = before.width ? (viewport.scrollLeft + ax) / before.width : 0;
-  const fy = before.height ? (viewport.scrollTop + ay) / before.height : 0;
-  state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom));
-  figure.classList.toggle('zoomed', state.zoom > 1);
-  if (state.zoom > 1) {
-    // The width the image has when it fits: its own width, or the panel's when narrower.
-    const fit = Math.min(img.width || Number(img.getAttribute('width')), viewport.clientWidth);
-    canvas.style.width = `${fit * state.zoom}px`;
-  } else {
-    canvas.style.width = '';
-  }
-  const after = canvas.getBoundingClientRect();
-  viewport.scrollLeft = fx * after.width - ax;
-  viewport.scrollTop = fy * after.height - ay;
-  const label = figure.querySelector('.zoom-level');
-  if (label) label.textContent = `${Math.round(state.zoom * 100)}%`;
-}
-
-function toolButton(cls: string, text: string, title: string, onClick: () => void): HTMLButtonElement {
-  const b = el('button', `tool ${cls}`, text);
-  b.type = 'button';
-  b.title = title;
-  b.setAttribute('aria-label', title);
-  b.addEventListener('click', onClick);
-  return b;
-}
-
-/** The image with its regions drawn over it, a toolbar (overlay, zoom, export) and the region list. */
-function stage(turnId: string, image: ImageView, regions: Regions): HTMLElement {
-  const figure = el('figure', regions.length > 0 ? 'stage has-regions' : 'stage');
-  figure.dataset.imageId = image.id;
-  const key = `${turnId}/${image.id}`;
-  const state = viewers.get(key) ?? { zoom: 1, overlayHidden: false, scroll: [0, 0] };
-  viewers.set(key, state);
-  const viewport = el('div', 'viewport');
-  // Regions are placed in percent of this box, which holds the image and nothing else.
-  const canvas = el('div', 'canvas');
-  const img = el('img');
-  img.src = image.src;
-  img.alt = image.name;
-  img.width = image.width;
-  img.height = image.height;
-  img.draggable = false;
-  canvas.append(img);
-  drawRegions(canvas, regions);
-  // With many regions, labels show on hover only: 500 labels hide the image they describe.
-  canvas.classList.toggle('many', regions.length > MANY_REGIONS);
-  viewport.append(canvas);
-
-  const tools = el('div', 'stage-tools');
-  if (regions.length > 0) {
-    const toggle = toolButton('toggle-overlay', state.overlayHidden ? 'Show regions' : 'Hide regions', 'Show or hide the regions over the image', () => {
-      state.overlayHidden = !state.overlayHidden;
-      figure.classList.toggle('overlay-hidden', state.overlayHidden);
-      toggle.textContent = state.overlayHidden ? 'Show regions' : 'Hide regions';
+function renderHistory(): void {
+  const current = conversations.find((c) => c.id === currentConversation);
+  titleEl.textContent = current?.title ?? '';
+  const list = el('ul', 'history-list');
+  for (const c of conversations) {
+    const item = el('li', c.id === currentConversation ? 'history-item current' : 'history-item');
+    item.dataset.conversationId = c.id;
+    const open = el('button', 'history-open');
+    open.type = 'button';
+    open.append(el('span', 'history-title', c.title), el('span', 'history-meta', `${new Date(c.updated).toLocaleString()} · ${c.turns} question${c.turns === 1 ? '' : 's'}`));
+    open.setAttribute('aria-current', String(c.id === currentConversation));
+    open.addEventListener('click', () => {
+      send({ type: 'openConversation', id: c.id });
+      toggleHistory(false);
     });
-    tools.append(toggle, toolButton('export', 'Export PNG', 'Save the image with its regions drawn, at original resolution', () => send({ type: 'exportAnnotated', turnId })));
+    const rename = iconButton('edit', `Rename "${c.title}"`, () => startRename(item, c));
+    rename.classList.add('history-rename');
+    const remove = iconButton('trash', `Delete "${c.title}"`, () => send({ type: 'deleteConversation', id: c.id }));
+    remove.classList.add('history-delete');
+    item.append(open, rename, remove);
+    list.append(item);
   }
-  tools.append(
-    toolButton('zoom-out', '−', 'Zoom out', () => setZoom(figure, state, state.zoom / 1.5)),
-    el('span', 'zoom-level', `${Math.round(state.zoom * 100)}%`),
-    toolButton('zoom-in', '+', 'Zoom in (or Ctrl + wheel)', () => setZoom(figure, state, state.zoom * 1.5)),
-    toolButton('zoom-fit', 'Fit', 'Fit the panel', () => setZoom(figure, state, 1)),
-  );
-  figure.classList.toggle('overlay-hidden', state.overlayHidden);
-  figure.append(tools, viewport);
+  const tools = el('div', 'history-tools');
+  tools.append(el('span', 'history-heading', conversations.length ? 'History' : 'No saved conversations yet.'));
+  if (conversations.length) tools.append(textButton('clear-all', 'Clear all', () => send({ type: 'clearHistory' }), 'text-button history-clear'));
+  historyPanel.replaceChildren(tools, list);
+}
 
-  viewport.addEventListener(
-    'wheel',
-    (e) => {
-      if (!e.ctrlKey) return;
-      e.preventDefault();
-      const box = viewport.getBoundingClientRect();
-      setZoom(figure, state, state.zoom * Math.exp(-e.deltaY / 300), [e.clientX - box.left, e.clientY - box.top]);
-    },
-    { passive: false },
-  );
-  // Drag to pan when zoomed; a click without a drag on a region copies it.
-  let drag: { x: number; y: number; left: number; top: number; moved: boolean } | null = null;
-  viewport.addEventListener('pointerdown', (e) => {
-    if (state.zoom <= 1 || e.button !== 0) return;
-    drag = { x: e.clientX, y: e.clientY, left: viewport.scrollLeft, top: viewport.scrollTop, moved: false };
-  });
-  viewport.addEventListener('pointermove', (e) => {
-    if (!drag) return;
-    const dx = e.clientX - drag.x;
-    const dy = e.clientY - drag.y;
-    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
-    viewport.scrollLeft = drag.left - dx;
-    viewport.scrollTop = drag.top - dy;
-  });
-  const endDrag = () => {
-    if (drag) state.scroll = [viewport.scrollLeft, viewport.scrollTop];
-    setTimeout(() => (drag = null));
+function startRename(item: HTMLElement, c: ConversationSummary): void {
+  const input = el('input', 'history-rename-input');
+  input.value = c.title;
+  input.setAttribute('aria-label', 'Conversation title');
+  item.replaceChildren(input);
+  input.focus();
+  input.select();
+  let done = false;
+  const finish = (save: boolean) => {
+    if (done) return;
+    done = true;
+    if (save && input.value.trim() && input.value.trim() !== c.title) send({ type: 'renameConversation', id: c.id, title: input.value.trim() });
+    renderHistory();
   };
-  viewport.addEventListener('pointerup', endDrag);
-  viewport.addEventListener('pointerleave', endDrag);
-  viewport.addEventListener('scroll', () => (state.scroll = [viewport.scrollLeft, viewport.scrollTop]));
-  viewport.addEventListener('click', (e) => {
-    const mark = (e.target as HTMLElement).closest<HTMLElement>('.region');
-    if (mark && !drag?.moved) send({ type: 'copyRegion', turnId, index: Number(mark.dataset.index) });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') finish(true);
+    else if (e.key === 'Escape') finish(false);
   });
-  if (state.zoom > 1) {
-    // Re-apply after layout (the card was just re-rendered).
-    requestAnimationFrame(() => {
-      setZoom(figure, state, state.zoom);
-      [viewport.scrollLeft, viewport.scrollTop] = state.scroll;
-    });
-  }
-
-  figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} · ${image.tokens.toLocaleString('en')} tokens`));
-  if (regions.length > 0) {
-    const list = regionList(regions);
-    list.addEventListener('click', (e) => {
-      const item = (e.target as HTMLElement).closest<HTMLElement>('li[data-index]');
-      if (item) send({ type: 'copyRegion', turnId, index: Number(item.dataset.index) });
-    });
-    list.addEventListener('keydown', (e) => {
-      const item = (e.target as HTMLElement).closest<HTMLElement>('li[data-index]');
-      if (item && (e.key === 'Enter' || e.key === ' ')) {
-        e.preventDefault();
-        send({ type: 'copyRegion', turnId, index: Number(item.dataset.index) });
-      }
-    });
-    figure.append(list);
-  }
-  return figure;
+  input.addEventListener('blur', () => finish(true));
 }
 
-function renderAnswer(target: HTMLElement, text: string, regions: Regions): void {
-  target.replaceChildren();
-  for (const seg of parseAnswer(text).segments) {
-    if (seg.kind === 'text') {
-      target.append(document.createTextNode(seg.text));
-      continue;
-    }
-    const span =
-      seg.kind === 'ref' ? el('mark', 'ref', seg.text) : el('span', 'coordinates', seg.regions.length <= 1 ? '▭' : `▭×${seg.regions.length}`);
-    if (seg.kind === 'coordinates') span.title = seg.text;
-    span.dataset.regions = seg.regions.join(' ');
-    if (seg.regions[0] !== undefined) span.style.setProperty('--region-colour', labelColour(regions[seg.regions[0]]?.label ?? null));
-    target.append(span);
+// ---------------------------------------------------------------------------------------------
+// Turns.
+
+function list(): HTMLElement {
+  let l = app.querySelector<HTMLElement>('.turns');
+  if (!l) {
+    l = el('section', 'turns');
+    l.setAttribute('aria-label', 'Conversation');
+    historyPanel.after(l);
   }
+  return l;
 }
+
+function cardOf(turnId: string): HTMLElement | null {
+  return list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(turnId)}"]`);
+}
+
+function viewerState(key: string): ViewerState {
+  let s = viewers.get(key);
+  if (!s) viewers.set(key, (s = { zoom: 1, overlayHidden: false, scroll: [0, 0] }));
+  return s;
+}
+
+const isLast = (t: TurnView) => order.at(-1) === t.id;
+const running = (t: TurnView) => t.status === 'streaming' || t.status === 'queued';
 
 /** Hovering a region, its list entry or its words lights up all three. */
-function linkHover(card: HTMLElement): void {
-  const indexesOf = (e: Element | null): string[] => {
-    const hit = e?.closest<HTMLElement>('[data-regions], .region[data-index], .region-list li[data-index]');
-    if (!hit) return [];
-    return hit.dataset.regions !== undefined ? hit.dataset.regions.split(' ').filter(Boolean) : [hit.dataset.index!];
-  };
-  const light = (indexes: string[], on: boolean) => {
-    if (indexes.length === 0) return;
-    const wanted = new Set(indexes);
-    for (const e of card.querySelectorAll<HTMLElement>('.region[data-index], .region-list li[data-index], [data-regions]')) {
-      const own = e.dataset.regions !== undefined ? e.dataset.regions.split(' ') : [e.dataset.index!];
-      if (own.some((i) => wanted.has(i))) e.classList.toggle('hot', on);
-    }
-  };
-  card.addEventListener('mouseover', (e) => light(indexesOf(e.target as Element), true));
-  card.addEventListener('mouseout', (e) => light(indexesOf(e.target as Element), false));
+function lightRegions(card: HTMLElement, turnId: string, indexes: number[]): void {
+  const wanted = new Set(indexes);
+  for (const e of card.querySelectorAll<HTMLElement>('.answer [data-regions]')) {
+    e.classList.toggle('hot', e.dataset.regions!.split(' ').some((i) => wanted.has(Number(i))));
+  }
+  for (const s of stages.get(turnId) ?? []) if (s.regionsOf === 'target') s.stage.highlight(wanted);
 }
 
 function renderTurn(t: TurnView): HTMLElement {
   const card = el('article', 'turn');
   card.dataset.turnId = t.id;
-  linkHover(card);
   card.dataset.status = t.status;
+  card.setAttribute('aria-label', `Question: ${t.question}`);
+  for (const s of stages.get(t.id) ?? []) s.stage.dispose();
+  const own: { stage: Stage; regionsOf: 'target' | 'none' }[] = [];
+  stages.set(t.id, own);
+  const hostFor = (turnId: string) => ({
+    copy: (index: number) => send({ type: 'copyRegion', turnId, index }),
+    exportAnnotated: () => send({ type: 'exportAnnotated', turnId }),
+    hover: (indexes: number[]) => lightRegions(card, turnId, indexes),
+  });
+
   const q = el('div', 'question');
-  q.append(el('p', 'question-text', t.question));
+  const qText = el('p', 'question-text', t.question);
+  const qRow = el('div', 'question-row');
+  qRow.append(qText);
+  if (isLast(t)) {
+    const edit = iconButton('edit', 'Edit and resend this question', () => editQuestion(card, t));
+    edit.classList.add('edit-question');
+    qRow.append(edit);
+  }
+  q.append(qRow);
   card.append(q);
   // Regions are drawn once: over this turn's own image, or over the conversation's latest one.
-  const ownTarget = t.target && t.images.some((i) => i.id === t.target!.id);
-  for (const image of t.images) q.append(stage(t.id, image, ownTarget && image.id === t.target!.id ? t.regions : []));
+  const ownTarget = t.target !== null && t.images.some((i) => i.id === t.target!.id);
+  const numbered = t.images.length > 1;
+  t.images.forEach((image, i) => {
+    const isTarget = ownTarget && image.id === t.target!.id;
+    const stage = new Stage(image, isTarget ? t.regions : [], viewerState(`${t.id}/${image.id}`), hostFor(t.id));
+    if (numbered) stage.element.prepend(el('div', 'image-number', `Image-${i + 1}`));
+    own.push({ stage, regionsOf: isTarget ? 'target' : 'none' });
+    q.append(stage.element);
+  });
   const answer = el('div', 'answer');
   answer.dataset.raw = t.answer;
   answer.dataset.chunks = String(chunks.get(t.id) ?? 0);
-  renderAnswer(answer, t.answer, t.regions);
+  answer.setAttribute('aria-busy', String(running(t)));
+  renderAnswer(answer, t.answer, t.regions, { copy: (text) => send({ type: 'copyText', text }) });
   card.append(answer);
-  if (t.target && !ownTarget && t.regions.length > 0) card.append(stage(t.id, t.target, t.regions));
-  card.append(el('div', 'status', statusText(t)));
+  if (t.target && !ownTarget && t.regions.length > 0) {
+    const stage = new Stage(t.target, t.regions, viewerState(`${t.id}/${t.target.id}`), hostFor(t.id));
+    own.push({ stage, regionsOf: 'target' });
+    card.append(stage.element);
+  }
+  card.addEventListener('mouseover', (e) => {
+    const hit = (e.target as Element).closest<HTMLElement>('.answer [data-regions]');
+    if (hit) lightRegions(card, t.id, hit.dataset.regions!.split(' ').filter(Boolean).map(Number));
+  });
+  card.addEventListener('mouseout', (e) => {
+    if ((e.target as Element).closest('.answer [data-regions]')) lightRegions(card, t.id, []);
+  });
+  const status = el('div', 'status');
+  status.setAttribute('role', 'status');
+  renderStatus(status, t);
+  card.append(status);
   if (t.error) {
     const err = el('div', 'error');
     err.setAttribute('role', 'alert');
-    err.append(el('span', undefined, t.error.message));
+    err.append(icon('error'), el('span', 'error-message', t.error.message));
     if (t.error.action) {
       const { id, label } = t.error.action;
-      const b = el('button', 'action', label);
-      b.addEventListener('click', () => send({ type: 'action', id }));
-      err.append(b);
+      err.append(textButton(null, label, () => send({ type: 'action', id }), 'action'));
     }
     card.append(err);
   }
+  card.append(turnActions(t));
   return card;
 }
 
-function statusText(t: TurnView): string {
+function turnActions(t: TurnView): HTMLElement {
+  const actions = el('div', 'turn-actions');
+  actions.setAttribute('role', 'toolbar');
+  actions.setAttribute('aria-label', 'Answer actions');
+  if (running(t)) {
+    actions.append(textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'text-button stop-turn'));
+    return actions;
+  }
+  if (t.answer) actions.append(withClass(iconButton('copy', 'Copy answer', () => send({ type: 'copyText', text: t.answer })), 'copy-answer'));
+  if (isLast(t)) actions.append(withClass(iconButton('refresh', 'Regenerate answer', () => send({ type: 'regenerate', turnId: t.id })), 'regenerate'));
+  return actions;
+}
+
+function editQuestion(card: HTMLElement, t: TurnView): void {
+  const row = card.querySelector('.question-row')!;
+  const box = el('textarea', 'edit-box');
+  box.value = t.question;
+  box.rows = Math.min(8, t.question.split('\n').length + 1);
+  box.setAttribute('aria-label', 'Edit the question');
+  const editor = el('div', 'question-row editing');
+  const close = () => {
+    editor.replaceWith(row);
+    row.querySelector<HTMLElement>('.edit-question')?.focus();
+  };
+  // The host answers a resend by replacing the turn; until then the question shows as it was.
+  const resend = () => {
+    const text = box.value.trim();
+    if (!text) return;
+    send({ type: 'editResend', turnId: t.id, text });
+    close();
+  };
+  const buttons = el('div', 'edit-buttons');
+  buttons.append(textButton('send', 'Resend', resend, 'text-button resend'), textButton(null, 'Cancel', close, 'text-button secondary cancel-edit'));
+  editor.append(box, buttons);
+  row.replaceWith(editor);
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      resend();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      close();
+    }
+  });
+  box.focus();
+}
+
+function renderStatus(status: HTMLElement, t: TurnView): void {
+  const p = progress.get(t.id);
+  status.replaceChildren();
+  if (running(t)) {
+    const ring = document.createElement('vscode-progress-ring');
+    ring.className = 'spinner';
+    ring.setAttribute('aria-hidden', 'true');
+    status.append(ring);
+  }
+  status.append(el('span', undefined, statusText(t, p)));
+}
+
+function statusText(t: TurnView, p: ProgressView | undefined): string {
   if (t.status === 'queued') return 'Queued…';
-  if (t.status === 'streaming') return t.answer ? 'Generating…' : 'Reading the image…';
+  if (t.status === 'streaming') {
+    if (p?.phase === 'loading') return p.percent === null ? 'Loading the model…' : `Loading the model ${Math.round(p.percent)} %`;
+    if (p?.phase === 'generating' || t.answer) return p?.phase === 'generating' && p.tokensPerSecond !== null ? `Generating · ${p.tokensPerSecond.toFixed(1)} tok/s` : 'Generating…';
+    if (p?.phase === 'encoding' && p.tiles > 0) return `Encoding the image${t.images.length > 1 ? 's' : ''}: ${p.tiles} tile${p.tiles === 1 ? '' : 's'}…`;
+    return 'Reading the image…';
+  }
   if (t.status === 'stopped') return 'Stopped.';
   return t.stats ?? '';
 }
 
 const imagesKey = (t: TurnView) => `${t.images.map((i) => i.id).join(' ')}|${t.target?.id ?? ''}`;
-const sameRegion = (a: Regions[number] | undefined, b: Regions[number] | undefined) => JSON.stringify(a) === JSON.stringify(b);
+const sameRegion = (a: TurnView['regions'][number] | undefined, b: TurnView['regions'][number] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.kind === b.kind && a.label === b.label && a.pixels.join() === b.pixels.join());
 
 /**
  * Updates a rendered turn in place when only its status, answer or trailing regions changed —
- * what streaming does — so each new region costs its own marks, not a redraw of all of them.
+ * what streaming does — so each new region costs a repaint of the overlay, not a new card.
  * Returns false when the turn must be rendered afresh.
  */
 function patchTurn(card: HTMLElement, old: TurnView, t: TurnView): boolean {
-  if (t.error || old.error || t.question !== old.question || imagesKey(old) !== imagesKey(t)) return false;
+  if (t.error || old.error || t.question !== old.question || imagesKey(old) !== imagesKey(t) || old.status !== t.status) return false;
   const before = old.regions.length;
   if (t.regions.length < before || !sameRegion(old.regions[before - 1], t.regions[before - 1])) return false;
   if (t.regions.length > before) {
-    // The first region brings the tools, the list and perhaps a stage of its own.
-    const figure = before > 0 ? card.querySelector<HTMLElement>('figure.stage.has-regions') : null;
-    const canvas = figure?.querySelector<HTMLElement>('.canvas');
-    const regionsBox = figure?.querySelector<HTMLDetailsElement>('details.regions');
-    if (!canvas || !regionsBox) return false;
-    drawRegions(canvas, t.regions, before);
-    canvas.classList.toggle('many', t.regions.length > MANY_REGIONS);
-    extendRegionList(regionsBox, t.regions, before);
+    const target = stages.get(t.id)?.find((s) => s.regionsOf === 'target');
+    if (!target) return false;
+    target.stage.setRegions(t.regions);
   }
-  card.dataset.status = t.status;
-  const status = card.querySelector('.status');
-  if (status) status.textContent = statusText(t);
+  const status = card.querySelector<HTMLElement>('.status');
+  if (status) renderStatus(status, t);
   if (t.answer !== old.answer || t.regions.length !== before) scheduleAnswer(t.id);
   return true;
 }
@@ -353,8 +301,7 @@ function patchTurn(card: HTMLElement, old: TurnView, t: TurnView): boolean {
 /** Answers re-render at most once a frame, however fast tokens arrive. */
 const answersDue = new Set<string>();
 function scheduleAnswer(turnId: string): void {
-  const card = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(turnId)}"]`);
-  const answer = card?.querySelector<HTMLElement>('.answer');
+  const answer = cardOf(turnId)?.querySelector<HTMLElement>('.answer');
   const t = turns.get(turnId);
   if (answer && t) answer.dataset.raw = t.answer;
   if (answersDue.size === 0) requestAnimationFrame(renderDueAnswers);
@@ -363,28 +310,30 @@ function scheduleAnswer(turnId: string): void {
 function renderDueAnswers(): void {
   for (const id of answersDue) {
     const t = turns.get(id);
-    const answer = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(id)}"] .answer`);
-    if (t && answer) renderAnswer(answer, t.answer, t.regions);
+    const answer = cardOf(id)?.querySelector<HTMLElement>('.answer');
+    if (t && answer) renderAnswer(answer, t.answer, t.regions, { copy: (text) => send({ type: 'copyText', text }) });
   }
   answersDue.clear();
 }
 
-function list(): HTMLElement {
-  let l = app.querySelector<HTMLElement>('.turns');
-  if (!l) {
-    l = el('section', 'turns');
-    l.setAttribute('aria-label', 'Conversation');
-    app.prepend(l);
-  }
-  return l;
+/** Draws the overlays of cards that just went on the page (they need a laid-out size). */
+function drawStages(turnId: string): void {
+  for (const s of stages.get(turnId) ?? []) s.stage.draw();
 }
 
 function renderAll(): void {
   const l = list();
+  for (const id of stages.keys()) if (!turns.has(id)) stages.delete(id);
   l.replaceChildren(...order.map((id) => renderTurn(turns.get(id)!)));
   if (order.length === 0) {
-    l.append(el('p', 'empty', 'Right-click an image in the Explorer and choose "Explain this diagram", or run "InternVL Lens: Explain this diagram" with an image open.'));
+    const empty = el('div', 'empty');
+    empty.append(
+      el('p', undefined, 'Ask about an image: attach one, paste it (Ctrl+V) or drop it here, or capture the screen.'),
+      el('p', undefined, 'Right-click an image in the Explorer and choose "Explain this diagram", or use a preset below to locate elements.'),
+    );
+    l.append(empty);
   }
+  for (const id of order) drawStages(id);
   updateComposer();
 }
 
@@ -392,7 +341,7 @@ function upsert(t: TurnView): void {
   const old = turns.get(t.id);
   if (!old) order.push(t.id);
   turns.set(t.id, t);
-  const existing = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(t.id)}"]`);
+  const existing = cardOf(t.id);
   if (existing && old && patchTurn(existing, old, t)) {
     updateComposer();
     return;
@@ -401,8 +350,13 @@ function upsert(t: TurnView): void {
   if (existing) existing.replaceWith(card);
   else {
     list().querySelector('.empty')?.remove();
+    // The turn before lost its "last turn" actions (regenerate, edit).
+    const previous = order.at(-2);
+    const prevCard = previous ? cardOf(previous) : null;
+    if (prevCard) prevCard.replaceWith(renderTurn(turns.get(previous!)!));
     list().append(card);
   }
+  drawStages(t.id);
   updateComposer();
   card.scrollIntoView({ block: 'end' });
 }
@@ -411,20 +365,25 @@ function appendToken(turnId: string, text: string): void {
   const t = turns.get(turnId);
   if (!t) return;
   t.answer += text;
-
-  const card = list().querySelector<HTMLElement>(`[data-turn-id="${CSS.escape(turnId)}"]`);
+  const card = cardOf(turnId);
   const answer = card?.querySelector<HTMLElement>('.answer');
   if (!card || !answer) return;
   chunks.set(turnId, (chunks.get(turnId) ?? 0) + 1);
   answer.dataset.chunks = String(chunks.get(turnId));
   scheduleAnswer(turnId);
-  const status = card.querySelector('.status');
-  if (status) status.textContent = 'Generating…';
+  const status = card.querySelector<HTMLElement>('.status');
+  if (status && progress.get(turnId)?.phase !== 'generating') {
+    progress.set(turnId, { phase: 'generating', tokensPerSecond: null });
+    renderStatus(status, t);
+  }
 }
 
-// Composer, with grounding presets: the user types only the target, the host writes the prompt.
+// ---------------------------------------------------------------------------------------------
+// Composer: presets, waiting images, the question.
+
 const ASK_PLACEHOLDER = 'Ask about the image… (Enter to send, Shift+Enter for a new line)';
 const composer = el('form', 'composer');
+composer.setAttribute('aria-label', 'Ask a question');
 const presets = el('div', 'presets');
 presets.setAttribute('role', 'group');
 presets.setAttribute('aria-label', 'Grounding presets');
@@ -445,21 +404,57 @@ for (const id of PROMPT_PRESET_IDS) {
   });
   presets.append(b);
 }
+const tray = el('ul', 'attachments');
+tray.setAttribute('aria-label', 'Images to send');
+const attachError = el('div', 'attach-error');
+attachError.setAttribute('role', 'alert');
 const input = el('textarea');
 input.rows = 2;
 input.placeholder = ASK_PLACEHOLDER;
 input.setAttribute('aria-label', 'Question');
-const sendButton = el('button', 'send', 'Send');
+const attachButton = withClass(iconButton('attach', 'Attach images…', () => send({ type: 'pickImages' })), 'attach');
+const sendButton = el('button', 'send');
 sendButton.type = 'submit';
-const stopButton = el('button', 'stop', 'Stop');
-stopButton.type = 'button';
+sendButton.title = 'Send (Enter)';
+sendButton.setAttribute('aria-label', 'Send');
+sendButton.append(icon('send'));
+const stopButton = textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'stop');
+stopButton.title = 'Stop generating';
 const row = el('div', 'composer-row');
-row.append(input, sendButton, stopButton);
-composer.append(presets, row);
-app.append(composer);
+row.append(attachButton, input, sendButton, stopButton);
+composer.append(presets, tray, attachError, row);
+let pending: PendingImageView[] = [];
+
+function renderPending(): void {
+  tray.replaceChildren(
+    ...pending.map((image, i) => {
+      const item = el('li', 'attachment');
+      item.dataset.imageId = image.id;
+      const thumb = el('img', 'thumbnail');
+      thumb.src = image.src;
+      thumb.alt = image.name;
+      const crop = image.crop;
+      const size = crop ? `${crop.width}×${crop.height} (cropped)` : `${image.width}×${image.height}`;
+      const info = el('span', 'attachment-info');
+      info.append(
+        el('span', 'attachment-name', `${pending.length > 1 ? `Image-${i + 1}: ` : ''}${image.name}`),
+        el('span', 'attachment-cost', `${size} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} × 256 = ${image.tokens.toLocaleString('en')} tokens`),
+      );
+      const cropButton = withClass(iconButton('screen-full', `Crop ${image.name}`, () => cropImage(image)), 'crop');
+      const remove = withClass(iconButton('close', `Remove ${image.name}`, () => send({ type: 'removeAttachment', id: image.id })), 'remove');
+      item.append(thumb, info, cropButton, remove);
+      return item;
+    }),
+  );
+  tray.hidden = pending.length === 0;
+}
+
+function cropImage(image: PendingImageView): void {
+  openCropper(image, (rect) => send({ type: 'cropAttachment', id: image.id, rect }));
+}
 
 function busy(): boolean {
-  return [...turns.values()].some((t) => t.status === 'streaming' || t.status === 'queued');
+  return [...turns.values()].some(running);
 }
 function updateComposer(): void {
   stopButton.hidden = !busy();
@@ -478,29 +473,116 @@ input.addEventListener('keydown', (e) => {
     composer.requestSubmit();
   }
 });
-stopButton.addEventListener('click', () => send({ type: 'stop' }));
+
+const IMAGE_TYPES = /^image\/(png|jpeg|gif|bmp|webp)$/;
+
+async function attachFile(file: File): Promise<void> {
+  if (!IMAGE_TYPES.test(file.type)) {
+    attachError.textContent = `${file.name || 'That file'} is not an image (PNG, JPEG, GIF, BMP or WebP).`;
+    return;
+  }
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  // base64 in slices: String.fromCharCode over megabytes at once overflows the stack.
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  send({ type: 'attachBytes', name: file.name || `pasted.${file.type.split('/')[1]}`, data: btoa(binary) });
+}
+
+document.addEventListener('paste', (e) => {
+  const files = [...(e.clipboardData?.items ?? [])].filter((i) => i.kind === 'file').map((i) => i.getAsFile()).filter((f): f is File => f !== null);
+  if (files.length === 0) return;
+  e.preventDefault();
+  attachError.textContent = '';
+  for (const f of files) void attachFile(f);
+});
+
+app.addEventListener('dragover', (e) => {
+  if (!e.dataTransfer) return;
+  e.preventDefault();
+  e.dataTransfer.dropEffect = 'copy';
+  app.classList.add('drop-target');
+});
+app.addEventListener('dragleave', (e) => {
+  if (e.relatedTarget === null || !app.contains(e.relatedTarget as Node)) app.classList.remove('drop-target');
+});
+app.addEventListener('drop', (e) => {
+  app.classList.remove('drop-target');
+  const data = e.dataTransfer;
+  if (!data) return;
+  e.preventDefault();
+  attachError.textContent = '';
+  const files = [...data.files];
+  if (files.length > 0) {
+    for (const f of files) void attachFile(f);
+    return;
+  }
+  // From the Explorer (hold Shift to drop into a webview): a list of resource URIs.
+  const uris = (data.getData('application/vnd.code.uri-list') || data.getData('text/uri-list'))
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith('#'));
+  if (uris.length > 0) send({ type: 'attachUris', uris: uris.slice(0, 20) });
+});
+
+// ---------------------------------------------------------------------------------------------
 
 window.addEventListener('message', (event: MessageEvent) => {
   const parsed = v.safeParse(HostMessage, event.data);
   if (!parsed.success) {
-    console.warn('InternVL Lens: ignored malformed host message');
+    console.warn(`InternVL Lens: ignored malformed host message (${parsed.issues[0]?.message ?? ''})`);
     return;
   }
   const msg = parsed.output;
-  if (msg.type === 'snapshot') {
-    // Zoom and overlay choices live as long as their turn.
-    const kept = new Set(msg.turns.map((t) => t.id));
-    for (const key of viewers.keys()) if (!kept.has(key.split('/')[0]!)) viewers.delete(key);
-    turns.clear();
-    order.length = 0;
-    for (const t of msg.turns) {
-      turns.set(t.id, t);
-      order.push(t.id);
+  switch (msg.type) {
+    case 'snapshot': {
+      // Zoom and overlay choices live as long as their turn.
+      const kept = new Set(msg.turns.map((t) => t.id));
+      for (const key of viewers.keys()) if (!kept.has(key.split('/')[0]!)) viewers.delete(key);
+      turns.clear();
+      order.length = 0;
+      for (const t of msg.turns) {
+        turns.set(t.id, t);
+        order.push(t.id);
+      }
+      renderAll();
+      break;
     }
-    renderAll();
-  } else if (msg.type === 'turn') upsert(msg.turn);
-  else appendToken(msg.turnId, msg.text);
+    case 'turn':
+      if (!running(msg.turn)) progress.delete(msg.turn.id);
+      upsert(msg.turn);
+      break;
+    case 'token':
+      appendToken(msg.turnId, msg.text);
+      break;
+    case 'progress': {
+      progress.set(msg.turnId, msg.progress);
+      const t = turns.get(msg.turnId);
+      const status = cardOf(msg.turnId)?.querySelector<HTMLElement>('.status');
+      if (t && status) renderStatus(status, t);
+      break;
+    }
+    case 'pending':
+      pending = msg.images;
+      attachError.textContent = msg.error ?? '';
+      renderPending();
+      break;
+    case 'history':
+      conversations = msg.conversations;
+      currentConversation = msg.current;
+      renderHistory();
+      break;
+  }
 });
 
+function withClass<T extends HTMLElement>(e: T, cls: string): T {
+  e.classList.add(cls);
+  return e;
+}
+
+app.append(header, historyPanel);
+list();
+app.append(composer);
+renderHistory();
+renderPending();
 renderAll();
 send({ type: 'ready' });

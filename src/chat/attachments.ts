@@ -28,6 +28,8 @@ export interface AttachOptions {
   devicePixelRatio?: number;
   /** Overrides the maxTiles setting for this image. */
   maxTiles?: number;
+  /** Only this part (upright original pixels) is shown to the model; the original is kept whole. */
+  crop?: { x: number; y: number; width: number; height: number } | null;
 }
 
 const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
@@ -47,8 +49,11 @@ export class AttachmentStore {
   async add(bytes: Uint8Array, originalName: string, options: AttachOptions = {}): Promise<Attachment> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const info = probeImage(buf.subarray(0, 256 * 1024), basename(originalName));
-    const id = createHash('sha256').update(buf).digest('hex').slice(0, 32);
-    const path = join(this.dir, `${id}.${EXTENSION[info.format]}`);
+    const hash = createHash('sha256').update(buf).digest('hex').slice(0, 32);
+    const crop = options.crop ?? null;
+    // A cropped copy is another image to the model (and to the history), though the file is shared.
+    const id = crop ? `${hash}-crop${crop.x}_${crop.y}_${crop.width}_${crop.height}` : hash;
+    const path = join(this.dir, `${hash}.${EXTENSION[info.format]}`);
     if (!(await fileExists(path))) {
       await mkdir(this.dir, { recursive: true });
       const tmp = `${path}.${process.pid}.tmp`;
@@ -57,7 +62,8 @@ export class AttachmentStore {
     }
     const model = await prepareForModel(path, {
       outDir: this.modelDir,
-      key: id,
+      key: hash,
+      crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
       maxTiles: options.maxTiles ?? this.settings.maxTiles(),
       devicePixelRatio: options.devicePixelRatio ?? 1,
     });

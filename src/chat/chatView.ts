@@ -1,32 +1,85 @@
-// The chat webview view in the sidebar: renders a Conversation and relays what the user does.
+// The chat webview: in the sidebar view and, on request, in editor panels — every copy shows the
+// same Conversation. Relays what the user does; owns the composer's waiting images and the
+// history list. Every message from a webview is validated; unknown or malformed ones are logged.
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { type CropRect, type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
 import { presetPrompt, type Region } from '../grounding';
-import { pixelCoordinates } from '../images';
-import type { Attachment } from './attachments';
+import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
+import type { EngineState } from '../engine/engine';
+import type { Attachment, AttachmentStore } from './attachments';
 import type { Conversation, TurnRecord } from './conversation';
+import type { HistoryStore } from './history';
 import { webviewHtml } from '../webviewHtml';
 
 export const CHAT_VIEW_TYPE = 'internvlLens.chat';
+export const CHAT_PANEL_TYPE = 'internvlLens.chatPanel';
+
+/** A waiting image: the stored original and, when cropped, the copy the model will see. */
+interface PendingImage {
+  original: Attachment;
+  shown: Attachment;
+  crop: CropRect | null;
+}
+
+export interface ChatViewServices {
+  extensionUri: vscode.Uri;
+  /** Folders the webview may load images from (stored attachments, history). */
+  imageRoots: vscode.Uri[];
+  conversation: Conversation;
+  attachments: AttachmentStore;
+  history: HistoryStore;
+  engineState: { onDidChangeState(listener: (state: EngineState) => void): { dispose(): void } };
+  log: (message: string) => void;
+}
+
+interface Surface {
+  webview: vscode.Webview;
+  ready: boolean;
+}
 
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | null = null;
-  private ready = false;
+  private readonly surfaces = new Set<Surface>();
   private readonly disposables: vscode.Disposable[] = [];
+  private pending: PendingImage[] = [];
+  private saveTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly extensionUri: vscode.Uri,
-    private readonly attachmentsDir: vscode.Uri,
-    private readonly conversation: Conversation,
-    private readonly log: (message: string) => void,
-  ) {
-    const sub = conversation.onEvent((e) => {
-      if (e.type === 'token') this.post({ type: 'token', turnId: e.turnId, text: e.text });
-      else if (e.type === 'turn') this.post({ type: 'turn', turn: this.turnView(e.turn) });
-      else this.postSnapshot();
-    });
-    this.disposables.push(sub);
+  constructor(private readonly s: ChatViewServices) {
+    const { conversation } = s;
+    this.disposables.push(
+      conversation.onEvent((e) => {
+        if (e.type === 'token') {
+          this.post({ type: 'token', turnId: e.turnId, text: e.text });
+          this.scheduleSave();
+          return;
+        }
+        if (e.type === 'turn') {
+          this.postTurn(e.turn);
+          if (e.turn.status === 'streaming' && !e.turn.answer) this.postEncoding(e.turn);
+        } else {
+          this.postSnapshot();
+        }
+        void this.save();
+      }),
+      s.engineState.onDidChangeState((state) => {
+        const turn = this.runningTurn();
+        if (turn && state.kind === 'loading') this.post({ type: 'progress', turnId: turn.id, progress: { phase: 'loading', percent: state.progress === null ? null : state.progress * 100 } });
+        else if (turn && state.kind === 'busy' && !turn.answer) this.postEncoding(turn);
+      }),
+    );
+  }
+
+  private runningTurn(): TurnRecord | undefined {
+    return this.s.conversation.turns.find((t) => t.status === 'streaming');
+  }
+
+  /** Image tiles the model encodes for a turn that has not answered yet (a spinner when it has none). */
+  private postEncoding(turn: TurnRecord): void {
+    const tiles = turn.images.reduce((n, a) => n + a.tiles, 0);
+    this.post({ type: 'progress', turnId: turn.id, progress: { phase: 'encoding', tiles } });
   }
 
   /** Shows the chat view, creating its webview if needed. */
@@ -35,64 +88,169 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     else await vscode.commands.executeCommand(`${CHAT_VIEW_TYPE}.focus`);
   }
 
+  /** Opens the chat in an editor tab (another view of the same conversation). */
+  openInEditor(): void {
+    const panel = vscode.window.createWebviewPanel(CHAT_PANEL_TYPE, 'InternVL Lens Chat', vscode.ViewColumn.Active, {
+      enableScripts: true,
+      retainContextWhenHidden: true,
+      localResourceRoots: this.resourceRoots(),
+    });
+    panel.iconPath = vscode.Uri.joinPath(this.s.extensionUri, 'media', 'lens.svg');
+    const surface = this.attach(panel.webview, CHAT_PANEL_TYPE);
+    panel.onDidDispose(() => this.surfaces.delete(surface), null, this.disposables);
+  }
+
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
-    this.ready = false;
-    const webview = view.webview;
-    webview.options = {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media'), this.attachmentsDir],
-    };
-    webview.html = this.html(webview);
+    view.webview.options = { enableScripts: true, localResourceRoots: this.resourceRoots() };
+    const surface = this.attach(view.webview, CHAT_VIEW_TYPE);
     this.disposables.push(
-      webview.onDidReceiveMessage((raw: unknown) => this.receive(raw)),
       view.onDidDispose(() => {
-        if (this.view === view) {
-          this.view = null;
-          this.ready = false;
-        }
+        this.surfaces.delete(surface);
+        if (this.view === view) this.view = null;
       }),
     );
   }
 
-  private receive(raw: unknown): void {
+  private resourceRoots(): vscode.Uri[] {
+    return [vscode.Uri.joinPath(this.s.extensionUri, 'dist'), vscode.Uri.joinPath(this.s.extensionUri, 'media'), ...this.s.imageRoots];
+  }
+
+  private attach(webview: vscode.Webview, viewType: string): Surface {
+    const surface: Surface = { webview, ready: false };
+    this.surfaces.add(surface);
+    webview.html = webviewHtml(webview, this.s.extensionUri, {
+      viewType,
+      title: 'InternVL Lens',
+      script: 'webview.js',
+      style: 'webview.css',
+      body: '<main id="app"></main>',
+      imgSources: ['data:'],
+    });
+    this.disposables.push(webview.onDidReceiveMessage((raw: unknown) => this.receive(surface, raw)));
+    return surface;
+  }
+
+  private receive(surface: Surface, raw: unknown): void {
     let msg: WebviewMessage;
     try {
       msg = parseMessage('webview', WebviewMessage, raw);
     } catch (err) {
-      this.log(`rejected webview message: ${(err as Error).message}`);
+      this.s.log(`rejected webview message: ${(err as Error).message}`);
       return;
     }
+    const { conversation } = this.s;
     switch (msg.type) {
       case 'ready':
-        this.ready = true;
-        this.postSnapshot();
+        surface.ready = true;
+        this.postTo(surface, { type: 'snapshot', turns: conversation.turns.map((t) => this.turnView(t, surface.webview)) });
+        this.postTo(surface, this.pendingMessage(null, surface.webview));
+        void this.postHistory(surface);
         break;
       case 'ask': {
+        const images = this.pending.map((p) => p.shown);
         if (msg.preset) {
           const { question, prompt } = presetPrompt(msg.preset, msg.text);
-          void this.conversation.ask(question, [], { prompt });
+          void conversation.ask(question, images, { prompt });
         } else if (msg.text.trim()) {
-          void this.conversation.ask(msg.text);
-        }
+          void conversation.ask(msg.text, images);
+        } else break;
+        this.pending = [];
+        this.postPending(null);
         break;
       }
       case 'copyRegion':
         void this.copyRegion(msg.turnId, msg.index);
         break;
+      case 'copyText':
+        void vscode.env.clipboard.writeText(msg.text).then(() => vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000));
+        break;
       case 'exportAnnotated':
         void vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId);
         break;
       case 'stop':
-        this.conversation.stop();
+        conversation.stop();
+        break;
+      case 'regenerate':
+        void conversation.redo(msg.turnId);
+        break;
+      case 'editResend':
+        void conversation.redo(msg.turnId, msg.text);
         break;
       case 'newChat':
-        this.conversation.clear();
+        conversation.clear();
         break;
       case 'action':
         void this.runAction(msg.id);
         break;
+      case 'pickImages':
+        void this.pickImages();
+        break;
+      case 'attachBytes':
+        void this.attachBytes(Buffer.from(msg.data, 'base64'), msg.name);
+        break;
+      case 'attachUris':
+        void this.attachUris(msg.uris);
+        break;
+      case 'removeAttachment':
+        this.pending = this.pending.filter((p) => p.shown.id !== msg.id);
+        this.postPending(null);
+        break;
+      case 'cropAttachment':
+        void this.crop(msg.id, msg.rect);
+        break;
+      case 'openConversation':
+        void this.openConversation(msg.id);
+        break;
+      case 'renameConversation':
+        void this.withHistory(async () => {
+          if (msg.id === conversation.id) {
+            conversation.title = msg.title;
+            await this.save();
+          } else await this.s.history.rename(msg.id, msg.title);
+        });
+        break;
+      case 'deleteConversation':
+        void this.withHistory(async () => {
+          await this.s.history.delete(msg.id);
+          if (msg.id === conversation.id) conversation.clear();
+        });
+        break;
+      case 'clearHistory':
+        void this.clearHistory();
+        break;
     }
+  }
+
+  /** Runs a history change, reports a failure inline, and sends the new list. */
+  private async withHistory(change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (err) {
+      this.s.log(`history: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`InternVL Lens: ${(err as Error).message}`);
+    }
+    await this.postHistory();
+  }
+
+  async clearHistory(): Promise<void> {
+    const choice = await vscode.window.showWarningMessage('Delete every saved InternVL Lens conversation and its images?', { modal: true }, 'Delete All');
+    if (choice !== 'Delete All') return;
+    await this.withHistory(async () => {
+      this.s.conversation.clear();
+      await this.s.history.clear();
+    });
+  }
+
+  private async openConversation(id: string): Promise<void> {
+    if (id === this.s.conversation.id) return;
+    const data = await this.s.history.load(id);
+    if (!data) {
+      void vscode.window.showErrorMessage('InternVL Lens: that conversation could not be read (see the log).');
+      await this.postHistory();
+      return;
+    }
+    this.s.conversation.restore(data);
   }
 
   /** Actions are named by id only: the webview cannot ask the host to run arbitrary commands. */
@@ -105,16 +263,120 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     } else if (kind === 'showLog') {
       await vscode.commands.executeCommand('internvlLens.showLog');
     } else {
-      this.log(`ignored unknown webview action ${id}`);
+      this.s.log(`ignored unknown webview action ${id}`);
     }
+  }
+
+  private async pickImages(): Promise<void> {
+    const uris = await vscode.window.showOpenDialog({
+      canSelectMany: true,
+      openLabel: 'Attach',
+      title: 'Attach images',
+      filters: { Images: IMAGE_EXTENSIONS.map((e) => e.replace(/^\./, '')) },
+    });
+    if (uris?.length) await this.attachUris(uris.map((u) => u.toString()));
+  }
+
+  private async attachUris(uris: string[]): Promise<void> {
+    for (const raw of uris) {
+      let uri: vscode.Uri;
+      try {
+        uri = vscode.Uri.parse(raw, true);
+      } catch {
+        this.postPending(`${raw} is not a file.`);
+        continue;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = uri.scheme === 'file' ? await readFile(uri.fsPath) : await vscode.workspace.fs.readFile(uri);
+      } catch (err) {
+        this.postPending(`${basename(uri.path)} cannot be read: ${(err as Error).message}`);
+        continue;
+      }
+      await this.attachBytes(bytes, basename(uri.path));
+    }
+  }
+
+  private async attachBytes(bytes: Uint8Array, name: string): Promise<void> {
+    try {
+      const original = await this.s.attachments.add(bytes, name);
+      if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
+      this.postPending(null);
+    } catch (err) {
+      // Bad input: a clear message next to the composer; the images already there stay.
+      this.postPending((err as Error).message);
+    }
+  }
+
+  private async crop(id: string, rect: CropRect | null): Promise<void> {
+    const p = this.pending.find((x) => x.shown.id === id);
+    if (!p) return;
+    try {
+      if (rect) {
+        // The webview is untrusted: clamp the rectangle to the image again.
+        const x = Math.min(rect.x, p.original.width - 1);
+        const y = Math.min(rect.y, p.original.height - 1);
+        const clamped = { x, y, width: Math.min(rect.width, p.original.width - x), height: Math.min(rect.height, p.original.height - y) };
+        p.shown = await this.s.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped });
+        p.crop = clamped;
+      } else {
+        p.shown = p.original;
+        p.crop = null;
+      }
+      this.postPending(null);
+    } catch (err) {
+      this.postPending((err as Error).message);
+    }
+  }
+
+  private pendingMessage(error: string | null, webview: vscode.Webview): HostMessage {
+    return { type: 'pending', images: this.pending.map((p) => ({ ...this.imageView(p.shown, webview), crop: p.crop })), error };
+  }
+
+  private postPending(error: string | null): void {
+    for (const s of this.surfaces) this.postTo(s, this.pendingMessage(error, s.webview));
+  }
+
+  private async postHistory(only?: Surface): Promise<void> {
+    const conversations = await this.s.history.list();
+    const { conversation } = this.s;
+    // The conversation on screen is listed even before its first save finishes.
+    if (conversation.turns.length > 0 && !conversations.some((c) => c.id === conversation.id)) {
+      conversations.unshift({ id: conversation.id, title: conversation.title, updated: conversation.updated, turns: conversation.turns.length });
+    }
+    const msg: HostMessage = { type: 'history', conversations, current: conversation.id };
+    for (const s of only ? [only] : this.surfaces) this.postTo(s, msg);
+  }
+
+  /** Saves during streaming at most once a second; everything else right away. */
+  private scheduleSave(): void {
+    this.saveTimer ??= setTimeout(() => {
+      this.saveTimer = null;
+      void this.save();
+    }, 1000);
+  }
+
+  /** Writes the conversation on screen to the history (nothing for an empty one). */
+  async save(): Promise<void> {
+    const data = this.s.conversation.snapshot();
+    if (data.turns.length === 0) {
+      await this.postHistory();
+      return;
+    }
+    try {
+      await this.s.history.save(data);
+    } catch (err) {
+      this.s.log(`history: saving ${data.id} failed: ${(err as Error).message}`);
+    }
+    await this.postHistory();
   }
 
   /** Writes a region's original-pixel coordinates to the clipboard. */
   private async copyRegion(turnId: string, index: number): Promise<void> {
-    const turn = this.conversation.turns.find((t) => t.id === turnId);
+    const turn = this.s.conversation.turns.find((t) => t.id === turnId);
     const region = turn?.regions[index];
     if (!turn?.target || !region) {
-      this.log(`copyRegion: no region ${index} in turn ${turnId}`);
+      this.s.log(`copyRegion: no region ${index} in turn ${turnId}`);
       return;
     }
     const text = pixelCoordinates(turn.target.model.transform, region).join(', ');
@@ -122,12 +384,24 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
   }
 
-  private imageView(a: Attachment): ImageView {
-    const src = this.view?.webview.asWebviewUri(vscode.Uri.file(a.path)).toString() ?? '';
-    return { id: a.id, src, name: a.name, width: a.width, height: a.height, tiles: a.tiles, tokens: a.model.tokens };
+  private imageView(a: Attachment, webview: vscode.Webview): ImageView {
+    const src = webview.asWebviewUri(vscode.Uri.file(a.path)).toString();
+    const c = a.model.transform.crop;
+    const cropped = c.left !== 0 || c.top !== 0 || c.width !== a.width || c.height !== a.height;
+    return {
+      id: a.id,
+      src,
+      name: a.name,
+      width: a.width,
+      height: a.height,
+      tiles: a.tiles,
+      tokens: a.model.tokens,
+      crop: cropped ? { x: c.left, y: c.top, width: c.width, height: c.height } : null,
+    };
   }
 
-  private turnView(t: TurnRecord): TurnView {
+  private turnView(t: TurnRecord, webview: vscode.Webview): TurnView {
+    const image = (a: Attachment) => this.imageView(a, webview);
     let error: TurnView['error'] = null;
     if (t.error) {
       const action =
@@ -141,8 +415,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     return {
       id: t.id,
       question: t.question,
-      images: t.images.map((a) => this.imageView(a)),
-      target: t.target ? this.imageView(t.target) : null,
+      images: t.images.map(image),
+      target: t.target ? image(t.target) : null,
       answer: t.answer,
       status: t.status,
       regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
@@ -152,26 +426,25 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private postSnapshot(): void {
-    this.post({ type: 'snapshot', turns: this.conversation.turns.map((t) => this.turnView(t)) });
+    for (const s of this.surfaces) this.postTo(s, { type: 'snapshot', turns: this.s.conversation.turns.map((t) => this.turnView(t, s.webview)) });
   }
 
   private post(msg: HostMessage): void {
-    // Until the webview says it is ready, messages would be lost; it gets a snapshot then.
-    if (this.view && this.ready) void this.view.webview.postMessage(msg);
+    for (const s of this.surfaces) this.postTo(s, msg);
   }
 
-  private html(webview: vscode.Webview): string {
-    return webviewHtml(webview, this.extensionUri, {
-      viewType: CHAT_VIEW_TYPE,
-      title: 'InternVL Lens',
-      script: 'webview.js',
-      style: 'webview.css',
-      body: '<main id="app" aria-live="polite"></main>',
-      imgSources: ['data:'],
-    });
+  /** Image URIs are made per webview, so a turn is made for each. */
+  private postTurn(turn: TurnRecord): void {
+    for (const s of this.surfaces) this.postTo(s, { type: 'turn', turn: this.turnView(turn, s.webview) });
+  }
+
+  private postTo(surface: Surface, msg: HostMessage): void {
+    // Until a webview says it is ready, messages would be lost; it gets a snapshot then.
+    if (surface.ready) void surface.webview.postMessage(msg);
   }
 
   dispose(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // One conversation about images: its turns, the queue of questions, and streaming answers from
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
+import { titleFrom, type ConversationData } from './history';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
@@ -27,16 +28,24 @@ export interface TurnRecord {
 export type ConversationEvent =
   | { type: 'turn'; turn: TurnRecord }
   | { type: 'token'; turnId: string; text: string }
+  /** Another conversation is shown: a new one, or one opened from the history. */
   | { type: 'reset' };
 
 export interface ConversationOptions {
   engine: () => Engine;
   chatOptions: () => ChatOptions;
   log: (message: string) => void;
+  /** Makes sure the images' model-sized copies exist (a conversation read back from the history may have lost them). */
+  prepareImages?: (images: Attachment[]) => Promise<void>;
 }
 
 export class Conversation {
   private readonly records: TurnRecord[] = [];
+  /** Identifies the conversation in the history; a new chat gets a new one. */
+  id: string = randomUUID();
+  title = '';
+  created = Date.now();
+  updated = Date.now();
   private readonly listeners = new Set<(e: ConversationEvent) => void>();
   private running: { turn: TurnRecord; abort: AbortController } | null = null;
   private queue: Promise<void> = Promise.resolve();
@@ -71,6 +80,8 @@ export class Conversation {
       stats: null,
     };
     this.records.push(turn);
+    if (!this.title) this.title = titleFrom(question);
+    this.updated = Date.now();
     this.emit({ type: 'turn', turn });
     const done = this.queue.then(() => this.run(turn));
     this.queue = done;
@@ -87,12 +98,51 @@ export class Conversation {
     this.running?.abort.abort();
   }
 
-  /** Starts over: stops the running answer and forgets every turn. */
+  /** Starts over: stops the running answer and begins a new conversation (the old one stays in the history). */
   clear(): void {
+    this.replace({ id: randomUUID(), title: '', created: Date.now(), updated: Date.now(), turns: [] });
+  }
+
+  /** Shows another conversation (one read back from the history). */
+  restore(data: ConversationData): void {
+    this.replace(data);
+  }
+
+  private replace(data: ConversationData): void {
     this.stop();
     for (const t of this.records) if (t.status === 'queued') t.status = 'stopped';
     this.records.length = 0;
+    this.records.push(...data.turns);
+    this.id = data.id;
+    this.title = data.title;
+    this.created = data.created;
+    this.updated = data.updated;
     this.emit({ type: 'reset' });
+  }
+
+  /** The conversation as the history stores it. */
+  snapshot(): ConversationData {
+    return { id: this.id, title: this.title, created: this.created, updated: this.updated, turns: [...this.records] };
+  }
+
+  /**
+   * Asks the last question again, replacing its answer; with `text`, asks the edited question
+   * instead (same images). Only the last turn can be redone: later turns would depend on it.
+   */
+  async redo(turnId: string, text?: string): Promise<TurnRecord | null> {
+    const last = this.records.at(-1);
+    if (!last || last.id !== turnId) {
+      this.options.log(`redo: ${turnId} is not the last turn`);
+      return null;
+    }
+    if (this.running?.turn === last) {
+      this.stop();
+      await this.queue;
+    }
+    this.records.pop();
+    this.emit({ type: 'reset' });
+    const edited = text !== undefined && text.trim() !== last.question;
+    return this.ask(edited ? text.trim() : last.question, last.images, edited ? {} : { ...(last.prompt ? { prompt: last.prompt } : {}) });
   }
 
   private history(upTo: TurnRecord): ChatTurn[] {
@@ -116,6 +166,7 @@ export class Conversation {
     const debug = (m: string) => this.options.log(`grounding: ${m}`);
     const regionStream = new RegionStream(debug);
     try {
+      await this.options.prepareImages?.(this.records.slice(0, this.records.indexOf(turn) + 1).flatMap((t) => t.images));
       const outcome = await this.options.engine().chat(
         this.history(turn),
         this.options.chatOptions(),
@@ -146,6 +197,7 @@ export class Conversation {
       this.options.log(`turn ${turn.id} failed: ${message}`);
     } finally {
       this.running = null;
+      this.updated = Date.now();
       this.emit({ type: 'turn', turn });
     }
   }

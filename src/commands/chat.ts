@@ -4,6 +4,8 @@ import type { LensContext } from '../context';
 import { modelSetupActions, runModelSetupAction } from './models';
 
 export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
+export const openChatInEditor = (ctx: LensContext) => () => ctx.chatView.openInEditor();
+export const clearHistory = (ctx: LensContext) => () => ctx.chatView.clearHistory();
 export const newChat = (ctx: LensContext) => () => ctx.conversation.clear();
 export const stopGeneration = (ctx: LensContext) => () => ctx.conversation.stop();
 export const showLog = (ctx: LensContext) => () => ctx.output.show(true);
@@ -34,4 +36,25 @@ export function trackBusy(ctx: LensContext): vscode.Disposable {
       void vscode.commands.executeCommand('setContext', 'internvlLens.busy', busy);
     }
   });
+}
+
+/**
+ * At start-up: deletes saved conversations older than the retention setting, then shows the most
+ * recent one again (a window reload loses nothing), unless a question was asked meanwhile.
+ */
+export function restoreHistory(ctx: LensContext): vscode.Disposable {
+  const days = ctx.config.historyRetentionDays;
+  const empty = ctx.conversation.id;
+  void (async () => {
+    try {
+      const pruned = await ctx.history.prune(days, null);
+      if (pruned > 0) ctx.output.info(`history: deleted ${pruned} conversation(s) unchanged for ${days} day(s)`);
+      const latest = (await ctx.history.list())[0];
+      const data = latest && (await ctx.history.load(latest.id));
+      if (data && ctx.conversation.id === empty && ctx.conversation.turns.length === 0) ctx.conversation.restore(data);
+    } catch (err) {
+      ctx.output.warn(`history: ${(err as Error).message}`);
+    }
+  })();
+  return { dispose: () => undefined };
 }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { newChat, notifyFailures, openChat, showLog, stopGeneration, trackBusy } from './chat';
+import { restoreHistory, clearHistory, newChat, notifyFailures, openChat, openChatInEditor, showLog, stopGeneration, trackBusy } from './chat';
 import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, pasteImage, scheduleRetention } from './capture';
 import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
@@ -13,6 +13,8 @@ type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 const COMMANDS: Record<string, CommandFactory> = {
   'internvlLens.explainImage': explainImage,
   'internvlLens.openChat': openChat,
+  'internvlLens.openChatInEditor': openChatInEditor,
+  'internvlLens.clearHistory': clearHistory,
   'internvlLens.newChat': newChat,
   'internvlLens.stop': stopGeneration,
   'internvlLens.showLog': showLog,
@@ -34,5 +36,5 @@ export function registerCommands(ctx: LensContext): void {
   for (const [name, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   }
-  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx));
+  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx), restoreHistory(ctx));
 }

@@ -4,6 +4,14 @@ import * as v from 'valibot';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 
 const Num = v.pipe(v.number(), v.finite());
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
+/** 50 MB of image, as base64. */
+export const MAX_ATTACHMENT_BASE64 = Math.ceil((50 * 1024 * 1024) / 3) * 4;
+const Pixel = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+const Size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
+/** A rectangle in an image's original (upright) pixels. */
+export const CropRect = v.object({ x: Pixel, y: Pixel, width: Size, height: Size });
+export type CropRect = v.InferOutput<typeof CropRect>;
 
 /** A region (0..1 of the image shown) with the same region in original pixels, computed by the host. */
 export const RegionView = v.variant('kind', [
@@ -22,6 +30,8 @@ export const ImageView = v.object({
   /** Tiles the model encodes for this image (thumbnail included) and the context tokens they cost. */
   tiles: v.pipe(v.number(), v.integer(), v.minValue(1)),
   tokens: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  /** The part of the image the model saw, when it was cropped: regions are relative to it. */
+  crop: v.optional(v.nullable(CropRect)),
 });
 export type ImageView = v.InferOutput<typeof ImageView>;
 
@@ -49,10 +59,39 @@ export const TurnView = v.object({
 });
 export type TurnView = v.InferOutput<typeof TurnView>;
 
+/** An image waiting in the composer, to be sent with the next question. */
+export const PendingImageView = ImageView;
+export type PendingImageView = v.InferOutput<typeof PendingImageView>;
+
+/** A conversation in the history list. */
+export const ConversationSummary = v.object({
+  id: v.string(),
+  title: v.string(),
+  /** Milliseconds since the epoch. */
+  updated: v.number(),
+  turns: v.pipe(v.number(), v.integer(), v.minValue(0)),
+});
+export type ConversationSummary = v.InferOutput<typeof ConversationSummary>;
+
+/** What the engine is doing for the running turn, for the progress line. */
+export const ProgressView = v.variant('phase', [
+  /** Loading the model; `percent` when the engine reports it. */
+  v.object({ phase: v.literal('loading'), percent: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(100))) }),
+  /** Reading the images: `tiles` to encode (the engine does not report per-tile progress). */
+  v.object({ phase: v.literal('encoding'), tiles: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
+  /** Generating; the rate once the engine reports one. */
+  v.object({ phase: v.literal('generating'), tokensPerSecond: v.nullable(Num) }),
+]);
+export type ProgressView = v.InferOutput<typeof ProgressView>;
+
 export const HostMessage = v.variant('type', [
   v.object({ type: v.literal('snapshot'), turns: v.array(TurnView) }),
   v.object({ type: v.literal('turn'), turn: TurnView }),
   v.object({ type: v.literal('token'), turnId: v.string(), text: v.string() }),
+  v.object({ type: v.literal('progress'), turnId: v.string(), progress: ProgressView }),
+  /** The composer's images, after any change (added, cropped, removed, sent). */
+  v.object({ type: v.literal('pending'), images: v.array(PendingImageView), error: v.nullable(v.string()) }),
+  v.object({ type: v.literal('history'), conversations: v.array(ConversationSummary), current: v.nullable(v.string()) }),
 ]);
 export type HostMessage = v.InferOutput<typeof HostMessage>;
 
@@ -74,5 +113,33 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('stop') }),
   v.object({ type: v.literal('newChat') }),
   v.object({ type: v.literal('action'), id: v.pipe(v.string(), v.maxLength(200)) }),
+  /** Ask the last question again (the answer is replaced). */
+  v.object({ type: v.literal('regenerate'), turnId: Id }),
+  /** Replace the last question with `text` and ask it again. */
+  v.object({ type: v.literal('editResend'), turnId: Id, text: v.pipe(v.string(), v.minLength(1), v.maxLength(100_000)) }),
+  /** Copy text (an answer, a code block) to the clipboard. */
+  v.object({ type: v.literal('copyText'), text: v.pipe(v.string(), v.maxLength(1_000_000)) }),
+  /** Open the host's file picker for images. */
+  v.object({ type: v.literal('pickImages') }),
+  /** An image pasted or dropped from the OS: its bytes, base64. */
+  v.object({
+    type: v.literal('attachBytes'),
+    name: v.pipe(v.string(), v.maxLength(255)),
+    // Not v.base64(): its regular expression overflows the stack on a screenshot's megabytes.
+    data: v.pipe(
+      v.string(),
+      v.maxLength(MAX_ATTACHMENT_BASE64),
+      v.check((s) => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s), 'not base64'),
+    ),
+  }),
+  /** Files dropped from the Explorer (or the OS as a URI list). */
+  v.object({ type: v.literal('attachUris'), uris: v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.minLength(1), v.maxLength(20)) }),
+  v.object({ type: v.literal('removeAttachment'), id: Id }),
+  /** Crop a waiting image to a rectangle in its original pixels; a null rect undoes the crop. */
+  v.object({ type: v.literal('cropAttachment'), id: Id, rect: v.nullable(CropRect) }),
+  v.object({ type: v.literal('openConversation'), id: Id }),
+  v.object({ type: v.literal('renameConversation'), id: Id, title: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200)) }),
+  v.object({ type: v.literal('deleteConversation'), id: Id }),
+  v.object({ type: v.literal('clearHistory') }),
 ]);
 export type WebviewMessage = v.InferOutput<typeof WebviewMessage>;

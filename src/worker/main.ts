@@ -151,9 +151,15 @@ async function release(): Promise<void> {
   if (current) await current.context.release();
 }
 
+const MEDIA_MARKER = '<__media__>';
+
 function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
   return messages.map((m): ChatMessage => {
     if (m.images.length === 0) return { role: m.role, content: m.text };
+    // Several images in one turn are numbered as InternVL was trained to see them:
+    // "Image-1: <image>\nImage-2: <image>\n<question>". The markers are placed in the text; the
+    // files go to the completion in the same order (media_paths).
+    if (m.images.length > 1) return { role: m.role, content: `${m.images.map((_, i) => `Image-${i + 1}: ${MEDIA_MARKER}`).join('\n')}\n${m.text}` };
     return {
       role: m.role,
       content: [
@@ -164,7 +170,6 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
   });
 }
 
-const MEDIA_MARKER = '<__media__>';
 /** Longest a streamed token waits to be sent with the ones after it: below what a reader notices. */
 const TOKEN_BATCH_MS = 8;
 
@@ -298,6 +303,8 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     const result = await current.context.completion(
       {
         messages,
+        // Every image of the conversation, in the order of its marker in the prompt.
+        ...(images.length > 0 ? { media_paths: images } : {}),
         jinja: true,
         n_predict: params.maxTokens,
         temperature: params.temperature,

@@ -26,6 +26,7 @@ import {
 import { encodePng } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 import { type Box, SCRIPTS } from '../fixtures/scripts';
+import { overlayPixels, regionImageBox } from '../webview/overlay-pixels';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const VIEW = 'internvlLens.chat';
@@ -115,23 +116,18 @@ describe('Explain this diagram in a real VS Code', () => {
     assert.match(answer.text ?? '', /Save button/);
     assert.doesNotMatch(answer.text ?? '', /<ref>|<box>/, 'markup is rendered, not shown raw');
 
+    // The boxes are painted on the overlay canvas: each edge lies where its coordinates put it.
     const check = async (label: string) => {
-      const measured = await frame.evaluate(() => {
-        const img = document.querySelector('.stage img')!.getBoundingClientRect();
-        const boxes = [...document.querySelectorAll('.region.box')].map((e) => {
-          const r = e.getBoundingClientRect();
-          return [r.left, r.top, r.right, r.bottom];
-        });
-        return { img: [img.left, img.top, img.width, img.height], boxes, count: document.querySelectorAll('.region').length };
-      });
-      assert.equal(measured.count, GROUNDING_BOXES.length, `${label}: exactly one overlay per box`);
-      const [left, top, w, h] = measured.img as [number, number, number, number];
+      assert.equal(await frame.locator('canvas.overlay').getAttribute('data-drawn'), String(GROUNDING_BOXES.length), `${label}: every box drawn`);
+      const [left, top, w, h] = await regionImageBox(frame);
       assert.ok(Math.abs(w / h - IMAGE.width / IMAGE.height) < 0.01, `${label}: the image keeps its aspect ratio`);
-      GROUNDING_BOXES.forEach(([x1, y1, x2, y2], i) => {
-        const expected = [left + (x1 / 1000) * w, top + (y1 / 1000) * h, left + (x2 / 1000) * w, top + (y2 / 1000) * h];
-        const got = measured.boxes[i]!;
-        expected.forEach((e, k) => assert.ok(Math.abs(got[k]! - e) <= 2, `${label}: box ${i} edge ${k} at ${got[k]!.toFixed(1)} px, expected ${e.toFixed(1)} px`));
-      });
+      for (const [i, [x1, y1, x2, y2]] of GROUNDING_BOXES.entries()) {
+        const [l, t, r, b] = [left + (x1 / 1000) * w, top + (y1 / 1000) * h, left + (x2 / 1000) * w, top + (y2 / 1000) * h];
+        const [xm, ym] = [(l + r) / 2, (t + b) / 2];
+        const edges = await overlayPixels(frame, [[l + 1, ym], [r - 1, ym], [xm, b - 1], [l - 3, ym], [r + 3, ym]]);
+        edges.slice(0, 3).forEach((p, k) => assert.ok(p && p[3]! > 100, `${label}: box ${i} edge ${k} painted (${p})`));
+        edges.slice(3).forEach((p, k) => assert.ok(!p || p[3] === 0, `${label}: box ${i} clear ${k === 0 ? 'left' : 'right'} of its edge (${p})`));
+      }
       return w;
     };
 
@@ -154,7 +150,7 @@ describe('Explain this diagram in a real VS Code', () => {
     const frame = await chat();
     await frame.locator('.turn').nth(1).and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
     assert.equal(await frame.locator('.turn').nth(1).locator('.answer').getAttribute('data-raw'), grounding.answer);
-    assert.equal(await frame.locator('.turn').nth(1).locator('.region.box').count(), GROUNDING_BOXES.length);
+    assert.equal(await frame.locator('.turn').nth(1).locator('canvas.overlay').getAttribute('data-drawn'), String(GROUNDING_BOXES.length));
   });
 
   it('shows the loaded model in the status bar, with a menu that unloads it', async () => {

@@ -11,6 +11,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { type CodeServer, explorerItem, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
 import { labelColour } from '../../src/grounding';
 import { loadSharp } from '../../src/images/prepare';
+import { regionImageBox } from '../webview/overlay-pixels';
 import { encodePng, solidImage } from '../fixtures/png';
 import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from '../integration/support';
@@ -61,18 +62,25 @@ describe('Grounding in a real VS Code', () => {
     });
     assert.equal(await frame.locator('.question-text').textContent(), 'Locate element: the Save button');
     assert.match((await frame.locator('figcaption').textContent()) ?? '', /800×500 · 7 tiles · 1,794 tokens/);
-    assert.equal(await frame.locator('.region.box').count(), BOXES.length);
+    assert.equal(await frame.locator('canvas.overlay').getAttribute('data-drawn'), String(BOXES.length));
     assert.deepEqual(
       await frame.$$eval('.region-list li .region-coords', (es) => es.map((e) => e.textContent)),
       BOXES.map(({ box }) => `[${[box[0] * 0.8, box[1] * 0.5, box[2] * 0.8, box[3] * 0.5].map(Math.round).join(', ')}] px`),
       'the list shows original pixels',
     );
 
-    await frame.hover('.region[data-index="0"]');
+    // Regions are painted on the overlay canvas: hover and click where box 0 is.
+    const [left, top, w, h] = await regionImageBox(frame);
+    const box0 = BOXES[0]!.box;
+    const at = (dx: number, dy: number) => ({ x: left + (box0[0] / 1000) * w + dx, y: top + (box0[1] / 1000) * h + dy });
+    // Positions relative to the canvas, both in the webview's own coordinates.
+    const canvas = await frame.evaluate(() => document.querySelector('canvas.overlay')!.getBoundingClientRect().toJSON() as { x: number; y: number });
+    const inCanvas = (p: { x: number; y: number }) => ({ x: p.x - canvas.x, y: p.y - canvas.y });
+    await frame.hover('canvas.overlay', { position: inCanvas(at(6, 6)) });
     assert.deepEqual(await frame.$$eval('.answer .hot', (es) => es.map((e) => e.textContent)), ['Save button', '▭']);
 
     // Click-to-copy: the host writes the clipboard and says so in the status bar.
-    await frame.click('.region[data-index="0"]', { position: { x: 4, y: 4 } });
+    await frame.click('canvas.overlay', { position: inCanvas(at(4, 4)) });
     await page.locator('.statusbar', { hasText: 'copied "Save button" 80, 100, 240, 200' }).waitFor({ timeout: 5_000 });
 
     // Export: the button asks the host, which shows a save dialog (the simple one in the browser).

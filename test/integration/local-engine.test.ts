@@ -70,6 +70,15 @@ describe('LocalEngine on the tiny grounding model', () => {
     assert.equal(engine.state.kind, 'ready');
   });
 
+  it('sends several images of one turn numbered Image-1, Image-2, each encoded', async () => {
+    const outcome = await engine.chat(ask('Compare the two images.', [png, largePng]), options, () => undefined);
+    assert.equal(outcome.text, tinyModel('grounding').answer);
+    assert.equal(outcome.stats.imageTokens, 258 + 1282, 'both images: 1 tile and 2×2 + thumbnail');
+    // "Image-1: " and "\nImage-2: " are text the prompt carries besides the question.
+    const single = await engine.chat(ask('Compare the two images.', [png]), options, () => undefined);
+    assert.ok(outcome.stats.promptTokens - outcome.stats.imageTokens > single.stats.promptTokens - single.stats.imageTokens, 'the numbering is in the prompt');
+  });
+
   it('answers a follow-up about the same image from the KV cache, without re-encoding it', async () => {
     const expected = tinyModel('grounding').answer;
     const first = await engine.chat(ask('What is on this screenshot?', [largePng]), options, () => undefined);

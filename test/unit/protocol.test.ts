@@ -35,6 +35,66 @@ describe('protocol validation', () => {
     }
   });
 
+  it('accepts the chat panel messages and rejects malformed or unknown ones', () => {
+    for (const good of [
+      { type: 'regenerate', turnId: 't' },
+      { type: 'editResend', turnId: 't', text: 'better' },
+      { type: 'copyText', text: 'x' },
+      { type: 'pickImages' },
+      { type: 'attachBytes', name: 'a.png', data: 'iVBORw0KGgo=' },
+      // A 10 MB screenshot.
+      { type: 'attachBytes', name: 'big.png', data: Buffer.alloc(10 * 1024 * 1024, 7).toString('base64') },
+      { type: 'attachUris', uris: ['file:///a.png'] },
+      { type: 'removeAttachment', id: 'abc' },
+      { type: 'cropAttachment', id: 'abc', rect: { x: 0, y: 5, width: 10, height: 20 } },
+      { type: 'cropAttachment', id: 'abc', rect: null },
+      { type: 'openConversation', id: 'c' },
+      { type: 'renameConversation', id: 'c', title: 'New name' },
+      { type: 'deleteConversation', id: 'c' },
+      { type: 'clearHistory' },
+    ]) {
+      assert.deepEqual(parseMessage('webview', WebviewMessage, good), good);
+    }
+    for (const bad of [
+      { type: 'editResend', turnId: 't', text: '' },
+      { type: 'regenerate' },
+      { type: 'attachBytes', name: 'a.png', data: 'not base64!' },
+      { type: 'attachBytes', name: 'a.png', data: 'abc' },
+      { type: 'attachBytes', name: 'a.png', data: 'A'.repeat(80 * 1024 * 1024) },
+      { type: 'attachUris', uris: [] },
+      { type: 'attachUris', uris: Array.from({ length: 21 }, () => 'file:///a.png') },
+      { type: 'cropAttachment', id: 'abc', rect: { x: -1, y: 0, width: 10, height: 10 } },
+      { type: 'cropAttachment', id: 'abc', rect: { x: 0, y: 0, width: 0, height: 10 } },
+      { type: 'cropAttachment', id: 'abc', rect: { x: 0.5, y: 0, width: 1, height: 10 } },
+      { type: 'renameConversation', id: 'c', title: '   ' },
+      { type: 'deleteConversation', id: '' },
+      { type: 'executeCommand', id: 'workbench.action.quit' },
+    ]) {
+      assert.throws(() => parseMessage('webview', WebviewMessage, bad), ProtocolError, JSON.stringify(bad).slice(0, 100));
+    }
+  });
+
+  it('validates progress, pending and history host messages', () => {
+    const image = { id: 'a', src: 'x', name: 'a.png', width: 10, height: 10, tiles: 1, tokens: 258, crop: null };
+    for (const good of [
+      { type: 'progress', turnId: 't', progress: { phase: 'loading', percent: 50 } },
+      { type: 'progress', turnId: 't', progress: { phase: 'encoding', tiles: 9 } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: null } },
+      { type: 'pending', images: [image], error: null },
+      { type: 'history', conversations: [{ id: 'c', title: 'T', updated: 1, turns: 2 }], current: 'c' },
+    ]) {
+      assert.deepEqual(parseMessage('host', HostMessage, good), good);
+    }
+    for (const bad of [
+      { type: 'progress', turnId: 't', progress: { phase: 'loading', percent: 150 } },
+      { type: 'progress', turnId: 't', progress: { phase: 'thinking' } },
+      { type: 'pending', images: [{ ...image, tiles: 0 }], error: null },
+      { type: 'history', conversations: [{ id: 'c' }], current: null },
+    ]) {
+      assert.throws(() => parseMessage('host', HostMessage, bad), ProtocolError, JSON.stringify(bad));
+    }
+  });
+
   it('rejects a host message whose region coordinates are not numbers', () => {
     const turn = { id: 't', question: 'q', images: [], target: null, answer: '', status: 'done', regions: [{ kind: 'box', label: null, box: [0, 0, 'x', 1] }], error: null, stats: null };
     assert.throws(() => parseMessage('host', HostMessage, { type: 'turn', turn }), ProtocolError);

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT } from '../e2e/harness';
 import { encodePng, solidImage } from '../fixtures/png';
-import type { Region } from '../../src/grounding';
+import { overlayPixels, regionImageBox } from './overlay-pixels';
+import { labelColour, type Region } from '../../src/grounding';
 import type { HostMessage, TurnView } from '../../src/protocol/webview';
 
 const dir = mkdtempSync(join(tmpdir(), 'lens-webview-'));
@@ -44,15 +45,60 @@ async function post(page: Page, msg: HostMessage): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
 }
 
-async function measure(page: Page) {
-  return page.evaluate(() => {
-    const img = document.querySelector('.stage img')!.getBoundingClientRect();
-    const regions = [...document.querySelectorAll<HTMLElement>('.region')].map((e) => {
-      const r = e.getBoundingClientRect();
-      return { kind: e.classList.contains('box') ? 'box' : 'point', rect: [r.left, r.top, r.right, r.bottom] };
-    });
-    return { img: [img.left, img.top, img.width, img.height] as const, regions };
+const imageBox = (page: Page) => regionImageBox(page);
+
+const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+function assertColour(got: number[] | null, hex: string, what: string): void {
+  assert.ok(got, `${what}: the overlay covers it`);
+  // Edges at fractional pixels are antialiased: partly transparent, still the label's colour.
+  assert.ok(got[3]! > 100, `${what}: painted (alpha ${got[3]})`);
+  rgb(hex).forEach((c, k) => assert.ok(Math.abs(got[k]! - c) <= 40, `${what}: colour ${got.slice(0, 3)} is ${hex}`));
+}
+function assertClear(got: number[] | null, what: string): void {
+  assert.ok(got === null || got[3] === 0, `${what}: nothing painted (got ${got})`);
+}
+
+/**
+ * Checks each region's outline on the overlay: every edge painted in the label's colour within
+ * 1 px of where the region's coordinates put it, and the inside left clear.
+ */
+async function assertRegionsOnPixels(page: Page, regions: Normalised[], what: string, visible?: (x: number, y: number) => boolean): Promise<void> {
+  const [left, top, w, h] = await imageBox(page);
+  const checks: { point: [number, number]; colour: string | null; what: string }[] = [];
+  regions.forEach((r, i) => {
+    const colour = labelColour(r.label);
+    if (r.kind === 'box') {
+      const [x1, y1, x2, y2] = [left + r.box[0] * w, top + r.box[1] * h, left + r.box[2] * w, top + r.box[3] * h];
+      const [xm, ym] = [(x1 + x2) / 2, (y1 + y2) / 2];
+      checks.push(
+        { point: [x1 + 1, ym], colour, what: `${what}: region ${i} left edge` },
+        { point: [x2 - 1, ym], colour, what: `${what}: region ${i} right edge` },
+        { point: [xm, y1 + 1], colour, what: `${what}: region ${i} top edge` },
+        { point: [xm, y2 - 1], colour, what: `${what}: region ${i} bottom edge` },
+        // Just outside the edges and inside the box: clear.
+        { point: [x1 - 2, ym], colour: null, what: `${what}: left of region ${i}` },
+        { point: [x2 + 2, ym], colour: null, what: `${what}: right of region ${i}` },
+      );
+      if (x2 - x1 > 12 && y2 - y1 > 12) checks.push({ point: [x1 + 5, y2 - 5], colour: null, what: `${what}: inside region ${i}` });
+    } else {
+      const [x, y] = [left + r.point[0] * w, top + r.point[1] * h];
+      checks.push(
+        { point: [x, y], colour, what: `${what}: point ${i} centre` },
+        { point: [x + 6, y], colour, what: `${what}: point ${i} arm` },
+        { point: [x + 4, y + 4], colour: null, what: `${what}: beside point ${i}` },
+      );
+    }
   });
+  // Labels (a tag up to ~30 px wide above a box's corner, beside a point) may cover other
+  // regions' pixels on a small image: points under any label are not checked.
+  const labels = regions.map((r) => {
+    const [x, y] = r.kind === 'box' ? [left + r.box[0] * w, top + r.box[1] * h - 14] : [left + r.point[0] * w + 6, top + r.point[1] * h - 18];
+    return [x - 1, y - 1, x + 30, y + 15];
+  });
+  const underLabel = ([x, y]: [number, number]) => labels.some(([x1, y1, x2, y2]) => x >= x1! && x <= x2! && y >= y1! && y <= y2!);
+  const kept = checks.filter((c) => (!visible || visible(...c.point)) && !underLabel(c.point) && (c.colour !== null || w >= 200));
+  const pixels = await overlayPixels(page, kept.map((c) => c.point));
+  kept.forEach((c, k) => (c.colour ? assertColour(pixels[k]!, c.colour, c.what) : assertClear(pixels[k]!, c.what)));
 }
 
 describe('chat webview overlay', () => {
@@ -88,19 +134,13 @@ describe('chat webview overlay', () => {
         await page.waitForFunction(() => (document.querySelector('.stage img') as HTMLImageElement | null)?.complete === true);
         for (const width of [240, 420, 900, 1600]) {
           await page.setViewportSize({ width, height: 900 });
-          await page.waitForTimeout(50);
-          const m = await measure(page);
-          const [left, top, w, h] = m.img;
+          await page.waitForFunction((w) => document.querySelector<HTMLElement>('.stage .canvas')!.clientWidth <= w, width);
+          // The overlay is redrawn after the resize (ResizeObserver), before the next paint.
+          await page.evaluate(() => new Promise(requestAnimationFrame));
+          const [, , w] = await imageBox(page);
           assert.ok(w <= width, `image fits the panel (${w} ≤ ${width})`);
-          assert.equal(m.regions.length, regions.length, 'one overlay per region');
-          regions.forEach((r, i) => {
-            const got = m.regions[i]!.rect;
-            const want =
-              r.kind === 'box'
-                ? [left + r.box[0] * w, top + r.box[1] * h, left + r.box[2] * w, top + r.box[3] * h]
-                : [left + r.point[0] * w, top + r.point[1] * h, left + r.point[0] * w, top + r.point[1] * h];
-            want.forEach((v, k) => assert.ok(Math.abs(got[k]! - v) <= 1, `${c.name} @${width}px: region ${i} edge ${k} at ${got[k]!.toFixed(2)}, expected ${v.toFixed(2)}`));
-          });
+          assert.equal(await page.locator('canvas.overlay').getAttribute('data-drawn'), String(regions.length), 'every region drawn');
+          await assertRegionsOnPixels(page, regions, `${c.name} @${width}px`);
         }
       } finally {
         await page.close();
@@ -129,16 +169,17 @@ describe('chat webview overlay', () => {
         v.scrollLeft = 150;
         v.scrollTop = 90;
       });
-      const m = await measure(page);
-      const [left, top, w, h] = m.img;
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      const [, , w] = await imageBox(page);
       assert.ok(w > 700, `the image is wider than the panel when zoomed (${w})`);
-      regions.forEach((r, i) => {
-        const got = m.regions[i]!.rect;
-        const want = r.kind === 'box' ? [left + r.box[0] * w, top + r.box[1] * h, left + r.box[2] * w, top + r.box[3] * h] : [left + r.point[0] * w, top + r.point[1] * h, left + r.point[0] * w, top + r.point[1] * h];
-        want.forEach((v, k) => assert.ok(Math.abs(got[k]! - v) <= 1, `zoomed: region ${i} edge ${k} at ${got[k]}, expected ${v}`));
+      const view = await page.evaluate(() => {
+        const r = document.querySelector('.viewport')!.getBoundingClientRect();
+        return [r.left, r.top, r.right, r.bottom];
       });
+      const inView = (x: number, y: number) => x >= view[0]! + 3 && x <= view[2]! - 3 && y >= view[1]! + 3 && y <= view[3]! - 3;
+      await assertRegionsOnPixels(page, regions, 'zoomed and panned', inView);
       await page.click('.zoom-fit');
-      assert.ok((await measure(page)).img[2] <= 400);
+      assert.ok((await imageBox(page))[2] <= 400);
     } finally {
       await page.close();
     }
@@ -149,14 +190,20 @@ describe('chat webview overlay', () => {
     try {
       const answer = 'Here: <ref>a</ref><box>[[100,200,300,400]]</box> and <ref>b</ref><box>[[550,50,950,900]]</box> c';
       await openTurn(page, { width: 1000, height: 800 }, regions.slice(0, 2), answer);
-      await page.hover('.region[data-index="1"]');
+      const [left, top, w, h] = await imageBox(page);
+      const centre = (r: Normalised): [number, number] => (r.kind === 'box' ? [left + ((r.box[0] + r.box[2]) / 2) * w, top + ((r.box[1] + r.box[3]) / 2) * h] : [left + r.point[0] * w, top + r.point[1] * h]);
+      await page.mouse.move(...centre(regions[1]!));
       assert.deepEqual(await page.$$eval('.answer .hot', (es) => es.map((e) => e.textContent)), ['b', '▭']);
       assert.equal(await page.locator('.region-list li.hot').getAttribute('data-index'), '1');
+      assert.equal(await page.locator('canvas.overlay').getAttribute('data-hot'), '1');
       await page.hover('.answer mark.ref >> nth=0');
-      assert.deepEqual(await page.$$eval('.region.hot', (es) => es.map((e) => (e as HTMLElement).dataset.index)), ['0']);
+      assert.equal(await page.locator('canvas.overlay').getAttribute('data-hot'), '0');
       assert.equal(await page.locator('.answer .hot').count(), 2);
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      const [inside] = await overlayPixels(page, [[left + 0.2 * w, top + 0.38 * h]]);
+      assert.ok(inside && inside[3]! > 0, 'the hovered words fill their region');
 
-      await page.click('.region[data-index="0"]', { position: { x: 5, y: 5 } });
+      await page.mouse.click(left + 0.1 * w + 5, top + 0.2 * h + 5);
       await page.click('.region-list li[data-index="1"]');
       await page.click('.stage-tools .export');
       assert.deepEqual(await sent(page), [
@@ -165,15 +212,17 @@ describe('chat webview overlay', () => {
         { type: 'exportAnnotated', turnId: 't1' },
       ]);
       assert.deepEqual(await page.$$eval('.region-list li', (es) => es.map((e) => e.textContent)), ['a[100, 160, 300, 320] px', 'b[550, 40, 950, 720] px']);
-      assert.deepEqual(
-        await page.$$eval('.region', (es) => es.map((e) => getComputedStyle(e, '::after').content)),
-        ['"a"', '"b"'],
-        'each region shows its label',
-      );
+      // Each box carries its label, a tag in the label's colour above its top-left corner.
+      const tags = await overlayPixels(page, [
+        [left + 0.1 * w + 1, top + 0.2 * h - 7],
+        [left + 0.55 * w + 1, top + 0.05 * h - 7],
+      ]);
+      assertColour(tags[0]!, labelColour('a'), 'label of a');
+      assertColour(tags[1]!, labelColour('b'), 'label of b');
       await page.click('.toggle-overlay');
-      assert.equal(await page.locator('.region').first().isVisible(), false);
+      assert.equal(await page.locator('canvas.overlay').isVisible(), false);
       await page.click('.toggle-overlay');
-      assert.equal(await page.locator('.region').first().isVisible(), true);
+      assert.equal(await page.locator('canvas.overlay').isVisible(), true);
     } finally {
       await page.close();
     }
@@ -205,6 +254,7 @@ describe('chat webview overlay', () => {
       const t: TurnView = { id: 'x', question: '<b>q</b>', images: [], target: null, answer: evil, status: 'done', regions: [], error: null, stats: null };
       await post(page, { type: 'snapshot', turns: [t] });
       await page.waitForSelector('.answer');
+      await page.evaluate(() => new Promise(requestAnimationFrame));
       assert.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined);
       assert.equal(await page.locator('.answer img, .answer script, .question b').count(), 0);
       assert.match((await page.locator('.answer').textContent()) ?? '', /<img src=x/);

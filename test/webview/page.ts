@@ -14,7 +14,7 @@ export interface BundlePage {
   dir: string;
 }
 
-export function bundlePage(opts: { viewType: string; scripts: string[]; style?: string; imgSources?: string[]; styleSources?: string[] }): BundlePage {
+export function bundlePage(opts: { viewType: string; scripts: string[]; style?: string; imgSources?: string[]; styleSources?: string[]; body?: string }): BundlePage {
   const dir = mkdtempSync(join(tmpdir(), 'lens-webview-page-'));
   for (const f of [...opts.scripts, ...(opts.style ? [opts.style] : [])]) copyFileSync(join(REPO_ROOT, 'dist', f), join(dir, f));
   const csp = [
@@ -27,7 +27,7 @@ export function bundlePage(opts: { viewType: string; scripts: string[]; style?: 
   const html = `<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}">
 ${opts.style ? `<link rel="stylesheet" href="${opts.style}">` : ''}
 <script nonce="test">window.sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m) });</script>
-</head><body data-view="${opts.viewType}">${opts.scripts.map((s) => `<script nonce="test" src="${s}"></script>`).join('')}</body></html>`;
+</head><body data-view="${opts.viewType}">${opts.body ?? ''}${opts.scripts.map((s) => `<script nonce="test" src="${s}"></script>`).join('')}</body></html>`;
   writeFileSync(join(dir, 'index.html'), html);
   return { url: pathToFileURL(join(dir, 'index.html')).href, dir };
 }

@@ -1,0 +1,331 @@
+// Conversations on disk, under the extension's global storage:
+//   history/<conversation id>/conversation.json   turns, answers, regions, image metadata
+//   history/<conversation id>/images/<image>      the original images, as files (never base64)
+// Every write is atomic: the JSON goes to a temporary file that is flushed and renamed over the
+// old one, so a crash or a window reload leaves the old state or the new one, never half of each.
+// Images are written before the JSON that names them; files no JSON names are swept on load.
+import { randomUUID } from 'node:crypto';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import * as v from 'valibot';
+import { fileExists } from '../files';
+import { prepareForModel, tileCount } from '../images';
+import { TurnStatus } from '../protocol/webview';
+import type { Attachment } from './attachments';
+import type { TurnRecord } from './conversation';
+
+const Num = v.pipe(v.number(), v.finite());
+const Size = v.object({ width: Num, height: Num });
+
+const StoredImage = v.object({
+  id: v.string(),
+  /** File name inside the conversation's images/ folder. */
+  file: v.pipe(v.string(), v.regex(/^[\w.-]+$/)),
+  name: v.string(),
+  format: v.picklist(['png', 'jpeg', 'gif', 'bmp', 'webp']),
+  width: Num,
+  height: Num,
+  tiles: Num,
+  model: v.object({
+    modelPath: v.string(),
+    grid: v.object({ cols: Num, rows: Num, thumbnail: v.boolean() }),
+    tokens: Num,
+    transform: v.object({
+      stored: Size,
+      orientation: v.picklist([1, 2, 3, 4, 5, 6, 7, 8]),
+      crop: v.object({ left: Num, top: Num, width: Num, height: Num }),
+      model: Size,
+      devicePixelRatio: Num,
+    }),
+  }),
+});
+type StoredImage = v.InferOutput<typeof StoredImage>;
+
+const StoredRegion = v.variant('kind', [
+  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]) }),
+  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]) }),
+]);
+
+const StoredTurn = v.object({
+  id: v.string(),
+  question: v.string(),
+  prompt: v.nullable(v.string()),
+  images: v.array(v.string()),
+  target: v.nullable(v.string()),
+  answer: v.string(),
+  status: TurnStatus,
+  regions: v.array(StoredRegion),
+  error: v.nullable(v.object({ message: v.string(), setting: v.optional(v.string()) })),
+  stats: v.nullable(v.string()),
+});
+
+const StoredConversation = v.object({
+  version: v.literal(1),
+  id: v.string(),
+  title: v.string(),
+  created: Num,
+  updated: Num,
+  images: v.array(StoredImage),
+  turns: v.array(StoredTurn),
+});
+type StoredConversation = v.InferOutput<typeof StoredConversation>;
+
+export interface ConversationData {
+  id: string;
+  title: string;
+  created: number;
+  updated: number;
+  turns: TurnRecord[];
+}
+
+export interface HistoryEntry {
+  id: string;
+  title: string;
+  updated: number;
+  turns: number;
+}
+
+const FILE = 'conversation.json';
+const IMAGES = 'images';
+const ID = /^[\w-]{1,100}$/;
+
+/** A title from the first question: its first line, shortened. */
+export function titleFrom(question: string): string {
+  const line = question.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
+}
+
+/** Writes `data` to `path` so that readers see the old content or all of the new, never a part. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    // Flushed before the rename, or a power cut could leave the new name on empty blocks.
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export class HistoryStore {
+  /** Saves of one conversation run one after another, in the order they were asked for. */
+  private readonly writes = new Map<string, Promise<void>>();
+
+  constructor(
+    readonly dir: string,
+    /** Where model-sized copies are (re)made when a stored conversation needs them again. */
+    private readonly modelDir: string,
+    private readonly log: (message: string) => void = () => undefined,
+  ) {}
+
+  private folder(id: string): string {
+    if (!ID.test(id)) throw new Error(`invalid conversation id ${JSON.stringify(id)}`);
+    return join(this.dir, id);
+  }
+
+  /** Every stored conversation, the most recently updated first. Unreadable ones are skipped and logged. */
+  async list(): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    for (const id of await this.ids()) {
+      const stored = await this.read(id);
+      if (stored) entries.push({ id, title: stored.title, updated: stored.updated, turns: stored.turns.length });
+    }
+    return entries.sort((a, b) => b.updated - a.updated);
+  }
+
+  private async ids(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir, { withFileTypes: true })).filter((d) => d.isDirectory() && ID.test(d.name)).map((d) => d.name);
+    } catch {
+      return [];
+    }
+  }
+
+  private async read(id: string): Promise<StoredConversation | null> {
+    const file = join(this.folder(id), FILE);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      return null;
+    }
+    try {
+      const parsed = v.safeParse(StoredConversation, JSON.parse(text));
+      if (parsed.success) return parsed.output;
+      this.log(`history: ${id}/${FILE} does not match the stored shape: ${parsed.issues[0]?.message ?? ''}`);
+    } catch (err) {
+      this.log(`history: ${id}/${FILE} is not JSON: ${(err as Error).message}`);
+    }
+    return null;
+  }
+
+  /** Reads a conversation back; turns that were running when it was saved come back stopped. */
+  async load(id: string): Promise<ConversationData | null> {
+    const stored = await this.read(id);
+    if (!stored) return null;
+    const folder = this.folder(id);
+    const images = new Map<string, Attachment>();
+    for (const s of stored.images) {
+      const path = join(folder, IMAGES, s.file);
+      if (!(await fileExists(path))) {
+        this.log(`history: ${id} lost its image ${s.file}`);
+        continue;
+      }
+      images.set(s.id, { id: s.id, path, name: s.name, format: s.format, width: s.width, height: s.height, tiles: s.tiles, model: s.model });
+    }
+    await this.sweep(id, stored);
+    const pick = (imageId: string) => images.get(imageId);
+    const turns = stored.turns.map(
+      (t): TurnRecord => ({
+        ...t,
+        images: t.images.map(pick).filter((a): a is Attachment => a !== undefined),
+        target: (t.target && pick(t.target)) || null,
+        status: t.status === 'queued' || t.status === 'streaming' ? 'stopped' : t.status,
+        regions: t.regions,
+      }),
+    );
+    return { id: stored.id, title: stored.title, created: stored.created, updated: stored.updated, turns };
+  }
+
+  /** Makes sure every image of `turns` has its model-sized copy (it may have been pruned since). */
+  async ensureModelCopies(images: Attachment[]): Promise<void> {
+    for (const a of images) {
+      if (await fileExists(a.model.modelPath)) continue;
+      const { transform, grid } = a.model;
+      const full = transform.crop.left === 0 && transform.crop.top === 0 && transform.crop.width === a.width && transform.crop.height === a.height;
+      const again = await prepareForModel(a.path, {
+        outDir: this.modelDir,
+        key: a.id,
+        maxTiles: tileCount(grid) - (grid.thumbnail ? 1 : 0),
+        crop: full ? null : transform.crop,
+        devicePixelRatio: transform.devicePixelRatio,
+      });
+      a.model = again;
+    }
+  }
+
+  /** Writes a conversation (its images first, then its JSON, atomically). Saves of one id are serialised. */
+  save(data: ConversationData): Promise<void> {
+    const previous = this.writes.get(data.id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.write(data));
+    this.writes.set(data.id, next);
+    void next.finally(() => {
+      if (this.writes.get(data.id) === next) this.writes.delete(data.id);
+    });
+    return next;
+  }
+
+  /** Resolves when every save asked for so far has finished. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.writes.values()]);
+  }
+
+  private async write(data: ConversationData): Promise<void> {
+    const folder = this.folder(data.id);
+    const imagesDir = join(folder, IMAGES);
+    await mkdir(imagesDir, { recursive: true });
+    const images = new Map<string, StoredImage>();
+    for (const t of data.turns) {
+      for (const a of [...t.images, ...(t.target ? [t.target] : [])]) {
+        if (images.has(a.id)) continue;
+        const file = `${a.id}${extname(a.path) || '.img'}`;
+        const dest = join(imagesDir, file);
+        if (a.path !== dest && !(await fileExists(dest))) await storeImage(a.path, dest);
+        images.set(a.id, { id: a.id, file, name: a.name, format: a.format, width: a.width, height: a.height, tiles: a.tiles, model: a.model });
+        // From now on the conversation's own copy is the original: it outlives the capture store's pruning.
+        a.path = dest;
+      }
+    }
+    const stored: StoredConversation = {
+      version: 1,
+      id: data.id,
+      title: data.title,
+      created: data.created,
+      updated: data.updated,
+      images: [...images.values()],
+      turns: data.turns.map((t) => ({
+        id: t.id,
+        question: t.question,
+        prompt: t.prompt,
+        images: t.images.map((a) => a.id),
+        target: t.target?.id ?? null,
+        answer: t.answer,
+        status: t.status,
+        regions: t.regions.map((r) => (r.kind === 'box' ? { kind: 'box' as const, label: r.label, box: r.box } : { kind: 'point' as const, label: r.label, point: r.point })),
+        error: t.error,
+        stats: t.stats,
+      })),
+    };
+    await writeFileAtomic(join(folder, FILE), JSON.stringify(stored));
+  }
+
+  /** Removes temporary files of interrupted writes and images no saved turn names. */
+  private async sweep(id: string, stored: StoredConversation): Promise<void> {
+    const folder = this.folder(id);
+    if (this.writes.has(id)) return;
+    const named = new Set(stored.images.map((i) => i.file));
+    const remove = async (path: string) => rm(path, { force: true }).catch((err: Error) => this.log(`history: cannot remove ${path}: ${err.message}`));
+    for (const f of await readdir(folder).catch(() => [] as string[])) if (f.endsWith('.tmp')) await remove(join(folder, f));
+    for (const f of await readdir(join(folder, IMAGES)).catch(() => [] as string[])) if (!named.has(f)) await remove(join(folder, IMAGES, f));
+  }
+
+  async rename(id: string, title: string): Promise<void> {
+    const data = await this.load(id);
+    if (!data) throw new Error(`no stored conversation ${id}`);
+    await this.save({ ...data, title: title.trim() || data.title });
+  }
+
+  /** Deletes a conversation with its image files. */
+  async delete(id: string): Promise<void> {
+    await this.writes.get(id)?.catch(() => undefined);
+    await rm(this.folder(id), { recursive: true, force: true });
+  }
+
+  async clear(): Promise<void> {
+    for (const id of await this.ids()) await this.delete(id);
+  }
+
+  /** Deletes conversations not updated for `days` days (0 keeps all), except `keep`. Returns how many. */
+  async prune(days: number, keep: string | null, now = Date.now()): Promise<number> {
+    if (!(days > 0)) return 0;
+    let n = 0;
+    for (const entry of await this.list()) {
+      if (entry.id !== keep && now - entry.updated > days * 24 * 3600 * 1000) {
+        await this.delete(entry.id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Every image file the stored conversations hold (so capture pruning leaves them alone). */
+  async imageFiles(): Promise<Set<string>> {
+    const files = new Set<string>();
+    for (const id of await this.ids()) {
+      const dir = join(this.folder(id), IMAGES);
+      for (const f of await readdir(dir).catch(() => [] as string[])) files.add(join(dir, f));
+    }
+    return files;
+  }
+}
+
+/** A hard link where the file system allows one (no extra space), else a copy; atomic either way. */
+async function storeImage(from: string, to: string): Promise<void> {
+  const tmp = `${to}.${process.pid}.${basename(from)}.tmp`;
+  await rm(tmp, { force: true });
+  try {
+    await link(from, tmp);
+  } catch {
+    await copyFile(from, tmp);
+  }
+  await rename(tmp, to);
+  await stat(to);
+}
+

@@ -1,0 +1,109 @@
+// Cropping a waiting image: drag a rectangle over it; the host receives the rectangle in the
+// image's original pixels and sends only that part to the model.
+import type { CropRect, PendingImageView } from '../src/protocol/webview';
+import { el, textButton } from './dom';
+
+/** Shows `image` in a dialog; `done` gets the rectangle (or null to send the whole image again). */
+export function openCropper(image: PendingImageView, done: (rect: CropRect | null) => void): void {
+  const dialog = el('div', 'cropper');
+  dialog.setAttribute('role', 'dialog');
+  dialog.setAttribute('aria-modal', 'true');
+  dialog.setAttribute('aria-label', `Crop ${image.name}`);
+  const hint = el('p', 'cropper-hint', 'Drag a rectangle over the part the model should see (or use the arrow keys: move; Shift+arrows: resize). Enter applies, Escape cancels.');
+  const frame = el('div', 'cropper-frame');
+  const img = el('img');
+  img.src = image.src;
+  img.alt = image.name;
+  img.draggable = false;
+  const selection = el('div', 'cropper-selection');
+  selection.hidden = true;
+  frame.append(img, selection);
+  let rect: CropRect | null = null;
+  const size = el('span', 'cropper-size', '');
+  const close = () => {
+    dialog.remove();
+    document.removeEventListener('keydown', onKey, true);
+  };
+  const apply = () => {
+    if (!rect) return;
+    close();
+    done(rect);
+  };
+  const applyButton = textButton('check', 'Crop', apply, 'text-button cropper-apply');
+  applyButton.disabled = true;
+  const buttons = el('div', 'cropper-buttons');
+  buttons.append(size, applyButton);
+  if (image.crop) buttons.append(textButton('discard', 'Whole image', () => (close(), done(null)), 'text-button secondary cropper-reset'));
+  buttons.append(textButton(null, 'Cancel', close, 'text-button secondary cropper-cancel'));
+  dialog.append(hint, frame, buttons);
+  document.body.append(dialog);
+
+  /** Client coordinates → original pixels, clamped to the image. */
+  const toPixels = (x: number, y: number): [number, number] => {
+    const r = img.getBoundingClientRect();
+    const px = Math.round(((x - r.left) / r.width) * image.width);
+    const py = Math.round(((y - r.top) / r.height) * image.height);
+    return [Math.min(image.width, Math.max(0, px)), Math.min(image.height, Math.max(0, py))];
+  };
+  let start: [number, number] | null = null;
+  frame.addEventListener('pointerdown', (e) => {
+    if (e.button !== 0) return;
+    e.preventDefault();
+    frame.setPointerCapture(e.pointerId);
+    start = toPixels(e.clientX, e.clientY);
+  });
+  frame.addEventListener('pointermove', (e) => {
+    if (!start) return;
+    const [x, y] = toPixels(e.clientX, e.clientY);
+    const width = Math.abs(x - start[0]);
+    const height = Math.abs(y - start[1]);
+    show(width >= 1 && height >= 1 ? { x: Math.min(start[0], x), y: Math.min(start[1], y), width, height } : null);
+  });
+  function show(next: CropRect | null): void {
+    rect = next;
+    applyButton.disabled = rect === null;
+    selection.hidden = rect === null;
+    if (rect) {
+      // Placed in percent of the image, so it stays put if the dialog resizes.
+      selection.style.left = `${(rect.x / image.width) * 100}%`;
+      selection.style.top = `${(rect.y / image.height) * 100}%`;
+      selection.style.width = `${(rect.width / image.width) * 100}%`;
+      selection.style.height = `${(rect.height / image.height) * 100}%`;
+      size.textContent = `${rect.width}×${rect.height} px at ${rect.x}, ${rect.y}`;
+    }
+  }
+  size.setAttribute('aria-live', 'polite');
+  /** Arrow keys move the rectangle (a centred half-size one to start), Shift+arrows resize it. */
+  function nudge(key: string, resize: boolean): void {
+    const step = (n: number) => Math.max(1, Math.round(n / 100));
+    const r = rect ?? { x: Math.round(image.width / 4), y: Math.round(image.height / 4), width: Math.round(image.width / 2), height: Math.round(image.height / 2) };
+    const dx = key === 'ArrowLeft' ? -step(image.width) : key === 'ArrowRight' ? step(image.width) : 0;
+    const dy = key === 'ArrowUp' ? -step(image.height) : key === 'ArrowDown' ? step(image.height) : 0;
+    if (!rect) return show(r);
+    if (resize) {
+      const width = Math.min(image.width - r.x, Math.max(1, r.width + dx));
+      const height = Math.min(image.height - r.y, Math.max(1, r.height + dy));
+      show({ ...r, width, height });
+    } else {
+      show({ ...r, x: Math.min(image.width - r.width, Math.max(0, r.x + dx)), y: Math.min(image.height - r.height, Math.max(0, r.y + dy)) });
+    }
+  }
+  frame.addEventListener('pointerup', () => (start = null));
+  function onKey(e: KeyboardEvent): void {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      close();
+    } else if (e.key === 'Enter' && rect && !(e.target instanceof HTMLButtonElement && dialog.contains(e.target))) {
+      e.preventDefault();
+      apply();
+    } else if (e.key.startsWith('Arrow')) {
+      e.preventDefault();
+      nudge(e.key, e.shiftKey);
+    }
+  }
+  document.addEventListener('keydown', onKey, true);
+  // Focus in the dialog: arrows select without a mouse, Tab reaches the buttons.
+  frame.tabIndex = 0;
+  frame.setAttribute('aria-label', `${image.name}: arrow keys move the selection, Shift+arrows resize it`);
+  frame.focus();
+}

@@ -1,0 +1,416 @@
+// The image viewer: an image with its regions drawn over it, a toolbar (overlay, zoom, export)
+// and a region list. Regions are painted on one <canvas> laid over the visible part of the image
+// rather than as one element each: 500 regions cost one element and a few hundred canvas calls,
+// well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
+// Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
+import { labelColour } from '../src/grounding/colour';
+import type { ImageView, RegionView } from '../src/protocol/webview';
+import { el, iconButton } from './dom';
+
+export type Regions = readonly RegionView[];
+
+/** What the user set on an image's viewer, kept across re-renders of its turn. */
+export interface ViewerState {
+  zoom: number;
+  overlayHidden: boolean;
+  scroll: [number, number];
+}
+
+export interface StageHost {
+  /** Copy region `index`'s pixel coordinates (the host writes the clipboard). */
+  copy(index: number): void;
+  exportAnnotated(): void;
+  /** The pointer is over these regions now (empty: over none). */
+  hover(indexes: number[]): void;
+}
+
+const MIN_ZOOM = 1;
+const MAX_ZOOM = 16;
+/** Up to this many regions the list starts open and labels always show; beyond, they wait for the user. */
+export const MANY_REGIONS = 20;
+/** A point's crosshair arm and how near (CSS px) the pointer must come to hit it. */
+const CROSSHAIR = 8;
+const LINE = 2;
+const LABEL_FONT = '11px sans-serif';
+const LABEL_HEIGHT = 14;
+
+export function regionText(r: RegionView): string {
+  return r.kind === 'box' ? `[${r.pixels.join(', ')}] px` : `(${r.pixels.join(', ')}) px`;
+}
+
+const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
+
+export class Stage {
+  readonly element: HTMLElement;
+  private readonly viewport: HTMLElement;
+  private readonly frame: HTMLElement;
+  private readonly img: HTMLImageElement;
+  private readonly overlay: HTMLCanvasElement;
+  private regions: Regions = [];
+  private colours: string[] = [];
+  private hot = new Set<number>();
+  private listBox: HTMLDetailsElement | null = null;
+  private drawDue = false;
+  private readonly resize = new ResizeObserver(() => this.draw());
+  /** Where the part the model saw lies in the shown image (0..1): all of it unless it was cropped. */
+  private readonly part: { x: number; y: number; w: number; h: number };
+
+  constructor(
+    private readonly image: ImageView,
+    regions: Regions,
+    private readonly state: ViewerState,
+    private readonly host: StageHost,
+  ) {
+    const c = image.crop;
+    this.part = c ? { x: c.x / image.width, y: c.y / image.height, w: c.width / image.width, h: c.height / image.height } : { x: 0, y: 0, w: 1, h: 1 };
+    const figure = el('figure', 'stage');
+    figure.dataset.imageId = image.id;
+    this.element = figure;
+    this.viewport = el('div', 'viewport');
+    // The regions are placed in this box's coordinates: it holds the image and nothing else.
+    this.frame = el('div', 'canvas');
+    this.img = el('img');
+    this.img.src = image.src;
+    this.img.alt = image.name;
+    this.img.width = image.width;
+    this.img.height = image.height;
+    this.img.draggable = false;
+    this.overlay = el('canvas', 'overlay');
+    this.overlay.setAttribute('role', 'img');
+    this.frame.append(this.img, this.overlay);
+    this.viewport.append(this.frame);
+    figure.append(el('div', 'stage-tools'), this.viewport);
+    figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} · ${image.tokens.toLocaleString('en')} tokens`));
+    this.listen();
+    this.setRegions(regions);
+    this.img.addEventListener('load', () => this.draw());
+    this.resize.observe(this.frame);
+    if (state.zoom > 1) {
+      // Re-apply after layout (the card was just re-rendered).
+      requestAnimationFrame(() => {
+        this.setZoom(state.zoom);
+        [this.viewport.scrollLeft, this.viewport.scrollTop] = state.scroll;
+      });
+    }
+  }
+
+  /** Replaces the regions; a longer list that starts with the same regions only adds to the list. */
+  setRegions(regions: Regions): void {
+    const before = this.regions.length;
+    const grew = before > 0 && regions.length >= before;
+    this.regions = regions;
+    this.colours = regions.map((r) => labelColour(r.label));
+    this.element.classList.toggle('has-regions', regions.length > 0);
+    this.overlay.setAttribute('aria-label', `${regionCount(regions.length)} over ${this.image.name}`);
+    this.renderTools();
+    if (regions.length === 0) {
+      this.listBox?.remove();
+      this.listBox = null;
+    } else if (grew && this.listBox) {
+      this.extendList(before);
+    } else {
+      this.listBox?.remove();
+      this.listBox = this.regionList();
+      this.element.append(this.listBox);
+    }
+    this.draw();
+  }
+
+  /** Lights up regions named elsewhere (their words, their list entries). */
+  highlight(indexes: ReadonlySet<number>): void {
+    this.hot = new Set(indexes);
+    this.overlay.dataset.hot = [...this.hot].join(' ');
+    for (const li of this.listBox?.querySelectorAll<HTMLElement>('li[data-index]') ?? []) li.classList.toggle('hot', this.hot.has(Number(li.dataset.index)));
+    // Painting 500 regions takes well under a millisecond: no need to wait for a frame.
+    this.draw();
+  }
+
+  dispose(): void {
+    this.resize.disconnect();
+  }
+
+  private renderTools(): void {
+    const tools = this.element.querySelector('.stage-tools')!;
+    const buttons: HTMLElement[] = [];
+    if (this.regions.length > 0) {
+      const toggle = iconButton(this.state.overlayHidden ? 'eye-closed' : 'eye', 'Show or hide the regions over the image', () => {
+        this.state.overlayHidden = !this.state.overlayHidden;
+        this.element.classList.toggle('overlay-hidden', this.state.overlayHidden);
+        toggle.setAttribute('aria-pressed', String(!this.state.overlayHidden));
+        toggle.querySelector('.codicon')!.className = `codicon codicon-${this.state.overlayHidden ? 'eye-closed' : 'eye'}`;
+      });
+      toggle.classList.add('toggle-overlay');
+      toggle.setAttribute('aria-pressed', String(!this.state.overlayHidden));
+      const exportButton = iconButton('export', 'Export PNG: the image with its regions drawn, at original resolution', () => this.host.exportAnnotated());
+      exportButton.classList.add('export');
+      buttons.push(toggle, exportButton);
+    }
+    const zoomLevel = el('span', 'zoom-level', `${Math.round(this.state.zoom * 100)}%`);
+    zoomLevel.setAttribute('aria-live', 'polite');
+    buttons.push(
+      withClass(iconButton('zoom-out', 'Zoom out', () => this.setZoom(this.state.zoom / 1.5)), 'zoom-out'),
+      zoomLevel,
+      withClass(iconButton('zoom-in', 'Zoom in (or Ctrl + wheel)', () => this.setZoom(this.state.zoom * 1.5)), 'zoom-in'),
+      withClass(iconButton('screen-normal', 'Fit the panel', () => this.setZoom(1)), 'zoom-fit'),
+    );
+    tools.replaceChildren(...buttons);
+    this.element.classList.toggle('overlay-hidden', this.state.overlayHidden);
+  }
+
+  /** Zoom (1 = fit the panel) with the point under `anchor` (viewport coordinates) kept in place. */
+  setZoom(zoom: number, anchor?: [number, number]): void {
+    const { viewport, frame, img, state } = this;
+    const before = frame.getBoundingClientRect();
+    const [ax, ay] = anchor ?? [viewport.clientWidth / 2, viewport.clientHeight / 2];
+    const fx = before.width ? (viewport.scrollLeft + ax) / before.width : 0;
+    const fy = before.height ? (viewport.scrollTop + ay) / before.height : 0;
+    state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom));
+    this.element.classList.toggle('zoomed', state.zoom > 1);
+    if (state.zoom > 1) {
+      // The width the image has when it fits: its own width, or the panel's when narrower.
+      const fit = Math.min(img.width || Number(img.getAttribute('width')), viewport.clientWidth);
+      frame.style.width = `${fit * state.zoom}px`;
+    } else {
+      frame.style.width = '';
+    }
+    const after = frame.getBoundingClientRect();
+    viewport.scrollLeft = fx * after.width - ax;
+    viewport.scrollTop = fy * after.height - ay;
+    const label = this.element.querySelector('.zoom-level');
+    if (label) label.textContent = `${Math.round(state.zoom * 100)}%`;
+    this.draw();
+  }
+
+  private scheduleDraw(): void {
+    if (this.drawDue) return;
+    this.drawDue = true;
+    requestAnimationFrame(() => {
+      this.drawDue = false;
+      this.draw();
+    });
+  }
+
+  /**
+   * Paints the regions on the overlay, which covers only the part of the image the viewport
+   * shows: a 16× zoom of a huge screenshot would not fit in one canvas.
+   */
+  draw(): void {
+    const { overlay, frame, viewport } = this;
+    if (!frame.isConnected) return;
+    const width = frame.clientWidth;
+    const height = frame.clientHeight;
+    if (width === 0 || height === 0) return;
+    // The visible part of the image, in the image box's CSS pixels.
+    const left = Math.max(0, Math.min(width, viewport.scrollLeft - frame.offsetLeft));
+    const top = Math.max(0, Math.min(height, viewport.scrollTop - frame.offsetTop));
+    const right = Math.min(width, left + viewport.clientWidth);
+    const bottom = Math.min(height, top + (this.state.zoom > 1 ? viewport.clientHeight : height));
+    const dpr = window.devicePixelRatio || 1;
+    const pw = Math.max(1, Math.round((right - left) * dpr));
+    const ph = Math.max(1, Math.round((bottom - top) * dpr));
+    if (overlay.width !== pw) overlay.width = pw;
+    if (overlay.height !== ph) overlay.height = ph;
+    overlay.style.cssText = `left:${left}px;top:${top}px;width:${right - left}px;height:${bottom - top}px`;
+    const ctx = overlay.getContext('2d');
+    if (!ctx) return;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, pw, ph);
+    ctx.setTransform(dpr, 0, 0, dpr, -left * dpr, -top * dpr);
+    overlay.dataset.drawn = String(this.regions.length);
+    const labelsAlways = this.regions.length <= MANY_REGIONS;
+    const labels: number[] = [];
+    ctx.lineWidth = LINE;
+    const X = (nx: number) => (this.part.x + nx * this.part.w) * width;
+    const Y = (ny: number) => (this.part.y + ny * this.part.h) * height;
+    this.regions.forEach((r, i) => {
+      const colour = this.colours[i]!;
+      const hot = this.hot.has(i);
+      ctx.strokeStyle = colour;
+      if (r.kind === 'box') {
+        const x = X(r.box[0]);
+        const y = Y(r.box[1]);
+        const w = X(r.box[2]) - x;
+        const h = Y(r.box[3]) - y;
+        // The stroke lies inside the box, as a border would: its outer edge is the box's edge.
+        ctx.strokeRect(x + LINE / 2, y + LINE / 2, Math.max(0, w - LINE), Math.max(0, h - LINE));
+        if (hot) {
+          ctx.fillStyle = `${colour}4d`;
+          ctx.fillRect(x, y, w, h);
+          ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
+        }
+      } else {
+        const x = X(r.point[0]);
+        const y = Y(r.point[1]);
+        ctx.beginPath();
+        ctx.moveTo(x - CROSSHAIR, y);
+        ctx.lineTo(x + CROSSHAIR, y);
+        ctx.moveTo(x, y - CROSSHAIR);
+        ctx.lineTo(x, y + CROSSHAIR);
+        if (hot) ctx.arc(x, y, CROSSHAIR + 3, 0, Math.PI * 2);
+        ctx.stroke();
+      }
+      if (r.label && (labelsAlways || hot)) labels.push(i);
+    });
+    // Labels last, so no box is drawn over another's label.
+    ctx.font = LABEL_FONT;
+    ctx.textBaseline = 'middle';
+    for (const i of labels) {
+      const r = this.regions[i]!;
+      const [x, y] = r.kind === 'box' ? [X(r.box[0]), Y(r.box[1]) - LABEL_HEIGHT] : [X(r.point[0]) + 6, Y(r.point[1]) - 4 - LABEL_HEIGHT];
+      const w = ctx.measureText(r.label!).width + 8;
+      ctx.fillStyle = this.colours[i]!;
+      ctx.fillRect(x, y, w, LABEL_HEIGHT);
+      ctx.fillStyle = '#000';
+      ctx.fillText(r.label!, x + 4, y + LABEL_HEIGHT / 2);
+    }
+  }
+
+  /** The regions under a pointer at client (x, y): the smallest box first, points within reach. */
+  regionsAt(clientX: number, clientY: number): number[] {
+    const rect = this.frame.getBoundingClientRect();
+    const x = clientX - rect.left;
+    const y = clientY - rect.top;
+    const X = (nx: number) => (this.part.x + nx * this.part.w) * rect.width;
+    const Y = (ny: number) => (this.part.y + ny * this.part.h) * rect.height;
+    const hits: { i: number; area: number }[] = [];
+    this.regions.forEach((r, i) => {
+      if (r.kind === 'box') {
+        const [x1, y1, x2, y2] = [X(r.box[0]), Y(r.box[1]), X(r.box[2]), Y(r.box[3])];
+        if (x >= x1 && x <= x2 && y >= y1 && y <= y2) hits.push({ i, area: (x2 - x1) * (y2 - y1) });
+      } else if (Math.abs(X(r.point[0]) - x) <= CROSSHAIR && Math.abs(Y(r.point[1]) - y) <= CROSSHAIR) {
+        hits.push({ i, area: 0 });
+      }
+    });
+    return hits.sort((a, b) => a.area - b.area).map((h) => h.i);
+  }
+
+  private listen(): void {
+    const { viewport, overlay, state } = this;
+    viewport.addEventListener(
+      'wheel',
+      (e) => {
+        if (!e.ctrlKey) return;
+        e.preventDefault();
+        const box = viewport.getBoundingClientRect();
+        this.setZoom(state.zoom * Math.exp(-e.deltaY / 300), [e.clientX - box.left, e.clientY - box.top]);
+      },
+      { passive: false },
+    );
+    // Drag to pan when zoomed; a click without a drag on a region copies it.
+    let drag: { x: number; y: number; left: number; top: number; moved: boolean } | null = null;
+    viewport.addEventListener('pointerdown', (e) => {
+      if (state.zoom <= 1 || e.button !== 0) return;
+      drag = { x: e.clientX, y: e.clientY, left: viewport.scrollLeft, top: viewport.scrollTop, moved: false };
+    });
+    let hovered = '';
+    viewport.addEventListener('pointermove', (e) => {
+      if (drag) {
+        const dx = e.clientX - drag.x;
+        const dy = e.clientY - drag.y;
+        if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+        viewport.scrollLeft = drag.left - dx;
+        viewport.scrollTop = drag.top - dy;
+        return;
+      }
+      if (state.overlayHidden) return;
+      // Only the topmost (smallest) region under the pointer lights up.
+      const hit = this.regionsAt(e.clientX, e.clientY).slice(0, 1);
+      overlay.classList.toggle('over-region', hit.length > 0);
+      if (hit.join() !== hovered) {
+        hovered = hit.join();
+        this.host.hover(hit);
+      }
+    });
+    viewport.addEventListener('pointerleave', () => {
+      if (hovered) {
+        hovered = '';
+        this.host.hover([]);
+      }
+    });
+    const endDrag = () => {
+      if (drag) state.scroll = [viewport.scrollLeft, viewport.scrollTop];
+      setTimeout(() => (drag = null));
+    };
+    viewport.addEventListener('pointerup', endDrag);
+    viewport.addEventListener('pointerleave', endDrag);
+    viewport.addEventListener('scroll', () => {
+      state.scroll = [viewport.scrollLeft, viewport.scrollTop];
+      this.scheduleDraw();
+    });
+    viewport.addEventListener('click', (e) => {
+      if (drag?.moved || state.overlayHidden) return;
+      const hit = this.regionsAt(e.clientX, e.clientY)[0];
+      if (hit !== undefined) this.host.copy(hit);
+    });
+  }
+
+  /** The region list, in a disclosure: filled on first opening when there are many regions. */
+  private regionList(): HTMLDetailsElement {
+    const box = el('details', 'regions');
+    const list = el('ol', 'region-list');
+    list.setAttribute('aria-label', 'Regions');
+    box.append(el('summary', undefined, regionCount(this.regions.length)), list);
+    if (this.regions.length <= MANY_REGIONS) {
+      box.open = true;
+      this.fillList(list, 0);
+    }
+    box.querySelector('summary')!.addEventListener('click', () => (box.dataset.chosen = 'true'));
+    box.addEventListener('toggle', () => {
+      if (box.open && list.childElementCount < this.regions.length) this.fillList(list, list.childElementCount);
+    });
+    const pick = (e: Event) => (e.target as HTMLElement).closest<HTMLElement>('li[data-index]');
+    list.addEventListener('click', (e) => {
+      const item = pick(e);
+      if (item) this.host.copy(Number(item.dataset.index));
+    });
+    list.addEventListener('keydown', (e) => {
+      const item = pick(e);
+      if (item && (e.key === 'Enter' || e.key === ' ')) {
+        e.preventDefault();
+        this.host.copy(Number(item.dataset.index));
+      }
+    });
+    // Hovering or focusing an entry lights its region and words.
+    const over = (e: Event) => {
+      const item = pick(e);
+      this.host.hover(item ? [Number(item.dataset.index)] : []);
+    };
+    list.addEventListener('mouseover', over);
+    list.addEventListener('focusin', over);
+    list.addEventListener('mouseleave', () => this.host.hover([]));
+    list.addEventListener('focusout', () => this.host.hover([]));
+    return box;
+  }
+
+  /** Adds regions from `from` on to a list on screen (a closed, unfilled one fills when opened). */
+  private extendList(from: number): void {
+    const box = this.listBox!;
+    box.querySelector('summary')!.textContent = regionCount(this.regions.length);
+    // A list that opened by itself closes once it grows long; one the user opened stays open.
+    if (this.regions.length > MANY_REGIONS && box.dataset.chosen !== 'true') box.open = false;
+    const list = box.querySelector('.region-list')!;
+    if (box.open && list.childElementCount === from) this.fillList(list, from);
+  }
+
+  private fillList(list: Element, from: number): void {
+    const frag = document.createDocumentFragment();
+    for (let i = from; i < this.regions.length; i++) {
+      const r = this.regions[i]!;
+      const item = el('li');
+      item.dataset.index = String(i);
+      item.tabIndex = 0;
+      item.title = 'Click to copy the pixel coordinates';
+      item.classList.toggle('hot', this.hot.has(i));
+      const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
+      swatch.style.setProperty('--region-colour', this.colours[i]!);
+      item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
+      frag.append(item);
+    }
+    list.append(frag);
+  }
+}
+
+function withClass<T extends HTMLElement>(e: T, cls: string): T {
+  e.classList.add(cls);
+  return e;
+}
