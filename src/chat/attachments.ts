@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileExists } from '../files';
-import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage } from '../images';
+import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels } from '../images';
 
 export interface Attachment {
   id: string;
@@ -28,6 +28,13 @@ export interface AttachOptions {
   devicePixelRatio?: number;
   /** Overrides the maxTiles setting for this image. */
   maxTiles?: number;
+  /** The image's decoded pixels, when the caller has them (a screen grab): the model copy is made from them. */
+  pixels?: RawPixels;
+  /**
+   * Return before the model-sized copy is written (it is written in the background): for images
+   * going to the Conversation, which awaits the copy before the engine sees it.
+   */
+  modelCopyInBackground?: boolean;
 }
 
 const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
@@ -60,6 +67,8 @@ export class AttachmentStore {
       key: id,
       maxTiles: options.maxTiles ?? this.settings.maxTiles(),
       devicePixelRatio: options.devicePixelRatio ?? 1,
+      pixels: options.pixels,
+      background: options.modelCopyInBackground,
     });
     const upright = uprightSize(model.transform.stored, model.transform.orientation);
     return { id, path, name: basename(originalName), format: info.format, ...upright, model, tiles: tileCount(model.grid) };

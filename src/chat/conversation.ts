@@ -5,6 +5,7 @@ import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
 import type { Attachment } from './attachments';
+import { modelCopyReady } from '../images';
 import type { TurnStatus } from '../protocol/webview';
 
 export interface TurnRecord {
@@ -115,6 +116,8 @@ export class Conversation {
     const debug = (m: string) => this.options.log(`grounding: ${m}`);
     const regionStream = new RegionStream(debug);
     try {
+      // A capture's model-sized copy may still be being written (src/images/prepare.ts).
+      await Promise.all(turn.images.map((i) => modelCopyReady(i.model.modelPath)));
       const outcome = await this.options.engine().chat(
         this.history(turn),
         this.options.chatOptions(),
