@@ -55,8 +55,8 @@ async function applyRetention(ctx: LensContext): Promise<void> {
 /** Stores a capture, asks what to ask about it, and sends it to the chat. */
 async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
   const started = performance.now();
-  // The model-sized copy is made in the background from the grabbed pixels: the capture is shown
-  // at once, and the Conversation waits for the copy before the engine reads it.
+  // The model-sized copy is made in the background from the grabbed pixels, once the chat has had
+  // time to show the capture; the Conversation waits for the copy before the engine reads it.
   const attachment = await ctx.attachments.add(capture.bytes, capture.name, {
     devicePixelRatio: capture.scaleFactor,
     pixels: capture.pixels,

@@ -47,6 +47,15 @@ export interface RawPixels {
 }
 
 /**
+ * How long a background copy waits before it starts. Getting a capture into the chat webview takes
+ * the editor's processes ~100–150 ms of CPU; a resize running on every core meanwhile (~60 ms for
+ * a screen) delays the image by as much on a 2-core machine. The model reads the copy only after
+ * the question, and its own first token takes seconds.
+ */
+const BACKGROUND_START_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
  * Model-sized copies being written, by path. A failed write stays here, so that the turn that
  * needs the copy reports why; preparing the image again retries it.
  */
@@ -110,7 +119,8 @@ export async function prepareForModel(path: string, options: PrepareOptions): Pr
   const modelPath = join(options.outDir, `${options.key}.${grid.cols}x${grid.rows}${cropName(options.crop)}.png`);
   let entry = writing.get(modelPath);
   if (!entry || entry.failed) {
-    const started = { done: writeModelCopy(path, pixels, options, modelPath, model), failed: false };
+    const write = () => writeModelCopy(path, pixels, options, modelPath, model);
+    const started = { done: options.background ? sleep(BACKGROUND_START_MS).then(write) : write(), failed: false };
     writing.set(modelPath, started);
     started.done.then(
       () => writing.get(modelPath) === started && writing.delete(modelPath),
@@ -137,12 +147,16 @@ async function writeModelCopy(path: string, pixels: RawPixels | null, options: P
   // Stretched, not padded: InternVL's reference resizes without keeping the aspect ratio.
   // Transparent pixels become white: a diagram's black lines on a transparent background
   // would otherwise vanish into black.
+  // Stored uncompressed (deflate level 0): llama.cpp decodes this file again on every turn,
+  // follow-ups included (it hashes the pixels to find them in its KV cache), and inflating a
+  // compressed copy costs ~15 ms of each turn on a 2-core CPU; writing it is quicker too. The
+  // price is disk: 3 bytes a pixel (4.8 MB for a 4×2 grid), deleted with the captures.
   const tmp = `${modelPath}.${process.pid}.tmp`;
   try {
     await pipeline
       .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
       .flatten({ background: '#ffffff' })
-      .png({ compressionLevel: 1 })
+      .png({ compressionLevel: 0 })
       .toFile(tmp);
   } catch (err) {
     await rm(tmp, { force: true });
