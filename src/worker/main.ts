@@ -164,9 +164,9 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
 
 const MEDIA_MARKER = '<__media__>';
 /**
- * Longest a streamed token waits to be sent with the ones after it: one frame at 60 Hz, below what
- * a reader notices. Each batch wakes the host (and the webview), which takes CPU from llama.cpp's
- * threads; 8 ms batches cost a measurable few percent of decode speed on a 2-core machine.
+ * Longest a streamed token waits to be sent with the ones after it: one frame at 60 Hz, as fine as
+ * a reader can see. Each batch wakes the host and the webview, whose CPU time a small machine takes
+ * from llama.cpp's threads.
  */
 const TOKEN_BATCH_MS = 16;
 
