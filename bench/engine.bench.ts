@@ -93,6 +93,20 @@ function quantile(xs: number[], q: number): number {
   return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
 }
 
+/** 90% bootstrap interval of the median of `xs` (fixed seed, so a run's figures can be quoted). */
+function medianInterval(xs: number[]): [number, number] {
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const medians = Array.from({ length: 2000 }, () => quantile(Array.from(xs, () => xs[Math.floor(random() * xs.length)]!), 0.5));
+  return [quantile(medians, 0.05), quantile(medians, 0.95)];
+}
+
+/** "median (90% interval of the median lo–hi)" */
+function withInterval(xs: number[]): string {
+  const [lo, hi] = medianInterval(xs);
+  return `${quantile(xs, 0.5).toFixed(3)} (median's 90% interval ${lo.toFixed(3)}–${hi.toFixed(3)})`;
+}
+
 /** "median [p25–p75]" */
 function spread(xs: number[], digits = 3): string {
   return `${quantile(xs, 0.5).toFixed(digits)} [${quantile(xs, 0.25).toFixed(digits)}–${quantile(xs, 0.75).toFixed(digits)}]`;
@@ -235,6 +249,7 @@ async function main(): Promise<void> {
       `  engine ÷ binding: TTFT ${spread(ttftRatio)}, decode time per token ${spread(decodeRatio)}, follow-up TTFT ${spread(followRatio)}` +
         ` (budget ≤ ${OVERHEAD_BUDGET} for TTFT and decode: ${verdict(overheadOk)})`,
     );
+    console.log(`  medians with their bootstrap intervals: TTFT ${withInterval(ttftRatio)}, decode ${withInterval(decodeRatio)}, follow-up ÷ first ${withInterval(engineFollowShare)}`);
     console.log(
       `  follow-up ÷ first TTFT: engine ${spread(engineFollowShare)}, binding ${spread(directFollowShare)} (budget ≤ ${FOLLOW_UP_BUDGET} through the engine: ${verdict(followOk)})`,
     );

@@ -9,7 +9,7 @@ import { pruneCaptures } from '../capture/retention';
 import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors } from '../capture/screen';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
-import { ImageError } from '../images';
+import { ImageError, modelCopiesSettled } from '../images';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -158,6 +158,8 @@ export const clearCaptures = (ctx: LensContext) => async (): Promise<void> => {
     'Delete',
   );
   if (choice !== 'Delete') return;
+  // A copy still being written would land after the deletion (or lose its temp file to it).
+  await modelCopiesSettled();
   const r = await pruneCaptures(ctx.attachments.dir, 0, keep);
   const message = `Deleted ${r.removed} stored image(s) (${(r.bytes / 1024 / 1024).toFixed(1)} MB).`;
   ctx.output.info(message);

@@ -66,6 +66,11 @@ export function modelCopyReady(modelPath: string): Promise<void> {
   return writing.get(modelPath)?.done ?? Promise.resolve();
 }
 
+/** Resolves once no model-sized copy is being written (before deleting stored images, say). */
+export async function modelCopiesSettled(): Promise<void> {
+  await Promise.allSettled([...writing.values()].map((e) => e.done));
+}
+
 type SharpFactory = typeof sharpFunction;
 let sharpFactory: Promise<SharpFactory> | null = null;
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import {
   gridPixelSize,
   ImageError,
   imageTokenCount,
+  modelCopiesSettled,
   modelCopyReady,
   modelToNormalised,
   normalisedToModel,
@@ -223,6 +224,8 @@ describe('prepareForModel (sharp)', () => {
     const pixels = { data: Buffer.from(rgba), width: 1920, height: 1080, channels: 4 as const };
     const fromPixels = await prepareForModel(file, { outDir: dir, key: 'grab-pixels', devicePixelRatio: 2, pixels, background: true });
     assert.deepEqual({ ...fromPixels, modelPath: '' }, { ...fromFile, modelPath: '' }, 'grid, tokens and transform do not depend on the route');
+    await modelCopiesSettled();
+    assert.ok(existsSync(fromPixels.modelPath), 'nothing is being written once settled');
     await modelCopyReady(fromPixels.modelPath);
     const sharp = await loadSharp();
     const { data, info } = await sharp(fromPixels.modelPath).raw().toBuffer({ resolveWithObject: true });
