@@ -62,27 +62,38 @@ function screenLike(width: number, height: number, seed: number): Uint8Array {
 interface Round {
   first: Timing;
   followUp: Timing;
-  /** CPU time both turns took, in the side's process (all its threads) plus this one's (the engine's host side). */
-  cpuMs: number;
+  /** CPU time both turns took. */
+  cpu: CpuSpent;
 }
 
-/** CPU time of every thread of a process so far, in ms (/proc/PID/task/TID/schedstat: nanoseconds on a CPU). */
-function processCpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
+interface CpuSpent {
+  /** The side's process, all threads, plus this process (the engine's host side). */
+  total: number;
+  /** The side's process's main (JavaScript) thread. */
+  main: number;
+  /** This process: the LocalEngine client for the engine, an IPC message for the binding. */
+  host: number;
+}
+
+/** CPU time of a thread so far, in ms (/proc/PID/task/TID/schedstat: nanoseconds on a CPU). */
+function threadCpuMs(pid: number, tid: string): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return 0; // the thread ended between the listing and the read
   }
-  return ns / 1e6;
 }
 
-const hostCpuMs = () => {
+/** CPU spent so far by process `pid` (all threads and its main thread) and by this process. */
+function cpuSoFar(pid: number): CpuSpent {
   const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
+  const host = (u.user + u.system) / 1000;
+  const total = readdirSync(`/proc/${pid}/task`).reduce((ms, tid) => ms + threadCpuMs(pid, tid), 0);
+  return { total: total + host, main: threadCpuMs(pid, String(pid)), host };
+}
+
+const cpuBetween = (a: CpuSpent, b: CpuSpent): CpuSpent => ({ total: b.total - a.total, main: b.main - a.main, host: b.host - a.host });
+const cpuSum = (a: CpuSpent, b: CpuSpent): CpuSpent => ({ total: a.total + b.total, main: a.main + b.main, host: a.host + b.host });
 
 type Side = 'engine' | 'direct';
 
@@ -198,18 +209,17 @@ async function main(): Promise<void> {
       const ask = (side: Side, turns: ChatTurn[]) =>
         side === 'engine' ? viaEngine(engine, turns) : direct.run({ messages: turnsToMessages(turns), maxTokens: MAX_TOKENS });
       const first: Partial<Record<Side, Timing>> = {};
-      const cpu = (side: Side) => processCpuMs(side === 'engine' ? engine.workerPid! : direct.pid) + hostCpuMs();
-      const cpuAtStart: Partial<Record<Side, number>> = {};
-      const cpuSpent: Partial<Record<Side, number>> = {};
+      const cpu = (side: Side) => cpuSoFar(side === 'engine' ? engine.workerPid! : direct.pid);
+      const cpuSpent: Partial<Record<Side, CpuSpent>> = {};
       for (const side of order) {
-        cpuAtStart[side] = cpu(side);
+        const before = cpu(side);
         first[side] = await ask(side, [question]);
-        cpuSpent[side] = cpu(side) - cpuAtStart[side];
+        cpuSpent[side] = cpuBetween(before, cpu(side));
       }
       for (const side of [...order].reverse()) {
         const before = cpu(side);
-        const round = { first: first[side]!, followUp: await ask(side, followUp(first[side]!.text)), cpuMs: 0 };
-        round.cpuMs = cpuSpent[side]! + cpu(side) - before;
+        const followUpTiming = await ask(side, followUp(first[side]!.text));
+        const round = { first: first[side]!, followUp: followUpTiming, cpu: cpuSum(cpuSpent[side]!, cpuBetween(before, cpu(side))) };
         if (i > 0) rounds[side].push(round); // round 0 warms both sides up
       }
     }
@@ -227,7 +237,7 @@ async function main(): Promise<void> {
     // Decode time per token, engine ÷ binding (the inverse of the tokens/s ratio): > 1 is overhead.
     const decodeRatio = perRound((x) => 1 / x.first.tokensPerSecond);
     const followRatio = perRound((x) => x.followUp.ttftMs);
-    const cpuRatio = e.map((x, i) => x.cpuMs / d[i]!.cpuMs);
+    const cpuRatio = e.map((x, i) => x.cpu.total / d[i]!.cpu.total);
     const engineFollowShare = kept.map((i) => e[i]!.followUp.ttftMs / e[i]!.first.ttftMs);
     const directFollowShare = kept.map((i) => d[i]!.followUp.ttftMs / d[i]!.first.ttftMs);
     const label = `${size.width}×${size.height} ${kind.note}`;
@@ -245,6 +255,11 @@ async function main(): Promise<void> {
     if (kind.budgeted) allMet &&= overheadOk && followOk;
     console.log(`  rounds kept: ${kept.length} of ${e.length} (left out: either side's first TTFT over ${DISTURBED}× its median)`);
     console.log(`  CPU time per round (both turns, every round), engine ÷ binding: ${spread(cpuRatio)}`);
+    const cpuMs = (r: Round[], f: (c: CpuSpent) => number) => spread(r.map((x) => f(x.cpu)), 0);
+    console.log(
+      `    engine: all ${cpuMs(e, (c) => c.total)} ms, worker's JS thread ${cpuMs(e, (c) => c.main)} ms, host ${cpuMs(e, (c) => c.host)} ms; ` +
+        `binding: all ${cpuMs(d, (c) => c.total)} ms, its JS thread ${cpuMs(d, (c) => c.main)} ms, IPC here ${cpuMs(d, (c) => c.host)} ms`,
+    );
     console.log(
       `  engine ÷ binding: TTFT ${spread(ttftRatio)}, decode time per token ${spread(decodeRatio)}, follow-up TTFT ${spread(followRatio)}` +
         ` (budget ≤ ${OVERHEAD_BUDGET} for TTFT and decode: ${verdict(overheadOk)})`,
