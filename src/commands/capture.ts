@@ -15,6 +15,8 @@ export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
 const PICKER_CLOSE_MS = 200;
+/** Retention runs this long after a capture is stored. */
+const RETENTION_AFTER_CAPTURE_MS = 5000;
 
 /** Command arguments for scripting and keybindings: `question` skips the question box. */
 interface CaptureArgs {
@@ -65,7 +67,8 @@ async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs 
   ctx.output.info(
     `captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${attachment.path} (capture ${tookMs.toFixed(0)} ms, store ${(performance.now() - started).toFixed(0)} ms)`,
   );
-  void applyRetention(ctx);
+  // Not on the way to the chat: the capture goes there first.
+  setTimeout(() => void applyRetention(ctx), RETENTION_AFTER_CAPTURE_MS);
   const question =
     typeof args?.question === 'string'
       ? args.question
