@@ -11,11 +11,20 @@ export interface DirectJob {
   maxTokens: number;
 }
 
+export interface DirectLoad {
+  model: string;
+  mmproj: string;
+  contextSize: number;
+  threads: number;
+}
+
 export interface Timing {
   ttftMs: number;
   /** Tokens after the first, per second of wall time between the first and the last. */
   tokensPerSecond: number;
   tokens: number;
+  /** Prompt tokens evaluated (not reused from the KV cache), as the binding reports them. */
+  promptTokens: number;
   text: string;
 }
 
@@ -40,13 +49,14 @@ async function run(job: DirectJob): Promise<Timing> {
   );
   // Counted as the engine counts them: the binding's own figure.
   tokens = result.timings.predicted_n;
-  return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, text: result.text };
+  return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: result.timings.prompt_n, text: result.text };
 }
 
-process.on('message', (msg: { load?: { model: string; mmproj: string; contextSize: number; threads: number }; job?: DirectJob }) => {
+process.on('message', (msg: { load?: DirectLoad; job?: DirectJob }) => {
   void (async () => {
     if (msg.load) {
-      context = await binding.loadModel({ model: msg.load.model, n_ctx: msg.load.contextSize, n_threads: msg.load.threads, n_gpu_layers: 0 });
+      // The same settings the worker passes for threads > 0 and gpuLayers 0 (src/worker/main.ts).
+      context = await binding.loadModel({ model: msg.load.model, n_ctx: msg.load.contextSize, n_threads: msg.load.threads, n_gpu_layers: 0, lib_variant: 'default' });
       await context.initMultimodal({ path: msg.load.mmproj, use_gpu: false });
       process.send!({ loaded: true });
     } else if (msg.job) {

@@ -1,5 +1,5 @@
 // What every capture produces: encoded image bytes plus where the pixels came from.
-import { ImageError, type ImageInfo, probeImage } from '../images';
+import { ImageError, type ImageInfo, probeImage, type RawPixels } from '../images';
 import { CaptureError } from './errors';
 
 export interface Capture {
@@ -12,6 +12,8 @@ export interface Capture {
   height: number;
   /** Device pixels per logical pixel of the screen it came from, for mapping coordinates back. */
   scaleFactor: number;
+  /** The decoded RGBA pixels behind `bytes`, when the capture had them (screen and window grabs). */
+  pixels?: RawPixels;
 }
 
 /** Most pixels accepted from any capture or pasted image (an 8K screen has 33 million). */

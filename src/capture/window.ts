@@ -3,6 +3,7 @@ import { type Capture, captureName } from './capture';
 import { displayKind } from './display';
 import { CaptureError } from './errors';
 import { native, nodeScreenshots, optional } from './native';
+import { encodeGrab } from './screen';
 
 export interface WindowInfo {
   id: number;
@@ -44,7 +45,6 @@ export async function captureWindow(id: number): Promise<Capture> {
   if (!target) throw new CaptureError('That window has closed.', 'no-window');
   const image = await native('capture the window', () => target.captureImage());
   if (image.width === 0 || image.height === 0) throw new CaptureError('The window capture came back empty (0 pixels).', 'failed');
-  const bytes = await native('encode the capture', () => image.toPng());
   const scaleFactor = optional(() => target.currentMonitor().scaleFactor(), 1) || 1;
-  return { bytes, name: captureName('window'), width: image.width, height: image.height, scaleFactor };
+  return { ...(await encodeGrab(image)), name: captureName('window'), width: image.width, height: image.height, scaleFactor };
 }

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileExists } from '../files';
-import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage } from '../images';
+import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels } from '../images';
 
 export interface Attachment {
   id: string;
@@ -30,6 +30,13 @@ export interface AttachOptions {
   maxTiles?: number;
   /** Only this part (upright original pixels) is shown to the model; the original is kept whole. */
   crop?: { x: number; y: number; width: number; height: number } | null;
+  /** The image's decoded pixels, when the caller has them (a screen grab): the model copy is made from them. */
+  pixels?: RawPixels;
+  /**
+   * Return before the model-sized copy is written (it is written in the background): for images
+   * going to the Conversation, which awaits the copy before the engine sees it.
+   */
+  modelCopyInBackground?: boolean;
 }
 
 const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
@@ -66,6 +73,8 @@ export class AttachmentStore {
       crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
       maxTiles: options.maxTiles ?? this.settings.maxTiles(),
       devicePixelRatio: options.devicePixelRatio ?? 1,
+      pixels: options.pixels,
+      background: options.modelCopyInBackground,
     });
     const upright = uprightSize(model.transform.stored, model.transform.orientation);
     return { id, path, name: basename(originalName), format: info.format, ...upright, model, tiles: tileCount(model.grid) };

@@ -6,6 +6,7 @@ import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
 import type { Attachment } from './attachments';
+import { modelCopyReady } from '../images';
 import type { TurnStatus } from '../protocol/webview';
 
 export interface TurnRecord {
@@ -166,7 +167,11 @@ export class Conversation {
     const debug = (m: string) => this.options.log(`grounding: ${m}`);
     const regionStream = new RegionStream(debug);
     try {
-      await this.options.prepareImages?.(this.records.slice(0, this.records.indexOf(turn) + 1).flatMap((t) => t.images));
+      const images = this.records.slice(0, this.records.indexOf(turn) + 1).flatMap((t) => t.images);
+      // A capture's model-sized copy may still be being written (src/images/prepare.ts); then
+      // copies pruned since a restored conversation was saved are made again.
+      await Promise.all(images.map((i) => modelCopyReady(i.model.modelPath)));
+      await this.options.prepareImages?.(images);
       const outcome = await this.options.engine().chat(
         this.history(turn),
         this.options.chatOptions(),

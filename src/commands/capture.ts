@@ -11,12 +11,14 @@ import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors }
 import { captureWithDesktopTool } from '../capture/wayland';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
-import { ImageError } from '../images';
+import { ImageError, modelCopiesSettled } from '../images';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
 const PICKER_CLOSE_MS = 200;
+/** Retention runs this long after a capture is stored. */
+const RETENTION_AFTER_CAPTURE_MS = 5000;
 
 /**
  * Command arguments for scripting and keybindings: `question` skips the question box; `screen`
@@ -62,11 +64,18 @@ async function applyRetention(ctx: LensContext): Promise<void> {
 /** Stores a capture, asks what to ask about it, and sends it to the chat. */
 async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
   const started = performance.now();
-  const attachment = await ctx.attachments.add(capture.bytes, capture.name, { devicePixelRatio: capture.scaleFactor });
+  // The model-sized copy is made in the background from the grabbed pixels, once the chat has had
+  // time to show the capture; the Conversation waits for the copy before the engine reads it.
+  const attachment = await ctx.attachments.add(capture.bytes, capture.name, {
+    devicePixelRatio: capture.scaleFactor,
+    pixels: capture.pixels,
+    modelCopyInBackground: true,
+  });
   ctx.output.info(
     `captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${attachment.path} (capture ${tookMs.toFixed(0)} ms, store ${(performance.now() - started).toFixed(0)} ms)`,
   );
-  void applyRetention(ctx);
+  // Not on the way to the chat: the capture goes there first.
+  setTimeout(() => void applyRetention(ctx), RETENTION_AFTER_CAPTURE_MS);
   const question =
     typeof args?.question === 'string'
       ? args.question
@@ -169,6 +178,8 @@ export const clearCaptures = (ctx: LensContext) => async (): Promise<void> => {
     'Delete',
   );
   if (choice !== 'Delete') return;
+  // A copy still being written would land after the deletion (or lose its temp file to it).
+  await modelCopiesSettled();
   const r = await pruneCaptures(ctx.attachments.dir, 0, keep);
   const message = `Deleted ${r.removed} stored image(s) (${(r.bytes / 1024 / 1024).toFixed(1)} MB).`;
   ctx.output.info(message);

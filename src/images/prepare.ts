@@ -2,7 +2,7 @@
 // and stretched to exactly cols·448 × rows·448 of InternVL's reference grid, so llama.cpp tiles it
 // as the reference model would and never letterboxes it. sharp is native, so it is loaded on
 // first use, never at activation.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type sharpFunction from 'sharp';
 import type { Sharp } from 'sharp';
@@ -29,6 +29,46 @@ export interface PrepareOptions {
   /** Part of the upright image to keep, in upright pixels. */
   crop?: Rect | null;
   devicePixelRatio?: number;
+  /** The file's pixels, already decoded and upright (a screen capture): spares decoding the file. */
+  pixels?: RawPixels | null;
+  /**
+   * Return as soon as the copy's path, grid and transform are known and write it in the
+   * background; whoever hands `modelPath` to an engine awaits modelCopyReady(modelPath) first.
+   */
+  background?: boolean;
+}
+
+/** Decoded 8-bit pixels, row by row, as a screen grab delivers them. */
+export interface RawPixels {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 3 | 4;
+}
+
+/**
+ * How long a background copy waits before it starts. Getting a capture into the chat webview takes
+ * the editor's processes ~100–150 ms of CPU; a resize running on every core meanwhile (~60 ms for
+ * a screen) delays the image by as much on a 2-core machine. The model reads the copy only after
+ * the question, and its own first token takes seconds.
+ */
+const BACKGROUND_START_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Model-sized copies being written, by path. A failed write stays here, so that the turn that
+ * needs the copy reports why; preparing the image again retries it.
+ */
+const writing = new Map<string, { done: Promise<void>; failed: boolean }>();
+
+/** Resolves once the model-sized copy at `modelPath` exists (at once unless it is being written); rejects if writing it failed. */
+export function modelCopyReady(modelPath: string): Promise<void> {
+  return writing.get(modelPath)?.done ?? Promise.resolve();
+}
+
+/** Resolves once no model-sized copy is being written (before deleting stored images, say). */
+export async function modelCopiesSettled(): Promise<void> {
+  await Promise.allSettled([...writing.values()].map((e) => e.done));
 }
 
 type SharpFactory = typeof sharpFunction;
@@ -59,38 +99,75 @@ export async function openImage(path: string): Promise<Sharp> {
 
 export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {
   const maxTiles = Math.min(MAX_TILES, Math.max(1, Math.round(options.maxTiles ?? MAX_TILES)));
-  let meta;
-  try {
-    meta = await (await openImage(path)).metadata();
-  } catch (err) {
-    if (err instanceof ImageError) throw err;
-    throw new ImageError(`${basename(path)} cannot be decoded for the model (${(err as Error).message}). Save it as PNG or JPEG.`);
+  const pixels = options.pixels ?? null;
+  let stored: { width: number; height: number };
+  let orientation = 1;
+  if (pixels) {
+    stored = { width: pixels.width, height: pixels.height };
+  } else {
+    let meta;
+    try {
+      meta = await (await openImage(path)).metadata();
+    } catch (err) {
+      if (err instanceof ImageError) throw err;
+      throw undecodable(path, err);
+    }
+    if (!meta.width || !meta.height) throw new ImageError(`${path} has no pixel size.`);
+    stored = { width: meta.width, height: meta.height };
+    orientation = meta.orientation ?? 1;
   }
-  if (!meta.width || !meta.height) throw new ImageError(`${path} has no pixel size.`);
-  const stored = { width: meta.width, height: meta.height };
-  const orientation = meta.orientation ?? 1;
   const upright = uprightSize(stored, orientation >= 1 && orientation <= 8 ? (orientation as 1) : 1);
   const crop = options.crop ?? { left: 0, top: 0, ...upright };
   const grid = referenceGrid(crop.width, crop.height, 1, maxTiles);
   const model = gridPixelSize(grid);
   const transform = createTransform({ stored, orientation, crop, model, devicePixelRatio: options.devicePixelRatio ?? 1 });
   const modelPath = join(options.outDir, `${options.key}.${grid.cols}x${grid.rows}${cropName(options.crop)}.png`);
-  if (!(await fileExists(modelPath))) {
-    await mkdir(options.outDir, { recursive: true });
-    let pipeline = (await openImage(path)).rotate();
-    if (options.crop) pipeline = pipeline.extract(options.crop);
-    // Stretched, not padded: InternVL's reference resizes without keeping the aspect ratio.
-    // Transparent pixels become white: a diagram's black lines on a transparent background
-    // would otherwise vanish into black.
-    const tmp = `${modelPath}.${process.pid}.tmp`;
-    await pipeline
-      .resize(model.width, model.height, { fit: 'fill', kernel: 'cubic' })
-      .flatten({ background: '#ffffff' })
-      .png({ compressionLevel: 1 })
-      .toFile(tmp);
-    await rename(tmp, modelPath);
+  let entry = writing.get(modelPath);
+  if (!entry || entry.failed) {
+    const write = () => writeModelCopy(path, pixels, options, modelPath, model);
+    const started = { done: options.background ? sleep(BACKGROUND_START_MS).then(write) : write(), failed: false };
+    writing.set(modelPath, started);
+    started.done.then(
+      () => writing.get(modelPath) === started && writing.delete(modelPath),
+      () => (started.failed = true),
+    );
+    entry = started;
   }
+  if (!options.background) await entry.done;
   return { modelPath, grid, tokens: imageTokenCount(grid), transform };
+}
+
+function undecodable(path: string, err: unknown): ImageError {
+  return new ImageError(`${basename(path)} cannot be decoded for the model (${(err as Error).message}). Save it as PNG or JPEG.`);
+}
+
+async function writeModelCopy(path: string, pixels: RawPixels | null, options: PrepareOptions, modelPath: string, size: { width: number; height: number }): Promise<void> {
+  if (await fileExists(modelPath)) return;
+  await mkdir(options.outDir, { recursive: true });
+  const sharp = await loadSharp();
+  let pipeline = pixels
+    ? sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: pixels.channels }, limitInputPixels: MAX_DECODE_PIXELS })
+    : (await openImage(path)).rotate();
+  if (options.crop) pipeline = pipeline.extract(options.crop);
+  // Stretched, not padded: InternVL's reference resizes without keeping the aspect ratio.
+  // Transparent pixels become white: a diagram's black lines on a transparent background
+  // would otherwise vanish into black.
+  // Stored uncompressed (deflate level 0): llama.cpp decodes this file again on every turn,
+  // follow-ups included (it hashes the pixels to find them in its KV cache), and inflating a
+  // compressed copy costs ~15 ms of each turn on a 2-core CPU; writing it is quicker too. The
+  // price is disk: 3 bytes a pixel (4.8 MB for a 4×2 grid), deleted with the captures.
+  const tmp = `${modelPath}.${process.pid}.tmp`;
+  try {
+    await pipeline
+      .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
+      .flatten({ background: '#ffffff' })
+      .png({ compressionLevel: 0 })
+      .toFile(tmp);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw undecodable(path, err);
+  }
+  await rename(tmp, modelPath);
 }
 
 function cropName(crop: Rect | null | undefined): string {

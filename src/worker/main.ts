@@ -170,8 +170,12 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
   });
 }
 
-/** Longest a streamed token waits to be sent with the ones after it: below what a reader notices. */
-const TOKEN_BATCH_MS = 8;
+/**
+ * Longest a streamed token waits to be sent with the ones after it: 30 updates a second, smooth to
+ * a reader. Each batch wakes the host and the webview, and on a small machine their CPU time comes
+ * out of llama.cpp's threads. A slow model's tokens (one per 32 ms or more) still go out one by one.
+ */
+const TOKEN_BATCH_MS = 32;
 
 interface PromptCount {
   /** Identifies the images, to remember their token count once the completion tells it. */

@@ -102,6 +102,9 @@ describe('capture under Xvfb', () => {
     assert.match(capture.name, /^screen-\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d\.png$/);
     const png = decodePng(capture.bytes);
     assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height]);
+    // The pixels kept for the model-sized copy are exactly the PNG's.
+    assert.deepEqual([capture.pixels?.width, capture.pixels?.height, capture.pixels?.channels], [SCREEN.width, SCREEN.height, 4]);
+    assert.ok(Buffer.from(png.rgba).equals(capture.pixels!.data), 'kept pixels equal the decoded PNG');
     assert.deepEqual(pixelAt(png, logo.x + 3, logo.y + 3), GREEN, 'the window background');
     assert.deepEqual(pixelAt(png, logo.x + logo.width - 4, logo.y + logo.height - 4), GREEN, 'its far corner');
     assert.notDeepEqual(pixelAt(png, logo.x - 20, logo.y + 10), GREEN, 'left of the window is not green');
@@ -113,6 +116,7 @@ describe('capture under Xvfb', () => {
     const capture = await captureWindow(logo.id);
     assert.deepEqual([capture.width, capture.height], [LOGO.width, LOGO.height]);
     const png = decodePng(capture.bytes);
+    assert.ok(Buffer.from(png.rgba).equals(capture.pixels!.data), 'kept pixels equal the decoded PNG');
     for (const [px, py] of [[2, 2], [LOGO.width - 3, 2], [2, LOGO.height - 3], [LOGO.width - 3, LOGO.height - 3]] as const) {
       assert.deepEqual(pixelAt(png, px, py), GREEN, `window pixel (${px}, ${py})`);
     }

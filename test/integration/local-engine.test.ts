@@ -1,7 +1,7 @@
 // The local engine end to end below the UI: the real worker process, the real llama.cpp
 // runtime, the generated tiny InternVL models.
 import { strict as assert } from 'node:assert';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -293,5 +293,29 @@ describe('LocalEngine refuses bad model settings before loading anything', () =>
     const outcome = await engine.chat(ask('Just text', []), options, () => undefined);
     assert.equal(outcome.text, tinyModel('grounding').answer);
     await engine.dispose();
+  });
+});
+
+describe('LocalEngine turns on a loaded model', () => {
+  it('go straight to the worker while the settings are unchanged; a changed setting checks the files again', async () => {
+    const grounding = tinyModel('grounding');
+    const modelPath = join(scratch, 'moved-model.gguf');
+    copyFileSync(grounding.modelPath, modelPath);
+    let contextSize = 4096;
+    const settings = { modelPath, mmprojPath: grounding.mmprojPath, gpuLayers: 0, threads: 2, idleUnloadMinutes: 0 };
+    const loaded = new LocalEngine({ workerPath: WORKER_PATH, settings: () => ({ ...settings, contextSize }), log: () => undefined });
+    after(() => loaded.dispose());
+    await loaded.load();
+    const pid = loaded.workerPid;
+    // The loaded model lives in the worker: a file gone from disk does not matter to it, and no
+    // per-turn re-check of the files stands between the question and the first token.
+    renameSync(modelPath, `${modelPath}.gone`);
+    const outcome = await loaded.chat(ask('Where is the Save button?'), options, () => undefined);
+    assert.equal(outcome.text, grounding.answer);
+    assert.equal(loaded.workerPid, pid, 'the same worker answered');
+    contextSize = 2048;
+    const err = await rejection(loaded.chat(ask('again'), options, () => undefined));
+    assert.equal(err.code, 'model-file-missing', 'a new configuration is checked before any native load');
+    assert.ok(err.message.includes(modelPath));
   });
 });

@@ -64,6 +64,25 @@ describe('Conversation with grounding', () => {
     assert.equal(seen[1]![0]!.images[0]!.path, attachment.model.modelPath);
   });
 
+  it("waits for a capture's model-sized copy written in the background before the engine sees it", async () => {
+    // A store of its own: content-addressed, it would find the copy the test above wrote.
+    const store = new AttachmentStore(join(dir, 'attachments-background'), { maxTiles: () => 12 });
+    const rgba = Buffer.alloc(1920 * 1080 * 4, 255);
+    const attachment = await store.add(testPng(1920, 1080), 'screen.png', { pixels: { data: rgba, width: 1920, height: 1080, channels: 4 }, modelCopyInBackground: true });
+    const sizes: (number | undefined)[] = [];
+    const engine = scriptedEngine([]);
+    const chat = engine.chat.bind(engine);
+    engine.chat = async (turns, options, onToken, signal) => {
+      // What the engine would read, at the moment it is asked.
+      sizes.push((await (await loadSharp())(turns[0]!.images[0]!.path).metadata()).width);
+      return chat(turns, options, onToken, signal);
+    };
+    const conversation = new Conversation({ engine: () => engine, chatOptions: () => ({ maxTokens: 50, temperature: 0 }), log: () => undefined });
+    const turn = await conversation.ask('What is this?', [attachment]);
+    assert.equal(turn.status, 'done', turn.error?.message);
+    assert.deepEqual(sizes, [1792]);
+  });
+
   it('a smaller tile budget makes a smaller model image and cheaper tokens', async () => {
     const store = new AttachmentStore(join(dir, 'attachments'), { maxTiles: () => 2 });
     const a = await store.add(testPng(1920, 1080), 'screen.png');

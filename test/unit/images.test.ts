@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,6 +9,8 @@ import {
   gridPixelSize,
   ImageError,
   imageTokenCount,
+  modelCopiesSettled,
+  modelCopyReady,
   modelToNormalised,
   normalisedToModel,
   normalisedToUpright,
@@ -212,6 +214,36 @@ describe('prepareForModel (sharp)', () => {
     assert.deepEqual([info.width, info.height], [1792, 896]);
     // Every corner is image, not a black bar.
     for (const [x, y] of [[0, 0], [1791, 0], [0, 895], [1791, 895]] as const) assert.equal(data[(y * info.width + x) * info.channels], 200);
+  });
+
+  it('from decoded pixels, in the background: the same plan at once, the same copy once modelCopyReady resolves', async () => {
+    const rgba = solidImage(1920, 1080, [20, 200, 90, 255]);
+    const file = join(dir, 'grab.png');
+    writeFileSync(file, encodePng(1920, 1080, rgba));
+    const fromFile = await prepareForModel(file, { outDir: dir, key: 'grab-file', devicePixelRatio: 2 });
+    const pixels = { data: Buffer.from(rgba), width: 1920, height: 1080, channels: 4 as const };
+    const fromPixels = await prepareForModel(file, { outDir: dir, key: 'grab-pixels', devicePixelRatio: 2, pixels, background: true });
+    assert.deepEqual({ ...fromPixels, modelPath: '' }, { ...fromFile, modelPath: '' }, 'grid, tokens and transform do not depend on the route');
+    await modelCopiesSettled();
+    assert.ok(existsSync(fromPixels.modelPath), 'nothing is being written once settled');
+    await modelCopyReady(fromPixels.modelPath);
+    const sharp = await loadSharp();
+    const { data, info } = await sharp(fromPixels.modelPath).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [1792, 896, 3]);
+    assert.deepEqual([...data.subarray(0, 3)], [20, 200, 90]);
+  });
+
+  it('a background copy that cannot be written fails the turn that awaits it, and preparing again retries', async () => {
+    const file = join(dir, 'short.png');
+    writeFileSync(file, encodePng(64, 64, solidImage(64, 64, [1, 2, 3, 255])));
+    // Pixels that claim more than the buffer holds: sharp refuses them while writing the copy.
+    const broken = { data: Buffer.alloc(10), width: 64, height: 64, channels: 4 as const };
+    const prepared = await prepareForModel(file, { outDir: dir, key: 'short', pixels: broken, background: true });
+    await assert.rejects(modelCopyReady(prepared.modelPath), (err: Error) => err instanceof ImageError && /cannot be decoded for the model/.test(err.message));
+    const again = await prepareForModel(file, { outDir: dir, key: 'short' });
+    assert.equal(again.modelPath, prepared.modelPath);
+    await modelCopyReady(again.modelPath);
+    assert.ok(readFileSync(again.modelPath).length > 0);
   });
 });
 

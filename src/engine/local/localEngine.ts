@@ -44,10 +44,15 @@ const STOPPED_BEFORE_START: ChatResult['stats'] = {
   contextFull: false,
 };
 
+/** The settings a loaded model depends on (the idle timeout is not one). */
+function settingsKey(s: LocalModelSettings): string {
+  return JSON.stringify([s.modelPath, s.mmprojPath, s.contextSize, s.gpuLayers, s.threads]);
+}
+
 export class LocalEngine implements Engine {
   private worker: WorkerProcess | null = null;
   /** What the current worker has loaded, and with which parameters. */
-  private model: { params: string; info: LoadedModel } | null = null;
+  private model: { params: string; settings: string; info: LoadedModel } | null = null;
   private current: EngineState = { kind: 'idle' };
   private readonly listeners = new Set<(s: EngineState) => void>();
   /** Requests run one after another: this is the last one queued. */
@@ -117,6 +122,10 @@ export class LocalEngine implements Engine {
 
   /** Starts the worker if needed and loads the configured model into it (a no-op when it already has). */
   private async ensureLoaded(): Promise<{ worker: WorkerProcess; model: LoadedModel }> {
+    // The files were checked before the running worker loaded them, and a change on disk would not
+    // reach the loaded model anyway: a turn on an unchanged configuration goes straight to the worker.
+    const settings = settingsKey(this.options.settings());
+    if (this.worker?.alive && this.model?.settings === settings) return { worker: this.worker, model: this.model.info };
     const params = await this.loadParams();
     await this.restartDelay();
     const worker = this.ensureWorker();
@@ -127,7 +136,7 @@ export class LocalEngine implements Engine {
       const r = await worker.load(params, (progress) => this.setState({ kind: 'loading', progress }));
       const info: LoadedModel = { modelName: r.modelName, vision: r.vision, backend: `${r.libVariant}: ${r.devices.join(', ') || '?'}`, notice: r.notice };
       if (r.notice) this.options.log('warn', r.notice);
-      this.model = { params: key, info };
+      this.model = { params: key, settings, info };
       return { worker, model: info };
     } catch (err) {
       if (worker.alive) this.setState({ kind: 'error', message: (err as Error).message });
