@@ -3,7 +3,7 @@
 // engine), plus the options LMDeploy and vLLM understand for InternVL.
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { imageTokenCount, probeImage, referenceGrid, type ImageFormat } from '../../images';
+import { imageTokenCount, loadSharp, probeImage, referenceGrid, type ImageFormat } from '../../images';
 import type { ChatOptions, ChatTurn } from '../engine';
 import { EngineError } from '../errors';
 
@@ -44,6 +44,9 @@ export interface PreparedRequest {
   imageCount: number;
 }
 
+/** PNGs above this size are recompressed (losslessly) before upload. */
+const UPLOAD_RECOMPRESS_BYTES = 512 * 1024;
+
 /** Reads an image file (already sized to the grid) as a `data:` URL, with the tokens its grid costs. */
 async function imagePart(path: string, maxTiles: number): Promise<{ part: ImagePart; tokens: number }> {
   let bytes: Buffer;
@@ -53,6 +56,13 @@ async function imagePart(path: string, maxTiles: number): Promise<{ part: ImageP
     throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
   }
   const info = probeImage(bytes.subarray(0, 64 * 1024), basename(path));
+  // Model-sized copies are stored uncompressed (llama.cpp re-reads them every turn); over the
+  // network the same pixels go losslessly compressed, several times smaller.
+  if (info.format === 'png' && bytes.length > UPLOAD_RECOMPRESS_BYTES) {
+    const sharp = await loadSharp();
+    const smaller = await sharp(bytes).png({ compressionLevel: 6 }).toBuffer();
+    if (smaller.length < bytes.length) bytes = smaller;
+  }
   const tokens = imageTokenCount(referenceGrid(info.width, info.height, 1, maxTiles));
   return { part: { type: 'image_url', image_url: { url: `data:${MIME[info.format]};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
 }
