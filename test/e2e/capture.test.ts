@@ -103,17 +103,18 @@ describe('Capture in a real VS Code', () => {
   /** Size of the last turn's image once the chat shows it. */
   async function lastChatImage(): Promise<{ width: number; height: number; question: string }> {
     const frame = await chat();
-    const img = frame.locator('.turn').last().locator('.stage img').first();
-    await frame.waitForFunction(
-      (n) => {
-        const imgs = document.querySelectorAll<HTMLImageElement>('.turn .stage img');
-        const last = imgs[imgs.length - 1];
-        return imgs.length >= n && !!last && last.complete && last.naturalWidth > 0;
+    // Read the size in the same check that sees it loaded: the card may be re-rendered (its
+    // image element replaced) when the turn's status changes.
+    const loaded = await frame.waitForFunction(
+      () => {
+        const turns = document.querySelectorAll('.turn');
+        const img = turns[turns.length - 1]?.querySelector<HTMLImageElement>('.stage img');
+        return img && img.complete && img.naturalWidth > 0 ? { width: img.naturalWidth, height: img.naturalHeight } : null;
       },
-      1,
+      null,
       { timeout: 15_000 },
     );
-    const size = await img.evaluate((el: HTMLImageElement) => ({ width: el.naturalWidth, height: el.naturalHeight }));
+    const size = (await loaded.jsonValue())!;
     const question = (await frame.locator('.turn').last().locator('.question-text').textContent()) ?? '';
     return { ...size, question };
   }

@@ -20,7 +20,7 @@ describe('Chat panel in a real VS Code', () => {
   let browser: Browser;
   let page: Page;
   const endless = tinyModel('endless');
-  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 20_000);
+  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 45_000);
 
   before(async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'lens-chat-ws-'));
@@ -65,7 +65,7 @@ describe('Chat panel in a real VS Code', () => {
     await frame.waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 20, null, { timeout: 60_000 });
     // The composer's Stop stays put while the answer grows (the turn's own moves down with it).
     await frame.locator('.composer .stop').click();
-    await frame.locator('.turn[data-status="stopped"]').waitFor({ timeout: 15_000 });
+    await frame.locator('.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
     const answer = (await frame.locator('.turn .answer').getAttribute('data-raw')) ?? '';
     assert.ok(answer.length > 20, 'part of the answer arrived before Stop');
     assert.equal(await frame.locator('.turn .stage img').count(), 1, 'the turn shows its image');

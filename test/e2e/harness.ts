@@ -744,3 +744,15 @@ export function extensionHostNativeLibraries(server: CodeServer): string[] {
   }
   return [...libs];
 }
+
+/**
+ * How many regions the chat's overlay canvas inside `scope` draws, from its accessible label
+ * ("3 regions over screen.png"); 0 when no image there has regions. Regions are painted on a
+ * canvas, so there are no elements to count.
+ */
+export async function drawnRegionCount(scope: Locator | Frame): Promise<number> {
+  const canvas = scope.locator('.stage.has-regions canvas.overlay');
+  if ((await canvas.count()) === 0) return 0;
+  const label = (await canvas.first().getAttribute('aria-label')) ?? '';
+  return Number(/^(\d+) regions? /.exec(label)?.[1] ?? 0);
+}

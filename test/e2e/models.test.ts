@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { type CodeServer, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { type CodeServer, drawnRegionCount, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
 import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from '../integration/support';
 import { type ModelsServer, startModelsServer } from '../integration/modelsServer';
@@ -108,7 +108,7 @@ describe('Models in a real VS Code', () => {
     await frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 });
     assert.equal(await frame.locator('.question-text').textContent(), 'Locate element: the Save button');
     assert.match((await frame.locator('figcaption').textContent()) ?? '', /640×400/);
-    assert.equal(await frame.locator('.region.box').count(), BOX_COUNT);
+    assert.equal(await drawnRegionCount(frame), BOX_COUNT);
     await screenshot(page, 'models-sample-image');
   });
 });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { type CodeServer, explorerContextMenu, exthostLog, launchBrowser, newWorkbenchPage, REPO_ROOT, runCommand, startCodeServer, webviewViewFrame } from './harness';
+import { type CodeServer, drawnRegionCount, explorerContextMenu, exthostLog, launchBrowser, newWorkbenchPage, REPO_ROOT, runCommand, startCodeServer, webviewViewFrame } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 
@@ -46,7 +46,7 @@ async function main(out: string): Promise<void> {
       throw err;
     });
     const answer = (await turn.locator('.answer').getAttribute('data-raw')) ?? '';
-    const boxes = await turn.locator('.region.box').count();
+    const boxes = await drawnRegionCount(turn);
     writeFileSync(out, JSON.stringify({ interfaces, answer, boxes } satisfies OfflineJourneyResult));
   } finally {
     await browser?.close();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { type CodeServer, explorerItem, exthostLog, launchBrowser, listLogs, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { type CodeServer, drawnRegionCount, explorerItem, exthostLog, launchBrowser, listLogs, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
 import { OpenAICompatibleServer } from '../fixtures/openai-server';
 import { encodePng, solidImage } from '../fixtures/png';
 import { SCRIPTS } from '../fixtures/scripts';
@@ -89,7 +89,7 @@ describe('Remote engine in a real VS Code', () => {
     await page.locator('.statusbar-item', { hasText: 'remote: 127.0.0.1/model' }).waitFor({ timeout: 5_000 });
     await turn.and(frame.locator('[data-status="done"]')).waitFor({ timeout: 30_000 });
     assert.equal(await turn.locator('.answer').getAttribute('data-raw'), SCRIPTS.grounding.text, 'the tags survived (skip_special_tokens: false)');
-    assert.equal(await turn.locator('.region.box').count(), 3);
+    assert.equal(await drawnRegionCount(turn), 3);
     const lengths = await frame.evaluate(() => (window as unknown as { __lengths: number[] }).__lengths.filter((n) => n > 0));
     assert.ok(lengths.length >= 3 && lengths.at(-1) === SCRIPTS.grounding.text.length, `the answer grew in pieces: ${lengths.join(', ')}`);
     await screenshot(page, 'remote-grounding');
