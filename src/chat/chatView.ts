@@ -385,12 +385,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private imageView(a: Attachment, webview: vscode.Webview): ImageView {
-    const src = webview.asWebviewUri(vscode.Uri.file(a.path)).toString();
+    const uri = (path: string) => webview.asWebviewUri(vscode.Uri.file(path)).toString();
+    // A screen grab's preview loads and decodes much sooner than its PNG; the webview shows it at
+    // the original's size (regions are drawn in original pixels) and loads the PNG on zoom.
+    const src = uri(a.displayPath ?? a.path);
     const c = a.model.transform.crop;
     const cropped = c.left !== 0 || c.top !== 0 || c.width !== a.width || c.height !== a.height;
     return {
       id: a.id,
       src,
+      ...(a.displayPath ? { original: uri(a.path) } : {}),
       name: a.name,
       width: a.width,
       height: a.height,
