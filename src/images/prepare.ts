@@ -71,6 +71,9 @@ export function modelCopyReady(modelPath: string): Promise<void> {
  * start as a model-sized copy; modelCopyReady(path) and modelCopiesSettled() wait for it too.
  */
 export function writeInBackground(path: string, write: () => Promise<void>): Promise<void> {
+  // The same grab stored twice in quick succession: one write.
+  const current = writing.get(path);
+  if (current && !current.failed) return current.done;
   const entry = { done: sleep(BACKGROUND_START_MS).then(write), failed: false };
   writing.set(path, entry);
   entry.done.then(

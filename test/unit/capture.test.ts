@@ -206,5 +206,15 @@ describe('a screen grab on its way to the chat', () => {
     assert.equal(again.id, a.id);
     await modelCopyReady(again.path);
     assert.equal(pngCalls, 1);
+    // Other pixels stored twice before the first PNG is written: written once.
+    const other = Buffer.from(data).fill(7);
+    const [b1, b2] = [
+      await store.addGrab({ pixels: { data: other, width, height, channels: 4 }, display, png: async () => (pngCalls++, sharp(other, { raw: { width, height, channels: 4 } }).png().toBuffer()) }, 'a.png'),
+      await store.addGrab({ pixels: { data: other, width, height, channels: 4 }, display, png: async () => (pngCalls++, sharp(other, { raw: { width, height, channels: 4 } }).png().toBuffer()) }, 'b.png'),
+    ];
+    assert.equal(b1.path, b2.path);
+    await modelCopyReady(b2.path);
+    assert.equal(pngCalls, 2, 'one more PNG, not two');
+    assert.ok(Buffer.from(decodePng(readFileSync(b1.path)).rgba).equals(other));
   });
 });
