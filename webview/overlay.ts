@@ -41,9 +41,10 @@ export function regionText(r: RegionView): string {
 const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
 
 /**
- * Image elements of stages just disposed, by src: a turn card is rendered afresh when its status
- * changes or an error arrives, and its new stage takes over the element already on the page,
- * loaded and decoded, instead of loading the image again. Emptied once the re-render is over.
+ * Image elements of stages just disposed, by image id (a content hash: same id, same pixels): a
+ * turn card is rendered afresh when its status changes or an error arrives, and its new stage
+ * takes over the element already on the page, loaded and decoded, instead of loading the image
+ * again (a fresh capture's first src is inline, later ones a file). Emptied once the re-render is over.
  */
 const spareImages = new Map<string, HTMLImageElement>();
 
@@ -76,8 +77,8 @@ export class Stage {
     this.viewport = el('div', 'viewport');
     // The regions are placed in this box's coordinates: it holds the image and nothing else.
     this.frame = el('div', 'canvas');
-    const spare = spareImages.get(image.src);
-    spareImages.delete(image.src);
+    const spare = spareImages.get(image.id);
+    spareImages.delete(image.id);
     this.img = spare ?? el('img');
     if (!spare) this.img.src = image.src;
     this.img.alt = image.name;
@@ -137,7 +138,7 @@ export class Stage {
   dispose(): void {
     this.resize.disconnect();
     if (spareImages.size === 0) queueMicrotask(() => spareImages.clear());
-    spareImages.set(this.image.src, this.img);
+    spareImages.set(this.image.id, this.img);
   }
 
   private renderTools(): void {

@@ -165,7 +165,7 @@ describe('Capture in a real VS Code', () => {
 
     const shown = await lastChatImage();
     assert.deepEqual([shown.width, shown.height], [70, 50], 'the crop is in the chat');
-    assert.match(shown.src, /\.display\.jpg$/, 'the chat shows the quick display copy');
+    assert.match(shown.src, /^data:image\/jpeg;base64,/, 'the chat shows the quick display copy, inline');
     assert.equal(shown.question, 'Describe this screenshot.');
     // The lossless original is written just after the chat shows the display copy.
     const stored = await waitFor('the lossless PNG stored', async () => (storedImages(server).length === before + 1 ? storedImages(server) : undefined));
@@ -199,7 +199,7 @@ describe('Capture in a real VS Code', () => {
       const img = await lastChatImage();
       return img.width === SCREEN.width && img.height === SCREEN.height ? img : undefined;
     });
-    assert.match(shown.src, /\.display\.jpg$/, 'the chat shows the quick display copy, at full size');
+    assert.match(shown.src, /^data:image\/jpeg;base64,/, 'the chat shows the quick display copy, inline');
     const stored = await waitFor('the lossless PNG stored', async () => (storedImages(server).length === before + 1 ? storedImages(server) : undefined));
     const png = decodePng(readFileSync(stored.at(-1)!));
     assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height]);

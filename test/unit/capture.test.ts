@@ -191,6 +191,7 @@ describe('a screen grab on its way to the chat', () => {
     // Shown first: the display copy exists when addGrab returns, the PNG not yet.
     assert.ok(a.displayPath && existsSync(a.displayPath), 'the display copy is written');
     assert.match(a.displayPath, /\.display\.jpg$/);
+    assert.equal(a.displayInline, `data:image/jpeg;base64,${display.toString('base64')}`, 'and inline, for the first message');
     assert.equal(existsSync(a.path), false, 'the PNG is written after the chat has the capture');
     assert.equal(pngCalls, 0, 'not even encoded yet');
     assert.deepEqual([a.width, a.height, a.format, a.model.transform.devicePixelRatio], [width, height, 'png', 2]);
