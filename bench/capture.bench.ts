@@ -3,7 +3,8 @@
 // Capture Screen of a 1920×1080 screen until the image is visible in the chat (model excluded).
 // Budget: 250 ms. The screen is a private Xvfb showing a headed Chromium with a busy page (text,
 // gradients, a counter that changes every frame, so no two captures are alike).
-//   1. in-process phases, side by side: grab (native), PNG encode (native), store (AttachmentStore)
+//   1. in-process phases, side by side: grab (native), display JPEG encode (native), store
+//      (AttachmentStore.addGrab); then, off the way to the chat, the lossless PNG and model copy
 //   2. end to end in a real VS Code (code-server): keypress → capture → store → chat → image
 //      decoded and shown in the chat webview; the question box is skipped with the command's
 //      `question` argument, bound to a key in keybindings.json.
@@ -13,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { AttachmentStore } from '../src/chat/attachments';
-import { encodeShot, grabScreen } from '../src/capture/screen';
+import { grabForChat, grabScreen } from '../src/capture/screen';
 import { modelCopyReady } from '../src/images';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, exthostLog, launchBrowser, newWorkbenchPage, REPO_ROOT, runCommand, startCodeServer, webviewViewFrame } from '../test/e2e/harness';
 import { startXDisplay } from '../test/fixtures/xdisplay';
@@ -70,31 +71,32 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const shot = await grabScreen();
       const t1 = performance.now();
-      const capture = await encodeShot(shot, 'screen');
+      const capture = await grabForChat(shot, 'screen');
       const t2 = performance.now();
-      // As the Capture commands store it: the model-sized copy is written in the background.
-      const attachment = await store.add(capture.bytes, capture.name, { pixels: capture.pixels, modelCopyInBackground: true });
+      // As the Capture commands store it: the lossless PNG and the model-sized copy are written in the background.
+      const attachment = await store.addGrab(capture, capture.name);
       const t3 = performance.now();
-      await modelCopyReady(attachment.model.modelPath);
+      await Promise.all([modelCopyReady(attachment.path), modelCopyReady(attachment.model.modelPath)]);
       const t4 = performance.now();
       grab.push(t1 - t0);
       encode.push(t2 - t1);
       save.push(t3 - t2);
       modelCopy.push(t4 - t3);
       total.push(t3 - t0);
-      bytes = capture.bytes.length;
+      bytes = capture.display.length;
       if (capture.width !== SCREEN.width || capture.height !== SCREEN.height) throw new Error(`captured ${capture.width}×${capture.height}`);
     }
-    console.log(`screen ${SCREEN.width}×${SCREEN.height}, PNG ~${(bytes / 1024).toFixed(0)} KiB`);
+    console.log(`screen ${SCREEN.width}×${SCREEN.height}, display JPEG ~${(bytes / 1024).toFixed(0)} KiB`);
     console.log(`  grab (native)      ${stats(grab)}`);
-    console.log(`  encode PNG         ${stats(encode)}`);
+    console.log(`  encode display JPEG ${stats(encode)}`);
     console.log(`  store              ${stats(save)}`);
     console.log(`  in-process total   ${stats(total)}`);
-    console.log(`  then, off the path to the chat: model-sized copy written ${stats(modelCopy)}`);
+    console.log(`  then, off the path to the chat: lossless PNG and model-sized copy written ${stats(modelCopy)}`);
 
     // 2. End to end in a real VS Code.
     const workspace = mkdtempSync(join(tmpdir(), 'lens-ws-bench-'));
-    const server = await startCodeServer({ workspace, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
+    // BENCH_VSIX: another build to compare with, on the same machine under the same load.
+    const server = await startCodeServer({ workspace, vsix: process.env.BENCH_VSIX ?? join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
     writeFileSync(
       join(server.userDataDir, 'User', 'keybindings.json'),
       JSON.stringify([{ key: KEY, command: 'internvlLens.captureScreen', args: { question: 'Describe this screenshot.' } }]),
@@ -138,7 +140,8 @@ async function main(): Promise<void> {
           ({ n, w }) => {
             const imgs = document.querySelectorAll<HTMLImageElement>('.turn .stage img');
             const last = imgs[imgs.length - 1];
-            return imgs.length > n && !!last && last.complete && last.naturalWidth === w;
+            // Shown at the screen's size (a smaller preview's naturalWidth is less).
+            return imgs.length > n && !!last && last.complete && last.naturalWidth > 0 && last.getAttribute('width') === String(w);
           },
           { n: before, w: SCREEN.width },
           { polling: 'raf', timeout: 15_000 },

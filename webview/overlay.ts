@@ -40,6 +40,14 @@ export function regionText(r: RegionView): string {
 
 const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
 
+/**
+ * Image elements of stages just disposed, by image id (a content hash: same id, same pixels): a
+ * turn card is rendered afresh when its status changes or an error arrives, and its new stage
+ * takes over the element already on the page, loaded and decoded, instead of loading the image
+ * again (a fresh capture's first src is inline, later ones a file). Emptied once the re-render is over.
+ */
+const spareImages = new Map<string, HTMLImageElement>();
+
 export class Stage {
   readonly element: HTMLElement;
   private readonly viewport: HTMLElement;
@@ -69,8 +77,10 @@ export class Stage {
     this.viewport = el('div', 'viewport');
     // The regions are placed in this box's coordinates: it holds the image and nothing else.
     this.frame = el('div', 'canvas');
-    this.img = el('img');
-    this.img.src = image.src;
+    const spare = spareImages.get(image.id);
+    spareImages.delete(image.id);
+    this.img = spare ?? el('img');
+    if (!spare) this.img.src = image.src;
     this.img.alt = image.name;
     this.img.width = image.width;
     this.img.height = image.height;
@@ -127,6 +137,8 @@ export class Stage {
 
   dispose(): void {
     this.resize.disconnect();
+    if (spareImages.size === 0) queueMicrotask(() => spareImages.clear());
+    spareImages.set(this.image.id, this.img);
   }
 
   private renderTools(): void {
@@ -167,6 +179,7 @@ export class Stage {
     state.zoom = Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, zoom));
     this.element.classList.toggle('zoomed', state.zoom > 1);
     if (state.zoom > 1) {
+      this.loadOriginal();
       // The width the image has when it fits: its own width, or the panel's when narrower.
       const fit = Math.min(img.width || Number(img.getAttribute('width')), viewport.clientWidth);
       frame.style.width = `${fit * state.zoom}px`;
@@ -179,6 +192,20 @@ export class Stage {
     const label = this.element.querySelector('.zoom-level');
     if (label) label.textContent = `${Math.round(state.zoom * 100)}%`;
     this.draw();
+  }
+
+  private originalLoading = false;
+
+  /** Zoomed in on a preview: swaps in the full-size original once it has loaded (no blank frame meanwhile). */
+  private loadOriginal(): void {
+    const original = this.image.original;
+    if (!original || this.originalLoading || this.img.src === original) return;
+    this.originalLoading = true;
+    const full = new Image();
+    full.addEventListener('load', () => (this.img.src = original), { once: true });
+    // Written just after the preview: a zoom that early tries again next time.
+    full.addEventListener('error', () => (this.originalLoading = false), { once: true });
+    full.src = original;
   }
 
   private scheduleDraw(): void {

@@ -1,6 +1,6 @@
 // Capture Screen: one monitor's pixels, in device pixels, with its scale factor.
 import { type Capture, captureName } from './capture';
-import { loadSharp } from '../images';
+import { loadSharp, type RawPixels } from '../images';
 import { displayKind } from './display';
 import { CaptureError } from './errors';
 import { captureWithDesktopTool } from './wayland';
@@ -103,6 +103,64 @@ export async function encodeGrab(image: NativeImage, { opaque = false } = {}): P
     return (opaque ? raw.removeAlpha() : raw).png({ compressionLevel: 1 }).toBuffer();
   });
   return { bytes, pixels };
+}
+
+/**
+ * A screen grab on its way to the chat: a JPEG display copy (the chat shows it at once: quicker to
+ * encode than the PNG, and several times quicker for the webview to load and decode), with the
+ * lossless PNG encoded after it, off the way to the chat. The PNG is what the model copy,
+ * export and history keep; the chat shows the preview at the original's size, so coordinates match.
+ */
+export interface ChatGrab extends Omit<Capture, 'bytes' | 'pixels'> {
+  pixels: RawPixels;
+  /** A JPEG preview of the same pixels (shrunk by previewShrink), for display only. */
+  display: Uint8Array;
+  /** Encodes the lossless PNG (once; later calls share it). */
+  png: () => Promise<Uint8Array>;
+}
+
+/** Display copy quality: text stays crisp at the chat's sizes (the model never sees this copy). */
+export const DISPLAY_JPEG_QUALITY = 85;
+/**
+ * Longest side of the display copy: twice a wide chat sidebar, so it stays sharp on a HiDPI screen
+ * until the user zooms in (the chat then loads the original). A 1080p screen's preview is a
+ * quarter of its pixels: quicker to encode, to load and to decode.
+ */
+export const PREVIEW_MAX_SIDE = 1280;
+
+/** The whole factor a grab is shrunk by for its display copy (1: shown at full size). */
+export function previewShrink(width: number, height: number): number {
+  return Math.max(1, Math.ceil(Math.max(width, height) / PREVIEW_MAX_SIDE));
+}
+
+/** Grabs a screen (or the `rect` of it) for the chat: display JPEG now, PNG on demand. */
+export async function grabForChat(shot: ScreenShot, kind: string, rect?: CropRect): Promise<ChatGrab> {
+  let image = shot.image;
+  if (rect) {
+    const r = clampRect(rect, image.width, image.height);
+    image = await native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
+  }
+  const data = await native('read the captured pixels', () => image.toRaw());
+  const pixels: RawPixels = { data, width: image.width, height: image.height, channels: 4 };
+  const sharp = await loadSharp();
+  const raw = () => sharp(data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } }).removeAlpha();
+  const shrink = previewShrink(pixels.width, pixels.height);
+  const display = await native('encode the capture', () => {
+    const all = raw();
+    const sized = shrink > 1 ? all.resize(Math.round(pixels.width / shrink), Math.round(pixels.height / shrink), { kernel: 'linear' }) : all;
+    // One Huffman pass (optimiseCoding off): a few percent larger, a good deal quicker to write.
+    return sized.jpeg({ quality: DISPLAY_JPEG_QUALITY, optimiseCoding: false }).toBuffer();
+  });
+  let png: Promise<Uint8Array> | undefined;
+  return {
+    name: captureName(kind),
+    width: image.width,
+    height: image.height,
+    scaleFactor: shot.monitor.scaleFactor,
+    pixels,
+    display,
+    png: () => (png ??= native('encode the capture', () => raw().png({ compressionLevel: 1 }).toBuffer())),
+  };
 }
 
 /** Rounds `rect` to whole pixels inside a width × height image; refuses an empty one. */

@@ -385,12 +385,16 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private imageView(a: Attachment, webview: vscode.Webview): ImageView {
-    const src = webview.asWebviewUri(vscode.Uri.file(a.path)).toString();
+    const uri = (path: string) => webview.asWebviewUri(vscode.Uri.file(path)).toString();
+    // A screen grab's preview loads and decodes much sooner than its PNG; the webview shows it at
+    // the original's size (regions are drawn in original pixels) and loads the PNG on zoom.
+    const src = a.displayInline ?? uri(a.displayPath ?? a.path);
     const c = a.model.transform.crop;
     const cropped = c.left !== 0 || c.top !== 0 || c.width !== a.width || c.height !== a.height;
     return {
       id: a.id,
       src,
+      ...(a.displayPath ? { original: uri(a.path) } : {}),
       name: a.name,
       width: a.width,
       height: a.height,
@@ -436,6 +440,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Image URIs are made per webview, so a turn is made for each. */
   private postTurn(turn: TurnRecord): void {
     for (const s of this.surfaces) this.postTo(s, { type: 'turn', turn: this.turnView(turn, s.webview) });
+    // A fresh capture went inline once; the webview keeps that image element (by id) after.
+    for (const a of [...turn.images, ...(turn.target ? [turn.target] : [])]) delete a.displayInline;
   }
 
   private postTo(surface: Surface, msg: HostMessage): void {

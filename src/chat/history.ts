@@ -9,7 +9,7 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from
 import { basename, extname, join } from 'node:path';
 import * as v from 'valibot';
 import { fileExists } from '../files';
-import { prepareForModel, tileCount } from '../images';
+import { modelCopyReady, prepareForModel, tileCount } from '../images';
 import { TurnStatus } from '../protocol/webview';
 import type { Attachment } from './attachments';
 import type { TurnRecord } from './conversation';
@@ -237,7 +237,8 @@ export class HistoryStore {
         if (images.has(a.id)) continue;
         const file = `${a.id}${extname(a.path) || '.img'}`;
         const dest = join(imagesDir, file);
-        if (a.path !== dest && !(await fileExists(dest))) await storeImage(a.path, dest);
+        // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
+        if (a.path !== dest && !(await fileExists(dest))) await modelCopyReady(a.path).then(() => storeImage(a.path, dest));
         images.set(a.id, { id: a.id, file, name: a.name, format: a.format, width: a.width, height: a.height, tiles: a.tiles, model: a.model });
         // From now on the conversation's own copy is the original: it outlives the capture store's pruning.
         a.path = dest;

@@ -7,7 +7,7 @@ import { CaptureError } from '../capture/errors';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget, type ScreenTarget, screenChoices } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
 import { pruneCaptures } from '../capture/retention';
-import { captureScreen as captureMonitor, encodeShot, grabScreen, listMonitors } from '../capture/screen';
+import { type ChatGrab, grabForChat, grabScreen, listMonitors } from '../capture/screen';
 import { captureWithDesktopTool } from '../capture/wayland';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
@@ -46,7 +46,7 @@ export function reportCaptureError(ctx: LensContext, err: unknown): void {
 /** Files the current chat shows or sends to the model, which retention and Clear Captures must keep. */
 function inUse(ctx: LensContext): Set<string> {
   const attachments = ctx.conversation.turns.flatMap((t) => [...t.images, ...(t.target ? [t.target] : [])]);
-  return new Set(attachments.flatMap((a) => [a.path, a.model.modelPath]));
+  return new Set(attachments.flatMap((a) => [a.path, a.model.modelPath, ...(a.displayPath ? [a.displayPath] : [])]));
 }
 
 /** Deletes stored images older than the retention setting (none when it is 0). */
@@ -62,15 +62,19 @@ async function applyRetention(ctx: LensContext): Promise<void> {
 }
 
 /** Stores a capture, asks what to ask about it, and sends it to the chat. */
-async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
+async function sendToChat(ctx: LensContext, capture: Capture | ChatGrab, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
   const started = performance.now();
-  // The model-sized copy is made in the background from the grabbed pixels, once the chat has had
-  // time to show the capture; the Conversation waits for the copy before the engine reads it.
-  const attachment = await ctx.attachments.add(capture.bytes, capture.name, {
-    devicePixelRatio: capture.scaleFactor,
-    pixels: capture.pixels,
-    modelCopyInBackground: true,
-  });
+  // The model-sized copy (and a screen grab's lossless PNG) are made in the background from the
+  // grabbed pixels, once the chat has had time to show the capture; the Conversation waits for
+  // them before the engine reads the copy.
+  const attachment =
+    'display' in capture
+      ? await ctx.attachments.addGrab(capture, capture.name, { devicePixelRatio: capture.scaleFactor })
+      : await ctx.attachments.add(capture.bytes, capture.name, {
+          devicePixelRatio: capture.scaleFactor,
+          pixels: capture.pixels,
+          modelCopyInBackground: true,
+        });
   ctx.output.info(
     `captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${attachment.path} (capture ${tookMs.toFixed(0)} ms, store ${(performance.now() - started).toFixed(0)} ms)`,
   );
@@ -90,7 +94,7 @@ async function sendToChat(ctx: LensContext, capture: Capture, args: CaptureArgs 
   void ctx.conversation.ask(question.trim() || CAPTURE_PROMPT, [attachment]);
 }
 
-function captureCommand(ctx: LensContext, take: (args: CaptureArgs | undefined) => Promise<Capture | undefined>) {
+function captureCommand(ctx: LensContext, take: (args: CaptureArgs | undefined) => Promise<Capture | ChatGrab | undefined>) {
   return async (rawArgs?: CaptureArgs): Promise<void> => {
     try {
       const args = rawArgs && typeof rawArgs === 'object' ? rawArgs : undefined;
@@ -120,11 +124,21 @@ async function pickMonitor(args: CaptureArgs | undefined, all: boolean): Promise
   return { id: picked.target };
 }
 
+/** One monitor for the chat; in a Wayland session without X, the desktop's screenshot tool. */
+async function grabMonitorForChat(monitorId: number | undefined): Promise<Capture | ChatGrab> {
+  try {
+    return await grabForChat(await grabScreen(monitorId), 'screen');
+  } catch (err) {
+    if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
+    throw err;
+  }
+}
+
 export const captureScreen = (ctx: LensContext) =>
   captureCommand(ctx, async (args) => {
     const monitor = await pickMonitor(args, true);
     if (!monitor) return undefined;
-    if (monitor.id !== ALL_SCREENS) return captureMonitor(monitor.id);
+    if (monitor.id !== ALL_SCREENS) return grabMonitorForChat(monitor.id);
     const capture = await captureAllScreens().catch((err: unknown) => {
       // Wayland without X: the desktop's screenshot tool takes every output anyway.
       if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
@@ -165,7 +179,7 @@ export const captureRegion = (ctx: LensContext) =>
       scratchDir: vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'region'),
       log: (m) => ctx.output.warn(m),
     });
-    return rect && encodeShot(shot, 'region', rect);
+    return rect && grabForChat(shot, 'region', rect);
   });
 
 export const pasteImage = (ctx: LensContext) => captureCommand(ctx, () => readClipboardImage());

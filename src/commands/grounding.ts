@@ -5,7 +5,7 @@ import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
 import { parseRegions, presetPrompt, type PromptPreset, type Region } from '../grounding';
-import { ImageError, regionToPixels, renderAnnotated, type PixelRegion } from '../images';
+import { ImageError, modelCopyReady, regionToPixels, renderAnnotated, type PixelRegion } from '../images';
 import { pickImage } from './explain';
 
 async function attachUri(ctx: LensContext, uri: vscode.Uri, options: { maxTiles?: number } = {}): Promise<Attachment> {
@@ -69,6 +69,8 @@ export function exportAnnotated(ctx: LensContext) {
       });
       if (!uri) return undefined;
     }
+    // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
+    await modelCopyReady(target.path);
     const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
     await vscode.workspace.fs.writeFile(uri, png);
     ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);

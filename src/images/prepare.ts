@@ -66,6 +66,23 @@ export function modelCopyReady(modelPath: string): Promise<void> {
   return writing.get(modelPath)?.done ?? Promise.resolve();
 }
 
+/**
+ * Writes a stored file (a capture's lossless original) in the background, after the same head
+ * start as a model-sized copy; modelCopyReady(path) and modelCopiesSettled() wait for it too.
+ */
+export function writeInBackground(path: string, write: () => Promise<void>): Promise<void> {
+  // The same grab stored twice in quick succession: one write.
+  const current = writing.get(path);
+  if (current && !current.failed) return current.done;
+  const entry = { done: sleep(BACKGROUND_START_MS).then(write), failed: false };
+  writing.set(path, entry);
+  entry.done.then(
+    () => writing.get(path) === entry && writing.delete(path),
+    () => (entry.failed = true),
+  );
+  return entry.done;
+}
+
 /** Resolves once no model-sized copy is being written (before deleting stored images, say). */
 export async function modelCopiesSettled(): Promise<void> {
   await Promise.allSettled([...writing.values()].map((e) => e.done));

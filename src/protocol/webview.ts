@@ -24,6 +24,11 @@ export const ImageView = v.object({
   id: v.string(),
   /** A webview resource URI (asWebviewUri). */
   src: v.string(),
+  /**
+   * When `src` is a smaller display copy (a screen grab's preview, shown at `width` × `height`
+   * CSS pixels all the same): the full-size original, loaded once the user zooms in.
+   */
+  original: v.optional(v.string()),
   name: v.string(),
   width: v.pipe(v.number(), v.integer(), v.minValue(1)),
   height: v.pipe(v.number(), v.integer(), v.minValue(1)),

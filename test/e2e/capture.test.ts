@@ -101,7 +101,7 @@ describe('Capture in a real VS Code', () => {
   }
 
   /** Size of the last turn's image once the chat shows it. */
-  async function lastChatImage(): Promise<{ width: number; height: number; question: string }> {
+  async function lastChatImage(): Promise<{ width: number; height: number; question: string; src: string }> {
     const frame = await chat();
     // Read the size in the same check that sees it loaded: the card may be re-rendered (its
     // image element replaced) when the turn's status changes.
@@ -109,7 +109,7 @@ describe('Capture in a real VS Code', () => {
       () => {
         const turns = document.querySelectorAll('.turn');
         const img = turns[turns.length - 1]?.querySelector<HTMLImageElement>('.stage img');
-        return img && img.complete && img.naturalWidth > 0 ? { width: img.naturalWidth, height: img.naturalHeight } : null;
+        return img && img.complete && img.naturalWidth > 0 ? { width: img.naturalWidth, height: img.naturalHeight, src: img.src } : null;
       },
       null,
       { timeout: 15_000 },
@@ -166,9 +166,10 @@ describe('Capture in a real VS Code', () => {
 
     const shown = await lastChatImage();
     assert.deepEqual([shown.width, shown.height], [70, 50], 'the crop is in the chat');
+    assert.match(shown.src, /^data:image\/jpeg;base64,/, 'the chat shows the quick display copy, inline');
     assert.equal(shown.question, 'Describe this screenshot.');
-    const stored = storedImages(server);
-    assert.equal(stored.length, before + 1, 'one capture stored');
+    // The lossless original is written just after the chat shows the display copy.
+    const stored = await waitFor('the lossless PNG stored', async () => (storedImages(server).length === before + 1 ? storedImages(server) : undefined));
     const png = decodePng(readFileSync(stored.at(-1)!));
     assert.deepEqual([png.width, png.height], [70, 50]);
     assert.deepEqual(pixelAt(png, 15, 15), GREEN, 'inside the logo window');
@@ -192,10 +193,16 @@ describe('Capture in a real VS Code', () => {
   });
 
   it('Capture Screen: the whole screen, in device pixels', async () => {
+    const before = storedImages(server).length;
     await runCommand(page, 'InternVL Lens: Capture Screen');
     await acceptQuestion();
-    await waitFor('the screen capture in the chat', async () => ((await lastChatImage()).width === SCREEN.width ? true : undefined));
-    const png = decodePng(readFileSync(storedImages(server).at(-1)!));
+    const shown = await waitFor('the screen capture in the chat', async () => {
+      const img = await lastChatImage();
+      return img.width === SCREEN.width && img.height === SCREEN.height ? img : undefined;
+    });
+    assert.match(shown.src, /^data:image\/jpeg;base64,/, 'the chat shows the quick display copy, inline');
+    const stored = await waitFor('the lossless PNG stored', async () => (storedImages(server).length === before + 1 ? storedImages(server) : undefined));
+    const png = decodePng(readFileSync(stored.at(-1)!));
     assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height]);
     assert.deepEqual(pixelAt(png, LOGO.x + 5, LOGO.y + 5), GREEN);
   });
@@ -266,6 +273,8 @@ describe('Capture in a real VS Code', () => {
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await page.locator('.notifications-toasts .notification-toast', { hasText: /Deleted \d+ stored image/ }).waitFor({ timeout: 10_000 });
     assert.deepEqual(storedImages(server), []);
+    const attachmentsDir = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments');
+    assert.deepEqual(readdirSync(attachmentsDir).filter((n) => n.endsWith('.display.jpg')), [], 'the display copies too');
     const modelDir = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments', 'model');
     assert.deepEqual(readdirSync(modelDir).filter((n) => n.endsWith('.png')), [], 'model-sized copies too');
   });

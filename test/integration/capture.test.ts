@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readClipboardImage } from '../../src/capture/clipboard';
 import { CaptureError, type CaptureProblem } from '../../src/capture/errors';
-import { captureScreen, encodeShot, grabScreen, listMonitors } from '../../src/capture/screen';
+import { captureScreen, encodeShot, grabForChat, grabScreen, listMonitors } from '../../src/capture/screen';
 import { captureWindow, listWindows, type WindowInfo } from '../../src/capture/window';
-import { ImageError } from '../../src/images';
+import { ImageError, loadSharp } from '../../src/images';
 import { REPO_ROOT } from '../e2e/harness';
 import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
 import { startXDisplay, waitFor, type XDisplay } from '../fixtures/xdisplay';
@@ -108,6 +108,24 @@ describe('capture under Xvfb', () => {
     assert.deepEqual(pixelAt(png, logo.x + 3, logo.y + 3), GREEN, 'the window background');
     assert.deepEqual(pixelAt(png, logo.x + logo.width - 4, logo.y + logo.height - 4), GREEN, 'its far corner');
     assert.notDeepEqual(pixelAt(png, logo.x - 20, logo.y + 10), GREEN, 'left of the window is not green');
+  });
+
+  it('for the chat: a JPEG preview first, the lossless PNG of the same pixels after it', async () => {
+    const grab = await grabForChat(await grabScreen(), 'screen');
+    assert.deepEqual([grab.width, grab.height, grab.scaleFactor], [SCREEN.width, SCREEN.height, 1]);
+    const sharp = await loadSharp();
+    const preview = await sharp(Buffer.from(grab.display)).metadata();
+    // 1280 wide: at most PREVIEW_MAX_SIDE, so it is not shrunk.
+    assert.deepEqual([preview.format, preview.width, preview.height], ['jpeg', SCREEN.width, SCREEN.height]);
+    const pending = grab.png();
+    assert.equal(grab.png(), pending, 'encoded once');
+    const png = decodePng(await pending);
+    assert.ok(Buffer.from(png.rgba).equals(grab.pixels.data), 'the PNG holds exactly the grabbed pixels');
+    assert.deepEqual(pixelAt(png, logo.x + 3, logo.y + 3), GREEN);
+    // A region of it, in device pixels.
+    const crop = await grabForChat(await grabScreen(), 'region', { x: logo.x, y: logo.y, width: 40, height: 30 });
+    assert.deepEqual([crop.width, crop.height], [40, 30]);
+    assert.deepEqual(pixelAt(decodePng(await crop.png()), 20, 15), GREEN);
   });
 
   it('lists windows with their app name and size, and captures one', async () => {

@@ -1,22 +1,24 @@
 // Capture pieces that need no display: the region selection rules, rectangle clamping, the
-// region panel's message validation, clipboard type choice, image checks and retention.
+// region panel's message validation, clipboard type choice, image checks, retention, and how a
+// screen grab is stored on its way to the chat.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { AttachmentStore } from '../../src/chat/attachments';
 import { captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from '../../src/capture/capture';
 import { pickImageType } from '../../src/capture/clipboard';
 import { displayKind, isPermissionFailure } from '../../src/capture/display';
 import { CaptureError, permissionDenied } from '../../src/capture/errors';
 import { findMermaid, isMermaidFile } from '../../src/capture/mermaidSource';
 import { pruneCaptures } from '../../src/capture/retention';
-import { clampRect } from '../../src/capture/screen';
-import { ImageError } from '../../src/images';
+import { clampRect, PREVIEW_MAX_SIDE, previewShrink } from '../../src/capture/screen';
+import { ImageError, loadSharp, modelCopyReady } from '../../src/images';
 import { parseMessage } from '../../src/protocol/validate';
 import { RegionWebviewMessage } from '../../src/protocol/region';
 import { dragSpan, handlePoint, moveSpan, resizeSpan, toRect } from '../../webview/selection';
-import { testPng } from '../fixtures/png';
+import { decodePng, gradientImage, testPng } from '../fixtures/png';
 
 const B = { width: 1920, height: 1080 };
 
@@ -157,5 +159,63 @@ describe('Mermaid source in the editor', () => {
     assert.equal(findMermaid(md, 0, '```mermaid\ngraph TD\n  X-->Y\n```', false), 'graph TD\n  X-->Y');
     assert.equal(findMermaid('graph TD\n  X-->Y\n', 3, '', true), 'graph TD\n  X-->Y');
     assert.ok(isMermaidFile('/a/b/flow.mmd', 'plaintext') && isMermaidFile('x', 'mermaid') && !isMermaidFile('a.md', 'markdown'));
+  });
+});
+
+describe('a screen grab on its way to the chat', () => {
+  it('shrinks the preview by a whole factor to at most PREVIEW_MAX_SIDE', () => {
+    assert.equal(previewShrink(1280, 800), 1);
+    assert.equal(previewShrink(1920, 1080), 2, 'a 1080p screen: 960×540');
+    assert.equal(previewShrink(3840, 2160), 3, '4K: 1280×720');
+    assert.equal(previewShrink(1080, 1920), 2, 'portrait');
+    for (const [w, h] of [[1920, 1080], [2560, 1440], [5120, 2880], [700, 3000]] as const) {
+      assert.ok(Math.max(w, h) / previewShrink(w, h) <= PREVIEW_MAX_SIDE, `${w}×${h}`);
+      assert.ok(Math.max(w, h) / (previewShrink(w, h) - 1 || 1) > PREVIEW_MAX_SIDE || previewShrink(w, h) === 1, `no smaller than needed: ${w}×${h}`);
+    }
+  });
+
+  it('stores the display copy at once and the lossless PNG (the original) in the background', async () => {
+    const sharp = await loadSharp();
+    const width = 64;
+    const height = 48;
+    const data = Buffer.from(gradientImage(width, height));
+    const raw = () => sharp(data, { raw: { width, height, channels: 4 } });
+    const display = await raw().removeAlpha().jpeg({ quality: 85 }).toBuffer();
+    let pngCalls = 0;
+    const png = async () => {
+      pngCalls++;
+      return raw().png().toBuffer();
+    };
+    const store = new AttachmentStore(mkdtempSync(join(tmpdir(), 'lens-grab-')));
+    const a = await store.addGrab({ pixels: { data, width, height, channels: 4 }, display, png }, 'screen-x.png', { devicePixelRatio: 2 });
+    // Shown first: the display copy exists when addGrab returns, the PNG not yet.
+    assert.ok(a.displayPath && existsSync(a.displayPath), 'the display copy is written');
+    assert.match(a.displayPath, /\.display\.jpg$/);
+    assert.equal(a.displayInline, `data:image/jpeg;base64,${display.toString('base64')}`, 'and inline, for the first message');
+    assert.equal(existsSync(a.path), false, 'the PNG is written after the chat has the capture');
+    assert.equal(pngCalls, 0, 'not even encoded yet');
+    assert.deepEqual([a.width, a.height, a.format, a.model.transform.devicePixelRatio], [width, height, 'png', 2]);
+    // Then the lossless original, which the model copy, export and history read: exactly the pixels.
+    await modelCopyReady(a.path);
+    await modelCopyReady(a.model.modelPath);
+    assert.equal(pngCalls, 1);
+    const stored = decodePng(readFileSync(a.path));
+    assert.ok(Buffer.from(stored.rgba).equals(data), 'the stored original is lossless');
+    assert.ok(existsSync(a.model.modelPath), 'the model-sized copy is written');
+    // The same pixels again: the same attachment, nothing encoded twice.
+    const again = await store.addGrab({ pixels: { data, width, height, channels: 4 }, display, png }, 'screen-y.png');
+    assert.equal(again.id, a.id);
+    await modelCopyReady(again.path);
+    assert.equal(pngCalls, 1);
+    // Other pixels stored twice before the first PNG is written: written once.
+    const other = Buffer.from(data).fill(7);
+    const [b1, b2] = [
+      await store.addGrab({ pixels: { data: other, width, height, channels: 4 }, display, png: async () => (pngCalls++, sharp(other, { raw: { width, height, channels: 4 } }).png().toBuffer()) }, 'a.png'),
+      await store.addGrab({ pixels: { data: other, width, height, channels: 4 }, display, png: async () => (pngCalls++, sharp(other, { raw: { width, height, channels: 4 } }).png().toBuffer()) }, 'b.png'),
+    ];
+    assert.equal(b1.path, b2.path);
+    await modelCopyReady(b2.path);
+    assert.equal(pngCalls, 2, 'one more PNG, not two');
+    assert.ok(Buffer.from(decodePng(readFileSync(b1.path)).rgba).equals(other));
   });
 });

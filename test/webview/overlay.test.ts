@@ -185,6 +185,35 @@ describe('chat webview overlay', () => {
     }
   });
 
+  it('a smaller preview is shown at the original size, regions on their pixels; re-renders keep the element; zoom loads the original', async () => {
+    const [width, height] = [1920, 1080];
+    const preview = join(dir, 'preview.png');
+    const original = join(dir, 'original.png');
+    writeFileSync(preview, encodePng(width / 2, height / 2, solidImage(width / 2, height / 2, [90, 90, 90, 255])));
+    writeFileSync(original, encodePng(width, height, solidImage(width, height, [90, 90, 90, 255])));
+    const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    try {
+      await page.goto(url);
+      const view = { ...turn({ src: pathToFileURL(preview).href, width, height }, regions), status: 'streaming' as const };
+      for (const image of [...view.images, view.target!]) image.original = pathToFileURL(original).href;
+      await post(page, { type: 'snapshot', turns: [view] });
+      await page.waitForFunction(() => (document.querySelector('.stage img') as HTMLImageElement | null)?.complete === true);
+      assert.deepEqual(await page.evaluate(() => [document.querySelector('.stage img')!.getAttribute('width'), (document.querySelector('.stage img') as HTMLImageElement).naturalWidth]), ['1920', 960]);
+      await page.evaluate(() => ((window as unknown as { shownImg: Element }).shownImg = document.querySelector('.stage img')!));
+      await assertRegionsOnPixels(page, regions, 'over the preview');
+      // The turn ends in an error: its card is rendered afresh, with the same (loaded) image element.
+      await post(page, { type: 'turn', turn: { ...view, status: 'error', error: { message: 'no model', action: { id: 'showLog', label: 'Show Log' } } } });
+      await page.locator('.turn[data-status="error"]').waitFor();
+      assert.equal(await page.evaluate(() => document.querySelector('.stage img') === (window as unknown as { shownImg: Element }).shownImg), true, 'the image element is kept');
+      await assertRegionsOnPixels(page, regions, 'after the re-render');
+      await page.click('.zoom-in');
+      await page.waitForFunction((src) => (document.querySelector('.stage img') as HTMLImageElement).src === src, pathToFileURL(original).href);
+      await page.waitForFunction(() => (document.querySelector('.stage img') as HTMLImageElement).naturalWidth === 1920);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('hovering a region lights its words and list entry, and the reverse; clicks copy; overlay toggles; export asks the host', async () => {
     const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
     try {
