@@ -250,23 +250,47 @@ function editQuestion(card: HTMLElement, t: TurnView): void {
   box.focus();
 }
 
+/**
+ * The status line: a spinner while the turn runs, what it is doing, and the generation rate.
+ * Updated in place: it is a polite live region, and the rate (a few updates a second) sits in a
+ * part of it that is not announced, so a screen reader hears phases, not every new figure.
+ */
 function renderStatus(status: HTMLElement, t: TurnView): void {
   const p = progress.get(t.id);
-  status.replaceChildren();
-  if (running(t)) {
-    const ring = document.createElement('vscode-progress-ring');
+  let ring = status.querySelector('vscode-progress-ring');
+  if (running(t) && !ring) {
+    ring = document.createElement('vscode-progress-ring');
     ring.className = 'spinner';
     ring.setAttribute('aria-hidden', 'true');
-    status.append(ring);
+    status.prepend(ring);
+  } else if (!running(t)) ring?.remove();
+  let text = status.querySelector<HTMLElement>('.status-text');
+  let rate = status.querySelector<HTMLElement>('.status-rate');
+  if (!text || !rate) {
+    text = el('span', 'status-text');
+    rate = el('span', 'status-rate');
+    rate.setAttribute('aria-live', 'off');
+    const line = el('span', 'status-line');
+    line.append(text, rate);
+    status.append(line);
   }
-  status.append(el('span', undefined, statusText(t, p)));
+  const phase = statusText(t, p);
+  if (text.textContent !== phase) text.textContent = phase;
+  const generating = t.status === 'streaming' && p?.phase === 'generating' && p.tokensPerSecond !== null;
+  rate.textContent = generating ? ` — ${rateText(p)}` : '';
+}
+
+/** "21.4 tok/s"; "~21 tok/s" when the engine does not count tokens (each streamed piece counts as one). */
+function rateText(p: Extract<ProgressView, { phase: 'generating' }>): string {
+  const r = p.tokensPerSecond ?? 0;
+  return p.approximate ? `~${r.toFixed(0)} tok/s` : `${r.toFixed(1)} tok/s`;
 }
 
 function statusText(t: TurnView, p: ProgressView | undefined): string {
   if (t.status === 'queued') return 'Queued…';
   if (t.status === 'streaming') {
     if (p?.phase === 'loading') return p.percent === null ? 'Loading the model…' : `Loading the model ${Math.round(p.percent)} %`;
-    if (p?.phase === 'generating' || t.answer) return p?.phase === 'generating' && p.tokensPerSecond !== null ? `Generating · ${p.tokensPerSecond.toFixed(1)} tok/s` : 'Generating…';
+    if (p?.phase === 'generating' || t.answer) return p?.phase === 'generating' && p.tokensPerSecond !== null ? 'Generating' : 'Generating…';
     if (p?.phase === 'encoding' && p.tiles > 0) return `Encoding the image${t.images.length > 1 ? 's' : ''}: ${p.tiles} tile${p.tiles === 1 ? '' : 's'}…`;
     return 'Reading the image…';
   }
@@ -373,7 +397,7 @@ function appendToken(turnId: string, text: string): void {
   scheduleAnswer(turnId);
   const status = card.querySelector<HTMLElement>('.status');
   if (status && progress.get(turnId)?.phase !== 'generating') {
-    progress.set(turnId, { phase: 'generating', tokensPerSecond: null });
+    progress.set(turnId, { phase: 'generating', tokensPerSecond: null, tokens: 0, approximate: false });
     renderStatus(status, t);
   }
 }

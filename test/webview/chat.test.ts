@@ -89,8 +89,25 @@ describe('chat webview', () => {
       assert.equal(await p.locator('.status vscode-progress-ring.spinner').count(), 1);
       assert.equal(await p.evaluate(() => document.querySelector('vscode-progress-ring')!.shadowRoot?.querySelector('svg') !== null), true);
       assert.deepEqual(await p.evaluate(() => (window as unknown as { violations: string[] }).violations), [], 'no CSP violation');
-      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 17.25 } });
-      await p.locator('.status', { hasText: 'Generating · 17.3 tok/s' }).waitFor();
+      // The first token: generating, no rate yet; then the host's live rate, a few times a second.
+      await post(p, { type: 'token', turnId: 't1', text: 'The' });
+      await p.locator('.status', { hasText: 'Generating…' }).waitFor();
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 17.25, tokens: 9, approximate: false } });
+      await p.locator('.status', { hasText: 'Generating — 17.3 tok/s' }).waitFor();
+      // More tokens and a region do not reset the rate; a new reading replaces it in place.
+      const line = await p.locator('.status .status-line').elementHandle();
+      await post(p, { type: 'token', turnId: 't1', text: ' button' });
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 21.04, tokens: 15, approximate: false } });
+      await p.locator('.status', { hasText: 'Generating — 21.0 tok/s' }).waitFor();
+      assert.equal(await line!.evaluate((e) => e.isConnected), true, 'the status line is updated, not rebuilt');
+      assert.equal(await p.locator('.status .status-rate').getAttribute('aria-live'), 'off', 'the figure is not read out four times a second');
+      // A remote server's stream pieces are not counted tokens: the rate says it is approximate.
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 21.6, tokens: 20, approximate: true } });
+      await p.locator('.status', { hasText: 'Generating — ~22 tok/s' }).waitFor();
+      // Done: the final stats replace the live rate.
+      await post(p, { type: 'turn', turn: turn({ id: 't1', images: [image('a'), image('b')], answer: 'The button', stats: '20 generated · 21.2 tok/s' }) });
+      await p.locator('.status', { hasText: '20 generated · 21.2 tok/s' }).waitFor();
+      assert.equal(await p.locator('.status .status-rate').textContent(), '');
       assert.deepEqual(await p.$$eval('.image-number', (es) => es.map((e) => e.textContent)), ['Image-1', 'Image-2']);
     } finally {
       await p.close();
