@@ -2,12 +2,13 @@
 // file names) is inserted as text nodes or as markdown sanitised by DOMPurify (markdown.ts);
 // every message from the host is validated before it is used.
 import '@vscode/codicons/dist/codicon.css';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import * as v from 'valibot';
 import { PROMPT_PRESETS, PROMPT_PRESET_IDS, type PromptPreset } from '../src/grounding/prompts';
 import { HostMessage, type ConversationSummary, type PendingImageView, type ProgressView, type TurnView, type WebviewMessage } from '../src/protocol/webview';
 import { openCropper } from './crop';
-import { el, icon, iconButton, textButton } from './dom';
+import { el, icon, iconButton, textButton, toolbarButton } from './dom';
 import { renderAnswer } from './markdown';
 import { Stage, type ViewerState } from './overlay';
 import './chat.css';
@@ -151,7 +152,7 @@ function renderTurn(t: TurnView): HTMLElement {
   const qRow = el('div', 'question-row');
   qRow.append(qText);
   if (isLast(t)) {
-    const edit = iconButton('edit', 'Edit and resend this question', () => editQuestion(card, t));
+    const edit = toolbarButton('edit', 'Edit and resend this question', () => editQuestion(card, t));
     edit.classList.add('edit-question');
     qRow.append(edit);
   }
@@ -208,11 +209,11 @@ function turnActions(t: TurnView): HTMLElement {
   actions.setAttribute('role', 'toolbar');
   actions.setAttribute('aria-label', 'Answer actions');
   if (running(t)) {
-    actions.append(textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'text-button stop-turn'));
+    actions.append(textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'text-button secondary stop-turn'));
     return actions;
   }
-  if (t.answer) actions.append(withClass(iconButton('copy', 'Copy answer', () => send({ type: 'copyText', text: t.answer })), 'copy-answer'));
-  if (isLast(t)) actions.append(withClass(iconButton('refresh', 'Regenerate answer', () => send({ type: 'regenerate', turnId: t.id })), 'regenerate'));
+  if (t.answer) actions.append(withClass(toolbarButton('copy', 'Copy answer', () => send({ type: 'copyText', text: t.answer })), 'copy-answer'));
+  if (isLast(t)) actions.append(withClass(toolbarButton('refresh', 'Regenerate answer', () => send({ type: 'regenerate', turnId: t.id })), 'regenerate'));
   return actions;
 }
 
@@ -250,23 +251,47 @@ function editQuestion(card: HTMLElement, t: TurnView): void {
   box.focus();
 }
 
+/**
+ * The status line: a spinner while the turn runs, what it is doing, and the generation rate.
+ * Updated in place: it is a polite live region, and the rate (a few updates a second) sits in a
+ * part of it that is not announced, so a screen reader hears phases, not every new figure.
+ */
 function renderStatus(status: HTMLElement, t: TurnView): void {
   const p = progress.get(t.id);
-  status.replaceChildren();
-  if (running(t)) {
-    const ring = document.createElement('vscode-progress-ring');
+  let ring = status.querySelector('vscode-progress-ring');
+  if (running(t) && !ring) {
+    ring = document.createElement('vscode-progress-ring');
     ring.className = 'spinner';
     ring.setAttribute('aria-hidden', 'true');
-    status.append(ring);
+    status.prepend(ring);
+  } else if (!running(t)) ring?.remove();
+  let text = status.querySelector<HTMLElement>('.status-text');
+  let rate = status.querySelector<HTMLElement>('.status-rate');
+  if (!text || !rate) {
+    text = el('span', 'status-text');
+    rate = el('span', 'status-rate');
+    rate.setAttribute('aria-live', 'off');
+    const line = el('span', 'status-line');
+    line.append(text, rate);
+    status.append(line);
   }
-  status.append(el('span', undefined, statusText(t, p)));
+  const phase = statusText(t, p);
+  if (text.textContent !== phase) text.textContent = phase;
+  const generating = t.status === 'streaming' && p?.phase === 'generating' && p.tokensPerSecond !== null;
+  rate.textContent = generating ? ` — ${rateText(p)}` : '';
+}
+
+/** "21.4 tok/s"; "~21 tok/s" when the engine does not count tokens (each streamed piece counts as one). */
+function rateText(p: Extract<ProgressView, { phase: 'generating' }>): string {
+  const r = p.tokensPerSecond ?? 0;
+  return p.approximate ? `~${r.toFixed(0)} tok/s` : `${r.toFixed(1)} tok/s`;
 }
 
 function statusText(t: TurnView, p: ProgressView | undefined): string {
   if (t.status === 'queued') return 'Queued…';
   if (t.status === 'streaming') {
     if (p?.phase === 'loading') return p.percent === null ? 'Loading the model…' : `Loading the model ${Math.round(p.percent)} %`;
-    if (p?.phase === 'generating' || t.answer) return p?.phase === 'generating' && p.tokensPerSecond !== null ? `Generating · ${p.tokensPerSecond.toFixed(1)} tok/s` : 'Generating…';
+    if (p?.phase === 'generating' || t.answer) return p?.phase === 'generating' && p.tokensPerSecond !== null ? 'Generating' : 'Generating…';
     if (p?.phase === 'encoding' && p.tiles > 0) return `Encoding the image${t.images.length > 1 ? 's' : ''}: ${p.tiles} tile${p.tiles === 1 ? '' : 's'}…`;
     return 'Reading the image…';
   }
@@ -373,7 +398,7 @@ function appendToken(turnId: string, text: string): void {
   scheduleAnswer(turnId);
   const status = card.querySelector<HTMLElement>('.status');
   if (status && progress.get(turnId)?.phase !== 'generating') {
-    progress.set(turnId, { phase: 'generating', tokensPerSecond: null });
+    progress.set(turnId, { phase: 'generating', tokensPerSecond: null, tokens: 0, approximate: false });
     renderStatus(status, t);
   }
 }
@@ -412,13 +437,15 @@ const input = el('textarea');
 input.rows = 2;
 input.placeholder = ASK_PLACEHOLDER;
 input.setAttribute('aria-label', 'Question');
-const attachButton = withClass(iconButton('attach', 'Attach images…', () => send({ type: 'pickImages' })), 'attach');
-const sendButton = el('button', 'send');
+const attachButton = withClass(toolbarButton('attach', 'Attach images…', () => send({ type: 'pickImages' })), 'attach');
+const sendButton = document.createElement('vscode-button');
+sendButton.className = 'send';
 sendButton.type = 'submit';
+sendButton.iconOnly = true;
 sendButton.title = 'Send (Enter)';
 sendButton.setAttribute('aria-label', 'Send');
 sendButton.append(icon('send'));
-const stopButton = textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'stop');
+const stopButton = textButton('debug-stop', 'Stop', () => send({ type: 'stop' }), 'secondary stop');
 stopButton.title = 'Stop generating';
 const row = el('div', 'composer-row');
 row.append(attachButton, input, sendButton, stopButton);
@@ -438,7 +465,7 @@ function renderPending(): void {
       const info = el('span', 'attachment-info');
       info.append(
         el('span', 'attachment-name', `${pending.length > 1 ? `Image-${i + 1}: ` : ''}${image.name}`),
-        el('span', 'attachment-cost', `${size} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} × 256 = ${image.tokens.toLocaleString('en')} tokens`),
+        attachmentCost(`${size} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} × 256 = `, `${image.tokens.toLocaleString('en')} tokens`),
       );
       const cropButton = withClass(iconButton('screen-full', `Crop ${image.name}`, () => cropImage(image)), 'crop');
       const remove = withClass(iconButton('close', `Remove ${image.name}`, () => send({ type: 'removeAttachment', id: image.id })), 'remove');
@@ -447,6 +474,16 @@ function renderPending(): void {
     }),
   );
   tray.hidden = pending.length === 0;
+}
+
+/** The image's size and tiles, and its context cost as a badge. */
+function attachmentCost(detail: string, tokens: string): HTMLElement {
+  const cost = el('span', 'attachment-cost', detail);
+  const badge = document.createElement('vscode-badge');
+  badge.className = 'attachment-tokens';
+  badge.textContent = tokens;
+  cost.append(badge);
+  return cost;
 }
 
 function cropImage(image: PendingImageView): void {

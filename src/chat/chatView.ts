@@ -56,6 +56,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.scheduleSave();
           return;
         }
+        if (e.type === 'rate') {
+          const { tokensPerSecond, tokens, approximate } = e.rate;
+          this.post({ type: 'progress', turnId: e.turnId, progress: { phase: 'generating', tokensPerSecond, tokens, approximate } });
+          return;
+        }
         if (e.type === 'turn') {
           this.postTurn(e.turn);
           if (e.turn.status === 'streaming' && !e.turn.answer) this.postEncoding(e.turn);

@@ -8,6 +8,7 @@ import { parseRegions, RegionStream, type Region } from '../grounding';
 import type { Attachment } from './attachments';
 import { modelCopyReady } from '../images';
 import type { TurnStatus } from '../protocol/webview';
+import { GenerationRate, type GenerationRateReading } from './generationRate';
 
 export interface TurnRecord {
   id: string;
@@ -29,6 +30,8 @@ export interface TurnRecord {
 export type ConversationEvent =
   | { type: 'turn'; turn: TurnRecord }
   | { type: 'token'; turnId: string; text: string }
+  /** The running answer's generation rate so far, a few times a second while it streams. */
+  | { type: 'rate'; turnId: string; rate: GenerationRateReading }
   /** Another conversation is shown: a new one, or one opened from the history. */
   | { type: 'reset' };
 
@@ -38,6 +41,8 @@ export interface ConversationOptions {
   log: (message: string) => void;
   /** Makes sure the images' model-sized copies exist (a conversation read back from the history may have lost them). */
   prepareImages?: (images: Attachment[]) => Promise<void>;
+  /** Milliseconds, for the live generation rate (tests drive it). */
+  clock?: () => number;
 }
 
 export class Conversation {
@@ -166,6 +171,7 @@ export class Conversation {
     this.emit({ type: 'turn', turn });
     const debug = (m: string) => this.options.log(`grounding: ${m}`);
     const regionStream = new RegionStream(debug);
+    const rate = new GenerationRate(this.options.clock);
     try {
       const images = this.records.slice(0, this.records.indexOf(turn) + 1).flatMap((t) => t.images);
       // A capture's model-sized copy may still be being written (src/images/prepare.ts); then
@@ -175,11 +181,13 @@ export class Conversation {
       const outcome = await this.options.engine().chat(
         this.history(turn),
         this.options.chatOptions(),
-        (text) => {
+        (text, tokens) => {
           // Tokens that arrive after Stop are not shown.
           if (abort.signal.aborted) return;
           turn.answer += text;
           this.emit({ type: 'token', turnId: turn.id, text });
+          const reading = rate.add(tokens);
+          if (reading) this.emit({ type: 'rate', turnId: turn.id, rate: reading });
           if (regionStream.push(text).length > 0) {
             turn.regions = [...regionStream.regions];
             this.emit({ type: 'turn', turn });

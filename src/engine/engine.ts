@@ -49,13 +49,19 @@ export type EngineState =
   | ({ kind: 'busy'; queued: number } & LoadedModel)
   | { kind: 'error'; message: string };
 
+/**
+ * Receives streamed answer text. `tokens` is how many model tokens `text` holds, when the engine
+ * knows (the local worker sends several per message); without it a piece is roughly one token.
+ */
+export type TokenListener = (text: string, tokens?: number) => void;
+
 export interface Engine {
   /**
    * Streams the answer to the last user turn through `onToken`; resolves with the full text.
    * Requests run one at a time, in order; one aborted while it waits resolves as interrupted
    * without running.
    */
-  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome>;
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: TokenListener, signal?: AbortSignal): Promise<ChatOutcome>;
   /** Loads the configured model now (chat loads it on first use anyway). */
   load(): Promise<LoadedModel>;
   unload(): Promise<void>;

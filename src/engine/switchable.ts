@@ -3,7 +3,7 @@
 // selected (so local mode never constructs, let alone contacts, the remote one) and disposed
 // when replaced.
 import type { EngineKind } from '../config';
-import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel } from './engine';
+import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from './engine';
 
 export class SwitchableEngine implements Engine {
   private engine: Engine;
@@ -62,7 +62,7 @@ export class SwitchableEngine implements Engine {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
-  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome> {
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: TokenListener, signal?: AbortSignal): Promise<ChatOutcome> {
     return this.engine.chat(turns, options, onToken, signal);
   }
 

@@ -84,8 +84,16 @@ export const ProgressView = v.variant('phase', [
   v.object({ phase: v.literal('loading'), percent: v.nullable(v.pipe(v.number(), v.minValue(0), v.maxValue(100))) }),
   /** Reading the images: `tiles` to encode (the engine does not report per-tile progress). */
   v.object({ phase: v.literal('encoding'), tiles: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
-  /** Generating; the rate once the engine reports one. */
-  v.object({ phase: v.literal('generating'), tokensPerSecond: v.nullable(Num) }),
+  /**
+   * Generating: the rate so far, measured by the host as tokens stream (null until it has one);
+   * `approximate` when the engine does not count tokens (a remote server's pieces count as one).
+   */
+  v.object({
+    phase: v.literal('generating'),
+    tokensPerSecond: v.nullable(v.pipe(Num, v.minValue(0))),
+    tokens: v.pipe(v.number(), v.integer(), v.minValue(0)),
+    approximate: v.boolean(),
+  }),
 ]);
 export type ProgressView = v.InferOutput<typeof ProgressView>;
 

@@ -79,7 +79,8 @@ export type ChatStats = v.InferOutput<typeof ChatStats>;
 export const ChatResult = v.object({ text: v.string(), stats: ChatStats });
 export type ChatResult = v.InferOutput<typeof ChatResult>;
 
-export const TokenNotification = v.object({ chatId: v.string(), text: v.string() });
+/** Streamed answer text; `tokens`: how many model tokens it holds (batches carry several). */
+export const TokenNotification = v.object({ chatId: v.string(), text: v.string(), tokens: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))) });
 export type TokenNotification = v.InferOutput<typeof TokenNotification>;
 
 /** Model load progress, 0..1. */

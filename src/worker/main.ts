@@ -285,13 +285,17 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
   let firstTokenAt: number | null = null;
   let streamed = '';
   const stop = token.onCancellationRequested(() => current.context.stopCompletion());
-  const send = (text: string) => {
+  /** Tokens sent so far: each message says how many it holds, so the host can show a live rate. */
+  let sentTokens = 0;
+  const send = (text: string, tokens: number) => {
+    sentTokens += tokens;
     // After a stop the binding may still deliver a few tokens: they are not part of the answer.
-    if (!token.isCancellationRequested) void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text } satisfies TokenNotification);
+    if (!token.isCancellationRequested) void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text, tokens } satisfies TokenNotification);
   };
   // The first token goes out at once; later ones are batched per TOKEN_BATCH_MS, because one IPC
   // message per token costs the host and worker more CPU than a fast model takes to make a token.
   let batch = '';
+  let batchTokens = 0;
   let batchTimer: NodeJS.Timeout | null = null;
   const cancelBatch = () => {
     if (batchTimer) clearTimeout(batchTimer);
@@ -299,8 +303,9 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
   };
   const flush = () => {
     cancelBatch();
-    if (batch) send(batch);
+    if (batch) send(batch, batchTokens);
     batch = '';
+    batchTokens = 0;
   };
   try {
     if (token.isCancellationRequested) current.context.stopCompletion();
@@ -320,9 +325,10 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
         streamed += t.token;
         if (firstTokenAt === null) {
           firstTokenAt = performance.now();
-          send(t.token);
+          send(t.token, 1);
         } else {
           batch += t.token;
+          batchTokens++;
           batchTimer ??= setTimeout(flush, TOKEN_BATCH_MS);
         }
       },
@@ -334,7 +340,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
       await new Promise((r) => setImmediate(r));
     }
     flush();
-    if (streamed.length < result.text.length && result.text.startsWith(streamed)) send(result.text.slice(streamed.length));
+    if (streamed.length < result.text.length && result.text.startsWith(streamed)) send(result.text.slice(streamed.length), Math.max(0, result.tokens_predicted - sentTokens));
     const t = result.timings;
     // tokens_evaluated counts the whole prompt plus the generated tokens.
     const contextTokens = Math.max(t.prompt_n, result.tokens_evaluated - result.tokens_predicted);

@@ -54,11 +54,22 @@ describe('LocalEngine on the tiny grounding model', () => {
 
   it('streams the scripted answer token by token, with stats', async () => {
     const chunks: string[] = [];
-    const outcome = await engine.chat(ask('Where is the Save button?'), options, (t) => chunks.push(t));
+    const counts: (number | undefined)[] = [];
+    const outcome = await engine.chat(ask('Where is the Save button?'), options, (t, n) => {
+      chunks.push(t);
+      counts.push(n);
+    });
     const expected = tinyModel('grounding').answer;
     // The first token is sent alone, at once; later ones in batches of at most a few milliseconds.
     assert.ok(chunks.length >= 2, `streamed in ${chunks.length} chunks`);
     assert.equal(chunks[0], 'Here', 'the first chunk is the first token');
+    // Each message says how many tokens it holds, so the live rate counts tokens, not messages.
+    assert.equal(counts[0], 1);
+    assert.equal(
+      counts.reduce((a, b) => a! + b!, 0),
+      outcome.stats.generatedTokens,
+      `token counts ${counts.join(' ')}`,
+    );
     assert.equal(chunks.join(''), expected);
     assert.equal(outcome.text, expected);
     assert.equal(parseRegions(outcome.text).length, 3);

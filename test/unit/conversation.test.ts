@@ -83,6 +83,36 @@ describe('Conversation with grounding', () => {
     assert.deepEqual(sizes, [1792]);
   });
 
+  it('reports the generation rate while tokens stream, counting the tokens each piece holds', async () => {
+    let now = 0;
+    const engine = {
+      async chat(_turns: ChatTurn[], _options: unknown, onToken: (t: string, n?: number) => void) {
+        // 1 token, then a batch of 3 every 100 ms for a second: 30 tokens a second after the first.
+        onToken('a', 1);
+        for (let i = 0; i < 10; i++) {
+          now += 100;
+          onToken('bcd', 3);
+        }
+        const stats = { promptTokens: 1, contextTokens: 1, imageTokens: 0, reusedTokens: 0, kvReused: false, imagesEncoded: true, promptMs: 1, imageEncodeMs: 1, generatedTokens: 31, timeToFirstTokenMs: 1, tokensPerSecond: 30, interrupted: false, contextFull: false };
+        return { text: `a${'bcd'.repeat(10)}`, stats };
+      },
+    } as unknown as Engine;
+    const conversation = new Conversation({ engine: () => engine, chatOptions: () => ({ maxTokens: 50, temperature: 0 }), log: () => undefined, clock: () => now });
+    const rates: { at: number; tokensPerSecond: number; tokens: number; approximate: boolean }[] = [];
+    conversation.onEvent((e) => {
+      if (e.type === 'rate') rates.push({ at: now, ...e.rate });
+    });
+    const turn = await conversation.ask('Go');
+    assert.equal(turn.status, 'done');
+    // Throttled to one reading per 250 ms: at 300, 600 and 900 ms.
+    assert.deepEqual(rates, [
+      { at: 300, tokensPerSecond: 30, tokens: 10, approximate: false },
+      { at: 600, tokensPerSecond: 30, tokens: 19, approximate: false },
+      { at: 900, tokensPerSecond: 30, tokens: 28, approximate: false },
+    ]);
+    assert.match(turn.stats ?? '', /31 generated · 30\.0 tok\/s/);
+  });
+
   it('a smaller tile budget makes a smaller model image and cheaper tokens', async () => {
     const store = new AttachmentStore(join(dir, 'attachments'), { maxTiles: () => 2 });
     const a = await store.add(testPng(1920, 1080), 'screen.png');

@@ -79,7 +79,8 @@ describe('protocol validation', () => {
     for (const good of [
       { type: 'progress', turnId: 't', progress: { phase: 'loading', percent: 50 } },
       { type: 'progress', turnId: 't', progress: { phase: 'encoding', tiles: 9 } },
-      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: null } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: null, tokens: 0, approximate: false } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: 21.5, tokens: 40, approximate: true } },
       { type: 'pending', images: [image], error: null },
       { type: 'history', conversations: [{ id: 'c', title: 'T', updated: 1, turns: 2 }], current: 'c' },
     ]) {
@@ -88,6 +89,9 @@ describe('protocol validation', () => {
     for (const bad of [
       { type: 'progress', turnId: 't', progress: { phase: 'loading', percent: 150 } },
       { type: 'progress', turnId: 't', progress: { phase: 'thinking' } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: -1, tokens: 3, approximate: false } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: 5, tokens: 2.5, approximate: false } },
+      { type: 'progress', turnId: 't', progress: { phase: 'generating', tokensPerSecond: 5 } },
       { type: 'pending', images: [{ ...image, tiles: 0 }], error: null },
       { type: 'history', conversations: [{ id: 'c' }], current: null },
     ]) {

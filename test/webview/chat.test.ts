@@ -89,8 +89,25 @@ describe('chat webview', () => {
       assert.equal(await p.locator('.status vscode-progress-ring.spinner').count(), 1);
       assert.equal(await p.evaluate(() => document.querySelector('vscode-progress-ring')!.shadowRoot?.querySelector('svg') !== null), true);
       assert.deepEqual(await p.evaluate(() => (window as unknown as { violations: string[] }).violations), [], 'no CSP violation');
-      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 17.25 } });
-      await p.locator('.status', { hasText: 'Generating · 17.3 tok/s' }).waitFor();
+      // The first token: generating, no rate yet; then the host's live rate, a few times a second.
+      await post(p, { type: 'token', turnId: 't1', text: 'The' });
+      await p.locator('.status', { hasText: 'Generating…' }).waitFor();
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 17.25, tokens: 9, approximate: false } });
+      await p.locator('.status', { hasText: 'Generating — 17.3 tok/s' }).waitFor();
+      // More tokens and a region do not reset the rate; a new reading replaces it in place.
+      const line = await p.locator('.status .status-line').elementHandle();
+      await post(p, { type: 'token', turnId: 't1', text: ' button' });
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 21.04, tokens: 15, approximate: false } });
+      await p.locator('.status', { hasText: 'Generating — 21.0 tok/s' }).waitFor();
+      assert.equal(await line!.evaluate((e) => e.isConnected), true, 'the status line is updated, not rebuilt');
+      assert.equal(await p.locator('.status .status-rate').getAttribute('aria-live'), 'off', 'the figure is not read out four times a second');
+      // A remote server's stream pieces are not counted tokens: the rate says it is approximate.
+      await post(p, { type: 'progress', turnId: 't1', progress: { phase: 'generating', tokensPerSecond: 21.6, tokens: 20, approximate: true } });
+      await p.locator('.status', { hasText: 'Generating — ~22 tok/s' }).waitFor();
+      // Done: the final stats replace the live rate.
+      await post(p, { type: 'turn', turn: turn({ id: 't1', images: [image('a'), image('b')], answer: 'The button', stats: '20 generated · 21.2 tok/s' }) });
+      await p.locator('.status', { hasText: '20 generated · 21.2 tok/s' }).waitFor();
+      assert.equal(await p.locator('.status .status-rate').textContent(), '');
       assert.deepEqual(await p.$$eval('.image-number', (es) => es.map((e) => e.textContent)), ['Image-1', 'Image-2']);
     } finally {
       await p.close();
@@ -210,6 +227,9 @@ describe('chat webview', () => {
       await post(p, { type: 'pending', images: [image('a', { tiles: 9, tokens: 2306 }), image('b')], error: null });
       assert.deepEqual(await p.$$eval('.attachment .attachment-name', (es) => es.map((e) => e.textContent)), ['Image-1: a.png', 'Image-2: b.png']);
       assert.equal(await p.locator('.attachment .attachment-cost').first().textContent(), '800×400 · 9 tiles × 256 = 2,306 tokens');
+      // The cost is a vscode-elements badge, rendered (shadow DOM, constructable styles) under the CSP.
+      assert.equal(await p.locator('.attachment vscode-badge.attachment-tokens').first().textContent(), '2,306 tokens');
+      assert.equal(await p.evaluate(() => document.querySelector('vscode-badge')!.shadowRoot!.adoptedStyleSheets.length > 0), true);
       await p.click('.attachment[data-image-id="a"] .remove');
       await post(p, { type: 'pending', images: [image('b')], error: null });
       assert.equal(await p.locator('.attachment').count(), 1);
@@ -217,10 +237,15 @@ describe('chat webview', () => {
       await p.fill('.composer textarea', 'Compare\nthem');
       await p.press('.composer textarea', 'Enter');
       assert.equal(await p.inputValue('.composer textarea'), '');
+      // The Send button (a vscode-button of type submit) submits the composer's form too.
+      await p.fill('.composer textarea', 'And now?');
+      await p.click('.composer .send');
       assert.deepEqual(await sent(p), [
         { type: 'removeAttachment', id: 'a' },
         { type: 'ask', text: 'Compare\nthem' },
+        { type: 'ask', text: 'And now?' },
       ]);
+      assert.deepEqual(await p.evaluate(() => (window as unknown as { violations: string[] }).violations), [], 'no CSP violation');
       await post(p, { type: 'pending', images: [], error: 'broken.png is not an image.' });
       assert.equal(await p.locator('.attachments').isVisible(), false);
       assert.equal(await p.locator('.attach-error').textContent(), 'broken.png is not an image.');
@@ -321,6 +346,17 @@ describe('chat webview', () => {
         { type: 'copyText', text: 'partial' },
         { type: 'editResend', turnId: 'last', text: 'A better question' },
       ]);
+      // The answer's actions are vscode-elements toolbar buttons: found by role and name, and
+      // operable from the keyboard.
+      await clearSent(p);
+      await p.locator('.turn[data-turn-id="last"]').getByRole('button', { name: 'Copy answer' }).focus();
+      await p.keyboard.press('Enter');
+      await p.keyboard.press('Tab');
+      await p.keyboard.press('Space');
+      assert.deepEqual(await sent(p), [
+        { type: 'copyText', text: 'partial' },
+        { type: 'regenerate', turnId: 'last' },
+      ]);
       // Escape leaves the editor without sending.
       await clearSent(p);
       await p.click('.turn[data-turn-id="last"] .edit-question');
@@ -370,8 +406,11 @@ describe('chat webview', () => {
         { type: 'newChat' },
       ]);
       // Every control has an accessible name.
-      const unnamed = await p.$$eval('button', (bs) => bs.filter((b) => !(b.getAttribute('aria-label') || b.textContent?.trim())).map((b) => b.className));
+      const unnamed = await p.$$eval('button, vscode-button', (bs) => bs.filter((b) => !(b.getAttribute('aria-label') || b.textContent?.trim())).map((b) => b.className));
       assert.deepEqual(unnamed, []);
+      // vscode-toolbar-button names its inner (shadow) button.
+      const unnamedTools = await p.$$eval('vscode-toolbar-button', (bs) => bs.filter((b) => !b.shadowRoot?.querySelector('button')?.getAttribute('aria-label')).map((b) => b.className));
+      assert.deepEqual(unnamedTools, []);
     } finally {
       await p.close();
     }

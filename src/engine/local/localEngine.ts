@@ -1,7 +1,7 @@
 // The local engine: runs InternVL in a child process (the worker) started on first use, unloaded
 // after a while idle and replaced after a crash (with a growing delay when crashes repeat).
 import { randomUUID } from 'node:crypto';
-import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel } from '../engine';
+import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from '../engine';
 import type { ChatResult, LoadParams } from '../../protocol/worker';
 import { preflightModelFiles } from './preflight';
 import { WorkerProcess, type WorkerLog } from './workerProcess';
@@ -163,7 +163,7 @@ export class LocalEngine implements Engine {
   }
 
   /** As Engine.chat; the worker knows every stat, so none is null. */
-  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome & ChatResult> {
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: TokenListener, signal?: AbortSignal): Promise<ChatOutcome & ChatResult> {
     return this.serialised(async () => {
       if (signal?.aborted) return { text: '', stats: STOPPED_BEFORE_START };
       const { worker, model } = await this.ensureLoaded();

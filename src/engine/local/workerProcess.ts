@@ -32,7 +32,7 @@ export interface WorkerLog {
 export class WorkerProcess {
   private readonly child: ChildProcess;
   private readonly connection: MessageConnection;
-  private readonly tokenListeners = new Map<string, (text: string) => void>();
+  private readonly tokenListeners = new Map<string, (text: string, tokens?: number) => void>();
   private progressListener: ((progress: number) => void) | null = null;
   private readonly pending = new Set<(err: EngineError) => void>();
   private exitError: EngineError | null = null;
@@ -74,7 +74,7 @@ export class WorkerProcess {
     this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
     this.connection.onNotification(WorkerMethods.token, (raw: unknown) => {
       const n = this.validate(WorkerMethods.token, TokenNotification, raw);
-      if (n) this.tokenListeners.get(n.chatId)?.(n.text);
+      if (n) this.tokenListeners.get(n.chatId)?.(n.text, n.tokens);
     });
     this.connection.onNotification(WorkerMethods.progress, (raw: unknown) => {
       const n = this.validate(WorkerMethods.progress, ProgressNotification, raw);
@@ -150,7 +150,7 @@ export class WorkerProcess {
     return this.request(WorkerMethods.unload, null, v.unknown());
   }
 
-  async chat(params: ChatParams, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatResult> {
+  async chat(params: ChatParams, onToken: (text: string, tokens?: number) => void, signal?: AbortSignal): Promise<ChatResult> {
     this.tokenListeners.set(params.chatId, onToken);
     // After a stop, tokens still in flight are dropped here as well as in the worker.
     const mute = () => this.tokenListeners.delete(params.chatId);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { OpenAI } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import type { ChatOptions, ChatOutcome, ChatStats, ChatTurn, Engine, EngineState, LoadedModel } from '../engine';
+import type { ChatOptions, ChatOutcome, ChatStats, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from '../engine';
 import { EngineError, type EngineErrorCode } from '../errors';
 import { parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
@@ -231,7 +231,7 @@ export class RemoteEngine implements Engine {
     }
   }
 
-  chat(turns: ChatTurn[], options: ChatOptions, onToken: (text: string) => void, signal?: AbortSignal): Promise<ChatOutcome> {
+  chat(turns: ChatTurn[], options: ChatOptions, onToken: TokenListener, signal?: AbortSignal): Promise<ChatOutcome> {
     return this.serialised(async () => {
       if (signal?.aborted) return { text: '', stats: stoppedStats(0) };
       const abort = new AbortController();
