@@ -413,7 +413,17 @@ export async function runCommand(page: Page, title: string, timeoutMs = 15_000):
     }
   }
   await row.click();
-  await widget.waitFor({ state: 'hidden', timeout: 5000 });
+  // The palette closes; a command that asks something reuses the same widget at once for its
+  // own quick pick, so "hidden" may never be seen: wait until the palette's `>` query is gone.
+  await page.waitForFunction(
+    (selector) => {
+      const w = document.querySelector<HTMLElement>(selector);
+      if (!w || w.getClientRects().length === 0) return true;
+      return !(w.querySelector<HTMLInputElement>('input.input')?.value ?? '').startsWith('>');
+    },
+    QUICK_INPUT,
+    { timeout: 5000 },
+  );
 }
 
 /** The Explorer row of `fileName` (a name shown in the tree; nested paths must be expanded already). */
