@@ -56,7 +56,7 @@ describe('Remote engine in a real VS Code', () => {
       console.log(exthostLog(server, 60, 'InternVL Lens'));
       throw err;
     });
-    await refused.locator('button.action', { hasText: 'Set API Key' }).click();
+    await refused.locator('.action', { hasText: 'Set API Key' }).click();
     const input = page.locator(`${QUICK_INPUT} input.input`);
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     assert.equal(await input.getAttribute('type'), 'password');
