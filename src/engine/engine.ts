@@ -71,3 +71,27 @@ export interface Engine {
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void };
   dispose(): Promise<void>;
 }
+
+/** An engine's current state and the listeners told of each change (shared by every engine). */
+export class EngineStateEvents {
+  private value: EngineState = { kind: 'idle' };
+  private readonly listeners = new Set<(state: EngineState) => void>();
+
+  get current(): EngineState {
+    return this.value;
+  }
+
+  set(state: EngineState): void {
+    this.value = state;
+    for (const l of this.listeners) l(state);
+  }
+
+  on(listener: (state: EngineState) => void): { dispose(): void } {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

@@ -1,7 +1,7 @@
 // The local engine: runs InternVL in a child process (the worker) started on first use, unloaded
 // after a while idle and replaced after a crash (with a growing delay when crashes repeat).
 import { randomUUID } from 'node:crypto';
-import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from '../engine';
+import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from '../engine';
 import type { ChatResult, LoadParams } from '../../protocol/worker';
 import { preflightModelFiles } from './preflight';
 import { WorkerProcess, type WorkerLog } from './workerProcess';
@@ -53,8 +53,7 @@ export class LocalEngine implements Engine {
   private worker: WorkerProcess | null = null;
   /** What the current worker has loaded, and with which parameters. */
   private model: { params: string; settings: string; info: LoadedModel } | null = null;
-  private current: EngineState = { kind: 'idle' };
-  private readonly listeners = new Set<(s: EngineState) => void>();
+  private readonly states = new EngineStateEvents();
   /** Requests run one after another: this is the last one queued. */
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
@@ -64,7 +63,7 @@ export class LocalEngine implements Engine {
   constructor(private readonly options: LocalEngineOptions) {}
 
   get state(): EngineState {
-    return this.current;
+    return this.states.current;
   }
 
   /** The running worker's process id, if any (diagnostics and tests). */
@@ -73,13 +72,11 @@ export class LocalEngine implements Engine {
   }
 
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    return this.states.on(listener);
   }
 
   private setState(state: EngineState): void {
-    this.current = state;
-    for (const l of this.listeners) l(state);
+    this.states.set(state);
   }
 
   private ensureWorker(): WorkerProcess {
@@ -147,7 +144,7 @@ export class LocalEngine implements Engine {
   /** Runs `task` after every request before it; `waiting` counts the ones not yet started. */
   private serialised<T>(task: () => Promise<T>): Promise<T> {
     this.waiting++;
-    if (this.current.kind === 'busy') this.setState({ ...this.current, queued: this.waiting });
+    if (this.states.current.kind === 'busy') this.setState({ ...this.states.current, queued: this.waiting });
     const run = async () => {
       this.waiting--;
       this.cancelIdleUnload();
@@ -231,6 +228,6 @@ export class LocalEngine implements Engine {
 
   async dispose(): Promise<void> {
     await this.unload();
-    this.listeners.clear();
+    this.states.clear();
   }
 }

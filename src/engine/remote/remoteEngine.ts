@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { OpenAI } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import type { ChatOptions, ChatOutcome, ChatStats, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from '../engine';
+import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatStats, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from '../engine';
 import { EngineError, type EngineErrorCode } from '../errors';
 import { parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
@@ -98,8 +98,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export class RemoteEngine implements Engine {
-  private current: EngineState = { kind: 'idle' };
-  private readonly listeners = new Set<(s: EngineState) => void>();
+  private readonly states = new EngineStateEvents();
   private connection: Connection | null = null;
   /** Requests run one after another: this is the last one queued. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -113,22 +112,20 @@ export class RemoteEngine implements Engine {
   }
 
   get state(): EngineState {
-    return this.current;
+    return this.states.current;
   }
 
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    return this.states.on(listener);
   }
 
   private setState(state: EngineState): void {
-    this.current = state;
-    for (const l of this.listeners) l(state);
+    this.states.set(state);
   }
 
   private serialised<T>(task: () => Promise<T>): Promise<T> {
     this.waiting++;
-    if (this.current.kind === 'busy') this.setState({ ...this.current, queued: this.waiting });
+    if (this.states.current.kind === 'busy') this.setState({ ...this.states.current, queued: this.waiting });
     const run = async () => {
       this.waiting--;
       return task();
@@ -421,6 +418,6 @@ export class RemoteEngine implements Engine {
 
   async dispose(): Promise<void> {
     await this.unload();
-    this.listeners.clear();
+    this.states.clear();
   }
 }
