@@ -108,7 +108,7 @@ describe('Explain this diagram in a real VS Code', () => {
 
     const answer = await frame.$eval('.answer', (el) => ({ raw: (el as HTMLElement).dataset.raw, chunks: Number((el as HTMLElement).dataset.chunks), text: el.textContent }));
     assert.equal(answer.raw, grounding.answer, 'the scripted answer arrived whole');
-    // The worker batches tokens every 32 ms, so a 31-token answer from the tiny model arrives in a few messages.
+    // The worker batches tokens every 50 ms, so a 31-token answer from the tiny model arrives in a few messages.
     assert.ok(answer.chunks >= 2, `streamed in ${answer.chunks} token messages`);
     const lengths = await frame.evaluate(() => (window as unknown as { __answerLengths: number[] }).__answerLengths);
     const partial = lengths.filter((n) => n > 0 && n < grounding.answer.length);

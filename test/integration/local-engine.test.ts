@@ -172,9 +172,11 @@ describe('LocalEngine stops, queues and manages its worker', () => {
     const abort = new AbortController();
     let afterStop = 0;
     let received = 0;
-    const outcome = await engine.chat(ask('Count forever'), forever, () => {
+    // Counted in tokens, not messages: the worker sends them in batches.
+    const outcome = await engine.chat(ask('Count forever'), forever, (_text, tokens) => {
       if (abort.signal.aborted) afterStop++;
-      if (++received === 20) abort.abort();
+      received += tokens ?? 1;
+      if (received >= 20 && !abort.signal.aborted) abort.abort();
     }, abort.signal);
     assert.equal(outcome.stats.interrupted, true);
     assert.equal(afterStop, 0, 'tokens after the stop');

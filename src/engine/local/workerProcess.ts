@@ -44,6 +44,9 @@ export class WorkerProcess {
     // The host's own runtime (VS Code's Electron run as Node, or code-server's Node).
     this.child = fork(workerPath, [], {
       execPath: process.execPath,
+      // Not the host's own flags: an extension host started with --inspect would hand the worker
+      // the same debug port, and a host run through a loader (tsx in tests) would slow it.
+      execArgv: [],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
