@@ -7,9 +7,10 @@
 //      (AttachmentStore.addGrab); then, off the way to the chat, the lossless PNG and model copy
 //   2. end to end in a real VS Code (code-server): keypress → capture → store → chat → image
 //      decoded and shown in the chat webview; the question box is skipped with the command's
-//      `question` argument, bound to a key in keybindings.json.
+//      `question` argument, bound to a key in keybindings.json. Budgeted: captures one at a time
+//      (1 s apart, as a user's are); shown beside it: captures back to back.
 //   node scripts/build.mjs && node scripts/package.mjs && node --import tsx bench/capture.bench.ts
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -23,6 +24,9 @@ import { reportBench } from './report';
 const SCREEN = { width: 1920, height: 1080 };
 const BUDGET_MS = 250;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const BACK_TO_BACK_RUNS = Math.ceil(RUNS * 0.67);
+/** Pause between captures measured one at a time. */
+const SETTLE_MS = 1000;
 const KEY = 'ctrl+alt+shift+9';
 
 function stats(xs: number[]): string {
@@ -107,12 +111,6 @@ async function main(): Promise<void> {
       await runCommand(page, 'InternVL Lens: Open Chat');
       const frame = await webviewViewFrame(page, 'internvl-lens.internvl-lens', 'internvlLens.chat', 20_000);
       const shown = (): Promise<number> => frame.evaluate(() => document.querySelectorAll('.turn .stage img').length);
-      const e2e: number[] = [];
-      const toImg: number[] = [];
-      const imgLoad: number[] = [];
-      /** Per run after the first: when the key was pressed and when the image element appeared (Date.now). */
-      const pressedAt: number[] = [];
-      const addedAt: number[] = [];
       // When each image element appears in the chat, and when it has loaded (Date.now: one clock for page and frame).
       await frame.evaluate(() => {
         const w = window as unknown as { __seen: { added: number; loaded: number }[] };
@@ -129,12 +127,13 @@ async function main(): Promise<void> {
           }
         }).observe(document.body, { subtree: true, childList: true });
       });
-      for (let i = 0; i < RUNS + 1; i++) {
+      /** One capture: keypress until the new image is shown at the screen's size. */
+      const captureOnce = async () => {
         const before = await shown();
         // Keys go to the workbench, as a user's would.
         await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
         const t0 = performance.now();
-        const wall0 = Date.now();
+        const pressedAt = Date.now();
         await page.keyboard.press('Control+Alt+Shift+9');
         await frame.waitForFunction(
           ({ n, w }) => {
@@ -148,32 +147,59 @@ async function main(): Promise<void> {
         );
         const ms = performance.now() - t0;
         const seen = await frame.evaluate(() => (window as unknown as { __seen: { added: number; loaded: number }[] }).__seen.at(-1)!);
-        if (i > 0) {
-          toImg.push(seen.added - wall0);
-          imgLoad.push(seen.loaded - seen.added);
-          pressedAt.push(wall0);
-          addedAt.push(seen.added);
+        return { ms, pressedAt, addedAt: seen.added, loadMs: seen.loaded - seen.added };
+      };
+      console.log(`  first capture (loads the native library) ${(await captureOnce()).ms.toFixed(1)} ms`);
+      const phases = [
+        // A user's captures are seconds apart: by then the one before has written its lossless PNG
+        // and model copy (~260 ms of CPU, from 200 ms after it was stored) and its history entry.
+        { name: 'one at a time', gapMs: SETTLE_MS, runs: RUNS, budgeted: true },
+        // Back to back, each capture competes with the one before's background work.
+        { name: 'back to back', gapMs: 0, runs: BACK_TO_BACK_RUNS, budgeted: false },
+      ];
+      const results = [];
+      for (const phase of phases) {
+        const runs = [];
+        for (let i = 0; i < phase.runs; i++) {
+          await new Promise((r) => setTimeout(r, phase.gapMs));
+          runs.push(await captureOnce());
         }
-        if (i > 0) e2e.push(ms); // the first run loads node-screenshots
-        else console.log(`  first capture (loads the native library) ${ms.toFixed(1)} ms`);
+        results.push({ phase, runs });
       }
-      console.log(`keypress → image visible in the chat  ${stats(e2e)}  (budget ${BUDGET_MS} ms)`);
-      console.log(`  keypress → image element in the chat ${stats(toImg)}; element → image loaded ${stats(imgLoad)}`);
-      const host = exthostLog(server, 200, 'InternVL Lens').split('\n').filter((l) => l.includes('captured screen-'));
-      const hostMs = (re: RegExp) => host.map((l) => Number(re.exec(l)?.[1])).filter((n) => Number.isFinite(n)).slice(1);
-      const captureMs = hostMs(/capture (\d+) ms/);
-      const storeMs = hostMs(/store (\d+) ms/);
-      console.log(`  in the extension host: capture ${stats(captureMs)}; store ${stats(storeMs)}`);
-      // The log line's own timestamp (written once the capture is stored) splits the rest of the way.
-      const storedAt = host.map((l) => Date.parse(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)/.exec(l)?.[1] ?? '')).slice(1);
-      if (storedAt.length === pressedAt.length && storedAt.every((t) => Number.isFinite(t))) {
-        const toCommand = storedAt.map((t, k) => t - (captureMs[k]! + storeMs[k]!) - pressedAt[k]!);
-        const toElement = storedAt.map((t, k) => addedAt[k]! - t);
-        console.log(`  keypress → command runs ${stats(toCommand)}; stored → image element in the chat ${stats(toElement)}`);
+      const hostLog = exthostLog(server, 400, 'InternVL Lens');
+      mkdirSync(join(REPO_ROOT, 'test-results', 'bench'), { recursive: true });
+      writeFileSync(join(REPO_ROOT, 'test-results', 'bench', 'capture-host.log'), hostLog);
+      // One line per capture, in order; the first is the warm-up.
+      const host = hostLog.split('\n').filter((l) => l.includes('captured screen-')).slice(1);
+      const rows = [];
+      let offset = 0;
+      for (const { phase, runs } of results) {
+        const lines = host.slice(offset, offset + runs.length);
+        offset += runs.length;
+        const e2e = runs.map((r) => r.ms);
+        console.log(`\n${phase.name} (${phase.gapMs} ms after the one before was shown):`);
+        console.log(`keypress → image visible in the chat  ${stats(e2e)}${phase.budgeted ? `  (budget ${BUDGET_MS} ms)` : ''}`);
+        console.log(`  keypress → image element in the chat ${stats(runs.map((r) => r.addedAt - r.pressedAt))}; element → image loaded ${stats(runs.map((r) => r.loadMs))}`);
+        const hostMs = (re: RegExp) => lines.map((l) => Number(re.exec(l)?.[1])).filter((n) => Number.isFinite(n));
+        const captureMs = hostMs(/capture (\d+) ms/);
+        const storeMs = hostMs(/store (\d+) ms/);
+        console.log(`  in the extension host: capture ${stats(captureMs)}; store ${stats(storeMs)}`);
+        // The log line's own timestamp (written once the capture is stored) splits the rest of the way.
+        const storedAt = lines.map((l) => Date.parse(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)/.exec(l)?.[1] ?? ''));
+        if (storedAt.length === runs.length && captureMs.length === runs.length && storedAt.every((t) => Number.isFinite(t))) {
+          const toCommand = storedAt.map((t, k) => t - (captureMs[k]! + storeMs[k]!) - runs[k]!.pressedAt);
+          const toElement = storedAt.map((t, k) => runs[k]!.addedAt - t);
+          console.log(`  keypress → command runs ${stats(toCommand)}; stored → image element in the chat ${stats(toElement)}`);
+        }
+        const median = [...e2e].sort((a, b) => a - b)[Math.floor(e2e.length / 2)]!;
+        if (phase.budgeted) {
+          rows.push({ name: 'capture: keypress → image visible in the chat (median)', value: median, unit: 'ms', budget: BUDGET_MS, note: `1920×1080 Xvfb, real code-server; captures ${SETTLE_MS / 1000} s apart` });
+          console.log(median <= BUDGET_MS ? `within budget: median ${median.toFixed(0)} ms ≤ ${BUDGET_MS} ms` : `OVER BUDGET: median ${median.toFixed(0)} ms > ${BUDGET_MS} ms`);
+        } else {
+          rows.push({ name: 'capture: the same, back to back (median)', value: median, unit: 'ms', budget: Number.NaN, kind: 'info' as const, note: "each capture competes with the one before's background PNG and model copy" });
+        }
       }
-      const median = [...e2e].sort((a, b) => a - b)[Math.floor(e2e.length / 2)]!;
-      reportBench('capture', [{ name: 'capture: keypress → image visible in the chat (median)', value: median, unit: 'ms', budget: BUDGET_MS, note: '1920×1080 Xvfb, real code-server' }]);
-      console.log(median <= BUDGET_MS ? `within budget: median ${median.toFixed(0)} ms ≤ ${BUDGET_MS} ms` : `OVER BUDGET: median ${median.toFixed(0)} ms > ${BUDGET_MS} ms`);
+      reportBench('capture', rows);
     } finally {
       await browser.close();
       await server.stop();

@@ -9,13 +9,17 @@ export interface BenchRow {
   /** "ms", "×", "tokens", "MiB", … */
   unit: string;
   budget: number;
-  /** "max": the value must not exceed the budget (the default); "min": it must reach it. */
-  kind?: 'max' | 'min';
+  /**
+   * "max": the value must not exceed the budget (the default); "min": it must reach it; "info": a
+   * figure shown beside a budgeted one, with no budget of its own (budget NaN).
+   */
+  kind?: 'max' | 'min' | 'info';
   /** What the value is compared with, e.g. "binding called directly, same run". */
   note?: string;
 }
 
 export function withinBudget(row: BenchRow): boolean {
+  if (row.kind === 'info') return true;
   return row.kind === 'min' ? row.value >= row.budget : row.value <= row.budget;
 }
 

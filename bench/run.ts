@@ -84,13 +84,15 @@ function main(): void {
   const header = ['benchmark', 'measured', 'budget', 'result', 'compared with / notes'];
   const table = rows.map((r) => {
     const ok = Number.isFinite(r.value) && withinBudget(r);
-    return [r.name, Number.isFinite(r.value) ? format(r.value, r.unit) : '—', Number.isFinite(r.budget) ? `${r.kind === 'min' ? '≥' : '≤'} ${format(r.budget, r.unit)}` : '—', ok ? 'pass' : 'FAIL', r.note ?? ''];
+    const result = r.kind === 'info' && ok ? 'shown' : ok ? 'pass' : 'FAIL';
+    return [r.name, Number.isFinite(r.value) ? format(r.value, r.unit) : '—', Number.isFinite(r.budget) ? `${r.kind === 'min' ? '≥' : '≤'} ${format(r.budget, r.unit)}` : '—', result, r.note ?? ''];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   const failed = table.filter((t) => t[3] === 'FAIL').length;
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
-  const summary = `${table.length - failed} of ${table.length} within budget${failed ? `, ${failed} FAILED` : ''} (${((Date.now() - started) / 60_000).toFixed(1)} min)`;
+  const budgeted = table.filter((t) => t[3] !== 'shown').length;
+  const summary = `${budgeted - failed} of ${budgeted} within budget${failed ? `, ${failed} FAILED` : ''} (${((Date.now() - started) / 60_000).toFixed(1)} min)`;
   console.log(`\n${line(header)}\n${widths.map((w) => '─'.repeat(w)).join('  ')}\n${table.map(line).join('\n')}\n\n${summary}`);
 
   const md = [
