@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { type ChatMessage, type LlamaContext, loadLlamaNode, type LlamaNode, type MessagePart } from './llama-node-api';
 import { chooseLibVariant } from './hardware';
+import { TokenBatcher } from './tokenBatcher';
 import {
   type CancellationToken,
   createMessageConnection,
@@ -171,10 +172,10 @@ function toBindingMessages(messages: WorkerChatMessage[]): ChatMessage[] {
 }
 
 /**
- * Longest a streamed token waits to be sent with the ones after it: 20 updates a second, smooth to
- * a reader. Each batch wakes the host and the webview (~0.2 ms of CPU on each side per message,
- * measured), and on a small machine that CPU time comes out of llama.cpp's threads. A slow model's
- * tokens (one per 50 ms or more) still go out one by one.
+ * Longest a streamed token waits to be sent with the ones after it (tokenBatcher.ts): 20 updates a
+ * second, smooth to a reader. Each batch costs the host and the webview ~0.2 ms of CPU per message
+ * (measured), which on a small machine comes out of llama.cpp's threads. A slow model's tokens
+ * (one per 50 ms or more) still go out one by one.
  */
 const TOKEN_BATCH_MS = 50;
 
@@ -286,28 +287,11 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
   let firstTokenAt: number | null = null;
   let streamed = '';
   const stop = token.onCancellationRequested(() => current.context.stopCompletion());
-  /** Tokens sent so far: each message says how many it holds, so the host can show a live rate. */
-  let sentTokens = 0;
-  const send = (text: string, tokens: number) => {
-    sentTokens += tokens;
-    // After a stop the binding may still deliver a few tokens: they are not part of the answer.
+  // After a stop the binding may still deliver a few tokens: they are not part of the answer.
+  // Each message says how many tokens it holds, so the host can show a live rate.
+  const batcher = new TokenBatcher((text, tokens) => {
     if (!token.isCancellationRequested) void connection.sendNotification(WorkerMethods.token, { chatId: params.chatId, text, tokens } satisfies TokenNotification);
-  };
-  // The first token goes out at once; later ones are batched per TOKEN_BATCH_MS, because one IPC
-  // message per token costs the host and worker more CPU than a fast model takes to make a token.
-  let batch = '';
-  let batchTokens = 0;
-  let batchTimer: NodeJS.Timeout | null = null;
-  const cancelBatch = () => {
-    if (batchTimer) clearTimeout(batchTimer);
-    batchTimer = null;
-  };
-  const flush = () => {
-    cancelBatch();
-    if (batch) send(batch, batchTokens);
-    batch = '';
-    batchTokens = 0;
-  };
+  }, TOKEN_BATCH_MS);
   try {
     if (token.isCancellationRequested) current.context.stopCompletion();
     const result = await current.context.completion(
@@ -324,14 +308,8 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
       (t) => {
         if (!t.token) return;
         streamed += t.token;
-        if (firstTokenAt === null) {
-          firstTokenAt = performance.now();
-          send(t.token, 1);
-        } else {
-          batch += t.token;
-          batchTokens++;
-          batchTimer ??= setTimeout(flush, TOKEN_BATCH_MS);
-        }
+        firstTokenAt ??= performance.now();
+        batcher.push(t.token);
       },
     );
     // The binding can resolve before its last token callbacks have run: let them arrive, then
@@ -340,8 +318,8 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     while (streamed.length < result.text.length && performance.now() < deadline) {
       await new Promise((r) => setImmediate(r));
     }
-    flush();
-    if (streamed.length < result.text.length && result.text.startsWith(streamed)) send(result.text.slice(streamed.length), Math.max(0, result.tokens_predicted - sentTokens));
+    batcher.flush();
+    if (streamed.length < result.text.length && result.text.startsWith(streamed)) batcher.sendExtra(result.text.slice(streamed.length), Math.max(0, result.tokens_predicted - batcher.sentTokens));
     const t = result.timings;
     // tokens_evaluated counts the whole prompt plus the generated tokens.
     const contextTokens = Math.max(t.prompt_n, result.tokens_evaluated - result.tokens_predicted);
@@ -386,7 +364,7 @@ async function chat(params: ChatParams, token: CancellationToken): Promise<ChatR
     await ensureLoaded(params0).catch((e) => log('error', `reload after failure failed: ${describe(e)}`));
     fail('completion-failed', describe(err));
   } finally {
-    cancelBatch();
+    batcher.cancel();
     stop.dispose();
   }
 }
