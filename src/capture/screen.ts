@@ -1,5 +1,6 @@
 // Capture Screen: one monitor's pixels, in device pixels, with its scale factor.
 import { type Capture, captureName } from './capture';
+import type { Sharp } from 'sharp';
 import { loadSharp, type RawPixels } from '../images';
 import { displayKind } from './display';
 import { CaptureError } from './errors';
@@ -78,15 +79,35 @@ export async function grabAllScreens(): Promise<ScreenShot[]> {
   return shots;
 }
 
+/** The grabbed screen, or the `rect` of it (device pixels). */
+async function cropShot(shot: ScreenShot, rect: CropRect | undefined): Promise<NativeImage> {
+  if (!rect) return shot.image;
+  const r = clampRect(rect, shot.image.width, shot.image.height);
+  return native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
+}
+
 /** Encodes a grabbed screen, or the `rect` of it (device pixels), as a PNG capture. */
 export async function encodeShot(shot: ScreenShot, kind: string, rect?: CropRect): Promise<Capture> {
-  let image = shot.image;
-  if (rect) {
-    const r = clampRect(rect, image.width, image.height);
-    image = await native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
-  }
+  const image = await cropShot(shot, rect);
   return { ...(await encodeGrab(image, { opaque: true })), name: captureName(kind), width: image.width, height: image.height, scaleFactor: shot.monitor.scaleFactor };
 }
+
+/** A grabbed image's RGBA pixels, and sharp pipelines over them (the alpha channel left out when `opaque`). */
+async function rawGrab(image: NativeImage, opaque: boolean): Promise<{ pixels: RawPixels & { channels: 4 }; pipeline: () => Sharp }> {
+  const data = await native('read the captured pixels', () => image.toRaw());
+  const pixels = { data, width: image.width, height: image.height, channels: 4 as const };
+  const sharp = await loadSharp();
+  return {
+    pixels,
+    pipeline: () => {
+      const raw = sharp(data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } });
+      return opaque ? raw.removeAlpha() : raw;
+    },
+  };
+}
+
+/** sharp's fastest PNG setting (see encodeGrab). */
+const encodePng = (pipeline: () => Sharp): Promise<Buffer> => native('encode the capture', () => pipeline().png({ compressionLevel: 1 }).toBuffer());
 
 /**
  * A grabbed image as PNG bytes plus its RGBA pixels (kept, so the model-sized copy needs no
@@ -95,14 +116,8 @@ export async function encodeShot(shot: ScreenShot, kind: string, rect?: CropRect
  * transparency (`opaque`): its PNG leaves the alpha channel out, a quarter less to inflate.
  */
 export async function encodeGrab(image: NativeImage, { opaque = false } = {}): Promise<Pick<Capture, 'bytes' | 'pixels'>> {
-  const data = await native('read the captured pixels', () => image.toRaw());
-  const pixels = { data, width: image.width, height: image.height, channels: 4 as const };
-  const sharp = await loadSharp();
-  const bytes = await native('encode the capture', () => {
-    const raw = sharp(data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } });
-    return (opaque ? raw.removeAlpha() : raw).png({ compressionLevel: 1 }).toBuffer();
-  });
-  return { bytes, pixels };
+  const { pixels, pipeline } = await rawGrab(image, opaque);
+  return { bytes: await encodePng(pipeline), pixels };
 }
 
 /**
@@ -135,18 +150,11 @@ export function previewShrink(width: number, height: number): number {
 
 /** Grabs a screen (or the `rect` of it) for the chat: display JPEG now, PNG on demand. */
 export async function grabForChat(shot: ScreenShot, kind: string, rect?: CropRect): Promise<ChatGrab> {
-  let image = shot.image;
-  if (rect) {
-    const r = clampRect(rect, image.width, image.height);
-    image = await native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
-  }
-  const data = await native('read the captured pixels', () => image.toRaw());
-  const pixels: RawPixels = { data, width: image.width, height: image.height, channels: 4 };
-  const sharp = await loadSharp();
-  const raw = () => sharp(data, { raw: { width: pixels.width, height: pixels.height, channels: 4 } }).removeAlpha();
+  const image = await cropShot(shot, rect);
+  const { pixels, pipeline } = await rawGrab(image, true);
   const shrink = previewShrink(pixels.width, pixels.height);
   const display = await native('encode the capture', () => {
-    const all = raw();
+    const all = pipeline();
     const sized = shrink > 1 ? all.resize(Math.round(pixels.width / shrink), Math.round(pixels.height / shrink), { kernel: 'linear' }) : all;
     // One Huffman pass (optimiseCoding off): a few percent larger, a good deal quicker to write.
     return sized.jpeg({ quality: DISPLAY_JPEG_QUALITY, optimiseCoding: false }).toBuffer();
@@ -159,7 +167,7 @@ export async function grabForChat(shot: ScreenShot, kind: string, rect?: CropRec
     scaleFactor: shot.monitor.scaleFactor,
     pixels,
     display,
-    png: () => (png ??= native('encode the capture', () => raw().png({ compressionLevel: 1 }).toBuffer())),
+    png: () => (png ??= encodePng(pipeline)),
   };
 }
 
@@ -173,12 +181,17 @@ export function clampRect(rect: CropRect, width: number, height: number): CropRe
   return { x, y, width: w, height: h };
 }
 
-/** Captures a monitor; in a Wayland session without X, falls back to the desktop's screenshot tool. */
-export async function captureScreen(monitorId?: number): Promise<Capture> {
+/** Runs `grab`; in a Wayland session without X, the desktop's screenshot tool captures instead. */
+export async function orDesktopTool<T>(grab: () => Promise<T>): Promise<T | Capture> {
   try {
-    return await encodeShot(await grabScreen(monitorId), 'screen');
+    return await grab();
   } catch (err) {
     if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
     throw err;
   }
+}
+
+/** Captures a monitor as a PNG capture (or with the desktop's tool, see orDesktopTool). */
+export function captureScreen(monitorId?: number): Promise<Capture> {
+  return orDesktopTool(async () => encodeShot(await grabScreen(monitorId), 'screen'));
 }

@@ -7,8 +7,7 @@ import { CaptureError } from '../capture/errors';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget, type ScreenTarget, screenChoices } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
 import { pruneCaptures } from '../capture/retention';
-import { type ChatGrab, grabForChat, grabScreen, listMonitors } from '../capture/screen';
-import { captureWithDesktopTool } from '../capture/wayland';
+import { type ChatGrab, grabForChat, grabScreen, listMonitors, orDesktopTool } from '../capture/screen';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
 import { ImageError, modelCopiesSettled } from '../images';
@@ -124,26 +123,14 @@ async function pickMonitor(args: CaptureArgs | undefined, all: boolean): Promise
   return { id: picked.target };
 }
 
-/** One monitor for the chat; in a Wayland session without X, the desktop's screenshot tool. */
-async function grabMonitorForChat(monitorId: number | undefined): Promise<Capture | ChatGrab> {
-  try {
-    return await grabForChat(await grabScreen(monitorId), 'screen');
-  } catch (err) {
-    if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
-    throw err;
-  }
-}
-
 export const captureScreen = (ctx: LensContext) =>
   captureCommand(ctx, async (args) => {
     const monitor = await pickMonitor(args, true);
     if (!monitor) return undefined;
-    if (monitor.id !== ALL_SCREENS) return grabMonitorForChat(monitor.id);
-    const capture = await captureAllScreens().catch((err: unknown) => {
-      // Wayland without X: the desktop's screenshot tool takes every output anyway.
-      if (err instanceof CaptureError && err.problem === 'wayland') return captureWithDesktopTool(err);
-      throw err;
-    });
+    const id = monitor.id;
+    if (id !== ALL_SCREENS) return orDesktopTool(async () => grabForChat(await grabScreen(id), 'screen'));
+    // Wayland without X: the desktop's screenshot tool takes every output anyway.
+    const capture = await orDesktopTool(captureAllScreens);
     if (!('layout' in capture)) return capture;
     ctx.output.info(
       `all screens: ${capture.monitors.map((m, i) => `${m.name} ${m.width}×${m.height}@(${m.x},${m.y}) scale ${m.scaleFactor} → image (${capture.layout.placements[i]!.left},${capture.layout.placements[i]!.top})`).join('; ')}`,
