@@ -67,20 +67,28 @@ export function modelCopyReady(modelPath: string): Promise<void> {
 }
 
 /**
- * Writes a stored file (a capture's lossless original) in the background, after the same head
- * start as a model-sized copy; modelCopyReady(path) and modelCopiesSettled() wait for it too.
+ * Starts writing `path` (after the background head start when `background`) unless a write of it
+ * is already under way, and tracks it for modelCopyReady and modelCopiesSettled.
  */
-export function writeInBackground(path: string, write: () => Promise<void>): Promise<void> {
-  // The same grab stored twice in quick succession: one write.
+function startWrite(path: string, write: () => Promise<void>, background: boolean): Promise<void> {
+  // The same file asked for twice in quick succession: one write.
   const current = writing.get(path);
   if (current && !current.failed) return current.done;
-  const entry = { done: sleep(BACKGROUND_START_MS).then(write), failed: false };
+  const entry = { done: background ? sleep(BACKGROUND_START_MS).then(write) : write(), failed: false };
   writing.set(path, entry);
   entry.done.then(
     () => writing.get(path) === entry && writing.delete(path),
     () => (entry.failed = true),
   );
   return entry.done;
+}
+
+/**
+ * Writes a stored file (a capture's lossless original) in the background, after the same head
+ * start as a model-sized copy; modelCopyReady(path) and modelCopiesSettled() wait for it too.
+ */
+export function writeInBackground(path: string, write: () => Promise<void>): Promise<void> {
+  return startWrite(path, write, true);
 }
 
 /** Resolves once no model-sized copy is being written (before deleting stored images, say). */
@@ -139,18 +147,8 @@ export async function prepareForModel(path: string, options: PrepareOptions): Pr
   const model = gridPixelSize(grid);
   const transform = createTransform({ stored, orientation, crop, model, devicePixelRatio: options.devicePixelRatio ?? 1 });
   const modelPath = join(options.outDir, `${options.key}.${grid.cols}x${grid.rows}${cropName(options.crop)}.png`);
-  let entry = writing.get(modelPath);
-  if (!entry || entry.failed) {
-    const write = () => writeModelCopy(path, pixels, options, modelPath, model);
-    const started = { done: options.background ? sleep(BACKGROUND_START_MS).then(write) : write(), failed: false };
-    writing.set(modelPath, started);
-    started.done.then(
-      () => writing.get(modelPath) === started && writing.delete(modelPath),
-      () => (started.failed = true),
-    );
-    entry = started;
-  }
-  if (!options.background) await entry.done;
+  const done = startWrite(modelPath, () => writeModelCopy(path, pixels, options, modelPath, model), options.background === true);
+  if (!options.background) await done;
   return { modelPath, grid, tokens: imageTokenCount(grid), transform };
 }
 
