@@ -3,13 +3,14 @@
 // selected (so local mode never constructs, let alone contacts, the remote one) and disposed
 // when replaced.
 import type { EngineKind } from '../config';
-import type { ChatOptions, ChatOutcome, ChatTurn, Engine, EngineState, LoadedModel, TokenListener } from './engine';
+import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from './engine';
 
 export class SwitchableEngine implements Engine {
   private engine: Engine;
   private currentKind: EngineKind;
   private subscription: { dispose(): void };
-  private readonly listeners = new Set<(s: EngineState) => void>();
+  /** Told of the state changes of whichever engine runs (the state itself is that engine's). */
+  private readonly states = new EngineStateEvents();
   /** Swaps run one after another, each waiting for the old engine to end. */
   private switching: Promise<void> = Promise.resolve();
 
@@ -34,7 +35,7 @@ export class SwitchableEngine implements Engine {
 
   private follow(engine: Engine): { dispose(): void } {
     return engine.onDidChangeState((s) => {
-      if (engine === this.engine) for (const l of this.listeners) l(s);
+      if (engine === this.engine) this.states.set(s);
     });
   }
 
@@ -47,7 +48,7 @@ export class SwitchableEngine implements Engine {
       this.currentKind = kind;
       this.engine = this.build(kind);
       this.subscription = this.follow(this.engine);
-      for (const l of this.listeners) l(this.engine.state);
+      this.states.set(this.engine.state);
       await old.dispose();
     });
     return this.switching;
@@ -58,8 +59,7 @@ export class SwitchableEngine implements Engine {
   }
 
   onDidChangeState(listener: (state: EngineState) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+    return this.states.on(listener);
   }
 
   chat(turns: ChatTurn[], options: ChatOptions, onToken: TokenListener, signal?: AbortSignal): Promise<ChatOutcome> {
@@ -80,7 +80,7 @@ export class SwitchableEngine implements Engine {
 
   async dispose(): Promise<void> {
     this.subscription.dispose();
-    this.listeners.clear();
+    this.states.clear();
     await this.switching;
     await this.engine.dispose();
   }

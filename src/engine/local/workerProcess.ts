@@ -22,6 +22,7 @@ import {
   WorkerMethods,
 } from '../../protocol/worker';
 import { parseMessage } from '../../protocol/validate';
+import type { TokenListener } from '../engine';
 import { EngineError, type EngineErrorCode } from '../errors';
 import { Settings } from '../../config';
 
@@ -32,7 +33,7 @@ export interface WorkerLog {
 export class WorkerProcess {
   private readonly child: ChildProcess;
   private readonly connection: MessageConnection;
-  private readonly tokenListeners = new Map<string, (text: string, tokens?: number) => void>();
+  private readonly tokenListeners = new Map<string, TokenListener>();
   private progressListener: ((progress: number) => void) | null = null;
   private readonly pending = new Set<(err: EngineError) => void>();
   private exitError: EngineError | null = null;
@@ -153,7 +154,7 @@ export class WorkerProcess {
     return this.request(WorkerMethods.unload, null, v.unknown());
   }
 
-  async chat(params: ChatParams, onToken: (text: string, tokens?: number) => void, signal?: AbortSignal): Promise<ChatResult> {
+  async chat(params: ChatParams, onToken: TokenListener, signal?: AbortSignal): Promise<ChatResult> {
     this.tokenListeners.set(params.chatId, onToken);
     // After a stop, tokens still in flight are dropped here as well as in the worker.
     const mute = () => this.tokenListeners.delete(params.chatId);
