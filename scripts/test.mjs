@@ -2,7 +2,9 @@
 // Runs the test suites and ends with one line: "N passed, N failed".
 //   node scripts/test.mjs all | unit | integration | webview | e2e
 // "all" (npm test) also prepares everything a fresh machine lacks: system packages and
-// code-server (scripts/install-test-deps.sh), the build, the VSIX and the generated tiny models.
+// code-server (scripts/install-test-deps.sh), llama.cpp's llama-server built from the source
+// node-llama-cpp ships (scripts/build-llama-server.sh, cached in .tools/), the build, the VSIX and
+// the generated tiny models.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +51,8 @@ const preparations = [];
 const needsBuild = suites.some((s) => s !== 'unit');
 // Chromium (webview, e2e) and code-server (e2e) come from the install script.
 if (suites.includes('e2e') || suites.includes('webview')) preparations.push(['system packages and code-server', 'bash', ['scripts/install-test-deps.sh']]);
+// Integration and e2e tests run the real llama-server on the tiny models.
+if (suites.includes('integration') || suites.includes('e2e')) preparations.push(['llama-server (llama.cpp, built once per machine)', 'bash', ['scripts/build-llama-server.sh']]);
 if (needsBuild) preparations.push(['build', process.execPath, ['scripts/build.mjs']]);
 if (suites.includes('e2e')) preparations.push(['package VSIX', process.execPath, ['scripts/package.mjs']]);
 if (needsBuild) preparations.push(['tiny models', process.execPath, ['--import', 'tsx', 'test/fixtures/generate.ts']]);
