@@ -74,11 +74,20 @@ code_server_ok() {  # $1=verbose: say why it is not ok
   if [ ! -x "$CS_BIN" ]; then
     why="$CS_BIN missing"
   else
-    local out
-    if ! out="$("$CS_BIN" --version 2>&1)"; then
+    local out version_line
+    # On its first start code-server writes ~/.config/code-server/config.yaml and says so on the
+    # first line, before the version: give it a throwaway config home, and read the line that
+    # starts with a version number wherever it is.
+    local cfg; cfg="$(mktemp -d)"
+    if ! out="$(XDG_CONFIG_HOME="$cfg" XDG_DATA_HOME="$cfg" "$CS_BIN" --version 2>&1)"; then
       why="'code-server --version' failed: $out"
-    elif [ "${out%% *}" != "$CODE_SERVER_VERSION" ]; then
-      why="version is '${out%%$'\n'*}', want $CODE_SERVER_VERSION"
+    fi
+    rm -rf "$cfg"
+    version_line="$(printf '%s\n' "$out" | grep -E '^[0-9]+\.[0-9]+\.[0-9]+ ' | head -n 1 || true)"
+    if [ -n "$why" ]; then
+      :
+    elif [ "${version_line%% *}" != "$CODE_SERVER_VERSION" ]; then
+      why="no line of 'code-server --version' starts with $CODE_SERVER_VERSION: $(printf '%s' "$out" | tr '\n' '|')"
     # the native modules built by postinstall and the ripgrep binary must be there too
     elif [ ! -f "$CS_DIR/node_modules/code-server/lib/vscode/node_modules/node-pty/build/Release/pty.node" ]; then
       why="node-pty native module not built"
@@ -88,7 +97,7 @@ code_server_ok() {  # $1=verbose: say why it is not ok
       why="@vscode/ripgrep binary missing"
     fi
   fi
-  if [ -z "$why" ]; then CS_VERSION_LINE="${out%%$'\n'*}"; return 0; fi
+  if [ -z "$why" ]; then CS_VERSION_LINE="$version_line"; return 0; fi
   [ "${1:-}" = verbose ] && log "code-server check: $why" >&2
   return 1
 }
