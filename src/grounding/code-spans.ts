@@ -65,10 +65,13 @@ export class CodeSpans {
   private opener = -1;
   private openerRaw = 0;
   private openerLength = 0;
-  /** Runs read after the opener: if it turns out plain text, they are paired among themselves. */
-  private readonly runStarts: number[] = [];
-  private readonly runLengths: number[] = [];
-  private readonly runEscaped: boolean[] = [];
+  /**
+   * Runs read after the opener, as (start, length) pairs, the length negative when a backslash
+   * escapes the run's first backtick: if the opener turns out plain text, they pair among themselves.
+   */
+  private runs = new Int32Array(64);
+  private runCount = 0;
+  private readonly runIndex = new RunIndex();
   /** Code spans found, in order, as [start, end) (end Infinity while a fence is open). */
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
@@ -298,12 +301,17 @@ export class CodeSpans {
       this.starts.push(this.opener);
       this.ends.push(start + length);
       this.opener = -1;
-      this.runStarts.length = this.runLengths.length = this.runEscaped.length = 0;
+      this.runCount = 0;
       return;
     }
-    this.runStarts.push(start);
-    this.runLengths.push(length);
-    this.runEscaped.push(escaped);
+    if (this.runCount * 2 === this.runs.length) {
+      const grown = new Int32Array(this.runs.length * 2);
+      grown.set(this.runs);
+      this.runs = grown;
+    }
+    this.runs[this.runCount * 2] = start;
+    this.runs[this.runCount * 2 + 1] = escaped ? -length : length;
+    this.runCount++;
   }
 
   /**
@@ -313,32 +321,55 @@ export class CodeSpans {
   private paragraphEnd(): void {
     if (this.opener < 0) return;
     this.opener = -1;
-    const n = this.runStarts.length;
-    // Indexes of the runs of each length, in order; `next` is how far each list has been used.
-    const byLength = new Map<number, { at: number[]; next: number }>();
-    for (let i = 0; i < n; i++) {
-      const len = this.runLengths[i]!;
-      const entry = byLength.get(len);
-      if (entry) entry.at.push(i);
-      else byLength.set(len, { at: [i], next: 0 });
+    const n = this.runCount;
+    if (n < 2) {
+      this.runCount = 0;
+      return;
+    }
+    const runs = this.runs;
+    // next[i]: the next run of the same length as run i (-1: none). After this pass, `first`
+    // holds, for each length, the first run of it: the "next run of length L after i" pointer.
+    const next = new Int32Array(n);
+    const first = this.runIndex;
+    first.clear();
+    for (let i = n - 1; i >= 0; i--) {
+      const len = Math.abs(runs[i * 2 + 1]!);
+      next[i] = first.get(len);
+      first.set(len, i);
     }
     let i = 0;
     while (i < n) {
-      const escaped = this.runEscaped[i]!;
-      const len = this.runLengths[i]! - (escaped ? 1 : 0);
-      const entry = len > 0 ? byLength.get(len) : undefined;
-      if (entry) {
-        while (entry.next < entry.at.length && entry.at[entry.next]! <= i) entry.next++;
-        const j = entry.at[entry.next];
-        if (j !== undefined) {
-          this.starts.push(this.runStarts[i]! + (escaped ? 1 : 0));
-          this.ends.push(this.runStarts[j]! + this.runLengths[j]!);
-          i = j + 1;
-          continue;
-        }
-      }
-      i++;
+      const signed = runs[i * 2 + 1]!;
+      const len = signed < 0 ? -signed - 1 : signed;
+      let j = len > 0 ? first.get(len) : -1;
+      while (j !== -1 && j <= i) j = next[j]!;
+      if (len > 0) first.set(len, j);
+      if (j !== -1) {
+        this.starts.push(runs[i * 2]! + (signed < 0 ? 1 : 0));
+        this.ends.push(runs[j * 2]! + Math.abs(runs[j * 2 + 1]!));
+        i = j + 1;
+      } else i++;
     }
-    this.runStarts.length = this.runLengths.length = this.runEscaped.length = 0;
+    this.runCount = 0;
+  }
+}
+
+/** Run index by run length: an array for the short lengths text is full of, a map beyond. */
+class RunIndex {
+  private readonly short = new Int32Array(64).fill(-1);
+  private readonly long = new Map<number, number>();
+
+  get(length: number): number {
+    return length < 64 ? this.short[length]! : (this.long.get(length) ?? -1);
+  }
+
+  clear(): void {
+    this.short.fill(-1);
+    this.long.clear();
+  }
+
+  set(length: number, index: number): void {
+    if (length < 64) this.short[length] = index;
+    else this.long.set(length, index);
   }
 }

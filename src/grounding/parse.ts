@@ -82,63 +82,93 @@ const isListChar = (c: number) => (c >= DIGIT_0 && c <= DIGIT_9) || c === DOT ||
 const isSentenceMark = (c: number) => c === DOT || c === COLON || c === SEMICOLON || c === COMMA || c === BANG || c === QUESTION;
 const isEmphasis = (c: number) => c === STAR || c === UNDERSCORE || c === BACKTICK;
 
-/** Leading list marker and emphasis of a tag-stripped label. */
-const LABEL_LEAD = /^\s*(?:(?:[-*+]|\d+[.)])\s+)?[*_`]*/;
-
 function quote(text: string): string {
   return text.length <= MAX_QUOTE ? text : `${text.slice(0, MAX_QUOTE - 20)}… (${text.length} characters)`;
 }
 
-function parseNumbers(inner: string): number[] {
-  return inner.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s)));
+/** The number in `list` between `from` and `to`; NaN for an empty field. */
+function fieldValue(list: string, from: number, to: number): number {
+  // Most fields are a few digits: read those here rather than slicing a string for `Number`.
+  let value = 0;
+  let digits = 0;
+  let k = from;
+  while (k < to && isWs(list.charCodeAt(k))) k++;
+  if (k === to) return Number.NaN;
+  for (; k < to; k++) {
+    const c = list.charCodeAt(k);
+    if (c < DIGIT_0 || c > DIGIT_9) break;
+    value = value * 10 + (c - DIGIT_0);
+    digits++;
+  }
+  while (k < to && isWs(list.charCodeAt(k))) k++;
+  return k === to && digits > 0 && digits <= 15 ? value : Number(list.slice(from, to));
+}
+
+/** The group `[…]` of `list` opening at `open`, for a debug message. */
+function groupText(list: string, open: number): string {
+  return quote(list.slice(open, list.indexOf(']', open) + 1));
 }
 
 /** Coordinates of one `[[…],[…]]` list → regions, with `label`. Drops what cannot be right. */
 function readList(list: string, label: string | null, debug: GroundingDebug): Region[] {
-  const groups = [...list.matchAll(/\[([^\[\]]*)\]/g)].map((m) => ({ raw: m[0], values: parseNumbers(m[1] ?? '') }));
-  // InternVL writes integers in 0..1000; a list of fractions within 0..1 is the same place in
-  // 0..1 units (InternVL's own evaluation reads it so), never a sub-pixel box.
-  let fractional = groups.length > 0;
+  // The tokenizer has checked the shape: every `[` after the first opens a group of numbers.
+  const opens: number[] = [];
+  const counts: number[] = [];
+  const values: number[] = [];
+  let fractional = true;
   let someFraction = false;
-  for (const g of groups) {
-    for (const n of g.values) {
+  for (let open = list.indexOf('[', 1); open >= 0; ) {
+    const close = list.indexOf(']', open);
+    let from = open + 1;
+    let count = 0;
+    for (;;) {
+      const comma = list.indexOf(',', from);
+      const to = comma < 0 || comma > close ? close : comma;
+      const n = fieldValue(list, from, to);
+      values.push(n);
+      count++;
+      // InternVL writes integers in 0..1000; a list of fractions within 0..1 is the same place
+      // in 0..1 units (InternVL's own evaluation reads it so), never a sub-pixel box.
       if (!(Number.isFinite(n) && n >= 0 && n <= 1)) fractional = false;
       else if (!Number.isInteger(n)) someFraction = true;
+      if (to === close) break;
+      from = to + 1;
     }
+    opens.push(open);
+    counts.push(count);
+    open = list.indexOf('[', close);
   }
   fractional &&= someFraction;
   const scale = fractional ? 1 : INTERNVL_BOX_SCALE;
   if (fractional) debug(`read ${quote(list)} as 0..1 fractions`);
   const regions: Region[] = [];
   let drops = 0;
-  const drop = (raw: string, why: string) => {
-    if (++drops <= MAX_DROPS_REPORTED) debug(`dropped ${quote(raw)}: ${why}`);
-  };
-  for (const { raw, values } of groups) {
-    if (values.some((n) => !Number.isFinite(n))) {
-      drop(raw, 'not a list of numbers');
+  let at = 0;
+  for (let g = 0; g < opens.length; g++) {
+    const count = counts[g]!;
+    const first = at;
+    at += count;
+    let why: string | null = null;
+    for (let k = first; k < at && why === null; k++) if (!Number.isFinite(values[k])) why = 'not a list of numbers';
+    for (let k = first; k < at && why === null; k++) if (values[k]! < 0 || values[k]! > scale) why = `values outside 0..${scale}`;
+    if (why === null && count === 2) {
+      regions.push({ kind: 'point', label, point: [values[first]! / scale, values[first + 1]! / scale] });
       continue;
     }
-    if (values.some((n) => n < 0 || n > scale)) {
-      drop(raw, `values outside 0..${scale}`);
-      continue;
+    if (why === null && count !== 4) why = `${count} values, expected 4 (box) or 2 (point)`;
+    let x1 = values[first]!;
+    let y1 = values[first + 1]!;
+    let x2 = values[first + 2]!;
+    let y2 = values[first + 3]!;
+    if (why === null) {
+      // Swapped corners are unambiguous: the box is the same rectangle.
+      if (x2 < x1 || y2 < y1) debug(`repaired ${groupText(list, opens[g]!)}: swapped corners`);
+      if (x2 < x1) [x1, x2] = [x2, x1];
+      if (y2 < y1) [y1, y2] = [y2, y1];
+      if (x1 === x2 || y1 === y2) why = 'zero area';
     }
-    if (values.length === 2) {
-      const [x, y] = values as [number, number];
-      regions.push({ kind: 'point', label, point: [x / scale, y / scale] });
-      continue;
-    }
-    if (values.length !== 4) {
-      drop(raw, `${values.length} values, expected 4 (box) or 2 (point)`);
-      continue;
-    }
-    let [x1, y1, x2, y2] = values as [number, number, number, number];
-    // Swapped corners are unambiguous: the box is the same rectangle.
-    if (x2 < x1 || y2 < y1) debug(`repaired ${quote(raw)}: swapped corners`);
-    if (x2 < x1) [x1, x2] = [x2, x1];
-    if (y2 < y1) [y1, y2] = [y2, y1];
-    if (x1 === x2 || y1 === y2) {
-      drop(raw, 'zero area');
+    if (why !== null) {
+      if (++drops <= MAX_DROPS_REPORTED) debug(`dropped ${groupText(list, opens[g]!)}: ${why}`);
       continue;
     }
     regions.push({ kind: 'box', label, box: [x1 / scale, y1 / scale, x2 / scale, y2 / scale] });
@@ -176,6 +206,45 @@ function readCall(raw: string, action: string, args: string, label: string | nul
     return [];
   }
   return [{ kind: 'point', label, point: [x, y] }];
+}
+
+/**
+ * Where the last sentence break in `lead` ends (0 if none): `\n`, `[.:;,!?][*_`]*\s`,
+ * `\s[-–—]\s` or `\s(?:and|or)\s`, wherever one ends last, read backwards from the end.
+ */
+function lastBreakEnd(lead: string): number {
+  for (let e = lead.length; e > 0; e--) {
+    const c = lead.charCodeAt(e - 1);
+    if (!isWs(c)) continue;
+    if (c === LF) return e;
+    let k = e - 2;
+    while (k >= 0 && isEmphasis(lead.charCodeAt(k))) k--;
+    if (k >= 0 && isSentenceMark(lead.charCodeAt(k))) return e;
+    const p1 = lead.charCodeAt(e - 2);
+    if (e >= 3 && isDash(p1) && isWs(lead.charCodeAt(e - 3))) return e;
+    if (e >= 5 && p1 === LOWER_D && lead.charCodeAt(e - 3) === LOWER_N && lead.charCodeAt(e - 4) === LOWER_A && isWs(lead.charCodeAt(e - 5))) return e;
+    if (e >= 4 && p1 === LOWER_R && lead.charCodeAt(e - 3) === LOWER_O && isWs(lead.charCodeAt(e - 4))) return e;
+  }
+  return 0;
+}
+
+/** Past the whitespace, list marker (`-`, `*`, `+`, `1.`, `1)`) and emphasis a label starts with. */
+function labelStart(lead: string, from: number): number {
+  let i = from;
+  while (i < lead.length && isWs(lead.charCodeAt(i))) i++;
+  let j = i;
+  const c = lead.charCodeAt(j);
+  if (c === MINUS || c === STAR || c === PLUS) j++;
+  else if (c >= DIGIT_0 && c <= DIGIT_9) {
+    while (j < lead.length && lead.charCodeAt(j) >= DIGIT_0 && lead.charCodeAt(j) <= DIGIT_9) j++;
+    j = lead.charCodeAt(j) === DOT || lead.charCodeAt(j) === RPAREN ? j + 1 : -1;
+  } else j = -1;
+  if (j > 0 && j < lead.length && isWs(lead.charCodeAt(j))) {
+    while (j < lead.length && isWs(lead.charCodeAt(j))) j++;
+    i = j;
+  }
+  while (i < lead.length && isEmphasis(lead.charCodeAt(i))) i++;
+  return i;
 }
 
 /**
@@ -227,19 +296,23 @@ class TextLog {
     return parts.join('');
   }
 
-  /** Calls `each` with every character code in [from, to) and its offset. */
-  forEach(from: number, to: number, each: (c: number, at: number) => void): void {
-    if (to <= from) return;
-    let i = this.locate(from);
+  /**
+   * Hands [from, to) to `read` one chunk at a time, as (chunk, start, end) indexes into the
+   * chunk, until `read` returns an index short of `end`; returns the offset it stopped at.
+   */
+  scan(from: number, to: number, read: (chunk: string, start: number, end: number) => number): number {
     let at = from;
+    let i = this.locate(from);
     while (at < to) {
       const chunk = this.chunks[i]!;
       const base = this.starts[i]!;
       const end = Math.min(to - base, chunk.length);
-      for (let k = at - base; k < end; k++) each(chunk.charCodeAt(k), base + k);
-      at = base + end;
+      const stop = read(chunk, at - base, end);
+      at = base + stop;
+      if (stop < end) break;
       i++;
     }
+    return at;
   }
 }
 
@@ -306,13 +379,10 @@ class AnswerScanner {
   private tagRunStart = -1; // the tags directly before here (lastTagEnd === here)
   private lastTagEnd = -1;
   private boxTagInRun = false;
-  // Sentence breaks: `\n`, `[.:;,!?][*_`]*\s`, `\s[-–—]\s`, `\s(?:and|or)\s`.
-  private lastBreakEnd = 0;
-  private afterMark = false; // a sentence mark, then only emphasis
-  private prev1 = 0;
-  private prev2 = 0;
-  private prev3 = 0;
-  private prev4 = 0;
+  /** Reads text in TEXT mode: up to a character that may start a token. */
+  private readonly readText = (chunk: string, start: number, end: number) => this.absorb(chunk, start, end, true);
+  /** Reads a token that turned out text, whole. */
+  private readonly readFailed = (chunk: string, start: number, end: number) => this.absorb(chunk, start, end, false);
 
   constructor(
     private readonly debug: GroundingDebug,
@@ -360,7 +430,7 @@ class AnswerScanner {
             this.listInCode = this.code.isCode(this.pos);
             this.startToken(LIST);
           } else if (c === LOWER_P) this.startToken(CALL_PREFIX);
-          else this.textChar(c, this.pos++);
+          else this.pos = this.log.scan(this.pos, limit, this.readText);
           break;
         case TAG:
           this.tagStep(c);
@@ -407,7 +477,7 @@ class AnswerScanner {
 
   private failAtEnd(): void {
     if (this.mode === TAG) {
-      this.textChar(LT, this.tokenStart);
+      this.textRange(this.tokenStart, this.tokenStart + 1);
       this.pos = this.tokenStart + 1;
       this.mode = TEXT;
     } else if (this.mode === PHRASE) this.failPhrase(this.pos);
@@ -420,7 +490,7 @@ class AnswerScanner {
     for (let i = 0; i < TAGS.length; i++) if (this.tagMask & (1 << i) && TAGS[i]!.charCodeAt(this.matched) === c) mask |= 1 << i;
     if (mask === 0) {
       // Not a tag: `<` is text, and what followed it is read again (it may start a token).
-      this.textChar(LT, this.tokenStart);
+      this.textRange(this.tokenStart, this.tokenStart + 1);
       this.pos = this.tokenStart + 1;
       this.mode = TEXT;
       return;
@@ -609,7 +679,7 @@ class AnswerScanner {
   private found(found: Region[], start: number, end: number, raw: string, lead: { label: string; start: number; end: number } | null): void {
     const indexes: number[] = [];
     for (const r of found) {
-      indexes.push(this.regions.length);
+      if (this.segments) indexes.push(this.regions.length);
       this.regions.push(r);
       this.fresh.push(r);
     }
@@ -634,27 +704,26 @@ class AnswerScanner {
     const leadEnd = this.lastTagEnd === start ? this.tagRunStart : start;
     // Trailing space means prose ("is at [[…]]"); a tag inside means markup we cannot read.
     if (leadEnd <= this.closingEnd || this.lastTextWs || this.tagInLead) return null;
-    const from = Math.max(this.closingEnd, this.lastBreakEnd);
-    const lead = this.log.slice(from, leadEnd);
-    const skipped = LABEL_LEAD.exec(lead)?.[0].length ?? 0;
-    const label = lead
-      .slice(skipped)
-      .replace(/[*_`]+/g, '')
-      .trim();
+    // What the label is read from holds no tag; lists never share one, so all of them together
+    // cost one pass over the text.
+    const lead = this.log.slice(this.closingEnd, leadEnd);
+    const from = lastBreakEnd(lead);
+    const skipped = labelStart(lead, from);
+    let label = lead.slice(skipped);
+    if (/[*_`]/.test(label)) label = label.replace(/[*_`]+/g, '');
+    label = label.trim();
     if (!label || label.length > MAX_LABEL_LENGTH) return null;
-    return { label, start: from + skipped, end: leadEnd };
+    return { label, start: this.closingEnd + skipped, end: leadEnd };
   }
 
   /** A phrase or coordinates ended at `end`: a label or phrase gap starts afresh after it. */
   private boundary(end: number): void {
     this.cursor = end;
-    this.tagStarts.length = this.tagEnds.length = 0;
+    if (this.tagStarts.length > 0) this.tagStarts.length = this.tagEnds.length = 0;
     this.inClosingTags = true;
     this.closingEnd = end;
     this.tagInLead = this.untrailedTag = this.lastTextWs = this.boxTagInRun = false;
     this.tagRunStart = this.lastTagEnd = -1;
-    this.afterMark = false;
-    this.prev1 = this.prev2 = this.prev3 = this.prev4 = 0;
   }
 
   /** Tags are markup: they neither show nor break a phrase. */
@@ -671,45 +740,44 @@ class AnswerScanner {
     }
     this.lastTagEnd = end;
     this.boxTagInRun ||= isBox;
-    this.afterMark = false;
-    this.prev1 = GT;
-    this.prev2 = this.prev3 = this.prev4 = 0;
   }
 
+  /** [from, to) is text: not a token, not a tag. */
   private textRange(from: number, to: number): void {
-    this.log.forEach(from, to, (c, at) => this.textChar(c, at));
+    this.log.scan(from, to, this.readFailed);
   }
 
-  /** A character that is text (not a token, not a tag), at offset `at`. */
-  private textChar(c: number, at: number): void {
-    const ws = isWs(c);
-    if (this.pending !== null && this.gapOk && !isGapChar(c)) this.gapOk = false;
-    if (this.untrailedTag) {
-      this.tagInLead = true;
-      this.untrailedTag = false;
+  /**
+   * Text characters chunk[start, end): notes what labels and phrase gaps need to know of them.
+   * With `stop`, stops before a character that may start a token and returns its index.
+   */
+  private absorb(chunk: string, start: number, end: number, stop: boolean): number {
+    let k = start;
+    // Per character work only while a character can still change something.
+    while (k < end && (this.inClosingTags || (this.gapOk && this.pending !== null))) {
+      const c = chunk.charCodeAt(k);
+      if (stop && (c === LT || c === LBRACKET || c === LOWER_P)) break;
+      if (!isWs(c)) this.inClosingTags = false;
+      if (!isGapChar(c)) this.gapOk = false;
+      k++;
     }
-    if (!ws) this.inClosingTags = false;
-    this.lastTextWs = ws;
-    this.lastTagEnd = -1;
-    this.boxTagInRun = false;
-    if (ws) {
-      const p1 = this.prev1;
-      if (
-        c === LF ||
-        this.afterMark ||
-        (isDash(p1) && isWs(this.prev2)) ||
-        (p1 === LOWER_D && this.prev2 === LOWER_N && this.prev3 === LOWER_A && isWs(this.prev4)) ||
-        (p1 === LOWER_R && this.prev2 === LOWER_O && isWs(this.prev3))
-      ) {
-        this.lastBreakEnd = at + 1;
+    if (!stop) k = end;
+    else {
+      for (; k < end; k++) {
+        const c = chunk.charCodeAt(k);
+        if (c === LT || c === LBRACKET || c === LOWER_P) break;
       }
-      this.afterMark = false;
-    } else if (isSentenceMark(c)) this.afterMark = true;
-    else if (!isEmphasis(c)) this.afterMark = false;
-    this.prev4 = this.prev3;
-    this.prev3 = this.prev2;
-    this.prev2 = this.prev1;
-    this.prev1 = c;
+    }
+    if (k > start) {
+      if (this.untrailedTag) {
+        this.tagInLead = true;
+        this.untrailedTag = false;
+      }
+      this.lastTextWs = isWs(chunk.charCodeAt(k - 1));
+      this.lastTagEnd = -1;
+      this.boxTagInRun = false;
+    }
+    return k;
   }
 
   /** Text since the last segment up to `to`, without its tags, as a segment. */
