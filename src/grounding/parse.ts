@@ -79,6 +79,17 @@ const isDash = (c: number) => c === MINUS || c === EN_DASH || c === EM_DASH;
 /** Between a phrase and its coordinates only whitespace, tags and light punctuation may stand. */
 const isGapChar = (c: number) => isWs(c) || c === COLON || c === EQUALS || c === STAR || c === BACKTICK || c === GT || isDash(c);
 const isListChar = (c: number) => (c >= DIGIT_0 && c <= DIGIT_9) || c === DOT || c === COMMA || c === PLUS || c === MINUS;
+const isNotListChar = (c: number) => !isListChar(c) && !isWs(c);
+/** In a phrase: what may end it, or start `pyautogui.`. */
+const isPhraseStop = (c: number) => c === LT || c === GT || c === LBRACKET || c === RBRACKET || c === LOWER_P;
+/** In a call's arguments: what may end them, or start another call. */
+const isArgsStop = (c: number) => c === LPAREN || c === RPAREN || c === LBRACKET || c === RBRACKET || c === LT || c === GT || c === LOWER_P;
+/** The index of the first character in chunk[start, end) that is `stop`, or `end`. */
+function skipWhile(chunk: string, start: number, end: number, stop: (c: number) => boolean): number {
+  let k = start;
+  while (k < end && !stop(chunk.charCodeAt(k))) k++;
+  return k;
+}
 const isSentenceMark = (c: number) => c === DOT || c === COLON || c === SEMICOLON || c === COMMA || c === BANG || c === QUESTION;
 const isEmphasis = (c: number) => c === STAR || c === UNDERSCORE || c === BACKTICK;
 
@@ -247,9 +258,13 @@ function labelStart(lead: string, from: number): number {
   return i;
 }
 
+/** Small chunks are joined into strings of about this many characters. */
+const COALESCED_CHUNK = 4096;
+
 /**
- * The text read so far, as the chunks it came in (joining them would copy it all on every
- * chunk). Offsets are from the start of the answer.
+ * The text read so far, in chunks (joining them all would copy the text on every chunk; keeping
+ * each token of a stream apart would leave the garbage collector millions of tiny strings).
+ * Offsets are from the start of the answer.
  */
 class TextLog {
   private readonly chunks: string[] = [];
@@ -257,11 +272,29 @@ class TextLog {
   length = 0;
   /** The chunk `charCode` read last: reads move forwards, or back a few characters. */
   private at = 0;
+  /** The small chunks at the end, from this index, hold `smallLength` characters. */
+  private smallFrom = 0;
+  private smallLength = 0;
 
   append(chunk: string): void {
     this.chunks.push(chunk);
     this.starts.push(this.length);
     this.length += chunk.length;
+    if (chunk.length >= COALESCED_CHUNK) {
+      this.smallFrom = this.chunks.length;
+      this.smallLength = 0;
+      return;
+    }
+    this.smallLength += chunk.length;
+    if (this.smallLength < COALESCED_CHUNK) return;
+    const from = this.smallFrom;
+    const joined = this.chunks.slice(from).join('');
+    this.chunks.length = from + 1;
+    this.starts.length = from + 1;
+    this.chunks[from] = joined;
+    if (this.at > from) this.at = from;
+    this.smallFrom = from + 1;
+    this.smallLength = 0;
   }
 
   charCode(pos: number): number {
@@ -274,6 +307,12 @@ class TextLog {
 
   /** The chunk holding `pos`. */
   private locate(pos: number): number {
+    // Mostly the chunk read last, or the one after it.
+    const at = this.at;
+    if (pos >= this.starts[at]!) {
+      if (pos < this.starts[at]! + this.chunks[at]!.length) return at;
+      if (at + 1 < this.chunks.length && pos < this.starts[at + 1]! + this.chunks[at + 1]!.length) return at + 1;
+    }
     let lo = 0;
     let hi = this.chunks.length - 1;
     while (lo < hi) {
@@ -383,6 +422,10 @@ class AnswerScanner {
   private readonly readText = (chunk: string, start: number, end: number) => this.absorb(chunk, start, end, true);
   /** Reads a token that turned out text, whole. */
   private readonly readFailed = (chunk: string, start: number, end: number) => this.absorb(chunk, start, end, false);
+  // Skip what changes nothing inside a token: most of a phrase, the numbers of a list, a call's arguments.
+  private readonly skipPhrase = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isPhraseStop);
+  private readonly skipNumbers = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isNotListChar);
+  private readonly skipArgs = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isArgsStop);
 
   constructor(
     private readonly debug: GroundingDebug,
@@ -415,7 +458,7 @@ class AnswerScanner {
 
   takeFresh(): Region[] {
     const out = this.fresh;
-    if (out.length > 0) this.fresh = [];
+    this.fresh = [];
     return out;
   }
 
@@ -436,7 +479,8 @@ class AnswerScanner {
           this.tagStep(c);
           break;
         case PHRASE:
-          this.phraseStep(c);
+          if (this.matched === 0 && !isPhraseStop(c)) this.pos = this.log.scan(this.pos, limit, this.skipPhrase);
+          else this.phraseStep(c);
           break;
         case PHRASE_END:
           if (c === REF_CLOSE.charCodeAt(this.matched)) {
@@ -445,7 +489,8 @@ class AnswerScanner {
           } else this.failPhrase(this.phraseEnd);
           break;
         case LIST:
-          this.listStep(c);
+          if (this.listState === LIST_INNER && !this.innerBlank && isListChar(c)) this.pos = this.log.scan(this.pos, limit, this.skipNumbers);
+          else this.listStep(c);
           break;
         case CALL_PREFIX:
           if (c === CALL.charCodeAt(this.matched)) {
@@ -457,7 +502,8 @@ class AnswerScanner {
           this.nameStep(c);
           break;
         default:
-          this.argsStep(c);
+          if (this.argsMatched === 0 && this.argsCall < 0 && !isArgsStop(c)) this.pos = this.log.scan(this.pos, limit, this.skipArgs);
+          else this.argsStep(c);
       }
     }
   }

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { loadavg } from 'node:os';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseAnswer, parseRegions, RegionStream, serialiseRegions, type Region } from '../../src/grounding';
+import { ADVERSARIAL_INPUTS } from '../fixtures/grounding-adversarial';
 import { GROUNDING_CORPUS } from '../fixtures/grounding-corpus';
 
 const TAGS = /<\/?(?:ref|box|point|quad)>/g;
@@ -48,7 +50,7 @@ function assertSane(regions: Region[]): void {
 }
 
 /** Characters that matter to the grammar, so that random edits hit the interesting cases. */
-const GRAMMAR_PIECES = ['<ref>', '</ref>', '<box>', '</box>', '[', ']', '[[', ']]', ',', ' ', '\n', '0', '5', '999', '1000', '.', '-', 'pyautogui.click(', 'x=', 'y=', ')', '0.5', '**', 'Save'];
+const GRAMMAR_PIECES = ['<ref>', '</ref>', '<box>', '</box>', '[', ']', '[[', ']]', ',', ' ', '\n', '0', '5', '999', '1000', '.', '-', 'pyautogui.click(', 'x=', 'y=', ')', '0.5', '**', 'Save', '`', '``', '```', '~~~', '\n\n', '\\', '- ', '# '];
 const edit = fc.oneof(
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), piece: fc.constantFrom(...GRAMMAR_PIECES) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 6 }) }),
@@ -156,5 +158,88 @@ describe('parseRegions', () => {
       { kind: 'coordinates', text: '[[5,6,7,8]]', regions: [1] },
       { kind: 'text', text: ' now' },
     ]);
+  });
+});
+
+describe('parseRegions on hostile input', () => {
+  const MiB = 1024 * 1024;
+  // The issue's budgets, on this 2-core machine: 1 MiB parsed whole in ≤ 150 ms, streamed in
+  // 4-character chunks in ≤ 300 ms. Best of a few runs, so that another process's burst does not
+  // count; a run within budget ends the trial early.
+  const WHOLE_MS = 150;
+  const STREAMED_MS = 300;
+  const bestOf = (budget: number, run: () => void): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5 && best > budget; i++) {
+      const t0 = performance.now();
+      run();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  const streamed = (text: string, size: number): Region[] => {
+    const stream = new RegionStream();
+    for (let i = 0; i < text.length; i += size) stream.push(text.slice(i, i + size));
+    stream.end();
+    return [...stream.regions];
+  };
+  const load = () => `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+
+  for (const input of ADVERSARIAL_INPUTS) {
+    it(`${input.name}: 1 MiB whole ≤ ${WHOLE_MS} ms, streamed ≤ ${STREAMED_MS} ms, same regions`, () => {
+      const text = input.build(MiB);
+      let whole: Region[] = [];
+      const wholeMs = bestOf(WHOLE_MS, () => (whole = parseRegions(text)));
+      let inChunks: Region[] = [];
+      const streamedMs = bestOf(STREAMED_MS, () => (inChunks = streamed(text, 4)));
+      assert.ok(wholeMs <= WHOLE_MS, `parsed whole in ${wholeMs.toFixed(0)} ms (${load()})`);
+      assert.ok(streamedMs <= STREAMED_MS, `streamed in ${streamedMs.toFixed(0)} ms (${load()})`);
+      assert.deepEqual(inChunks, whole);
+      assertSane(whole);
+    });
+  }
+
+  it('hostile inputs, small, streamed in random chunks: each region once, final, and the same as whole', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ADVERSARIAL_INPUTS), fc.integer({ min: 1, max: 400 }), fc.array(fc.nat(), { maxLength: 30 }), (input, size, cuts) => {
+        const text = input.build(size);
+        const { regions, segments } = parseAnswer(text);
+        assertSane(regions);
+        assert.equal(segments.map((s) => s.text).join(''), text.replace(TAGS, ''));
+        streamAndCheck(chunked(text, cuts));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('markdown-heavy text streamed in random chunks equals the whole parse', () => {
+    const piece = fc.constantFrom('`', '``', '```', '~~~', '\n', '\n\n', '   ', '> ', '- ', '1. ', '# ', '\\', 'a', 'Save', '[[1,2,3,4]]', '<ref>x</ref><box>[[5,6,7,8]]</box>', 'pyautogui.click(x=0.5, y=0.5)');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 30 }), (pieces, cuts) => {
+        streamAndCheck(chunked(pieces.join(''), cuts));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('debug messages quote a bounded part of a huge list, and count the drops past ten', () => {
+    const logged: string[] = [];
+    parseRegions(`<box>[${'[1,2,3],'.repeat(50_000)}[${'9'.repeat(100_000)},1,2,3]]</box>`, (m) => logged.push(m));
+    assert.ok(logged.length <= 11, `${logged.length} messages`);
+    assert.ok(
+      logged.every((m) => m.length < 200),
+      `longest message ${Math.max(...logged.map((m) => m.length))} characters`,
+    );
+    assert.match(logged.at(-1)!, /^dropped 49991 more in /);
+  });
+
+  it('a stream reports nothing new after end(), and refuses more text', () => {
+    const stream = new RegionStream();
+    assert.deepEqual(stream.push('Save[[1,2,3,4]] and `x'), [{ kind: 'box', label: 'Save', box: [0.001, 0.002, 0.003, 0.004] }]);
+    // Whether `x…` is code waits for the rest of its paragraph, or the end.
+    assert.deepEqual(stream.push('.\nOpen[[5,6,7,8]]'), []);
+    assert.deepEqual(stream.end(), [{ kind: 'box', label: 'Open', box: [0.005, 0.006, 0.007, 0.008] }]);
+    assert.deepEqual(stream.end(), []);
+    assert.throws(() => stream.push('more'), /after end/);
   });
 });
