@@ -33,6 +33,14 @@ const TAGS = ['<ref>', '</ref>', '<box>', '</box>', '<point>', '</point>', '<qua
 const REF_OPEN = 0;
 const BOX_OPEN = 2;
 const ALL_TAGS = (1 << TAGS.length) - 1;
+/** TAG_CHARS[k * 128 + c]: the TAGS whose character k is c, as a bit mask. */
+const TAG_CHARS = new Uint8Array(8 * 128);
+/** TAG_ENDS[k]: the TAGS k characters long. */
+const TAG_ENDS = new Uint8Array(9);
+TAGS.forEach((tag, i) => {
+  for (let k = 0; k < tag.length; k++) TAG_CHARS[k * 128 + tag.charCodeAt(k)]! |= 1 << i;
+  TAG_ENDS[tag.length]! |= 1 << i;
+});
 const REF_CLOSE = '</ref>';
 const CALL = 'pyautogui.';
 
@@ -65,6 +73,8 @@ const LOWER_N = 110;
 const LOWER_O = 111;
 const LOWER_P = 112;
 const LOWER_R = 114;
+const LOWER_X = 120;
+const LOWER_Y = 121;
 const EN_DASH = 0x2013;
 const EM_DASH = 0x2014;
 
@@ -74,24 +84,34 @@ function isWs(c: number): boolean {
   if (c < 0xa0) return false;
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
-const isLetter = (c: number) => (c | 0x20) >= LOWER_A && (c | 0x20) <= 122;
-const isDash = (c: number) => c === MINUS || c === EN_DASH || c === EM_DASH;
-/** Between a phrase and its coordinates only whitespace, tags and light punctuation may stand. */
-const isGapChar = (c: number) => isWs(c) || c === COLON || c === EQUALS || c === STAR || c === BACKTICK || c === GT || isDash(c);
-const isListChar = (c: number) => (c >= DIGIT_0 && c <= DIGIT_9) || c === DOT || c === COMMA || c === PLUS || c === MINUS;
-const isNotListChar = (c: number) => !isListChar(c) && !isWs(c);
-/** In a phrase: what may end it, or start `pyautogui.`. */
-const isPhraseStop = (c: number) => c === LT || c === GT || c === LBRACKET || c === RBRACKET || c === LOWER_P;
-/** In a call's arguments: what may end them, or start another call. */
-const isArgsStop = (c: number) => c === LPAREN || c === RPAREN || c === LBRACKET || c === RBRACKET || c === LT || c === GT || c === LOWER_P;
-/** The index of the first character in chunk[start, end) that is `stop`, or `end`. */
-function skipWhile(chunk: string, start: number, end: number, stop: (c: number) => boolean): number {
-  let k = start;
-  while (k < end && !stop(chunk.charCodeAt(k))) k++;
-  return k;
+function isLetter(c: number): boolean {
+  const lower = c | 0x20;
+  return lower >= LOWER_A && lower <= 122;
 }
-const isSentenceMark = (c: number) => c === DOT || c === COLON || c === SEMICOLON || c === COMMA || c === BANG || c === QUESTION;
-const isEmphasis = (c: number) => c === STAR || c === UNDERSCORE || c === BACKTICK;
+function isDash(c: number): boolean {
+  return c === MINUS || c === EN_DASH || c === EM_DASH;
+}
+/** Between a phrase and its coordinates only whitespace, tags and light punctuation may stand. */
+function isGapChar(c: number): boolean {
+  return isWs(c) || c === COLON || c === EQUALS || c === STAR || c === BACKTICK || c === GT || isDash(c);
+}
+function isListChar(c: number): boolean {
+  return (c >= DIGIT_0 && c <= DIGIT_9) || c === DOT || c === COMMA || c === PLUS || c === MINUS;
+}
+/** In a phrase: what may end it, or start `pyautogui.`. */
+function isPhraseStop(c: number): boolean {
+  return c === LT || c === GT || c === LBRACKET || c === RBRACKET || c === LOWER_P;
+}
+/** In a call's arguments: what may end them, or start another call. */
+function isArgsStop(c: number): boolean {
+  return c === LPAREN || c === RPAREN || c === LBRACKET || c === RBRACKET || c === LT || c === GT || c === LOWER_P;
+}
+function isSentenceMark(c: number): boolean {
+  return c === DOT || c === COLON || c === SEMICOLON || c === COMMA || c === BANG || c === QUESTION;
+}
+function isEmphasis(c: number): boolean {
+  return c === STAR || c === UNDERSCORE || c === BACKTICK;
+}
 
 function quote(text: string): string {
   return text.length <= MAX_QUOTE ? text : `${text.slice(0, MAX_QUOTE - 20)}… (${text.length} characters)`;
@@ -115,108 +135,125 @@ function fieldValue(list: string, from: number, to: number): number {
   return k === to && digits > 0 && digits <= 15 ? value : Number(list.slice(from, to));
 }
 
-/** The group `[…]` of `list` opening at `open`, for a debug message. */
-function groupText(list: string, open: number): string {
-  return quote(list.slice(open, list.indexOf(']', open) + 1));
+/**
+ * Whether every number in `list` lies in 0..1 and one is not an integer: InternVL writes integers
+ * in 0..1000, and a list of fractions within 0..1 is the same place in 0..1 units (InternVL's own
+ * evaluation reads it so), never a sub-pixel box.
+ */
+function isFractional(list: string): boolean {
+  let fraction = false;
+  for (let from = list.indexOf('[', 1) + 1; from > 0; ) {
+    const comma = list.indexOf(',', from);
+    const close = list.indexOf(']', from);
+    const to = comma < 0 || comma > close ? close : comma;
+    const n = fieldValue(list, from, to);
+    if (!(Number.isFinite(n) && n >= 0 && n <= 1)) return false;
+    if (!Number.isInteger(n)) fraction = true;
+    from = to === close ? list.indexOf('[', close) + 1 : to + 1;
+  }
+  return fraction;
 }
 
 /** Coordinates of one `[[…],[…]]` list → regions, with `label`. Drops what cannot be right. */
 function readList(list: string, label: string | null, debug: GroundingDebug): Region[] {
-  // The tokenizer has checked the shape: every `[` after the first opens a group of numbers.
-  const opens: number[] = [];
-  const counts: number[] = [];
-  const values: number[] = [];
-  let fractional = true;
-  let someFraction = false;
-  for (let open = list.indexOf('[', 1); open >= 0; ) {
-    const close = list.indexOf(']', open);
-    let from = open + 1;
-    let count = 0;
-    for (;;) {
-      const comma = list.indexOf(',', from);
-      const to = comma < 0 || comma > close ? close : comma;
-      const n = fieldValue(list, from, to);
-      values.push(n);
-      count++;
-      // InternVL writes integers in 0..1000; a list of fractions within 0..1 is the same place
-      // in 0..1 units (InternVL's own evaluation reads it so), never a sub-pixel box.
-      if (!(Number.isFinite(n) && n >= 0 && n <= 1)) fractional = false;
-      else if (!Number.isInteger(n)) someFraction = true;
-      if (to === close) break;
-      from = to + 1;
-    }
-    opens.push(open);
-    counts.push(count);
-    open = list.indexOf('[', close);
-  }
-  fractional &&= someFraction;
+  const fractional = isFractional(list);
   const scale = fractional ? 1 : INTERNVL_BOX_SCALE;
   if (fractional) debug(`read ${quote(list)} as 0..1 fractions`);
   const regions: Region[] = [];
   let drops = 0;
-  let at = 0;
-  for (let g = 0; g < opens.length; g++) {
-    const count = counts[g]!;
-    const first = at;
-    at += count;
-    let why: string | null = null;
-    for (let k = first; k < at && why === null; k++) if (!Number.isFinite(values[k])) why = 'not a list of numbers';
-    for (let k = first; k < at && why === null; k++) if (values[k]! < 0 || values[k]! > scale) why = `values outside 0..${scale}`;
-    if (why === null && count === 2) {
-      regions.push({ kind: 'point', label, point: [values[first]! / scale, values[first + 1]! / scale] });
-      continue;
+  // The tokenizer has checked the shape: every `[` after the first opens a group of numbers.
+  for (let open = list.indexOf('[', 1); open >= 0; ) {
+    const close = list.indexOf(']', open);
+    let count = 0;
+    let finite = true;
+    let inRange = true;
+    let x1 = 0;
+    let y1 = 0;
+    let x2 = 0;
+    let y2 = 0;
+    for (let from = open + 1; ; ) {
+      const comma = list.indexOf(',', from);
+      const to = comma < 0 || comma > close ? close : comma;
+      const n = fieldValue(list, from, to);
+      if (!Number.isFinite(n)) finite = false;
+      else if (n < 0 || n > scale) inRange = false;
+      if (count === 0) x1 = n;
+      else if (count === 1) y1 = n;
+      else if (count === 2) x2 = n;
+      else if (count === 3) y2 = n;
+      count++;
+      if (to === close) break;
+      from = to + 1;
     }
-    if (why === null && count !== 4) why = `${count} values, expected 4 (box) or 2 (point)`;
-    let x1 = values[first]!;
-    let y1 = values[first + 1]!;
-    let x2 = values[first + 2]!;
-    let y2 = values[first + 3]!;
-    if (why === null) {
-      // Swapped corners are unambiguous: the box is the same rectangle.
-      if (x2 < x1 || y2 < y1) debug(`repaired ${groupText(list, opens[g]!)}: swapped corners`);
-      if (x2 < x1) [x1, x2] = [x2, x1];
-      if (y2 < y1) [y1, y2] = [y2, y1];
-      if (x1 === x2 || y1 === y2) why = 'zero area';
+    let why: string | null = !finite ? 'not a list of numbers' : !inRange ? `values outside 0..${scale}` : null;
+    if (why === null && count === 2) regions.push({ kind: 'point', label, point: [x1 / scale, y1 / scale] });
+    else {
+      if (why === null && count !== 4) why = `${count} values, expected 4 (box) or 2 (point)`;
+      if (why === null) {
+        // Swapped corners are unambiguous: the box is the same rectangle.
+        if (x2 < x1 || y2 < y1) debug(`repaired ${quote(list.slice(open, close + 1))}: swapped corners`);
+        if (x2 < x1) [x1, x2] = [x2, x1];
+        if (y2 < y1) [y1, y2] = [y2, y1];
+        if (x1 === x2 || y1 === y2) why = 'zero area';
+      }
+      if (why === null) regions.push({ kind: 'box', label, box: [x1 / scale, y1 / scale, x2 / scale, y2 / scale] });
+      else if (++drops <= MAX_DROPS_REPORTED) debug(`dropped ${quote(list.slice(open, close + 1))}: ${why}`);
     }
-    if (why !== null) {
-      if (++drops <= MAX_DROPS_REPORTED) debug(`dropped ${groupText(list, opens[g]!)}: ${why}`);
-      continue;
-    }
-    regions.push({ kind: 'box', label, box: [x1 / scale, y1 / scale, x2 / scale, y2 / scale] });
+    open = list.indexOf('[', close);
   }
   if (drops > MAX_DROPS_REPORTED) debug(`dropped ${drops - MAX_DROPS_REPORTED} more in ${quote(list)}`);
   return regions;
 }
 
-/** `pyautogui.click(x=0.23, y=0.38)` or `pyautogui.moveTo(0.23, 0.38)` → a point in 0..1. */
-function readCall(raw: string, action: string, args: string, label: string | null, debug: GroundingDebug): Region[] | null {
+function isLineEnd(c: number): boolean {
+  return c === LF || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/**
+ * `pyautogui.click(x=0.23, y=0.38)` or `pyautogui.moveTo(0.23, 0.38)` → a point in 0..1; null
+ * for a call that names no place, or why the point was dropped.
+ */
+function readCall(action: string, args: string, label: string | null): Region | string | null {
   if (!POINTER_ACTIONS.has(action)) return null;
   let x: number | undefined;
   let y: number | undefined;
-  const positional: number[] = [];
-  for (const part of args.split(',')) {
+  let first: number | undefined; // the first two positional arguments
+  let second: number | undefined;
+  for (let from = 0; from <= args.length; ) {
+    const comma = args.indexOf(',', from);
+    const to = comma < 0 ? args.length : comma;
+    let a = from;
+    let b = to;
+    while (a < b && isWs(args.charCodeAt(a))) a++;
+    while (b > a && isWs(args.charCodeAt(b - 1))) b--;
+    from = to + 1;
+    if (a === b) continue;
     // `name = value`, the value on one line; anything else is a positional argument.
-    const eq = part.indexOf('=');
-    const key = eq < 0 ? '' : part.slice(0, eq).trim();
-    const value = eq < 0 ? '' : part.slice(eq + 1).trim();
-    if (/^[A-Za-z_]+$/.test(key) && !/[\n\r\u2028\u2029]/.test(value)) {
-      if (key === 'x') x = Number(value);
-      else if (key === 'y') y = Number(value);
-    } else if (part.trim() !== '') positional.push(Number(part));
+    const eq = args.indexOf('=', a);
+    if (eq >= 0 && eq < b) {
+      let keyEnd = eq;
+      while (keyEnd > a && isWs(args.charCodeAt(keyEnd - 1))) keyEnd--;
+      let v = eq + 1;
+      while (v < b && isWs(args.charCodeAt(v))) v++;
+      let named = keyEnd > a;
+      for (let k = a; k < keyEnd && named; k++) named = isLetter(args.charCodeAt(k)) || args.charCodeAt(k) === UNDERSCORE;
+      for (let k = v; k < b && named; k++) named = !isLineEnd(args.charCodeAt(k));
+      if (named) {
+        if (keyEnd - a === 1 && args.charCodeAt(a) === LOWER_X) x = Number(args.slice(v, b));
+        else if (keyEnd - a === 1 && args.charCodeAt(a) === LOWER_Y) y = Number(args.slice(v, b));
+        continue;
+      }
+    }
+    if (first === undefined) first = Number(args.slice(a, b));
+    else if (second === undefined) second = Number(args.slice(a, b));
   }
-  x ??= positional[0];
-  y ??= positional[1];
+  x ??= first;
+  y ??= second;
   if (x === undefined || y === undefined) return null;
-  if (!Number.isFinite(x) || !Number.isFinite(y)) {
-    debug(`dropped ${quote(raw)}: coordinates are not numbers`);
-    return [];
-  }
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return 'coordinates are not numbers';
   // GUI-agent prompting asks for 0..1; anything else is in a pixel space we cannot know.
-  if (x < 0 || x > 1 || y < 0 || y > 1) {
-    debug(`dropped ${quote(raw)}: coordinates outside 0..1`);
-    return [];
-  }
-  return [{ kind: 'point', label, point: [x, y] }];
+  if (x < 0 || x > 1 || y < 0 || y > 1) return 'coordinates outside 0..1';
+  return { kind: 'point', label, point: [x, y] };
 }
 
 /**
@@ -423,9 +460,21 @@ class AnswerScanner {
   /** Reads a token that turned out text, whole. */
   private readonly readFailed = (chunk: string, start: number, end: number) => this.absorb(chunk, start, end, false);
   // Skip what changes nothing inside a token: most of a phrase, the numbers of a list, a call's arguments.
-  private readonly skipPhrase = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isPhraseStop);
-  private readonly skipNumbers = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isNotListChar);
-  private readonly skipArgs = (chunk: string, start: number, end: number) => skipWhile(chunk, start, end, isArgsStop);
+  private readonly skipPhrase = (chunk: string, start: number, end: number) => {
+    let k = start;
+    while (k < end && !isPhraseStop(chunk.charCodeAt(k))) k++;
+    return k;
+  };
+  private readonly skipNumbers = (chunk: string, start: number, end: number) => {
+    let k = start;
+    for (let c = chunk.charCodeAt(k); k < end && (isListChar(c) || isWs(c)); c = chunk.charCodeAt(++k));
+    return k;
+  };
+  private readonly skipArgs = (chunk: string, start: number, end: number) => {
+    let k = start;
+    while (k < end && !isArgsStop(chunk.charCodeAt(k))) k++;
+    return k;
+  };
 
   constructor(
     private readonly debug: GroundingDebug,
@@ -532,8 +581,7 @@ class AnswerScanner {
   }
 
   private tagStep(c: number): void {
-    let mask = 0;
-    for (let i = 0; i < TAGS.length; i++) if (this.tagMask & (1 << i) && TAGS[i]!.charCodeAt(this.matched) === c) mask |= 1 << i;
+    const mask = c < 128 ? this.tagMask & TAG_CHARS[this.matched * 128 + c]! : 0;
     if (mask === 0) {
       // Not a tag: `<` is text, and what followed it is read again (it may start a token).
       this.textRange(this.tokenStart, this.tokenStart + 1);
@@ -542,19 +590,15 @@ class AnswerScanner {
       return;
     }
     this.pos++;
-    this.matched++;
     this.tagMask = mask;
-    for (let i = 0; i < TAGS.length; i++) {
-      if (mask & (1 << i) && TAGS[i]!.length === this.matched) {
-        if (i === REF_OPEN) {
-          this.mode = PHRASE;
-          this.matched = 0;
-        } else {
-          this.tag(this.tokenStart, this.pos, i === BOX_OPEN);
-          this.mode = TEXT;
-        }
-        return;
-      }
+    const done = mask & TAG_ENDS[++this.matched]!;
+    if (done === 0) return;
+    if (done === 1 << REF_OPEN) {
+      this.mode = PHRASE;
+      this.matched = 0;
+    } else {
+      this.tag(this.tokenStart, this.pos, done === 1 << BOX_OPEN);
+      this.mode = TEXT;
     }
   }
 
@@ -713,23 +757,23 @@ class AnswerScanner {
     const start = this.tokenStart;
     const end = this.pos;
     if (!this.gapOk) this.pending = null;
-    const raw = this.log.slice(start, end);
     const action = this.log.slice(this.nameStart, this.argsStart - 1);
     const args = this.log.slice(this.argsStart, end - 1);
-    const found = readCall(raw, action, args, this.pending?.label ?? null, this.debug);
+    const point = readCall(action, args, this.pending?.label ?? null);
     // Not a pointer action: ordinary text.
-    if (found === null) this.textRange(start, end);
-    else this.found(found, start, end, raw, null);
+    if (point === null) return this.textRange(start, end);
+    if (typeof point === 'string') this.debug(`dropped ${quote(this.log.slice(start, end))}: ${point}`);
+    this.found(typeof point === 'string' ? [] : [point], start, end, this.segments ? this.log.slice(start, end) : '', null);
   }
 
   private found(found: Region[], start: number, end: number, raw: string, lead: { label: string; start: number; end: number } | null): void {
-    const indexes: number[] = [];
+    const first = this.regions.length;
     for (const r of found) {
-      if (this.segments) indexes.push(this.regions.length);
       this.regions.push(r);
       this.fresh.push(r);
     }
     if (this.segments) {
+      const indexes = found.map((_, i) => first + i);
       if (lead) {
         this.flushText(lead.start);
         this.segments.push({ kind: 'ref', text: this.log.slice(lead.start, lead.end), regions: indexes });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { loadavg } from 'node:os';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import MarkdownIt from 'markdown-it';
 import { parseAnswer, parseRegions, RegionStream, serialiseRegions, type Region } from '../../src/grounding';
 import { ADVERSARIAL_INPUTS } from '../fixtures/grounding-adversarial';
 import { GROUNDING_CORPUS } from '../fixtures/grounding-corpus';
@@ -219,6 +220,28 @@ describe('parseRegions on hostile input', () => {
         streamAndCheck(chunked(pieces.join(''), cuts));
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('a list is code exactly when markdown-it (the webview\'s renderer) puts it in <code>', () => {
+    // Fences, inline spans of any length, escapes, headings and paragraph breaks, at the margin:
+    // indented code blocks and fences inside list items are left to the renderer's finer rules.
+    const md = new MarkdownIt({ html: false, linkify: true, breaks: true, typographer: false });
+    const piece = fc.constantFrom('`', '``', '```', '````', '~~~', '\n', '\n\n', 'a', 'b ', '\\', '# ', 'L', 'L', 'L', '\n```\n', '\n~~~\n', '```py\n', 'x`y');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        let n = 5;
+        const text = pieces.map((p) => (p === 'L' ? `[[1,2,3,${n++}]]` : p)).join('');
+        const html = md.render(text);
+        const drawn = new Set(parseRegions(text).map((r) => (r.kind === 'box' ? Math.round(r.box[3] * 1000) : -1)));
+        for (let k = 5; k < n; k++) {
+          const at = html.indexOf(`[[1,2,3,${k}]]`);
+          if (at < 0) continue; // in a fence's info string, which is not shown
+          const inCode = html.lastIndexOf('<code', at) > html.lastIndexOf('</code>', at);
+          assert.equal(!drawn.has(k), inCode, `list ${k} of ${JSON.stringify(text)} → ${JSON.stringify(html)}`);
+        }
+      }),
+      { numRuns: 3000 },
     );
   });
 
