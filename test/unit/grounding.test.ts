@@ -165,16 +165,22 @@ describe('parseRegions', () => {
 describe('parseRegions on hostile input', () => {
   const MiB = 1024 * 1024;
   // The issue's budgets, on this 2-core machine: 1 MiB parsed whole in ≤ 150 ms, streamed in
-  // 4-character chunks in ≤ 300 ms. Best of a few runs, so that another process's burst does not
-  // count; a run within budget ends the trial early.
+  // 4-character chunks in ≤ 300 ms. Measured as the process's CPU time, the parser's own work:
+  // on a machine shared with other jobs the wall clock also counts the time spent waiting for a
+  // core (bench/parser.bench.ts, run alone, measures the wall clock). Best of a few runs; a run
+  // within budget ends the trial early.
   const WHOLE_MS = 150;
   const STREAMED_MS = 300;
-  const bestOf = (budget: number, run: () => void): number => {
-    let best = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < 5 && best > budget; i++) {
+  const bestOf = (budget: number, run: () => void): { cpu: number; wall: number } => {
+    let best = { cpu: Number.POSITIVE_INFINITY, wall: Number.POSITIVE_INFINITY };
+    for (let i = 0; i < 5 && best.cpu > budget; i++) {
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       run();
-      best = Math.min(best, performance.now() - t0);
+      const wall = performance.now() - t0;
+      const used = process.cpuUsage(cpu0);
+      const cpu = (used.user + used.system) / 1000;
+      if (cpu < best.cpu) best = { cpu, wall };
     }
     return best;
   };
@@ -193,8 +199,9 @@ describe('parseRegions on hostile input', () => {
       const wholeMs = bestOf(WHOLE_MS, () => (whole = parseRegions(text)));
       let inChunks: Region[] = [];
       const streamedMs = bestOf(STREAMED_MS, () => (inChunks = streamed(text, 4)));
-      assert.ok(wholeMs <= WHOLE_MS, `parsed whole in ${wholeMs.toFixed(0)} ms (${load()})`);
-      assert.ok(streamedMs <= STREAMED_MS, `streamed in ${streamedMs.toFixed(0)} ms (${load()})`);
+      const took = (t: { cpu: number; wall: number }) => `${t.cpu.toFixed(0)} ms of CPU time (${t.wall.toFixed(0)} ms wall; ${load()})`;
+      assert.ok(wholeMs.cpu <= WHOLE_MS, `parsed whole in ${took(wholeMs)}`);
+      assert.ok(streamedMs.cpu <= STREAMED_MS, `streamed in ${took(streamedMs)}`);
       assert.deepEqual(inChunks, whole);
       assertSane(whole);
     });
