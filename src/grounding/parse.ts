@@ -154,12 +154,11 @@ function isFractional(list: string): boolean {
   return fraction;
 }
 
-/** Coordinates of one `[[…],[…]]` list → regions, with `label`. Drops what cannot be right. */
-function readList(list: string, label: string | null, debug: GroundingDebug): Region[] {
+/** Coordinates of one `[[…],[…]]` list → regions (appended to `regions`), with `label`. Drops what cannot be right. */
+function readList(list: string, label: string | null, debug: GroundingDebug, regions: Region[]): void {
   const fractional = isFractional(list);
   const scale = fractional ? 1 : INTERNVL_BOX_SCALE;
   if (fractional) debug(`read ${quote(list)} as 0..1 fractions`);
-  const regions: Region[] = [];
   let drops = 0;
   // The tokenizer has checked the shape: every `[` after the first opens a group of numbers.
   for (let open = list.indexOf('[', 1); open >= 0; ) {
@@ -202,7 +201,6 @@ function readList(list: string, label: string | null, debug: GroundingDebug): Re
     open = list.indexOf('[', close);
   }
   if (drops > MAX_DROPS_REPORTED) debug(`dropped ${drops - MAX_DROPS_REPORTED} more in ${quote(list)}`);
-  return regions;
 }
 
 function isLineEnd(c: number): boolean {
@@ -334,12 +332,18 @@ class TextLog {
     this.smallLength = 0;
   }
 
-  charCode(pos: number): number {
+  /** The chunk holding `pos` (which must be < length), and where it starts. */
+  chunkAt(pos: number): string {
     let i = this.at;
     while (pos < this.starts[i]!) i--;
     while (pos >= this.starts[i]! + this.chunks[i]!.length) i++;
     this.at = i;
-    return this.chunks[i]!.charCodeAt(pos - this.starts[i]!);
+    return this.chunks[i]!;
+  }
+
+  /** Where the chunk `chunkAt` returned last starts. */
+  get chunkStart(): number {
+    return this.starts[this.at]!;
   }
 
   /** The chunk holding `pos`. */
@@ -417,8 +421,8 @@ interface Pending {
 class AnswerScanner {
   readonly regions: Region[] = [];
   readonly segments: AnswerSegment[] | null;
-  /** Regions found since `takeFresh` was last called. */
-  private fresh: Region[] = [];
+  /** Regions from this index on were found since `takeFresh` was last called. */
+  private taken = 0;
   private readonly log = new TextLog();
   private readonly code = new CodeSpans();
 
@@ -506,14 +510,22 @@ class AnswerScanner {
   }
 
   takeFresh(): Region[] {
-    const out = this.fresh;
-    this.fresh = [];
+    const out = this.regions.slice(this.taken);
+    this.taken = this.regions.length;
     return out;
   }
 
   private advance(limit: number): void {
+    let chunk = '';
+    let base = 0;
+    let end = 0; // chunk[0, end) may be read
     while (this.pos < limit) {
-      const c = this.log.charCode(this.pos);
+      if (this.pos < base || this.pos - base >= end) {
+        chunk = this.log.chunkAt(this.pos);
+        base = this.log.chunkStart;
+        end = Math.min(chunk.length, limit - base);
+      }
+      const c = chunk.charCodeAt(this.pos - base);
       switch (this.mode) {
         case TEXT:
           if (c === LT) this.startToken(TAG);
@@ -750,7 +762,9 @@ class AnswerScanner {
       lead = this.strippedLabel(start);
       label = lead?.label ?? null;
     }
-    this.found(readList(raw, label, this.debug), start, end, raw, lead);
+    const first = this.regions.length;
+    readList(raw, label, this.debug, this.regions);
+    this.found(first, start, end, raw, lead);
   }
 
   private call(): void {
@@ -763,17 +777,16 @@ class AnswerScanner {
     // Not a pointer action: ordinary text.
     if (point === null) return this.textRange(start, end);
     if (typeof point === 'string') this.debug(`dropped ${quote(this.log.slice(start, end))}: ${point}`);
-    this.found(typeof point === 'string' ? [] : [point], start, end, this.segments ? this.log.slice(start, end) : '', null);
+    const first = this.regions.length;
+    if (typeof point !== 'string') this.regions.push(point);
+    this.found(first, start, end, this.segments ? this.log.slice(start, end) : '', null);
   }
 
-  private found(found: Region[], start: number, end: number, raw: string, lead: { label: string; start: number; end: number } | null): void {
-    const first = this.regions.length;
-    for (const r of found) {
-      this.regions.push(r);
-      this.fresh.push(r);
-    }
+  /** Coordinates from `start` to `end` gave the regions from index `first` on. */
+  private found(first: number, start: number, end: number, raw: string, lead: { label: string; start: number; end: number } | null): void {
     if (this.segments) {
-      const indexes = found.map((_, i) => first + i);
+      const indexes: number[] = [];
+      for (let i = first; i < this.regions.length; i++) indexes.push(i);
       if (lead) {
         this.flushText(lead.start);
         this.segments.push({ kind: 'ref', text: this.log.slice(lead.start, lead.end), regions: indexes });
