@@ -52,7 +52,8 @@ const keywords = within(/^[a-zA-Z\s,-]*$/, 1000);
 const TRANSFORM_FUNCTION = /(?:matrix|translate|scale|rotate|skewX|skewY)\s*\([-+0-9.eE,\s]*\)/g;
 /** A list of transform functions: each removed in one pass, nothing but separators may remain. */
 const transform: Check = (v) => (v.length <= 100_000 && /^[\s,]*$/.test(v.replace(TRANSFORM_FUNCTION, '')) ? v.trim() : null);
-const ID = /^[^\s"'()\\<>&#;]{1,1000}$/;
+/** Letters, digits and the punctuation ids are made of: nothing that means something in CSS or a URL. */
+const ID = /^[\p{L}\p{N}_.:-]{1,1000}$/u;
 
 /** Geometry and structure attributes: not CSS, each with the grammar it may hold. */
 const ATTRIBUTES: Record<string, Check> = {
@@ -289,7 +290,9 @@ function cleanAttributes(tag: SaxesTagNS, local: string, refs: string[]): Array<
 function describeXmlError(name: string, err: Error): ImageError {
   const message = err.message.replace(/\.$/, '');
   if (/undefined entity/.test(message)) {
-    return new ImageError(`${name} uses an XML entity declared in its DOCTYPE (${message}); entities are not expanded here (they can fetch files or expand without end). Export the SVG without a DOCTYPE.`);
+    return new ImageError(
+      `${name} uses an XML entity other than XML's own five (${message}), such as one declared in its DOCTYPE; entities are not expanded here (they can fetch files or expand without end). Write the character itself, or export the SVG without a DOCTYPE.`,
+    );
   }
   return new ImageError(`${name} is not a valid SVG image: it is not well-formed XML (${message}).`);
 }
