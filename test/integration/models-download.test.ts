@@ -207,13 +207,14 @@ describe('downloadFile', () => {
     await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination, ...fast, retries: 2 }), 'network');
     assert.equal(existsSync(destination), false);
     // A partial file recorded complete but shorter on disk (truncated after the record was written) is not padded and installed.
-    server.files.set(MODEL, { body, linkedSha256: null });
+    server.files.set(MODEL, { body, linkedSha256: null, throttle: { chunk: 4096, pauseMs: 10 } });
     const cut = fresh();
     const cancel = new AbortController();
     await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination: cut, ...fast, signal: cancel.signal, onProgress: (p) => p.receivedBytes > 0 && cancel.abort() }), 'cancelled');
     const record = JSON.parse(await readFile(partialPaths(cut).record, 'utf8')) as { pending: Array<{ next: number; end: number }> };
     await writeFile(partialPaths(cut).record, JSON.stringify({ ...record, pending: [] }));
     await writeFile(partialPaths(cut).data, body.subarray(0, body.length - 1000));
+    server.files.set(MODEL, { body, linkedSha256: null });
     const err = await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination: cut, ...fast }), 'size-mismatch');
     assert.match(err.message, new RegExp(`has ${body.length - 1000} bytes instead of ${body.length}; it was deleted, not installed`));
     assert.equal(existsSync(cut), false);
