@@ -225,8 +225,10 @@ interface Element {
   refs: string[];
 }
 
-const escapeAttribute = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+// One pass each, and none over values that need none (path data runs to megabytes).
+const escapeAttribute = (s: string) => (/[&<>"]/.test(s) ? s.replace(/[&<>"]/g, (c) => ESCAPES[c]!) : s);
+const escapeText = (s: string) => (/[&<>]/.test(s) ? s.replace(/[&<>]/g, (c) => ESCAPES[c]!) : s);
 
 /** An inline raster image (data: URL, base64) whose header says it is no larger than a capture may be; null otherwise. */
 function inlineImage(href: string): string | null {
