@@ -78,6 +78,16 @@ const builds = [
   },
   {
     ...common,
+    // The child process and worker thread the host hands untrusted images to (src/bundledScript.ts finds them).
+    entryPoints: { svgRasteriser: 'src/capture/svgRasteriser.ts', bmpDecoder: 'src/images/bmpDecoder.ts' },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['sharp'],
+  },
+  {
+    ...common,
     entryPoints: { worker: 'src/worker/main.ts' },
     outdir: dist,
     platform: 'node',

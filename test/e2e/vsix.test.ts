@@ -13,7 +13,7 @@ import { REPO_ROOT } from './harness';
 
 const MiB = 1048576;
 /** What the extension loads from dist/ (the CLI bundle, sourcemaps and stage leftovers stay out). */
-const BUNDLES = ['extension.js', 'worker.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
+const BUNDLES = ['extension.js', 'worker.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
 
 /** The native libraries every target must carry, one each, as path patterns under dist/node_modules. */
 function requiredNatives(target: string): RegExp[] {
