@@ -4,14 +4,25 @@
 //   node scripts/package.mjs --target linux-arm64   → dist/internvl-lens-linux-arm64.vsix (repeatable)
 //   node scripts/package.mjs --all                 every target in TARGETS
 //   node scripts/package.mjs --target linux-x64 --gpu vulkan   adds llama.cpp's Vulkan build
+//   --llama-cpp portable|test|release|none (or LENS_LLAMA_CPP): which llama-server it carries in
+//     dist/llama.cpp/ (scripts/llama-server-layout.mjs picks the files):
+//     portable  the default: for linux-x64 built here from the bundled source with every CPU
+//               variant (scripts/build-llama-server.sh --flavour portable; long once, then cached),
+//               for other targets the pinned release's official CPU build (as `release`)
+//     test      this machine's native build (the one the tests use; fast to build)
+//     release   the official CPU build of the pinned release, downloaded from GitHub with its
+//               sha256 checked (src/engine/local/runtimes/), cached in .cache/llama.cpp/
+//     none      no llama-server (the extension then needs internvlLens.llamaServerPath or PATH)
 // Each target is staged in dist/vsix-stage/<target>/ (manifest, media, bundles, and that target's
 // dist/node_modules laid out by runtime-packages.mjs), so dist/node_modules, which the tests
 // run from, is left as it is. Other platforms' packages are fetched with `npm pack` (cached).
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { tsImport } from 'tsx/esm/api';
+import { layoutLlamaServer } from './llama-server-layout.mjs';
 import { hostTarget, layoutRuntime, ROOT, TARGETS } from './runtime-packages.mjs';
 import { readVsix } from './vsix-contents.mjs';
 
@@ -24,12 +35,56 @@ const ROOT_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.vs
  */
 export const VSIX_BUDGET_BYTES = 18 * 1048576;
 
+export const LLAMA_CPP_BUILDS = ['portable', 'test', 'release', 'none'];
+/** Where `release` keeps what it downloaded (runtimes/<release>-<asset>/, as the extension does). */
+export const LLAMA_CPP_CACHE = join(ROOT, '.cache', 'llama.cpp');
+
+const runtimeModule = (name) => tsImport(`../src/engine/local/runtimes/${name}.ts`, import.meta.url);
+
+/** Runs scripts/build-llama-server.sh; its last line is the bin/ folder. */
+function buildLlamaServer(flavour) {
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'build-llama-server.sh'), '--flavour', flavour], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = (r.stdout ?? '').trim().split('\n');
+  for (const l of lines.slice(0, -1)) console.log(l);
+  if (r.status !== 0) throw new Error(`scripts/build-llama-server.sh --flavour ${flavour} failed (${r.status})`);
+  const bin = lines.at(-1);
+  // .tools/llama.cpp/<flavour>-<release>-<key>/build/bin → its src/LICENSE.
+  return { binDir: bin, licence: join(dirname(dirname(bin)), 'src', 'LICENSE') };
+}
+
+/**
+ * The pinned release's CPU build for `target`, downloaded once into LLAMA_CPP_CACHE with the
+ * extension's own code (GitHub's digest checked; `source` points it at a mirror in tests).
+ */
+async function releaseBuild(target, source) {
+  const [{ cpuAsset }, install, metadata] = await Promise.all([runtimeModule('release'), runtimeModule('install'), runtimeModule('metadata')]);
+  const asset = cpuAsset(target);
+  const have = (await install.installedRuntimes(LLAMA_CPP_CACHE, target)).find((r) => r.manifest.id === asset.id);
+  if (have) return { binDir: have.dir, licence: null };
+  const plan = await install.planRuntime(asset, LLAMA_CPP_CACHE, { source: source ?? metadata.GITHUB });
+  console.log(`  fetching llama.cpp ${plan.tag} for ${target}: ${plan.files.map((f) => `${f.name} (${(f.bytes / 1048576).toFixed(1)} MiB, sha256 ${f.digestFrom})`).join(', ')}`);
+  const installed = await install.installRuntime(plan, { tryRun: target === hostTarget(), log: () => undefined });
+  return { binDir: installed.dir, licence: null };
+}
+
+/** Lays out the chosen llama-server build for `target` in `dest`; null for `none`. */
+export async function stageLlamaServer(target, build, dest, { releaseSource } = {}) {
+  if (!LLAMA_CPP_BUILDS.includes(build)) throw new Error(`--llama-cpp ${build}: one of ${LLAMA_CPP_BUILDS.join(', ')}`);
+  if (build === 'none') return null;
+  if (build === 'test' && target !== hostTarget()) throw new Error(`the test build of llama.cpp runs on this machine only (${hostTarget()}), not ${target}`);
+  const builtHere = build === 'test' || (build === 'portable' && target === 'linux-x64' && hostTarget() === 'linux-x64');
+  const from = builtHere ? buildLlamaServer(build) : await releaseBuild(target, releaseSource);
+  const { serverExecutableName } = await runtimeModule('release');
+  const laid = layoutLlamaServer(from.binDir, dest, target, { executable: serverExecutableName(target), licence: from.licence });
+  return { build: builtHere ? build : 'release', ...laid, bytes: laid.files.reduce((n, f) => n + f.bytes, 0) };
+}
+
 export function vsixPath(target, gpu = []) {
   return join(ROOT, 'dist', `internvl-lens-${target}${gpu.map((g) => `-${g}`).join('')}.vsix`);
 }
 
-/** Stages and packages one target; returns the VSIX path and its size. */
-export function packageTarget(target, { out = vsixPath(target), gpu = [] } = {}) {
+/** Stages and packages one target; returns the VSIX path, its size and the llama-server it carries. */
+export async function packageTarget(target, { out = vsixPath(target), gpu = [], llamaCpp = process.env.LENS_LLAMA_CPP || 'portable', releaseSource } = {}) {
   const dist = join(ROOT, 'dist');
   if (!existsSync(join(dist, 'extension.js'))) throw new Error('dist/extension.js is missing: run node scripts/build.mjs first');
   const stage = join(dist, 'vsix-stage', target);
@@ -42,6 +97,7 @@ export function packageTarget(target, { out = vsixPath(target), gpu = [] } = {})
     if (statSync(p).isFile() && !f.endsWith('.vsix')) cpSync(p, join(stage, 'dist', f));
   }
   const pkgs = layoutRuntime(target, join(stage, 'dist', 'node_modules'), { gpu });
+  const llama = await stageLlamaServer(target, llamaCpp, join(stage, 'dist', 'llama.cpp'), { releaseSource });
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--target', target, '--out', out], {
     cwd: stage,
@@ -49,18 +105,20 @@ export function packageTarget(target, { out = vsixPath(target), gpu = [] } = {})
   });
   if (r.status !== 0) throw new Error(`vsce package --target ${target} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   rmSync(stage, { recursive: true, force: true });
-  return { target, out, bytes: statSync(out).size, entries: readVsix(out).length, packages: pkgs };
+  return { target, out, bytes: statSync(out).size, entries: readVsix(out).length, packages: pkgs, llamaCpp: llama };
 }
 
-function main() {
+async function main() {
   const { values } = parseArgs({
     options: {
       target: { type: 'string', multiple: true },
       all: { type: 'boolean' },
       gpu: { type: 'string', multiple: true },
+      'llama-cpp': { type: 'string' },
     },
   });
   const gpu = values.gpu ?? [];
+  const llamaCpp = values['llama-cpp'] ?? process.env.LENS_LLAMA_CPP ?? 'portable';
   const jobs = values.all
     ? TARGETS.map((t) => ({ target: t, out: vsixPath(t, gpu) }))
     : values.target
@@ -69,16 +127,15 @@ function main() {
         [{ target: hostTarget(), out: join(ROOT, 'dist', 'internvl-lens.vsix') }];
   for (const { target, out } of jobs) {
     const t0 = Date.now();
-    const r = packageTarget(target, { out, gpu });
-    console.log(`${target}: ${(r.bytes / 1048576).toFixed(2)} MiB, ${r.entries} files → ${r.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const r = await packageTarget(target, { out, gpu, llamaCpp });
+    const llama = r.llamaCpp ? `llama.cpp ${r.llamaCpp.build} (${(r.llamaCpp.bytes / 1048576).toFixed(1)} MiB unpacked)` : 'no llama.cpp';
+    console.log(`${target}: ${(r.bytes / 1048576).toFixed(2)} MiB, ${r.entries} files, ${llama} → ${r.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    main();
-  } catch (err) {
+  main().catch((err) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);
-  }
+  });
 }
