@@ -6,7 +6,7 @@
 // is missing.
 //   ELF (Linux): DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH of 64-bit little-endian files.
 //   Mach-O (macOS): LC_LOAD_DYLIB/LC_LOAD_WEAK_DYLIB/LC_REEXPORT_DYLIB, LC_ID_DYLIB, LC_RPATH.
-//   PE (Windows): the release's DLLs lie flat beside llama-server.exe: all of them are kept.
+//   PE (Windows): the import and delay-import tables of PE32+ files.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,10 +69,46 @@ export function readMachODylibs(bytes) {
   return out;
 }
 
+/** DLL names a PE32+ file imports (import and delay-import tables), or null when `bytes` is not one. */
+export function readPeImports(bytes) {
+  if (bytes.length < 0x40 || bytes.readUInt16LE(0) !== 0x5a4d) return null;
+  const pe = bytes.readUInt32LE(0x3c);
+  if (pe + 24 > bytes.length || bytes.readUInt32LE(pe) !== 0x00004550) return null;
+  const sections = bytes.readUInt16LE(pe + 6);
+  const optional = pe + 24;
+  const optionalSize = bytes.readUInt16LE(pe + 20);
+  if (bytes.readUInt16LE(optional) !== 0x20b) throw new Error('only PE32+ (64-bit) files are read');
+  const table = optional + optionalSize;
+  const offsetOf = (rva) => {
+    for (let i = 0; i < sections; i++) {
+      const at = table + i * 40;
+      const va = bytes.readUInt32LE(at + 12);
+      const size = Math.max(bytes.readUInt32LE(at + 8), bytes.readUInt32LE(at + 16));
+      if (rva >= va && rva < va + size) return rva - va + bytes.readUInt32LE(at + 20);
+    }
+    return -1;
+  };
+  const names = [];
+  // Data directories 1 (imports: 20-byte descriptors, name at +12) and 13 (delay imports: 32 bytes, name at +4).
+  for (const [dir, size, nameAt] of [[1, 20, 12], [13, 32, 4]]) {
+    const rva = bytes.readUInt32LE(optional + 112 + dir * 8);
+    let at = rva ? offsetOf(rva) : -1;
+    for (; at >= 0 && at + size <= bytes.length; at += size) {
+      const nameRva = bytes.readUInt32LE(at + nameAt);
+      if (nameRva === 0) break;
+      const nameOffset = offsetOf(nameRva);
+      if (nameOffset >= 0) names.push(cString(bytes, nameOffset));
+    }
+  }
+  return names;
+}
+
 /** Names a binary asks the loader for, as file names (Mach-O's @rpath/libllama.0.dylib → libllama.0.dylib). */
 export function neededNames(bytes) {
   const elf = readElfDynamic(bytes);
   if (elf) return elf.needed;
+  const pe = readPeImports(bytes);
+  if (pe) return pe;
   const macho = readMachODylibs(bytes);
   if (macho) return macho.loads.filter((l) => l.startsWith('@rpath/') || l.startsWith('@loader_path/') || l.startsWith('@executable_path/')).map((l) => l.slice(l.lastIndexOf('/') + 1));
   return [];
@@ -80,7 +116,8 @@ export function neededNames(bytes) {
 
 /** Backends llama.cpp loads itself at run time (GGML_BACKEND_DL): plain files named libggml-<backend>.so/.dylib. */
 function isBackendModule(dir, name) {
-  return /^libggml-[\w.-]+\.(so|dylib)$/.test(name) && lstatSync(join(dir, name)).isFile() && !/^libggml-base\./.test(name);
+  // The release builds add the RPC backend (GGML_RPC=ON): remote devices, which Lens never uses.
+  return /^(lib)?ggml-[\w.-]+\.(so|dylib|dll)$/i.test(name) && lstatSync(join(dir, name)).isFile() && !/^(lib)?ggml-(base|rpc)\./i.test(name);
 }
 
 /**
@@ -114,19 +151,18 @@ export function layoutLlamaServer(binDir, dest, target, { executable, licence = 
   mkdirSync(dest, { recursive: true });
   const names = readdirSync(binDir);
   const wanted = new Set([exe]);
-  if (target.startsWith('win32-')) {
-    for (const n of names) if (/\.dll$/i.test(n)) wanted.add(n);
-  } else {
-    for (const n of names) if (isBackendModule(binDir, n)) wanted.add(n);
-    // The loader's names, followed through the libraries themselves.
-    const queue = [...wanted];
-    while (queue.length) {
-      const name = queue.shift();
-      for (const dep of neededNames(readFileSync(join(binDir, name)))) {
-        if (!wanted.has(dep) && names.includes(dep)) {
-          wanted.add(dep);
-          queue.push(dep);
-        }
+  for (const n of names) if (isBackendModule(binDir, n)) wanted.add(n);
+  // The loader's names, followed through the libraries themselves (Windows matches them without case).
+  const windows = target.startsWith('win32-');
+  const present = (dep) => names.find((n) => (windows ? n.toLowerCase() === dep.toLowerCase() : n === dep));
+  const queue = [...wanted];
+  while (queue.length) {
+    const name = queue.shift();
+    for (const dep of neededNames(readFileSync(join(binDir, name)))) {
+      const file = present(dep);
+      if (file && !wanted.has(file)) {
+        wanted.add(file);
+        queue.push(file);
       }
     }
   }
@@ -152,7 +188,7 @@ export function layoutLlamaServer(binDir, dest, target, { executable, licence = 
     copyFileSync(realpathSync(source), to);
     chmodSync(to, /\.(so|dylib|dll)(\.|$)/.test(name) && name !== exe ? 0o644 : 0o755);
     if (canStrip) strip(to);
-    for (const dep of neededNames(readFileSync(to))) if (!from.has(dep)) system.add(dep);
+    for (const dep of neededNames(readFileSync(to))) if (!from.has(dep) && !(windows && [...from.keys()].some((k) => k.toLowerCase() === dep.toLowerCase()))) system.add(dep);
     files.push({ name, bytes: statSync(to).size });
   }
   const licenceFile = names.find((n) => /^LICENSE/.test(n)) ? join(binDir, names.find((n) => /^LICENSE/.test(n))) : licence;

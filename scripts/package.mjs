@@ -56,24 +56,24 @@ function buildLlamaServer(flavour) {
  * The pinned release's CPU build for `target`, downloaded once into LLAMA_CPP_CACHE with the
  * extension's own code (GitHub's digest checked; `source` points it at a mirror in tests).
  */
-async function releaseBuild(target, source) {
+async function releaseBuild(target, source, cacheDir) {
   const [{ cpuAsset }, install, metadata] = await Promise.all([runtimeModule('release'), runtimeModule('install'), runtimeModule('metadata')]);
   const asset = cpuAsset(target);
-  const have = (await install.installedRuntimes(LLAMA_CPP_CACHE, target)).find((r) => r.manifest.id === asset.id);
+  const have = (await install.installedRuntimes(cacheDir, target)).find((r) => r.manifest.id === asset.id);
   if (have) return { binDir: have.dir, licence: null };
-  const plan = await install.planRuntime(asset, LLAMA_CPP_CACHE, { source: source ?? metadata.GITHUB });
+  const plan = await install.planRuntime(asset, cacheDir, { source: source ?? metadata.GITHUB });
   console.log(`  fetching llama.cpp ${plan.tag} for ${target}: ${plan.files.map((f) => `${f.name} (${(f.bytes / 1048576).toFixed(1)} MiB, sha256 ${f.digestFrom})`).join(', ')}`);
   const installed = await install.installRuntime(plan, { tryRun: target === hostTarget(), log: () => undefined });
   return { binDir: installed.dir, licence: null };
 }
 
 /** Lays out the chosen llama-server build for `target` in `dest`; null for `none`. */
-export async function stageLlamaServer(target, build, dest, { releaseSource } = {}) {
+export async function stageLlamaServer(target, build, dest, { releaseSource, cacheDir = LLAMA_CPP_CACHE } = {}) {
   if (!LLAMA_CPP_BUILDS.includes(build)) throw new Error(`--llama-cpp ${build}: one of ${LLAMA_CPP_BUILDS.join(', ')}`);
   if (build === 'none') return null;
   if (build === 'test' && target !== hostTarget()) throw new Error(`the test build of llama.cpp runs on this machine only (${hostTarget()}), not ${target}`);
   const builtHere = build === 'test' || (build === 'portable' && target === 'linux-x64' && hostTarget() === 'linux-x64');
-  const from = builtHere ? buildLlamaServer(build) : await releaseBuild(target, releaseSource);
+  const from = builtHere ? buildLlamaServer(build) : await releaseBuild(target, releaseSource, cacheDir);
   const { serverExecutableName } = await runtimeModule('release');
   const laid = layoutLlamaServer(from.binDir, dest, target, { executable: serverExecutableName(target), licence: from.licence });
   return { build: builtHere ? build : 'release', ...laid, bytes: laid.files.reduce((n, f) => n + f.bytes, 0) };
@@ -84,7 +84,7 @@ export function vsixPath(target, gpu = []) {
 }
 
 /** Stages and packages one target; returns the VSIX path, its size and the llama-server it carries. */
-export async function packageTarget(target, { out = vsixPath(target), gpu = [], llamaCpp = process.env.LENS_LLAMA_CPP || 'portable', releaseSource } = {}) {
+export async function packageTarget(target, { out = vsixPath(target), gpu = [], llamaCpp = process.env.LENS_LLAMA_CPP || 'portable', releaseSource, cacheDir } = {}) {
   const dist = join(ROOT, 'dist');
   if (!existsSync(join(dist, 'extension.js'))) throw new Error('dist/extension.js is missing: run node scripts/build.mjs first');
   const stage = join(dist, 'vsix-stage', target);
@@ -97,7 +97,7 @@ export async function packageTarget(target, { out = vsixPath(target), gpu = [], 
     if (statSync(p).isFile() && !f.endsWith('.vsix')) cpSync(p, join(stage, 'dist', f));
   }
   const pkgs = layoutRuntime(target, join(stage, 'dist', 'node_modules'), { gpu });
-  const llama = await stageLlamaServer(target, llamaCpp, join(stage, 'dist', 'llama.cpp'), { releaseSource });
+  const llama = await stageLlamaServer(target, llamaCpp, join(stage, 'dist', 'llama.cpp'), { releaseSource, cacheDir });
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--target', target, '--out', out], {
     cwd: stage,

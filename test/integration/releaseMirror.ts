@@ -21,8 +21,10 @@ export interface ReleaseMirror {
   /** API requests made (paths), to tell whether metadata was asked for. */
   apiLog: string[];
   publish(tag: string, name: string, asset: MirrorAsset): void;
-  /** Body bytes the CDN sent for one asset. */
-  bytesSent(tag: string, name: string): number;
+  /** Body bytes the CDN sent for one asset, in requests logged from `since` (an index into cdn.log) on. */
+  bytesSent(tag: string, name: string, since?: number): number;
+  /** The CDN's log entries for one asset. */
+  requests(tag: string, name: string, since?: number): ModelsServer['log'];
   close(): Promise<void>;
 }
 
@@ -79,7 +81,8 @@ export async function startReleaseMirror(repo = 'ggml-org/llama.cpp'): Promise<R
       releases.get(tag)!.set(name, asset);
       cdn.files.set(cdnKey(tag, name), asset);
     },
-    bytesSent: (tag, name) => cdn.bytesSent(cdnKey(tag, name)),
+    bytesSent: (tag, name, since = 0) => cdn.log.slice(since).filter((r) => r.path === cdnPath(cdnKey(tag, name))).reduce((n, r) => n + r.sent, 0),
+    requests: (tag, name, since = 0) => cdn.log.slice(since).filter((r) => r.path === cdnPath(cdnKey(tag, name))),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
