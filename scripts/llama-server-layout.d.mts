@@ -10,3 +10,18 @@ export declare function layoutLlamaServer(
   target: string,
   options: { executable: string; licence?: string | null; stripSymbols?: boolean },
 ): { files: Array<{ name: string; bytes: number }>; system: string[] };
+export interface BundleManifest {
+  version: 1;
+  release: string;
+  build: string;
+  executable: string;
+  sha256: string;
+  packedBytes: number;
+  unpackedBytes: number;
+  files: Array<{ name: string; bytes: number }>;
+}
+export declare function packLlamaServer(
+  dir: string,
+  dest: string,
+  options: { names: { blob: string; manifest: string }; executable: string; release: string; build: string; quality?: number; cacheDir?: string },
+): BundleManifest;

@@ -2,14 +2,21 @@
 // libraries it loads, each as a plain file under the name the loader asks for (a VSIX cannot hold
 // symbolic links, and copying libllama.so, libllama.so.0 and libllama.so.0.4.0 would triple it),
 // plus the backends llama.cpp loads at run time (GGML_BACKEND_DL: libggml-cpu-haswell.so, …) and
-// llama.cpp's licence. The same readers let the VSIX test check that nothing the executable needs
-// is missing.
+// llama.cpp's licence — packed into one brotli-compressed tar (llama.cpp.tar.br, described by
+// bundle.json) because a zip compresses each file alone: the 13 CPU variants, mostly the same
+// bytes, cost 5.5 MiB as separate zip entries and well under half that packed solid. The extension
+// unpacks it once into its global storage (src/engine/local/runtimes/choose.ts). The same readers
+// let the VSIX test check that nothing the executable needs is missing.
 //   ELF (Linux): DT_NEEDED, DT_SONAME, DT_RUNPATH/DT_RPATH of 64-bit little-endian files.
 //   Mach-O (macOS): LC_LOAD_DYLIB/LC_LOAD_WEAK_DYLIB/LC_REEXPORT_DYLIB, LC_ID_DYLIB, LC_RPATH.
 //   PE (Windows): the import and delay-import tables of PE32+ files.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { brotliCompressSync, constants as zlib } from 'node:zlib';
+import { tar } from './tar.mjs';
+
 
 /** Shared libraries every Linux desktop has: the C and C++ runtimes. Anything else must ship. */
 export const LINUX_SYSTEM_LIBRARIES = ['libc.so.6', 'libm.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libpthread.so.0', 'libdl.so.2', 'librt.so.1', 'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1'];
@@ -197,4 +204,45 @@ export function layoutLlamaServer(binDir, dest, target, { executable, licence = 
     files.push({ name: 'LICENSE', bytes: statSync(licenceFile).size });
   }
   return { files, system: [...system].sort() };
+}
+
+/**
+ * Packs the flat folder `dir` (what layoutLlamaServer wrote) into `dest`/`names.blob` and its
+ * description `dest`/`names.manifest` (the names src/engine/local/runtimes/bundled.ts reads). Brotli quality 11 with a 16 MiB window finds the CPU variants' shared bytes; it
+ * takes minutes, so the result is cached in `cacheDir` by the tar's hash (a lower `quality` is
+ * for test builds, repackaged often). Returns the manifest.
+ */
+export function packLlamaServer(dir, dest, { names: fileNames, executable, release, build, quality = 11, cacheDir }) {
+  const names = readdirSync(dir).sort();
+  const files = names.map((name) => ({ name, bytes: statSync(join(dir, name)).size }));
+  const entries = names.map((name) => ({ name, body: readFileSync(join(dir, name)), mode: statSync(join(dir, name)).mode & 0o111 ? 0o755 : 0o644 }));
+  const tarBytes = tar(entries);
+  const key = createHash('sha256').update(tarBytes).update(`q${quality}`).digest('hex').slice(0, 24);
+  const cached = cacheDir ? join(cacheDir, 'blobs', `${key}.tar.br`) : null;
+  let blob;
+  if (cached && existsSync(cached)) blob = readFileSync(cached);
+  else {
+    blob = brotliCompressSync(tarBytes, {
+      params: { [zlib.BROTLI_PARAM_QUALITY]: quality, [zlib.BROTLI_PARAM_LGWIN]: 24, [zlib.BROTLI_PARAM_SIZE_HINT]: tarBytes.length },
+    });
+    if (cached) {
+      mkdirSync(join(cacheDir, 'blobs'), { recursive: true });
+      writeFileSync(cached, blob);
+    }
+  }
+  rmSync(dest, { recursive: true, force: true });
+  mkdirSync(dest, { recursive: true });
+  writeFileSync(join(dest, fileNames.blob), blob);
+  const manifest = {
+    version: 1,
+    release,
+    build,
+    executable,
+    sha256: createHash('sha256').update(blob).digest('hex'),
+    packedBytes: blob.length,
+    unpackedBytes: files.reduce((n, f) => n + f.bytes, 0),
+    files,
+  };
+  writeFileSync(join(dest, fileNames.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
 }

@@ -8,7 +8,9 @@ export interface StagedLlamaServer {
   files: Array<{ name: string; bytes: number }>;
   /** Shared libraries the files expect the machine to have (the C and C++ runtimes). */
   system: string[];
+  /** Unpacked, and packed in dist/llama.cpp/llama.cpp.tar.br. */
   bytes: number;
+  packedBytes: number;
 }
 export interface ReleaseSource {
   apiBase: string;

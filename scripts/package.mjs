@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { tsImport } from 'tsx/esm/api';
-import { layoutLlamaServer } from './llama-server-layout.mjs';
+import { layoutLlamaServer, packLlamaServer } from './llama-server-layout.mjs';
 import { hostTarget, layoutRuntime, ROOT, TARGETS } from './runtime-packages.mjs';
 import { readVsix } from './vsix-contents.mjs';
 
@@ -69,14 +69,23 @@ async function releaseBuild(target, source, cacheDir) {
 
 /** Lays out the chosen llama-server build for `target` in `dest`; null for `none`. */
 export async function stageLlamaServer(target, build, dest, { releaseSource, cacheDir = LLAMA_CPP_CACHE } = {}) {
+  // cacheDir holds release downloads (runtimes/) and packed builds (blobs/).
   if (!LLAMA_CPP_BUILDS.includes(build)) throw new Error(`--llama-cpp ${build}: one of ${LLAMA_CPP_BUILDS.join(', ')}`);
   if (build === 'none') return null;
   if (build === 'test' && target !== hostTarget()) throw new Error(`the test build of llama.cpp runs on this machine only (${hostTarget()}), not ${target}`);
   const builtHere = build === 'test' || (build === 'portable' && target === 'linux-x64' && hostTarget() === 'linux-x64');
   const from = builtHere ? buildLlamaServer(build) : await releaseBuild(target, releaseSource, cacheDir);
-  const { serverExecutableName } = await runtimeModule('release');
-  const laid = layoutLlamaServer(from.binDir, dest, target, { executable: serverExecutableName(target), licence: from.licence });
-  return { build: builtHere ? build : 'release', ...laid, bytes: laid.files.reduce((n, f) => n + f.bytes, 0) };
+  const [{ serverExecutableName, LLAMA_RELEASE }, { BUNDLE_BLOB, BUNDLE_MANIFEST }] = await Promise.all([runtimeModule('release'), runtimeModule('bundled')]);
+  const executable = serverExecutableName(target);
+  const flat = `${dest}.files`;
+  const laid = layoutLlamaServer(from.binDir, flat, target, { executable, licence: from.licence });
+  const kind = builtHere ? build : 'release';
+  const t0 = Date.now();
+  // The test build is repackaged by every e2e run: a quick brotli; what ships gets the best.
+  const manifest = packLlamaServer(flat, dest, { names: { blob: BUNDLE_BLOB, manifest: BUNDLE_MANIFEST }, executable, release: LLAMA_RELEASE.release, build: kind, quality: kind === 'test' ? 5 : 11, cacheDir });
+  rmSync(flat, { recursive: true, force: true });
+  console.log(`  llama.cpp ${kind}: ${laid.files.length} files, ${(manifest.unpackedBytes / 1048576).toFixed(1)} MiB → ${(manifest.packedBytes / 1048576).toFixed(2)} MiB packed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { build: kind, ...laid, bytes: manifest.unpackedBytes, packedBytes: manifest.packedBytes };
 }
 
 export function vsixPath(target, gpu = []) {
@@ -128,7 +137,7 @@ async function main() {
   for (const { target, out } of jobs) {
     const t0 = Date.now();
     const r = await packageTarget(target, { out, gpu, llamaCpp });
-    const llama = r.llamaCpp ? `llama.cpp ${r.llamaCpp.build} (${(r.llamaCpp.bytes / 1048576).toFixed(1)} MiB unpacked)` : 'no llama.cpp';
+    const llama = r.llamaCpp ? `llama.cpp ${r.llamaCpp.build} (${(r.llamaCpp.packedBytes / 1048576).toFixed(2)} MiB packed)` : 'no llama.cpp';
     console.log(`${target}: ${(r.bytes / 1048576).toFixed(2)} MiB, ${r.entries} files, ${llama} → ${r.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
 }

@@ -31,7 +31,7 @@ function requiredNatives(target: string): RegExp[] {
 }
 
 /** Checks one VSIX against its target; returns its size in bytes. */
-function checkVsix(file: string, target: string, { llamaCpp }: { llamaCpp: boolean }): number {
+async function checkVsix(file: string, target: string, { llamaCpp }: { llamaCpp: boolean }): Promise<number> {
   assert.ok(existsSync(file), `${file} exists`);
   const entries = readVsix(file);
   const names = entries.map((e) => e.name);
@@ -65,8 +65,11 @@ function checkVsix(file: string, target: string, { llamaCpp }: { llamaCpp: boole
   }
 
   if (llamaCpp) {
-    const llama = checkLlamaContents(entries, target, { run: target === hostTarget() });
-    console.log(`${target}: llama.cpp ${llama.version ?? '(not run here)'}; ${llama.files.length} files: ${llama.files.join(', ')}`);
+    const llama = await checkLlamaContents(entries, target, { run: target === hostTarget() });
+    const packed = entries.find((e) => e.name === `${LLAMA_DIR}llama.cpp.tar.br`)!;
+    console.log(
+      `${target}: llama.cpp ${llama.manifest.build} ${llama.version ?? '(not run here)'}; ${(packed.size / MiB).toFixed(2)} MiB packed, ${(llama.manifest.unpackedBytes / MiB).toFixed(1)} MiB unpacked; ${llama.files.join(', ')}`,
+    );
   }
 
   const bytes = readFileSync(file).length;
@@ -75,15 +78,15 @@ function checkVsix(file: string, target: string, { llamaCpp }: { llamaCpp: boole
 }
 
 describe('platform-specific VSIX', () => {
-  it(`dist/internvl-lens.vsix carries only ${hostTarget()}'s native runtime and a llama-server that runs from it, no sources, within budget`, () => {
-    const bytes = checkVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), hostTarget(), { llamaCpp: true });
+  it(`dist/internvl-lens.vsix carries only ${hostTarget()}'s native runtime and a llama-server that runs from it, no sources, within budget`, async () => {
+    const bytes = await checkVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), hostTarget(), { llamaCpp: true });
     console.log(`${hostTarget()}: ${(bytes / MiB).toFixed(2)} MiB`);
   });
 
   it('a foreign target (linux-arm64) gets its own prebuilt binaries and nothing of this machine\'s', async () => {
     const foreign = hostTarget() === 'linux-arm64' ? 'linux-x64' : 'linux-arm64';
     const { out, bytes, entries } = await packageTarget(foreign, { llamaCpp: 'none' });
-    assert.equal(checkVsix(out, foreign, { llamaCpp: false }), bytes);
+    assert.equal(await checkVsix(out, foreign, { llamaCpp: false }), bytes);
     assert.ok(!readVsix(out).some((e) => e.name.startsWith(LLAMA_DIR)), '--llama-cpp none: no llama-server');
     console.log(`${foreign}: ${(bytes / MiB).toFixed(2)} MiB, ${entries} files`);
   });

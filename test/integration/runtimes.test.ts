@@ -11,11 +11,12 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { layoutLlamaServer } from '../../scripts/llama-server-layout.mjs';
+import { layoutLlamaServer, packLlamaServer } from '../../scripts/llama-server-layout.mjs';
 import { packageTarget } from '../../scripts/package.mjs';
 import { readVsix } from '../../scripts/vsix-contents.mjs';
 import { DownloadError, partialProgress } from '../../src/models/download';
 import { unpackArchive } from '../../src/engine/local/runtimes/archive';
+import { BUNDLE_BLOB, BUNDLE_MANIFEST } from '../../src/engine/local/runtimes/bundled';
 import { checkServer } from '../../src/engine/local/runtimes/check';
 import { chooseLlamaServer, findOnPath, hostTarget } from '../../src/engine/local/runtimes/choose';
 import { RuntimeError } from '../../src/engine/local/runtimes/errors';
@@ -297,6 +298,41 @@ describe('chooseLlamaServer', () => {
     return ext;
   }
 
+  /** An extension folder with the packed build, as a VSIX carries it. */
+  function extensionWithPackedBuild(): string {
+    const ext = fresh('ext-packed');
+    const flat = fresh('flat');
+    layoutLlamaServer(bin, flat, target, { executable: 'llama-server', licence: join(bin, '..', '..', 'src', 'LICENSE') });
+    packLlamaServer(flat, join(ext, 'dist', 'llama.cpp'), { names: { blob: BUNDLE_BLOB, manifest: BUNDLE_MANIFEST }, executable: 'llama-server', release: pin.release, build: 'test', quality: 1 });
+    return ext;
+  }
+
+  test('the packed built-in build is unpacked once into the storage, by one window of two starting together, and runs', async () => {
+    const ext = extensionWithPackedBuild();
+    const storage = fresh('builtin');
+    const stale = join(storage, 'runtimes', `${pin.release}-builtin-0123456789abcdef`);
+    mkdirSync(stale, { recursive: true });
+    const opts = { extensionPath: ext, storagePath: storage, configuredPath: '', pin };
+    const [a, b] = await Promise.all([chooseLlamaServer(opts), chooseLlamaServer(opts)]);
+    assert.equal(a.source, 'bundled');
+    assert.equal(a.executable, b.executable);
+    assert.match(a.executable, new RegExp(`runtimes/${pin.release}-builtin-[0-9a-f]{16}/llama-server$`));
+    assert.match((await checkServer(a.executable)).version, /^version:/);
+    assert.equal(existsSync(stale), false, "an older version's unpacked build is removed");
+    assert.deepEqual(readdirSync(join(storage, 'runtimes')).filter((f) => f.includes('.unpacking-')), [], 'no staging folders left');
+    const before = lstatSync(a.executable).mtimeMs;
+    assert.equal((await chooseLlamaServer(opts)).executable, a.executable);
+    assert.equal(lstatSync(a.executable).mtimeMs, before, 'not unpacked again');
+
+    // A damaged packed build is refused with what to do, before anything is unpacked.
+    const blob = join(ext, 'dist', 'llama.cpp', BUNDLE_BLOB);
+    const bytes = readFileSync(blob);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
+    writeFileSync(blob, bytes);
+    const err = await rejectsWith(chooseLlamaServer({ ...opts, storagePath: fresh('builtin2') }), (e) => e instanceof RuntimeError && e.code === 'broken');
+    assert.match(err.message, /is damaged .* reinstall InternVL Lens/s);
+  });
+
   test('internvlLens.llamaServerPath wins; a path that is not a file is a clear error', async () => {
     const ext = extensionWithBuild();
     const own = join(bin, 'llama-server');
@@ -357,7 +393,7 @@ describe('npm run package for a platform it cannot build: the release CPU build'
     const out = join(fresh('vsix'), 'release.vsix');
     const r = await packageTarget(target, { out, llamaCpp: 'release', releaseSource: source, cacheDir });
     assert.equal(r.llamaCpp?.build, 'release');
-    const contents = checkLlamaContents(readVsix(out), target, { run: true });
+    const contents = await checkLlamaContents(readVsix(out), target, { run: true });
     assert.match(contents.version ?? '', /^version:/);
     const sent = mirror.bytesSent(TAG, name);
     assert.equal(sent, releaseArchive.length + 1, 'downloaded once (and the 1-byte size probe)');

@@ -8,10 +8,11 @@
 // bsdtar and Expand-Archive differ on links and `..`). The zip container is read by yauzl (pure JS,
 // maintained, zip64); the tar container is a few 512-byte headers (ustar, pax and GNU long names),
 // read below with the header checksum checked.
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, symlink } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import yauzl from 'yauzl';
 import { RuntimeError } from './errors';
 
@@ -208,7 +209,8 @@ function paxRecords(data: Buffer): Map<string, string> {
 }
 
 async function unpackTar(file: string, writer: Writer, limit: number): Promise<void> {
-  const gunzip = createReadStream(file).pipe(createGunzip());
+  // .tar.br: the VSIX's own build, packed solid (its CPU variants share most of their bytes).
+  const gunzip = createReadStream(file).pipe(file.endsWith('.br') ? createBrotliDecompress() : createGunzip());
   const reader = new ByteReader(gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>, limit);
   const pad = (n: number) => (512 - (n % 512)) % 512;
   let longName: string | null = null;
@@ -356,13 +358,14 @@ async function unpackZip(file: string, writer: Writer): Promise<void> {
 }
 
 /**
- * Unpacks `file` (by its name: .zip, else .tar.gz) into `dest`, which must not exist. An archive
+ * Unpacks `file` (by its name: .zip, .tar.br, else .tar.gz) into `dest`, which must not exist. An archive
  * holding one folder (llama-b<N>/ in the Linux and macOS assets) is unpacked without it, so the
  * executable lies at `dest/llama-server` either way.
  */
 export async function unpackArchive(file: string, dest: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const { maxBytes = 4 * 2 ** 30, maxEntries = 20_000, keep = () => true } = options;
-  const staging = `${dest}.unpacking`;
+  // Unique: two windows may unpack the same runtime at once; the first rename wins.
+  const staging = `${dest}.unpacking-${process.pid}-${randomBytes(4).toString('hex')}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   const writer = new Writer(staging, maxBytes, maxEntries, keep);
@@ -378,8 +381,10 @@ export async function unpackArchive(file: string, dest: string, options: UnpackO
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
     if (err instanceof RuntimeError) throw new RuntimeError('archive', `${posix.basename(file.replace(/\\/g, '/'))} was not unpacked: ${err.message}.`);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') throw new RuntimeError('archive', `${posix.basename(file)} was not unpacked: it is not a gzip file, or it is corrupt.`);
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (/^(Z_|ERR__|ERR_BROTLI)/.test(code)) {
+      throw new RuntimeError('archive', `${posix.basename(file)} was not unpacked: it is not a ${file.endsWith('.br') ? 'brotli' : 'gzip'} file, or it is corrupt.`);
+    }
     throw err;
   }
 }

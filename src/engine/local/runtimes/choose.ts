@@ -3,10 +3,11 @@
 //   2. the runtime chosen with Choose Inference Runtime… — a downloaded GPU runtime of the pinned
 //      release (checked with --version once per session; a broken one falls back, with a notice),
 //      or the llama-server on PATH;
-//   3. the build the VSIX carries (dist/llama.cpp/llama-server);
+//   3. the build the VSIX carries (dist/llama.cpp/, unpacked once into the global storage: bundled.ts);
 //   4. a llama-server on PATH (Homebrew, winget, a distribution package), when the VSIX has none.
 import { access, constants, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { bundleDir, bundledServer } from './bundled';
 import { checkServer, type ServerCheck } from './check';
 import { RuntimeError } from './errors';
 import { installedRuntimes, type InstalledRuntime } from './install';
@@ -40,15 +41,11 @@ export interface ChooseOptions {
   pin?: ReleasePin;
   /** How a runtime is tried; checkServer, remembered per executable for the session. */
   check?: (executable: string) => Promise<ServerCheck>;
+  log?: (message: string) => void;
 }
 
 export function hostTarget(): string {
   return `${process.platform}-${process.arch}`;
-}
-
-/** The build the VSIX carries. */
-export function bundledServerPath(extensionPath: string, target = hostTarget()): string {
-  return join(extensionPath, 'dist', 'llama.cpp', serverExecutableName(target));
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -102,7 +99,7 @@ export function runtimeLabel(r: InstalledRuntime): string {
 }
 
 export async function chooseLlamaServer(options: ChooseOptions): Promise<ChosenServer> {
-  const { extensionPath, storagePath, configuredPath, choice = { kind: 'auto' }, target = hostTarget(), env = process.env, pin = LLAMA_RELEASE, check = checkOnce } = options;
+  const { extensionPath, storagePath, configuredPath, choice = { kind: 'auto' }, target = hostTarget(), env = process.env, pin = LLAMA_RELEASE, check = checkOnce, log } = options;
   const configured = configuredPath.trim();
   if (configured) {
     if (!(await isFile(configured))) {
@@ -129,13 +126,13 @@ export async function chooseLlamaServer(options: ChooseOptions): Promise<ChosenS
     if (found) return { executable: found, source: 'path', env: {}, label: `llama-server on PATH (${found})`, notice: null };
     notices.push('No llama-server is on PATH any more.');
   }
-  const bundled = bundledServerPath(extensionPath, target);
   const notice = (fallback: string) => (notices.length ? `${notices.join(' ')} Using ${fallback} instead.` : null);
-  if (await isFile(bundled)) return { executable: bundled, source: 'bundled', env: {}, label: `built-in CPU build (llama.cpp ${pin.release})`, notice: notice('the built-in CPU build') };
+  const bundled = await bundledServer(extensionPath, storagePath, serverExecutableName(target), log);
+  if (bundled) return { executable: bundled, source: 'bundled', env: {}, label: `built-in CPU build (llama.cpp ${pin.release})`, notice: notice('the built-in CPU build') };
   const found = await findOnPath(env);
   if (found) return { executable: found, source: 'path', env: {}, label: `llama-server on PATH (${found})`, notice: notice(`the llama-server on PATH (${found})`) };
   throw new RuntimeError(
     'not-found',
-    `${notices.length ? `${notices.join(' ')} ` : ''}This copy of InternVL Lens carries no llama-server for ${target} (${bundled} is missing) and none is on PATH: set internvlLens.llamaServerPath to a llama-server, or install llama.cpp (brew install llama.cpp, winget install llama.cpp).`,
+    `${notices.length ? `${notices.join(' ')} ` : ''}This copy of InternVL Lens carries no llama-server for ${target} (nothing in ${bundleDir(extensionPath)}) and none is on PATH: set internvlLens.llamaServerPath to a llama-server, or install llama.cpp (brew install llama.cpp, winget install llama.cpp).`,
   );
 }
