@@ -18,6 +18,17 @@ export type ServerSource = 'setting' | 'downloaded' | 'bundled' | 'path';
 /** What the user picked; 'auto' uses a downloaded runtime when one works, else the built-in build. */
 export type RuntimeChoice = { kind: 'auto' } | { kind: 'bundled' } | { kind: 'path' } | { kind: 'downloaded'; dir: string };
 
+/** Where the choice is kept: the extension's global state (per machine). */
+export const RUNTIME_CHOICE_KEY = 'internvlLens.runtimeChoice';
+
+/** A stored choice, whatever was stored: anything unknown is 'auto'. */
+export function parseRuntimeChoice(value: unknown): RuntimeChoice {
+  const v = value as { kind?: unknown; dir?: unknown } | null | undefined;
+  if (v?.kind === 'bundled' || v?.kind === 'path') return { kind: v.kind };
+  if (v?.kind === 'downloaded' && typeof v.dir === 'string' && v.dir.length < 4096) return { kind: 'downloaded', dir: v.dir };
+  return { kind: 'auto' };
+}
+
 export interface ChosenServer {
   executable: string;
   source: ServerSource;

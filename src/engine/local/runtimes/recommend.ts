@@ -50,9 +50,11 @@ export function recommendRuntime(target: string, machine: MachineGpus): RuntimeR
       : { asset: null, gpu, reason: `${describeGpu(gpu)} seen, but no runtime here drives it: ${cpuLine}.` };
   if (gpu.vendor === 'nvidia') {
     const driver = driverNumber(gpu.driver);
-    for (const c of CUDA_DRIVERS) {
+    // Driver unknown: the CUDA build older drivers run too.
+    const cuda = driver === null ? CUDA_DRIVERS.slice(-1) : CUDA_DRIVERS.filter((c) => driver >= c.minDriver);
+    for (const c of cuda) {
       const asset = byId(c.id);
-      if (asset && (driver === null || driver >= c.minDriver)) return offer(asset, 'runs the model on it with NVIDIA\'s own kernels, many times faster than the CPU');
+      if (asset) return offer(asset, 'runs the model on it with NVIDIA\'s own kernels, many times faster than the CPU');
     }
     const vulkan = byId('vulkan');
     if (!vulkan) return offer(null, '');
