@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { layoutLlamaServer, packLlamaServer } from '../../scripts/llama-server-layout.mjs';
 import { packageTarget } from '../../scripts/package.mjs';
+import { pinRelease } from '../../scripts/pin-llama-release.mjs';
 import { readVsix } from '../../scripts/vsix-contents.mjs';
 import { DownloadError, partialProgress } from '../../src/models/download';
 import { unpackArchive } from '../../src/engine/local/runtimes/archive';
@@ -135,6 +136,27 @@ describe('the release mirror, as GitHub serves llama.cpp', () => {
     assert.equal(f!.digestFrom, 'published');
     assert.match(plan.dir, new RegExp(`runtimes/${pin.release}-llama-${TAG}-bin-`));
     assert.ok(mirror.apiLog.includes(`/repos/${pin.repo}/releases/tags/${pin.release}`) && mirror.apiLog.includes(`/repos/${pin.repo}/releases/tags/${TAG}`));
+  });
+});
+
+describe('scripts/pin-llama-release.mjs', () => {
+  test('pins the nightly tag and every asset Lens may fetch; the pin then refuses a replaced asset', async () => {
+    const names = [...new Set(RUNTIME_ASSETS.flatMap((a) => a.assets(TAG)))];
+    publishRelease(Object.fromEntries(names.map((name) => [name, { body: name === gpu.assets(TAG)[0] ? releaseArchive : Buffer.from(`asset ${name}`) }])));
+    const out = join(fresh('pin'), 'release.json');
+    const pinned = await pinRelease(source, { out });
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')), pinned);
+    assert.equal(pinned.nightly, TAG);
+    assert.equal(pinned.release, LLAMA_RELEASE.release);
+    assert.deepEqual(Object.keys(pinned.sha256).sort(), names.sort());
+    // Pinned: GitHub is not asked for the nightly tag again, and the pin's digest is the one used.
+    mirror.apiLog.length = 0;
+    const plan = await planRuntime(gpu, fresh('pinned-plan'), { pin: pinned, source });
+    assert.equal(plan.files[0]!.digestFrom, 'pinned');
+    assert.ok(!mirror.apiLog.includes(`/repos/${pin.repo}/releases/tags/${pin.release}`));
+    // The asset replaced on GitHub after pinning (new bytes, new published digest): refused.
+    mirror.publish(TAG, gpu.assets(TAG)[0]!, { body: Buffer.concat([releaseArchive, Buffer.from('x')]) });
+    await rejectsWith(planRuntime(gpu, fresh('replaced'), { pin: pinned, source }), (e) => e instanceof RuntimeError && e.code === 'untrusted');
   });
 });
 
