@@ -53,7 +53,7 @@ function main(): void {
 
   // What ships: minified bundles, and the VSIX the capture and activation benchmarks install.
   step('build (production)', ['scripts/build.mjs', '--production']);
-  step('package this machine\'s VSIX', ['scripts/package.mjs']);
+  step('package this machine\'s VSIX', ['scripts/package.mjs', '--llama-cpp', 'test']);
   step('tiny models', ['--import', 'tsx', 'test/fixtures/generate.ts']);
 
   mkdirSync(LOGS, { recursive: true });
