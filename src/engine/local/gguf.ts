@@ -10,6 +10,7 @@
 //
 // The structural rules are ggml's own (ggml/src/gguf.cpp and ggml.h of the llama.cpp we ship):
 // a header accepted here is one llama.cpp parses rather than refuses.
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 /** GGUF metadata value types (gguf_type in ggml). */
@@ -85,9 +86,9 @@ const GGML_TYPES: Record<number, readonly [string, number, number]> = {
  * vocabulary with its merges is about 6 MiB.
  */
 export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
-/** Real files have under a hundred keys and a few thousand tensors. */
+/** Real files have under a hundred keys and at most a couple of thousand tensors (a 405B model: 1138). */
 const MAX_KEYS = 16_384;
-const MAX_TENSORS = 65_536;
+const MAX_TENSORS = 16_384;
 /** The GGUF specification's longest key; ggml's longest tensor name (GGML_MAX_NAME, with its NUL). */
 const MAX_KEY_BYTES = 65_535;
 const MAX_TENSOR_NAME_BYTES = 63;
@@ -153,11 +154,11 @@ export class GgufError extends Error {
     readonly kind: GgufErrorKind,
     /** What was being read, e.g. "the item count of tokenizer.ggml.tokens". */
     readonly field: string,
-    /** Where that field starts in the file. */
+    /** Where that field starts in the file; -1 when the problem is not in its bytes. */
     readonly offset: number,
     problem: string,
   ) {
-    super(`${field} at byte ${offset} ${problem}`);
+    super(offset < 0 ? `${field} ${problem}` : `${field} at byte ${offset} ${problem}`);
   }
 }
 
@@ -167,20 +168,29 @@ function printable(name: string): string {
   return shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
 }
 
+/** The most bytes one tensor info takes (name length, name, dimension count, dimensions, type, offset). */
+const TENSOR_INFO_BYTES = 8 + MAX_TENSOR_NAME_BYTES + 4 + 8 * GGML_MAX_DIMS + 4 + 8;
+/** The most bytes before an entry's variable part: key length, key, type, then an array's item type and count or a scalar. */
+const ENTRY_HEAD_BYTES = 8 + MAX_KEY_BYTES + 4 + 4 + 8;
+
 /**
- * Reads the header CHUNK_BYTES at a time. Every read and skip is first checked against the file's
- * size and the header ceiling. The hot loops (vocabularies) use the synchronous `*Now` readers
- * after `has`, so that only a chunk refill awaits.
+ * Reads the header CHUNK_BYTES at a time from the file handle. `fetch` is the only read: it makes
+ * the next bytes of a structure readable (as many as the file holds), and the synchronous readers
+ * after it check every field against the file's size and the header ceiling as they go, so that
+ * walking 800 tensor infos or 300k vocabulary strings costs no promise per field.
  */
 class Cursor {
   private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** DataView reads are builtins: fast even before the JIT has warmed up (the first pre-flight is cold). */
+  private readonly view = new DataView(this.chunk.buffer, this.chunk.byteOffset, CHUNK_BYTES);
   /** File offsets of the chunk's first byte and of the byte after its last. */
   private chunkStart = 0;
   private chunkEnd = 0;
   /** The next byte to read. */
   pos = 0;
-  /** What is being read, for messages: a field name, or an array's key and the item's index. */
+  /** What is being read, for messages, spelled out only if it is refused: a description and the key or tensor it belongs to, or an array item's index. */
   private field = '';
+  private subject = '';
   private item = -1;
   private fieldAt = 0;
   /** The last u64 read, exactly, for messages. */
@@ -192,21 +202,23 @@ class Cursor {
     readonly size: number,
   ) {}
 
-  begin(field: string): void {
+  begin(field: string, subject = ''): void {
     this.field = field;
+    this.subject = subject;
     this.item = -1;
     this.fieldAt = this.pos;
   }
 
-  /** An item of a string array: its name is only spelled out if it is refused. */
+  /** The length of item `index` of the string array `key`. */
   beginItem(key: string, index: number): void {
-    this.field = key;
+    this.field = 'the length of ';
+    this.subject = key;
     this.item = index;
     this.fieldAt = this.pos;
   }
 
   fail(kind: GgufErrorKind, problem: string): GgufError {
-    const field = this.item < 0 ? this.field : `the length of ${printable(this.field)}[${this.item}]`;
+    const field = `${this.field}${printable(this.subject)}${this.item < 0 ? '' : `[${this.item}]`}`;
     return new GgufError(kind, field, this.fieldAt, problem);
   }
 
@@ -227,101 +239,86 @@ class Cursor {
     return this.pos >= this.chunkStart && this.pos + n <= this.chunkEnd;
   }
 
-  /** Makes `n` bytes (at most CHUNK_BYTES) from pos readable in the chunk. */
-  async need(n: number): Promise<void> {
-    if (this.has(n)) return;
-    this.check(n);
-    const length = Math.min(CHUNK_BYTES, this.size - this.pos);
-    const { bytesRead } = await this.handle.read(this.chunk, 0, length, this.pos);
+  /** Makes up to `n` bytes (at most CHUNK_BYTES) from pos readable: as many as the file and the ceiling hold. */
+  async fetch(n: number): Promise<void> {
+    const want = Math.min(n, this.size - this.pos, MAX_HEADER_BYTES - this.pos);
+    if (want <= 0 || this.has(want)) return;
+    const { bytesRead } = await this.handle.read(this.chunk, 0, Math.min(CHUNK_BYTES, this.size - this.pos), this.pos);
     this.chunkStart = this.pos;
     this.chunkEnd = this.pos + bytesRead;
-    // The file shrank after it was measured.
-    if (bytesRead < n) throw this.fail('truncated', `needs the file to reach byte ${this.pos + n}, and it shrank while being read`);
   }
 
-  async u32(): Promise<number> {
-    await this.need(4);
-    const v = this.chunk.readUInt32LE(this.pos - this.chunkStart);
-    this.pos += 4;
-    return v;
-  }
-
-  async u64(): Promise<number> {
-    await this.need(8);
-    return this.u64Now();
-  }
-
-  /** A u64 as a number (after `has(8)`): exact up to 2^53, and anything larger fails every check it meets. */
-  u64Now(): number {
+  /** Where the `n` bytes from pos lie in the chunk (fetched before); moves past them. */
+  private take(n: number): number {
+    if (!this.has(n)) {
+      this.check(n);
+      throw this.fail('truncated', `needs the file to reach byte ${this.pos + n}, and it shrank while being read`);
+    }
     const i = this.pos - this.chunkStart;
-    this.lo = this.chunk.readUInt32LE(i);
-    this.hi = this.chunk.readUInt32LE(i + 4);
-    this.pos += 8;
+    this.pos += n;
+    return i;
+  }
+
+  u32(): number {
+    return this.view.getUint32(this.take(4), true);
+  }
+
+  /** A u64 as a number: exact up to 2^53, and anything larger fails every check it meets. */
+  u64(): number {
+    const i = this.take(8);
+    this.lo = this.view.getUint32(i, true);
+    this.hi = this.view.getUint32(i + 4, true);
     return this.hi * 2 ** 32 + this.lo;
   }
 
   /** An i64 that must not be negative (counts, dimensions). */
-  async nonNegative(): Promise<number> {
-    const v = await this.u64();
+  nonNegative(): number {
+    const v = this.u64();
     if (this.hi >= 2 ** 31) throw this.fail('damaged', `is negative (${BigInt.asIntN(64, BigInt(this.exact()))})`);
     return v;
   }
 
-  /** A string's declared length, checked against `max` (named `what`), the ceiling and the file. */
-  lengthNow(max: number, what: string): number {
-    const n = this.u64Now();
+  /** A string's declared length, checked against `max` (which `what` names), the ceiling and the file. */
+  length(max = MAX_HEADER_BYTES, what = 'a GGUF header may take'): number {
+    const n = this.u64();
     if (n > max) throw this.fail('damaged', `says ${this.exact()} bytes, more than the ${max} ${what}`);
     this.check(n);
     return n;
   }
 
-  async length(max = MAX_HEADER_BYTES, what = 'a GGUF header may take'): Promise<number> {
-    await this.need(8);
-    return this.lengthNow(max, what);
-  }
-
-  /** The `n` bytes from pos as UTF-8 (after `has(n)`, n ≤ CHUNK_BYTES). */
-  utf8Now(n: number): string {
-    const i = this.pos - this.chunkStart;
-    this.pos += n;
+  /** `n` bytes (fetched before) as UTF-8. */
+  utf8(n: number): string {
+    const i = this.take(n);
     return this.chunk.toString('utf8', i, i + n);
   }
 
-  async utf8(n: number): Promise<string> {
-    await this.need(n);
-    return this.utf8Now(n);
-  }
-
-  /** A fixed-size value, as JS holds it. */
-  async scalar(type: number): Promise<GgufScalar> {
-    const size = SCALAR_SIZE[type]!;
-    await this.need(size);
-    const b = this.chunk;
-    const i = this.pos - this.chunkStart;
-    this.pos += size;
+  /** A fixed-size value (fetched before), as JS holds it. */
+  scalar(type: number): GgufScalar {
+    const v = this.view;
+    const i = this.take(SCALAR_SIZE[type]!);
     switch (type) {
       case GgufType.UINT8:
-        return b.readUInt8(i);
+        return v.getUint8(i);
       case GgufType.INT8:
-        return b.readInt8(i);
+        return v.getInt8(i);
       case GgufType.UINT16:
-        return b.readUInt16LE(i);
+        return v.getUint16(i, true);
       case GgufType.INT16:
-        return b.readInt16LE(i);
+        return v.getInt16(i, true);
       case GgufType.UINT32:
-        return b.readUInt32LE(i);
+        return v.getUint32(i, true);
       case GgufType.INT32:
-        return b.readInt32LE(i);
+        return v.getInt32(i, true);
       case GgufType.FLOAT32:
-        return b.readFloatLE(i);
+        return v.getFloat32(i, true);
       case GgufType.BOOL:
-        return b.readInt8(i) !== 0; // as ggml reads it
+        return v.getInt8(i) !== 0; // as ggml reads it
       case GgufType.UINT64:
-        return b.readBigUInt64LE(i);
+        return v.getBigUint64(i, true);
       case GgufType.INT64:
-        return b.readBigInt64LE(i);
+        return v.getBigInt64(i, true);
       default:
-        return b.readDoubleLE(i);
+        return v.getFloat64(i, true);
     }
   }
 
@@ -329,6 +326,45 @@ class Cursor {
   skip(n: number): void {
     this.check(n);
     this.pos += n;
+  }
+
+  /**
+   * Steps over items `from`…`count` of the string array `key`, reading only their lengths: a
+   * vocabulary and its merges are 300k of them, so this loop keeps to local variables within each
+   * chunk. A length that fails a check is read again the checked way, which throws saying why.
+   */
+  async skipStrings(key: string, from: number, count: number): Promise<void> {
+    const limit = Math.min(this.size, MAX_HEADER_BYTES);
+    let i = from;
+    while (i < count) {
+      if (!this.has(8)) {
+        await this.fetch(CHUNK_BYTES);
+        if (!this.has(8)) this.refuseLength(key, i); // the file or the ceiling ends first
+      }
+      const view = this.view;
+      const base = this.chunkStart;
+      const end = this.chunkEnd - base;
+      let p = this.pos - base;
+      let refused = false;
+      while (i < count && p + 8 <= end) {
+        const next = p + 8 + (view.getUint32(p + 4, true) * 2 ** 32 + view.getUint32(p, true));
+        if (base + next > limit) {
+          refused = true;
+          break;
+        }
+        p = next;
+        i++;
+      }
+      this.pos = base + p;
+      if (refused) this.refuseLength(key, i);
+    }
+  }
+
+  /** Reads item `index`'s length the checked way, which throws saying why it cannot be. */
+  private refuseLength(key: string, index: number): never {
+    this.beginItem(key, index);
+    this.skip(this.length());
+    throw this.fail('damaged', 'is inconsistent'); // not reached: the checked read throws
   }
 }
 
@@ -339,11 +375,11 @@ const GGUF_MAGIC = 0x46554747; // "GGUF" read little-endian
  * the header is not one llama.cpp would parse, and the file system's error when it cannot be read.
  */
 export async function readGgufHeader(path: string): Promise<GgufHeader> {
-  const handle = await open(path, 'r');
+  // Non-blocking, so that opening a FIFO does not wait for a writer; a FIFO or a device could also never end.
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = await handle.stat();
-    // A FIFO or a device could block or never end.
-    if (!stats.isFile()) throw new GgufError('not-gguf', 'the path', 0, 'is not a regular file');
+    if (!stats.isFile()) throw new GgufError('not-gguf', 'it', -1, 'is not a regular file');
     return await walk(new Cursor(handle, stats.size));
   } finally {
     await handle.close();
@@ -351,32 +387,34 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
 }
 
 async function walk(c: Cursor): Promise<GgufHeader> {
+  await c.fetch(24);
   c.begin('the magic number');
-  if (c.size < 4 || (await c.u32()) !== GGUF_MAGIC) throw c.fail('not-gguf', 'is not "GGUF"');
+  if (c.size < 4 || c.u32() !== GGUF_MAGIC) throw c.fail('not-gguf', 'is not "GGUF"');
   c.begin('the version');
-  const version = await c.u32();
+  const version = c.u32();
   // llama.cpp no longer reads version 1; a byte-swapped 3 is a big-endian file.
   if (version < 2 || version > 3) throw c.fail('unsupported-version', `is ${version}; llama.cpp reads versions 2 and 3`);
 
   c.begin('the tensor count');
-  const tensorCount = await c.nonNegative();
+  const tensorCount = c.nonNegative();
   // The smallest tensor info: name length, an empty name, no dimensions, type, offset.
   limitCount(c, tensorCount, MAX_TENSORS, 8 + 4 + 4 + 8, 'tensor infos');
   c.begin('the metadata key count');
-  const keyCount = await c.nonNegative();
+  const keyCount = c.nonNegative();
   // The smallest entry: key length, a one-byte key, type, a one-byte value.
   limitCount(c, keyCount, MAX_KEYS, 8 + 1 + 4 + 1, 'metadata entries');
 
   const metadata = new Map<string, GgufEntry>();
   const kept = { bytes: 0 };
   for (let k = 0; k < keyCount; k++) {
+    if (!c.has(ENTRY_HEAD_BYTES)) await c.fetch(ENTRY_HEAD_BYTES);
     const offset = c.pos;
     c.begin(`the name length of metadata key ${k}`);
-    const keyLength = await c.length(MAX_KEY_BYTES, 'a GGUF key may take');
+    const keyLength = c.length(MAX_KEY_BYTES, 'a GGUF key may take');
     if (keyLength === 0) throw c.fail('damaged', 'is 0: an empty key');
     kept.bytes += keyLength;
     if (kept.bytes > MAX_KEPT_BYTES) throw c.fail('damaged', `brings the keys to more than ${MAX_KEPT_BYTES} bytes`);
-    const key = await c.utf8(keyLength);
+    const key = c.utf8(keyLength);
     if (metadata.has(key)) throw new GgufError('damaged', `metadata key ${k}`, offset, `repeats the key ${printable(key)}`);
     metadata.set(key, await readEntry(c, key, offset, kept));
   }
@@ -388,33 +426,33 @@ async function walk(c: Cursor): Promise<GgufHeader> {
   let expectedOffset = 0;
   let dataEnd = 0;
   for (let t = 0; t < tensorCount; t++) {
+    if (!c.has(TENSOR_INFO_BYTES)) await c.fetch(TENSOR_INFO_BYTES);
     c.begin(`the name length of tensor ${t}`);
-    const name = await c.utf8(await c.length(MAX_TENSOR_NAME_BYTES, 'a ggml tensor name may take'));
-    const shown = printable(name);
-    if (names.has(name)) throw c.fail('damaged', `names the tensor ${shown} a second time`);
+    const name = c.utf8(c.length(MAX_TENSOR_NAME_BYTES, 'a ggml tensor name may take'));
+    if (names.has(name)) throw c.fail('damaged', `names the tensor ${printable(name)} a second time`);
     names.add(name);
-    c.begin(`the dimension count of tensor ${shown}`);
-    const dimCount = await c.u32();
+    c.begin('the dimension count of tensor ', name);
+    const dimCount = c.u32();
     if (dimCount > GGML_MAX_DIMS) throw c.fail('damaged', `is ${dimCount}; ggml tensors have at most ${GGML_MAX_DIMS}`);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < dimCount; d++) {
-      c.begin(`dimension ${d} of tensor ${shown}`);
-      const ne = await c.nonNegative();
+      c.begin(DIMENSION_FIELDS[d]!, name);
+      const ne = c.nonNegative();
       dims.push(ne);
       elements *= ne;
     }
     if (elements >= 2 ** 63) throw c.fail('damaged', `makes ${dims.join(' × ')} elements, more than ggml can count`);
-    c.begin(`the ggml type of tensor ${shown}`);
-    const ggmlType = await c.u32();
+    c.begin('the ggml type of tensor ', name);
+    const ggmlType = c.u32();
     const ggml = GGML_TYPES[ggmlType];
     if (!ggml) throw c.fail('damaged', `is ${ggmlType}, not a tensor type this llama.cpp knows`);
     const [typeName, blockElements, blockBytes] = ggml;
     const rowLength = dims[0] ?? 1;
     if (rowLength % blockElements !== 0) throw c.fail('damaged', `is ${typeName}, which stores rows in blocks of ${blockElements} values, but its rows have ${rowLength}`);
     const bytes = (elements / blockElements) * blockBytes;
-    c.begin(`the data offset of tensor ${shown}`);
-    const offset = await c.u64();
+    c.begin('the data offset of tensor ', name);
+    const offset = c.u64();
     // ggml lays tensors out back to back, each padded to the alignment, and refuses anything else.
     if (offset !== expectedOffset) throw c.fail('damaged', `is ${c.exact()}, but the tensors before it end at ${expectedOffset}`);
     expectedOffset = pad(offset + bytes, alignment);
@@ -428,6 +466,8 @@ async function walk(c: Cursor): Promise<GgufHeader> {
   }
   return { version, fileSize: c.size, metadata, tensors, alignment, dataOffset, dataEnd: dataOffset + dataEnd };
 }
+
+const DIMENSION_FIELDS = Array.from({ length: GGML_MAX_DIMS }, (_, d) => `dimension ${d} of tensor `);
 
 /**
  * Refuses a count over its ceiling (damaged), or one whose smallest items could not fit in the
@@ -455,29 +495,32 @@ function keepString(kept: { bytes: number }, n: number): boolean {
   return true;
 }
 
+/** An entry's type and value; its head (up to an array's item count, or a scalar) was fetched with the key. */
 async function readEntry(c: Cursor, key: string, offset: number, kept: { bytes: number }): Promise<GgufEntry> {
-  const shown = printable(key);
-  c.begin(`the value type of ${shown}`);
-  const type = await c.u32();
+  c.begin('the value type of ', key);
+  const type = c.u32();
   if (type === GgufType.STRING) {
-    c.begin(`the length of ${shown}`);
-    const n = await c.length();
-    if (keepString(kept, n)) return { type, value: await c.utf8(n), offset };
-    c.skip(n);
-    return { type, value: null, offset };
+    c.begin('the length of ', key);
+    const n = c.length();
+    if (!keepString(kept, n)) {
+      c.skip(n);
+      return { type, value: null, offset };
+    }
+    await c.fetch(n);
+    return { type, value: c.utf8(n), offset };
   }
   if (type !== GgufType.ARRAY) {
     if (SCALAR_SIZE[type] === undefined) throw c.fail('damaged', `is ${type}, not a GGUF value type`);
-    c.begin(`the value of ${shown}`);
-    return { type, value: await c.scalar(type), offset };
+    c.begin('the value of ', key);
+    return { type, value: c.scalar(type), offset };
   }
 
-  c.begin(`the item type of ${shown}`);
-  const itemType = await c.u32();
+  c.begin('the item type of ', key);
+  const itemType = c.u32();
   if (itemType === GgufType.ARRAY) throw c.fail('damaged', 'is array: GGUF has no arrays of arrays');
   if (itemType !== GgufType.STRING && SCALAR_SIZE[itemType] === undefined) throw c.fail('damaged', `is ${itemType}, not a GGUF value type`);
-  c.begin(`the item count of ${shown}`);
-  const count = await c.u64();
+  c.begin('the item count of ', key);
+  const count = c.u64();
   // A string item takes at least its 8-byte length.
   const itemBytes = SCALAR_SIZE[itemType] ?? 8;
   const need = count * itemBytes;
@@ -487,20 +530,25 @@ async function readEntry(c: Cursor, key: string, offset: number, kept: { bytes: 
   let items: GgufScalar[] | null = count <= MAX_KEPT_ITEMS && kept.bytes + count * 8 <= MAX_KEPT_BYTES ? [] : null;
   if (itemType !== GgufType.STRING) {
     if (!items) {
-      c.skip(count * itemBytes);
+      c.skip(need);
     } else {
       kept.bytes += count * 8;
-      for (let i = 0; i < count; i++) items.push(await c.scalar(itemType));
+      await c.fetch(need);
+      for (let i = 0; i < count; i++) items.push(c.scalar(itemType));
     }
     return { type, itemType, count, value: items, offset };
   }
   for (let i = 0; i < count; i++) {
+    if (!items) {
+      await c.skipStrings(key, i, count);
+      break;
+    }
     c.beginItem(key, i);
-    if (!c.has(8)) await c.need(8);
-    const n = c.lengthNow(MAX_HEADER_BYTES, 'a GGUF header may take');
-    if (items && keepString(kept, n)) {
-      if (!c.has(n)) await c.need(n);
-      items.push(c.utf8Now(n));
+    if (!c.has(8)) await c.fetch(8);
+    const n = c.length();
+    if (keepString(kept, n)) {
+      if (!c.has(n)) await c.fetch(n);
+      items.push(c.utf8(n));
     } else {
       items = null; // one string too long to keep: the array is only walked over
       c.skip(n);
