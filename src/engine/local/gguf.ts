@@ -87,7 +87,7 @@ const GGML_TYPES: Record<number, readonly [string, number, number]> = {
  */
 export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** Real files have under a hundred keys and at most a couple of thousand tensors (a 405B model: 1138). */
-const MAX_KEYS = 16_384;
+const MAX_KEYS = 4096;
 const MAX_TENSORS = 16_384;
 /** The GGUF specification's longest key; ggml's longest tensor name (GGML_MAX_NAME, with its NUL). */
 const MAX_KEY_BYTES = 65_535;
@@ -101,8 +101,10 @@ const GGML_MAX_DIMS = 4;
 const MAX_KEPT_STRING_BYTES = 64 * 1024;
 const MAX_KEPT_ITEMS = 1024;
 const MAX_KEPT_BYTES = 8 * 1024 * 1024;
+/** Keys and tensor infos walked between two turns of the event loop (a chunk's fetch is one too). */
+const ITEMS_PER_TURN = 1024;
 /** One read from the file: the header is read this much at a time. */
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 1024 * 1024;
 const DEFAULT_ALIGNMENT = 32;
 
 export type GgufScalar = number | bigint | boolean | string;
@@ -193,9 +195,9 @@ class Cursor {
   private subject = '';
   private item = -1;
   private fieldAt = 0;
-  /** The last u64 read, exactly, for messages. */
-  private hi = 0;
-  private lo = 0;
+  /** The last u64 read, for messages. NaN to begin with: a double from the start, so that a value past 2^31 does not change the object's shape (and deoptimise every reader). */
+  private hi = NaN;
+  private lo = NaN;
 
   constructor(
     private readonly handle: FileHandle,
@@ -347,8 +349,9 @@ class Cursor {
       let p = this.pos - base;
       let refused = false;
       while (i < count && p + 8 <= end) {
-        const next = p + 8 + (view.getUint32(p + 4, true) * 2 ** 32 + view.getUint32(p, true));
-        if (base + next > limit) {
+        // A length of 4 GiB or more (a high word) is past any ceiling.
+        const next = p + 8 + view.getUint32(p, true);
+        if (view.getUint32(p + 4, true) !== 0 || base + next > limit) {
           refused = true;
           break;
         }
@@ -407,6 +410,7 @@ async function walk(c: Cursor): Promise<GgufHeader> {
   const metadata = new Map<string, GgufEntry>();
   const kept = { bytes: 0 };
   for (let k = 0; k < keyCount; k++) {
+    if (k % ITEMS_PER_TURN === ITEMS_PER_TURN - 1) await nextTurn();
     if (!c.has(ENTRY_HEAD_BYTES)) await c.fetch(ENTRY_HEAD_BYTES);
     const offset = c.pos;
     c.begin(`the name length of metadata key ${k}`);
@@ -426,6 +430,7 @@ async function walk(c: Cursor): Promise<GgufHeader> {
   let expectedOffset = 0;
   let dataEnd = 0;
   for (let t = 0; t < tensorCount; t++) {
+    if (t % ITEMS_PER_TURN === ITEMS_PER_TURN - 1) await nextTurn();
     if (!c.has(TENSOR_INFO_BYTES)) await c.fetch(TENSOR_INFO_BYTES);
     c.begin(`the name length of tensor ${t}`);
     const name = c.utf8(c.length(MAX_TENSOR_NAME_BYTES, 'a ggml tensor name may take'));
@@ -555,6 +560,11 @@ async function readEntry(c: Cursor, key: string, offset: number, kept: { bytes: 
     }
   }
   return { type, itemType, count, value: items, offset };
+}
+
+/** Lets the event loop run (timers, I/O, the rest of the host) before the walk goes on. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function pad(n: number, alignment: number): number {

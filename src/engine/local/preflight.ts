@@ -24,6 +24,8 @@ interface GgufFacts {
   setting: string;
   value(key: string): unknown;
   type(key: string): number | undefined;
+  /** Where the key's entry starts in the file, for messages. */
+  offset(key: string): number | undefined;
   tensors: Set<string>;
 }
 
@@ -68,6 +70,7 @@ async function readFacts(path: string, role: string, setting: string): Promise<G
     ...where,
     value: (key) => header.metadata.get(key)?.value,
     type: (key) => header.metadata.get(key)?.type,
+    offset: (key) => header.metadata.get(key)?.offset,
     tensors: new Set(header.tensors.map((t) => t.name)),
   };
 }
@@ -79,7 +82,7 @@ function requireType(f: GgufFacts, key: string, expected: number, optional = fal
   if (actual === undefined) throw invalid(f, `lacks the metadata key ${key}`, `It was not made for llama.cpp or is damaged: choose another file in the setting ${f.setting}.`);
   throw invalid(
     f,
-    `stores ${key} as ${ggufTypeName(actual)} where llama.cpp expects ${ggufTypeName(expected)} (loading it would crash)`,
+    `stores ${key} as ${ggufTypeName(actual)} where llama.cpp expects ${ggufTypeName(expected)} (loading it would crash; the entry is at byte ${f.offset(key)})`,
     `The converter that wrote it is broken: choose a file from another source in the setting ${f.setting}.`,
   );
 }
@@ -136,8 +139,21 @@ function checkMmproj(f: GgufFacts, llm: LlmFacts, modelPath: string): number | n
   requireType(f, 'clip.vision.projector.scale_factor', GgufType.UINT32);
   requireType(f, 'clip.vision.preproc_max_tiles', GgufType.UINT32, true);
   if (!f.tensors.has('v.class_embd')) throw invalid(f, 'has no v.class_embd tensor, which an InternVL projector needs', `It is incomplete: choose another file in the setting ${f.setting}.`);
-  const side = Number(f.value('clip.vision.image_size')) / Number(f.value('clip.vision.patch_size'));
-  const perTile = Math.round((side * side) / Number(f.value('clip.vision.projector.scale_factor')) ** 2);
+  // llama.cpp reshapes the patch grid by these without checking them: a grid the scale factor does
+  // not divide aborts it (GGML_ASSERT in ggml_reshape), which the fuzz test found.
+  const imageSize = Number(f.value('clip.vision.image_size'));
+  const patchSize = Number(f.value('clip.vision.patch_size'));
+  const scale = Number(f.value('clip.vision.projector.scale_factor'));
+  const side = imageSize / patchSize;
+  const grid = `clip.vision.image_size ${imageSize} (at byte ${f.offset('clip.vision.image_size')}) over clip.vision.patch_size ${patchSize} (at byte ${f.offset('clip.vision.patch_size')})`;
+  const problem =
+    !Number.isInteger(side) || side < 1
+      ? `has an image grid llama.cpp cannot build: ${grid} is not a whole number of patches`
+      : scale < 1 || side % scale !== 0
+        ? `has an image grid llama.cpp cannot shuffle: ${grid} makes ${side} patches a side, which clip.vision.projector.scale_factor ${scale} (at byte ${f.offset('clip.vision.projector.scale_factor')}) does not divide`
+        : null;
+  if (problem) throw invalid(f, `${problem} (loading it would crash)`, `It is damaged: download it again, or choose another mmproj in the setting ${f.setting}.`);
+  const perTile = Math.round((side * side) / scale ** 2);
   const maxTiles = Number(f.value('clip.vision.preproc_max_tiles') ?? 12);
   // Tiles, then a thumbnail when there is more than one tile, inside <img> … </img>.
   return (maxTiles > 1 ? maxTiles + 1 : 1) * perTile + 2;
