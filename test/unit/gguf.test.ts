@@ -4,10 +4,10 @@
 // of a header, and each structural rule ggml enforces.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { GgufError, GgufType, readGgufHeader } from '../../src/engine/local/gguf';
 import { layoutOf } from '../fixtures/gguf-mutations';
 import { encodeGguf, GgmlType, gv, type GgufFile } from '../fixtures/tiny-model/gguf';
@@ -74,6 +74,8 @@ async function refusal(bytes: Buffer | string): Promise<GgufError> {
 }
 
 describe('the bounded GGUF reader', () => {
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
   it('returns typed metadata, tensor infos and the data layout of a valid file', async () => {
     const h = await readGgufHeader(write(sample));
     assert.equal(h.version, 3);
