@@ -22,6 +22,7 @@ const BENCHES = [
   { name: 'overlay', file: 'overlay.bench.ts', what: 'overlay render, 500 regions' },
   { name: 'activation', file: 'activation.bench.ts', what: 'activation in code-server, host bundle size' },
   { name: 'vsix', file: 'vsix.bench.ts', what: 'VSIX size per target' },
+  { name: 'gguf', file: 'gguf.bench.ts', what: 'GGUF pre-flight on the costliest headers vs node-llama-cpp\'s reader' },
 ] as const;
 
 interface Row extends BenchRow {
