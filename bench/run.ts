@@ -23,6 +23,7 @@ const BENCHES = [
   { name: 'parser', file: 'parser.bench.ts', what: 'grounding parser on hostile 1 MiB answers, whole and streamed' },
   { name: 'activation', file: 'activation.bench.ts', what: 'activation in code-server, host bundle size' },
   { name: 'vsix', file: 'vsix.bench.ts', what: 'VSIX size per target' },
+  { name: 'gguf', file: 'gguf.bench.ts', what: 'GGUF pre-flight on the costliest headers vs node-llama-cpp\'s reader' },
 ] as const;
 
 interface Row extends BenchRow {
@@ -54,7 +55,7 @@ function main(): void {
 
   // What ships: minified bundles, and the VSIX the capture and activation benchmarks install.
   step('build (production)', ['scripts/build.mjs', '--production']);
-  step('package this machine\'s VSIX', ['scripts/package.mjs']);
+  step('package this machine\'s VSIX', ['scripts/package.mjs', '--llama-cpp', 'test']);
   step('tiny models', ['--import', 'tsx', 'test/fixtures/generate.ts']);
 
   mkdirSync(LOGS, { recursive: true });

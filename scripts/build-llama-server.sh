@@ -50,9 +50,12 @@ KEY="$( { sha256sum "$BUNDLE" | cut -d' ' -f1; printf '%s\n' "${FLAGS[@]}" "reci
 DIR="$ROOT/.tools/llama.cpp/$FLAVOUR-$RELEASE-$KEY"
 BIN="$DIR/build/bin"
 
+# The portable flavour builds its CPU variants in a second step: its stamp says both finished.
+STAMP="$DIR/portable-variants.done"
 have_all() {
   local t
   for t in $TARGETS; do [ -x "$BIN/$t" ] || return 1; done
+  [ "$FLAVOUR" != portable ] || [ -f "$STAMP" ] || return 1
   "$BIN/llama-server" --version >/dev/null 2>&1 || [ ! -x "$BIN/llama-server" ]
 }
 
@@ -80,10 +83,13 @@ if ! { cmake -S "$DIR/src" -B "$DIR/build" "${GEN[@]}" "${FLAGS[@]}" &&
 fi
 # GGML_BACKEND_DL: the CPU variants are loaded at run time, so no target above depends on them.
 if [ "$FLAVOUR" = portable ]; then
-  variants="$(cmake --build "$DIR/build" --target help 2>/dev/null | grep -o 'ggml-cpu-[a-z0-9_.]*' | sort -u)"
+  # `--target help` lists "ggml-cpu-haswell: phony" (the target), "libggml-cpu-haswell.so: phony"
+  # (its file) and "ggml-cpu-haswell-feats: phony": only the first kind is a variant to build.
+  variants="$(cmake --build "$DIR/build" --target help 2>/dev/null | grep -oE '^ggml-cpu-[A-Za-z0-9_.]+:' | tr -d ':' | grep -v -- '-feats$' | sort -u)"
   [ -n "$variants" ] || { echo "[llama-server] no ggml-cpu-<variant> targets found" >&2; exit 1; }
   cmake --build "$DIR/build" -j "$JOBS" --target $variants >>"$DIR/build.log" 2>&1 ||
     { tail -n 40 "$DIR/build.log" >&2; exit 1; }
+  echo "$variants" > "$STAMP"
 fi
 "$BIN/llama-server" --version 2>&1 | head -n 1 | sed 's/^/[llama-server] /'
 echo "[llama-server] built in $(( $(date +%s) - started )) s"

@@ -20,19 +20,6 @@ const common = {
 };
 
 /**
- * node-llama-cpp's index loads its native bindings and uses top-level await, so it can neither
- * ship nor be bundled as CJS. The host only needs its pure-JS GGUF reader: bundle just that file.
- */
-const ggufReaderOnly = {
-  name: 'node-llama-cpp-gguf-reader',
-  setup(build) {
-    build.onResolve({ filter: /^node-llama-cpp$/ }, () => ({
-      path: join(root, 'node_modules', 'node-llama-cpp', 'dist', 'gguf', 'readGgufFileInfo.js'),
-    }));
-  },
-};
-
-/**
  * The OpenAI client (~150 KB minified) is only needed in remote mode: the host and CLI bundles
  * load it from dist/openai.js on first use instead of carrying it.
  */
@@ -54,7 +41,7 @@ const builds = [
     // The host never loads the native inference library: only the worker does. sharp (images)
     // is native too: the host loads it on first use, from dist/node_modules.
     external: ['vscode', '@fugood/llama.node', 'sharp', 'node-screenshots'],
-    plugins: [ggufReaderOnly, openaiOnDemand],
+    plugins: [openaiOnDemand],
   },
   {
     ...common,
@@ -65,7 +52,7 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     external: ['@fugood/llama.node', 'sharp'],
-    plugins: [ggufReaderOnly, openaiOnDemand],
+    plugins: [openaiOnDemand],
   },
   {
     ...common,
@@ -75,6 +62,16 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
+  },
+  {
+    ...common,
+    // The child process and worker thread the host hands untrusted images to (src/bundledScript.ts finds them).
+    entryPoints: { svgRasteriser: 'src/capture/svgRasteriser.ts', bmpDecoder: 'src/images/bmpDecoder.ts' },
+    outdir: dist,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['sharp'],
   },
   {
     ...common,

@@ -13,7 +13,7 @@ const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: REPO
 async function main(): Promise<void> {
   run('bash', ['scripts/install-test-deps.sh']);
   run(process.execPath, ['scripts/build.mjs']);
-  run(process.execPath, ['scripts/package.mjs']);
+  run(process.execPath, ['scripts/package.mjs', '--llama-cpp', 'test']);
 
   let modelPath = process.env.INTERNVL_LENS_MODEL ?? '';
   let mmprojPath = process.env.INTERNVL_LENS_MMPROJ ?? '';

@@ -54,7 +54,7 @@ if (suites.includes('e2e') || suites.includes('webview')) preparations.push(['sy
 // Integration and e2e tests run the real llama-server on the tiny models.
 if (suites.includes('integration') || suites.includes('e2e')) preparations.push(['llama-server (llama.cpp, built once per machine)', 'bash', ['scripts/build-llama-server.sh']]);
 if (needsBuild) preparations.push(['build', process.execPath, ['scripts/build.mjs']]);
-if (suites.includes('e2e')) preparations.push(['package VSIX', process.execPath, ['scripts/package.mjs']]);
+if (suites.includes('e2e')) preparations.push(['package VSIX', process.execPath, ['scripts/package.mjs', '--llama-cpp', 'test']]);
 if (needsBuild) preparations.push(['tiny models', process.execPath, ['--import', 'tsx', 'test/fixtures/generate.ts']]);
 
 const totals = { passed: 0, failed: 0, skipped: 0 };

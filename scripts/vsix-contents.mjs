@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 
 /**
- * Entries of the zip at `file`: name, uncompressed and compressed size, and read() → bytes.
+ * Entries of the zip at `file`: name, uncompressed and compressed size, Unix mode (0 when none),
+ * and read() → bytes.
  * (VSIX files are well under 4 GiB, so no ZIP64.)
  */
 export function readVsix(file) {
@@ -28,6 +29,8 @@ export function readVsix(file) {
     const nameLen = zip.readUInt16LE(at + 28);
     const extraLen = zip.readUInt16LE(at + 30);
     const commentLen = zip.readUInt16LE(at + 32);
+    // Unix permissions sit in the high half of the external attributes (zip made on Unix).
+    const mode = zip.readUInt32LE(at + 38) >>> 16;
     const local = zip.readUInt32LE(at + 42);
     const name = zip.toString('utf8', at + 46, at + 46 + nameLen);
     at += 46 + nameLen + extraLen + commentLen;
@@ -35,6 +38,7 @@ export function readVsix(file) {
       name,
       size,
       compressedSize,
+      mode,
       read() {
         const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
         const raw = zip.subarray(start, start + compressedSize);

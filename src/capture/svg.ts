@@ -1,76 +1,77 @@
-// SVG diagrams rasterised to PNG without fetching anything and without running anything: the
-// markup is stripped of scripts, event handlers, entity declarations and every reference that is
-// not inside the document (or an inline data: image), then librsvg (through sharp) draws it.
-// librsvg runs no scripts and, given bytes rather than a file, loads no external resources: the
-// stripping is the second lock on the door, not the only one.
-import { ImageError, loadSharp } from '../images';
-import { type Capture, MAX_CAPTURE_PIXELS } from './capture';
+// SVG diagrams rasterised to PNG without fetching or running anything, and without costing the
+// host more than a bounded time: a child process (./svgRasteriser.ts) rebuilds the markup from its
+// allow-listed parts (./svgSanitise.ts) and draws it with librsvg (through sharp); it is killed
+// when it has not answered SVG_DEADLINE_MS after it was given the file.
+import { fork } from 'node:child_process';
+import { bundledScript } from '../bundledScript';
+import { ImageError } from '../images';
+import { SvgChildMessage, type SvgJob } from '../protocol/imageJobs';
+import { parseMessage } from '../protocol/validate';
+import { type Capture } from './capture';
 
 /** SVG sources over this size are refused before parsing. */
 export const MAX_SVG_BYTES = 20 * 1024 * 1024;
-/** The long side a diagram is drawn at (vector art is drawn crisp, not at its nominal CSS size)... */
-const TARGET_LONG_SIDE = 2048;
-/** ...but never past this, however large its declared size. */
-const MAX_LONG_SIDE = 4096;
-
-/** Whether a reference stays inside the document: a fragment, or an inline raster image. */
-const isInternal = (ref: string) => /^\s*(#|data:image\/(png|jpeg|gif|webp);base64,)/i.test(ref);
-
-/** The SVG markup with everything that could run or reach outside removed. */
-export function sanitiseSvg(svg: string): string {
-  return (
-    svg
-      // DOCTYPE (entity declarations: external entities, billion laughs) and processing instructions other than <?xml?>.
-      .replace(/<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>/gi, '')
-      .replace(/<\?(?!xml\s)[\s\S]*?\?>/gi, '')
-      .replace(/<!ENTITY[\s\S]*?>/gi, '')
-      // ...and references to the entities they declared (XML's own five and character references stay).
-      .replace(/&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);)[\w.-]+;/gi, '')
-      // Scripts and embedded HTML.
-      .replace(/<script\b[\s\S]*?<\/script\s*>/gi, '')
-      .replace(/<script\b[^>]*\/>/gi, '')
-      .replace(/<foreignObject\b[\s\S]*?<\/foreignObject\s*>/gi, '')
-      // Event handler attributes (onload=…, onclick=…).
-      .replace(/\son[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)/gi, '')
-      // href / xlink:href / src that leave the document.
-      .replace(/\s((?:xlink:)?href|src)\s*=\s*("([^"]*)"|'([^']*)')/gi, (all, _attr: string, _q: string, dq?: string, sq?: string) =>
-        isInternal(dq ?? sq ?? '') ? all : '',
-      )
-      // CSS: @import and url(…) outside the document.
-      .replace(/@import[^;]*;?/gi, '')
-      .replace(/url\(\s*(['"]?)([^)'"]*)\1\s*\)/gi, (all, _q: string, ref: string) => (isInternal(ref) ? all : 'none'))
-  );
-}
+/** The longest any SVG may take to be parsed, checked and drawn. */
+export const SVG_DEADLINE_MS = 2000;
+/** Starting the child (Node and sharp) is not the file's doing: a loaded machine gets longer. */
+const START_TIMEOUT_MS = 20_000;
 
 export async function rasteriseSvg(bytes: Uint8Array, name: string): Promise<Capture> {
   if (bytes.byteLength === 0) throw new ImageError(`${name} is empty (0 bytes), so there is no diagram.`);
   if (bytes.byteLength > MAX_SVG_BYTES) throw new ImageError(`${name} is over ${MAX_SVG_BYTES / 1024 / 1024} MB; SVG files that large are refused.`);
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  if (!/<svg[\s>]/i.test(text)) throw new ImageError(`${name} is not an SVG image (no <svg> element).`);
-  const svg = Buffer.from(sanitiseSvg(text), 'utf8');
-  const sharp = await loadSharp();
-  let meta;
-  try {
-    meta = await sharp(svg, { limitInputPixels: false }).metadata();
-  } catch (err) {
-    throw new ImageError(`${name} is not a valid SVG image (${(err as Error).message}).`);
-  }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  if (width <= 0 || height <= 0) throw new ImageError(`${name} has no size (width and height or a viewBox).`);
-  // Nominal size at 72 dpi; draw so the long side is TARGET_LONG_SIDE, capped by MAX_LONG_SIDE and the pixel limit.
-  let scale = Math.min(TARGET_LONG_SIDE, MAX_LONG_SIDE) / Math.max(width, height);
-  scale = Math.min(scale, Math.sqrt(MAX_CAPTURE_PIXELS / (width * height)));
-  const target = { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
-  // librsvg takes at least 1 dpi: a diagram declared enormous is drawn at 1 dpi, then scaled down.
-  const density = Math.max(1, 72 * scale);
-  let out;
-  try {
-    let image = sharp(svg, { density, limitInputPixels: MAX_CAPTURE_PIXELS }).flatten({ background: '#ffffff' });
-    if (72 * scale < 1) image = image.resize(target);
-    out = await image.png().toBuffer({ resolveWithObject: true });
-  } catch (err) {
-    throw new ImageError(`${name} could not be drawn (${(err as Error).message}).`);
-  }
-  return { bytes: out.data, name: name.replace(/\.svgz?$/i, '') + '.png', width: out.info.width, height: out.info.height, scaleFactor: 1 };
+  const drawn = await inChild({ svg: bytes, name });
+  return { bytes: drawn.png, name: name.replace(/\.svgz?$/i, '') + '.png', width: drawn.width, height: drawn.height, scaleFactor: 1 };
+}
+
+function inChild(job: SvgJob): Promise<Extract<SvgChildMessage, { type: 'drawn' }>> {
+  const script = bundledScript('svgRasteriser', 'capture/svgRasteriser.ts');
+  const child = fork(script.path, [], {
+    execPath: process.execPath,
+    execArgv: script.execArgv,
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  // 'exit' may not follow a failed start: 'error' ends the wait too.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  return new Promise((resolve, reject) => {
+    let timer = setTimeout(() => fail(new ImageError(`The SVG renderer did not start within ${START_TIMEOUT_MS / 1000} s, so ${job.name} was not drawn. Try again.`)), START_TIMEOUT_MS);
+    let settled = false;
+    /** Settles once the child is gone: nothing this started outlives the answer. */
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      void exited.then(outcome);
+    };
+    const fail = (err: Error) => settle(() => reject(err));
+    child.on('message', (raw: unknown) => {
+      let msg: SvgChildMessage;
+      try {
+        msg = parseMessage('SVG renderer', SvgChildMessage, raw);
+      } catch (err) {
+        return fail(err as Error);
+      }
+      if (msg.type === 'ready') {
+        clearTimeout(timer);
+        timer = setTimeout(
+          () => fail(new ImageError(`${job.name} took more than ${SVG_DEADLINE_MS / 1000} s to draw and was stopped: it is too complex. Simplify it or export it as PNG.`)),
+          SVG_DEADLINE_MS,
+        );
+        child.send(job);
+      } else if (msg.type === 'refused') {
+        fail(new ImageError(msg.message));
+      } else {
+        settle(() => resolve(msg));
+      }
+    });
+    child.once('error', (err) => fail(new ImageError(`The SVG renderer could not be started (${err.message}), so ${job.name} was not drawn.`)));
+    child.once('exit', (code, signal) => fail(new ImageError(`The SVG renderer stopped (${signal ?? `exit code ${code}`}) before drawing ${job.name}.${stderr ? ` ${stderr.trim().split('\n').pop()}` : ''}`)));
+  });
 }

@@ -100,7 +100,8 @@ async function run(argv: string[]): Promise<CliResult> {
   probeImage(head, imagePath);
   const verbose = values.verbose;
   const log = (level: string, message: string) => {
-    if (verbose || level === 'error') process.stderr.write(`[${level}] ${message}\n`);
+    // Warnings always: they say what to change (an API key sent in clear, a GPU that failed).
+    if (verbose || level === 'error' || level === 'warn') process.stderr.write(`[${level}] ${message}\n`);
   };
   const maxTiles = integer(values['max-tiles'], 'max-tiles', 12);
   let engine: Engine;

@@ -6,6 +6,7 @@ import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
 import { exportAnnotated, ground, locateElement } from './grounding';
 import { DOWNLOAD_MODEL, downloadModel, TRY_SAMPLE_IMAGE, trySampleImage, USE_EXISTING_MODEL, useExistingModel } from './models';
+import { CHOOSE_RUNTIME, chooseRuntime, offerRuntimeOnFirstLoad } from './runtime';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 
@@ -30,11 +31,12 @@ const COMMANDS: Record<string, CommandFactory> = {
   [DOWNLOAD_MODEL]: downloadModel,
   [USE_EXISTING_MODEL]: useExistingModel,
   [TRY_SAMPLE_IMAGE]: trySampleImage,
+  [CHOOSE_RUNTIME]: chooseRuntime,
 };
 
 export function registerCommands(ctx: LensContext): void {
   for (const [name, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   }
-  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx), restoreHistory(ctx));
+  ctx.push(notifyFailures(ctx), trackBusy(ctx), scheduleRetention(ctx), restoreHistory(ctx), offerRuntimeOnFirstLoad(ctx));
 }

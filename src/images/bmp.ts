@@ -1,5 +1,10 @@
 // A BMP decoder for the formats screenshots and diagram tools write (uncompressed 8-, 24- and
-// 32-bit, and 16/32-bit bitfields), because sharp (libvips) reads no BMP at all.
+// 32-bit, and 16/32-bit bitfields), because sharp (libvips) reads no BMP at all. The host runs it
+// in a worker thread (decodeBmpFile, ./bmpDecoder.ts): a large file takes it a second or more.
+import { Worker } from 'node:worker_threads';
+import { bundledScript } from '../bundledScript';
+import { BmpWorkerMessage, type BmpJob } from '../protocol/imageJobs';
+import { parseMessage } from '../protocol/validate';
 import { ImageError, MAX_DECODE_PIXELS } from './probe';
 
 export interface RawImage {
@@ -76,4 +81,32 @@ export function decodeBmp(b: Buffer, name = 'the image'): RawImage {
     }
   }
   return { width, height, data };
+}
+
+/** The BMP file at `path`, decoded in a worker thread; its pixels are moved back, not copied. */
+export function decodeBmpFile(path: string, name: string): Promise<RawImage> {
+  const script = bundledScript('bmpDecoder', 'images/bmpDecoder.ts');
+  const worker = new Worker(script.path, { execArgv: script.execArgv, workerData: { path, name } satisfies BmpJob });
+  return new Promise<RawImage>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      outcome();
+      void worker.terminate();
+    };
+    worker.once('message', (raw: unknown) =>
+      settle(() => {
+        try {
+          const msg = parseMessage('BMP decoder', BmpWorkerMessage, raw);
+          if (msg.type === 'refused') reject(new ImageError(msg.message));
+          else resolve({ width: msg.width, height: msg.height, data: Buffer.from(msg.rgba) });
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
+    worker.once('error', (err) => settle(() => reject(new ImageError(`${name} could not be decoded (${err.message}).`))));
+    worker.once('exit', (code) => settle(() => reject(new ImageError(`The BMP decoder stopped (exit code ${code}) before ${name} was decoded.`))));
+  });
 }

@@ -2,11 +2,11 @@
 // and stretched to exactly cols·448 × rows·448 of InternVL's reference grid, so llama.cpp tiles it
 // as the reference model would and never letterboxes it. sharp is native, so it is loaded on
 // first use, never at activation.
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type sharpFunction from 'sharp';
 import type { Sharp } from 'sharp';
-import { decodeBmp } from './bmp';
+import { decodeBmpFile } from './bmp';
 import { ImageError, MAX_DECODE_PIXELS } from './probe';
 import { gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
 import { createTransform, uprightSize, type ImageTransform, type Rect } from './transform';
@@ -105,7 +105,7 @@ export function loadSharp(): Promise<SharpFactory> {
   return sharpFactory;
 }
 
-/** The image at `path` as a sharp pipeline; BMP, which libvips cannot read, is decoded here. */
+/** The image at `path` as a sharp pipeline; BMP, which libvips cannot read, is decoded here (in a worker thread). */
 export async function openImage(path: string): Promise<Sharp> {
   const sharp = await loadSharp();
   const head = Buffer.alloc(2);
@@ -116,7 +116,7 @@ export async function openImage(path: string): Promise<Sharp> {
     await fh.close();
   }
   if (head.toString('ascii') === 'BM') {
-    const bmp = decodeBmp(await readFile(path), basename(path));
+    const bmp = await decodeBmpFile(path, basename(path));
     return sharp(bmp.data, { raw: { width: bmp.width, height: bmp.height, channels: 4 }, limitInputPixels: MAX_DECODE_PIXELS });
   }
   return sharp(path, { failOn: 'none', limitInputPixels: MAX_DECODE_PIXELS });

@@ -5,7 +5,7 @@ import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { readGgufFileInfo } from 'node-llama-cpp';
+import { readGgufHeader } from '../engine/local/gguf';
 
 export interface SearchRoot {
   dir: string;
@@ -54,30 +54,24 @@ interface GgufSummary {
   width: number | null;
 }
 
-let reader: Promise<typeof readGgufFileInfo> | null = null;
-/** node-llama-cpp's pure-JS GGUF reader, as the pre-flight checks load it (scripts/build.mjs bundles only that). */
-function ggufReader(): Promise<typeof readGgufFileInfo> {
-  reader ??= import('node-llama-cpp').then((m) => m.readGgufFileInfo);
-  return reader;
-}
-
 async function summarise(path: string, bytes: number): Promise<GgufSummary | null> {
+  let header;
   try {
-    const read = await ggufReader();
-    const info = await read(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: false, readTensorInfo: false });
-    const meta = info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
-    const arch = String(meta.general?.architecture ?? '');
-    const name = typeof meta.general?.name === 'string' && meta.general.name ? meta.general.name : basename(path, '.gguf');
-    if (arch === 'clip') {
-      const vision = (meta.clip?.vision ?? {}) as Record<string, unknown>;
-      const dim = vision.projection_dim;
-      return { path, bytes, name, clip: true, width: typeof dim === 'number' ? dim : null };
-    }
-    const width = (meta[arch] as Record<string, unknown> | undefined)?.embedding_length;
-    return { path, bytes, name, clip: false, width: typeof width === 'number' ? width : null };
+    header = await readGgufHeader(path);
   } catch {
     return null; // not a readable GGUF: not offered
   }
+  const value = (key: string) => header.metadata.get(key)?.value;
+  const arch = value('general.architecture');
+  const name = value('general.name');
+  const width = value(arch === 'clip' ? 'clip.vision.projection_dim' : `${String(arch)}.embedding_length`);
+  return {
+    path,
+    bytes,
+    name: typeof name === 'string' && name ? name : basename(path, '.gguf'),
+    clip: arch === 'clip',
+    width: typeof width === 'number' ? width : null,
+  };
 }
 
 /** Later shards of a split model, and files still being written by a downloader, are not models. */

@@ -2,7 +2,7 @@
 // connections at once, a partial file plus a small JSON record of which ranges are still missing
 // (so a download survives a cancel, a dropped connection or a restart of the editor), retries with
 // backoff, a free-space check before the first byte, and a size and sha256 check before the file
-// takes its final name. Nothing partial ever has the final name.
+// takes its final name (a file already there is hashed too). Nothing partial ever has the final name.
 //
 // Why not node-llama-cpp's createModelDownloader (or ipull, which it wraps): both import
 // @reflink/reflink, a native addon, which must never be bundled into the extension host; ipull
@@ -173,6 +173,7 @@ interface Response {
   res: http.IncomingMessage;
   /** sha256 and size Hugging Face announces on its redirect (X-Linked-Etag, X-Linked-Size). */
   linkedSha256: string | null;
+  linkedBytes: number | null;
   etag: string | null;
 }
 
@@ -188,6 +189,7 @@ function describeUrl(url: string): string {
 /** GET with redirects followed; rejects on network errors, resolves on any final status. */
 function get(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, stallMs: number, redirects = 8): Promise<Response> {
   let linkedSha256: string | null = null;
+  let linkedBytes: number | null = null;
   let etag: string | null = null;
   const hop = (target: string, left: number): Promise<Response> =>
     new Promise((resolve, reject) => {
@@ -198,6 +200,8 @@ function get(url: string, headers: Record<string, string>, signal: AbortSignal |
         const linked = res.headers['x-linked-etag'];
         const sha = typeof linked === 'string' ? linked.replace(/^W\//, '').replace(/"/g, '').toLowerCase() : '';
         if (/^[0-9a-f]{64}$/.test(sha)) linkedSha256 = sha;
+        const size = res.headers['x-linked-size'];
+        if (typeof size === 'string' && /^\d+$/.test(size)) linkedBytes = Number(size);
         const tag = res.headers.etag;
         if (typeof tag === 'string' && !etag) etag = tag;
         const status = res.statusCode ?? 0;
@@ -207,7 +211,7 @@ function get(url: string, headers: Record<string, string>, signal: AbortSignal |
           resolve(hop(new URL(res.headers.location, target).toString(), left - 1));
           return;
         }
-        resolve({ res, linkedSha256, etag });
+        resolve({ res, linkedSha256, linkedBytes, etag });
       });
       req.setTimeout(stallMs, () => req.destroy(new Error(`no answer for ${Math.round(stallMs / 1000)} s`)));
       req.on('error', reject);
@@ -229,24 +233,44 @@ interface ProbeResult {
   sha256: string | null;
 }
 
-/** Asks for the first byte: the answer tells the size, whether ranges work, and (Hugging Face) the sha256. */
+/** A body sent compressed is not the file: its length is the compressed one (we ask for identity). */
+function checkEncoding(res: http.IncomingMessage, url: string): void {
+  const encoding = res.headers['content-encoding'];
+  if (encoding && encoding.toLowerCase() !== 'identity') {
+    res.destroy();
+    throw new DownloadError('server', `The server sent ${describeUrl(url)} compressed (${encoding}) though it was asked not to; its size cannot be checked.`);
+  }
+}
+
+/**
+ * Asks for the first byte: the answer tells the size, whether ranges work, and (Hugging Face) the
+ * sha256 and the size the repository lists, which the size served must match.
+ */
 async function probe(url: string, headers: Record<string, string>, signal: AbortSignal | undefined, stallMs: number): Promise<ProbeResult> {
-  const { res, linkedSha256, etag } = await get(url, { ...headers, range: 'bytes=0-0' }, signal, stallMs);
+  const { res, linkedSha256, linkedBytes, etag } = await get(url, { ...headers, range: 'bytes=0-0' }, signal, stallMs);
   res.resume();
   const status = res.statusCode ?? 0;
+  let info: ProbeResult | null = null;
+  if (status === 206 || status === 200) checkEncoding(res, url);
   if (status === 206) {
     const m = /^bytes \d+-\d+\/(\d+)$/.exec(res.headers['content-range'] ?? '');
-    if (m) return { totalBytes: Number(m[1]), ranges: true, etag, sha256: linkedSha256 };
-  }
-  if (status === 200) {
+    if (m) info = { totalBytes: Number(m[1]), ranges: true, etag, sha256: linkedSha256 };
+  } else if (status === 200) {
     const length = Number(res.headers['content-length']);
     if (!Number.isFinite(length) || length <= 0 || res.headers['content-length'] === undefined) {
       throw new DownloadError('server', `The server does not say how large ${describeUrl(url)} is, so its download cannot be checked.`);
     }
     res.destroy();
-    return { totalBytes: length, ranges: false, etag, sha256: linkedSha256 };
+    info = { totalBytes: length, ranges: false, etag, sha256: linkedSha256 };
   }
-  throw statusError(status, url);
+  if (!info) throw statusError(status, url);
+  if (linkedBytes !== null && linkedBytes !== info.totalBytes) {
+    throw new DownloadError(
+      'size-mismatch',
+      `The server offers ${describeUrl(url)} with ${info.totalBytes} bytes, but the repository lists it with ${linkedBytes}: it would arrive truncated or padded, so nothing was downloaded. Try again later.`,
+    );
+  }
+  return info;
 }
 
 function isNetworkError(err: unknown): boolean {
@@ -313,14 +337,15 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   }
   const sha256 = (expected?.sha256 ?? info.sha256)?.toLowerCase() ?? null;
 
-  // A complete file already at the destination (an earlier download, or the user put it there).
-  try {
-    const existing = await stat(destination);
-    if (existing.isFile() && existing.size === info.totalBytes) {
-      return { path: destination, bytes: existing.size, sha256: null, resumedFromBytes: existing.size, alreadyPresent: true };
-    }
-  } catch {
-    // Not there yet.
+  // A file of the right size already at the destination (an earlier download, or the user put it
+  // there) is kept only if it matches the sha256, when one is known; otherwise it is fetched again,
+  // and replaced only once the new copy has been checked.
+  const existing = await stat(destination).catch(() => null);
+  if (existing?.isFile() && existing.size === info.totalBytes) {
+    if (!sha256) return { path: destination, bytes: existing.size, sha256: null, resumedFromBytes: existing.size, alreadyPresent: true };
+    const actual = await checkExisting(destination, info.totalBytes, signal, onProgress, cancelled);
+    if (actual === sha256) return { path: destination, bytes: existing.size, sha256, resumedFromBytes: existing.size, alreadyPresent: true };
+    log(`${destination} is not the file ${describeUrl(url)} (sha256 ${actual.slice(0, 12)}… instead of ${sha256.slice(0, 12)}…): downloading it again; it is replaced once the new copy is checked.`);
   }
 
   let record = await readRecord(destination);
@@ -397,6 +422,9 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       res.resume();
       throw statusError(status, url);
     }
+    // Compressed bytes are not the file's. A body that ends early (its Content-Length short, or the
+    // connection closed) leaves the range unfinished: it is asked for again from where it stopped.
+    checkEncoding(res, url);
     for await (const chunk of res as AsyncIterable<Buffer>) {
       const room = seg.end - seg.next;
       const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
@@ -487,14 +515,17 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   await save();
   await saving;
 
-  // Verify before the file takes its final name.
-  await fh.truncate(info.totalBytes);
-  await fh.close();
-  const size = (await stat(paths.data)).size;
-  if (size !== info.totalBytes) {
+  // Verify before the file takes its final name. Every range is recorded done, so the last byte
+  // was written: a shorter file lost bytes after they were recorded (truncated on disk), and
+  // padding it to size would install zeros. A longer one (an older, larger partial) is cut.
+  const size = (await fh.stat()).size;
+  if (size < info.totalBytes) {
+    await fh.close();
     await discardPartial(destination);
     throw new DownloadError('size-mismatch', `The downloaded file has ${size} bytes instead of ${info.totalBytes}; it was deleted, not installed. Try again.`);
   }
+  await fh.truncate(info.totalBytes);
+  await fh.close();
   if (sha256) {
     let actual: string;
     try {
@@ -514,6 +545,26 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   await rename(paths.data, destination);
   await rm(paths.record, { force: true });
   return { path: destination, bytes: info.totalBytes, sha256, resumedFromBytes, alreadyPresent: false };
+}
+
+/** The sha256 of a file already at the destination, hashed with 'verifying' progress. */
+async function checkExisting(
+  path: string,
+  totalBytes: number,
+  signal: AbortSignal | undefined,
+  onProgress: DownloadOptions['onProgress'],
+  cancelled: () => DownloadError,
+): Promise<string> {
+  const report = (receivedBytes: number) => onProgress?.({ phase: 'verifying', receivedBytes, totalBytes, bytesPerSecond: 0, etaSeconds: null, resumedFromBytes: totalBytes });
+  report(0);
+  try {
+    const sha = await hashFile(path, signal, report);
+    report(totalBytes);
+    return sha;
+  } catch (err) {
+    if (signal?.aborted) throw cancelled();
+    throw new DownloadError('io', `Cannot read ${path} to check it: ${(err as Error).message}.`);
+  }
 }
 
 export async function hashFile(path: string, signal?: AbortSignal, onBytes?: (done: number) => void): Promise<string> {

@@ -1,6 +1,7 @@
 // Messages between the extension host and the Mermaid panel, which draws diagram source to a PNG.
 // The panel is untrusted: the host validates what it receives, then checks the PNG itself.
 import * as v from 'valibot';
+import { Base64 } from './base64';
 
 /** Mermaid source longer than this is refused (a diagram, not a book). */
 export const MAX_MERMAID_SOURCE = 100_000;
@@ -16,7 +17,7 @@ export const DiagramWebviewMessage = v.variant('type', [
   v.object({ type: v.literal('ready') }),
   v.object({
     type: v.literal('rendered'),
-    png: v.pipe(v.string(), v.maxLength(MAX_PNG_BASE64), v.base64()),
+    png: Base64(MAX_PNG_BASE64),
     width: v.pipe(v.number(), v.integer(), v.minValue(1)),
     height: v.pipe(v.number(), v.integer(), v.minValue(1)),
   }),

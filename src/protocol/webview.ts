@@ -2,6 +2,7 @@
 // validates everything it receives; the webview validates what it renders.
 import * as v from 'valibot';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
+import { Base64 } from './base64';
 
 const Num = v.pipe(v.number(), v.finite());
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
@@ -138,12 +139,7 @@ export const WebviewMessage = v.variant('type', [
   v.object({
     type: v.literal('attachBytes'),
     name: v.pipe(v.string(), v.maxLength(255)),
-    // Not v.base64(): its regular expression overflows the stack on a screenshot's megabytes.
-    data: v.pipe(
-      v.string(),
-      v.maxLength(MAX_ATTACHMENT_BASE64),
-      v.check((s) => s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s), 'not base64'),
-    ),
+    data: Base64(MAX_ATTACHMENT_BASE64),
   }),
   /** Files dropped from the Explorer (or the OS as a URI list). */
   v.object({ type: v.literal('attachUris'), uris: v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.minLength(1), v.maxLength(20)) }),

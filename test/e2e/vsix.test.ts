@@ -1,7 +1,10 @@
 // The platform-specific VSIX files: what they hold, for which platform, and how much they weigh.
-// dist/internvl-lens.vsix (this machine's target, packaged by the e2e preparation) and one foreign
-// target packaged here (linux-arm64: its prebuilt packages come from the npm registry with
-// `npm pack`, cached in .cache/native-runtimes; every target is built by `npm run package:all`).
+// dist/internvl-lens.vsix (this machine's target, packaged by the e2e preparation with the test
+// build of llama.cpp: `package.mjs --llama-cpp test`) and one foreign target packaged here
+// (linux-arm64: its prebuilt packages come from the npm registry with `npm pack`, cached in
+// .cache/native-runtimes; every target is built by `npm run package:all`). The foreign VSIX is
+// packaged without llama.cpp: its build comes from GitHub, which this machine cannot reach; that
+// download is tested against a mirror on 127.0.0.1 (test/integration/runtimes-package.test.ts).
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +12,12 @@ import { describe, it } from 'node:test';
 import { packageTarget, VSIX_BUDGET_BYTES } from '../../scripts/package.mjs';
 import { hostTarget, runtimePackages } from '../../scripts/runtime-packages.mjs';
 import { nativeBinaryTarget, readVsix } from '../../scripts/vsix-contents.mjs';
+import { checkLlamaContents, LLAMA_DIR } from '../fixtures/llama-contents';
 import { REPO_ROOT } from './harness';
 
 const MiB = 1048576;
 /** What the extension loads from dist/ (the CLI bundle, sourcemaps and stage leftovers stay out). */
-const BUNDLES = ['extension.js', 'worker.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
+const BUNDLES = ['extension.js', 'worker.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
 
 /** The native libraries every target must carry, one each, as path patterns under dist/node_modules. */
 function requiredNatives(target: string): RegExp[] {
@@ -27,7 +31,7 @@ function requiredNatives(target: string): RegExp[] {
 }
 
 /** Checks one VSIX against its target; returns its size in bytes. */
-function checkVsix(file: string, target: string): number {
+async function checkVsix(file: string, target: string, { llamaCpp }: { llamaCpp: boolean }): Promise<number> {
   assert.ok(existsSync(file), `${file} exists`);
   const entries = readVsix(file);
   const names = entries.map((e) => e.name);
@@ -40,10 +44,11 @@ function checkVsix(file: string, target: string): number {
     if (['extension/package.json', 'extension/readme.md', 'extension/LICENSE.txt', 'extension/changelog.md'].includes(n)) return false;
     if (n.startsWith('extension/media/')) return false;
     if (BUNDLES.some((b) => n === `extension/dist/${b}`)) return false;
+    if (llamaCpp && n.startsWith(LLAMA_DIR)) return false;
     const inModules = n.startsWith('extension/dist/node_modules/') ? n.slice('extension/dist/node_modules/'.length) : null;
     return inModules === null || !packages.some((p) => inModules.startsWith(`${p}/`));
   });
-  assert.deepEqual(stray, [], 'only the manifest, media, the bundles and this target\'s runtime packages');
+  assert.deepEqual(stray, [], `only the manifest, media, the bundles${llamaCpp ? ', llama-server' : ''} and this target's runtime packages`);
   const sources = names.filter((n) => /\.(ts|mts|cts|map|cc|cpp|h)$|\/(src|test|scripts)\//.test(n) || n.includes('CMakeLists'));
   assert.deepEqual(sources, [], 'no sources, tests, maps or build scripts');
   for (const pkg of packages) assert.ok(names.some((n) => n.startsWith(`extension/dist/node_modules/${pkg}/`)), `${pkg} is in it`);
@@ -59,21 +64,30 @@ function checkVsix(file: string, target: string): number {
     assert.equal(natives.filter((n) => re.test(n.name)).length, 1, `one ${re} (natives: ${natives.map((n) => n.name).join(', ')})`);
   }
 
+  if (llamaCpp) {
+    const llama = await checkLlamaContents(entries, target, { run: target === hostTarget() });
+    const packed = entries.find((e) => e.name === `${LLAMA_DIR}llama.cpp.tar.br`)!;
+    console.log(
+      `${target}: llama.cpp ${llama.manifest.build} ${llama.version ?? '(not run here)'}; ${(packed.size / MiB).toFixed(2)} MiB packed, ${(llama.manifest.unpackedBytes / MiB).toFixed(1)} MiB unpacked; ${llama.files.join(', ')}`,
+    );
+  }
+
   const bytes = readFileSync(file).length;
   assert.ok(bytes <= VSIX_BUDGET_BYTES, `${target}: ${(bytes / MiB).toFixed(2)} MiB within the ${(VSIX_BUDGET_BYTES / MiB).toFixed(0)} MiB budget`);
   return bytes;
 }
 
 describe('platform-specific VSIX', () => {
-  it(`dist/internvl-lens.vsix carries only ${hostTarget()}'s native runtime, no sources, within budget`, () => {
-    const bytes = checkVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), hostTarget());
+  it(`dist/internvl-lens.vsix carries only ${hostTarget()}'s native runtime and a llama-server that runs from it, no sources, within budget`, async () => {
+    const bytes = await checkVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), hostTarget(), { llamaCpp: true });
     console.log(`${hostTarget()}: ${(bytes / MiB).toFixed(2)} MiB`);
   });
 
-  it('a foreign target (linux-arm64) gets its own prebuilt binaries and nothing of this machine\'s', () => {
+  it('a foreign target (linux-arm64) gets its own prebuilt binaries and nothing of this machine\'s', async () => {
     const foreign = hostTarget() === 'linux-arm64' ? 'linux-x64' : 'linux-arm64';
-    const { out, bytes } = packageTarget(foreign);
-    assert.equal(checkVsix(out, foreign), bytes);
-    console.log(`${foreign}: ${(bytes / MiB).toFixed(2)} MiB`);
+    const { out, bytes, entries } = await packageTarget(foreign, { llamaCpp: 'none' });
+    assert.equal(await checkVsix(out, foreign, { llamaCpp: false }), bytes);
+    assert.ok(!readVsix(out).some((e) => e.name.startsWith(LLAMA_DIR)), '--llama-cpp none: no llama-server');
+    console.log(`${foreign}: ${(bytes / MiB).toFixed(2)} MiB, ${entries} files`);
   });
 });

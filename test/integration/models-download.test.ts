@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { downloadFile, DownloadError, type DownloadProgress, partialPaths, partialProgress } from '../../src/models/download';
 import { ensureFixtures } from '../fixtures/generate';
@@ -162,6 +162,70 @@ describe('downloadFile', () => {
     assert.match(err.message, /kept failing \(.+\)\. What was fetched is kept: try again to resume/);
     assert.equal(existsSync(destination), false);
     assert.ok(existsSync(partialPaths(destination).record), 'the record of what is missing is kept');
+  });
+
+  test('a file of the right size already at the destination is checked against its sha256: a wrong one is fetched again and replaced, a right one kept', async () => {
+    server.files.set(MODEL, { body });
+    const destination = fresh();
+    await mkdir(dirname(destination), { recursive: true });
+    const wrong = Buffer.from(body);
+    wrong[wrong.length >> 1]! ^= 0xff;
+    await writeFile(destination, wrong);
+    server.log.length = 0;
+    const logged: string[] = [];
+    const phases: string[] = [];
+    const fetched = await downloadFile({ url: server.baseUrl + MODEL, destination, ...fast, log: (m) => logged.push(m), onProgress: (p) => phases.push(p.phase) });
+    assert.equal(fetched.alreadyPresent, false);
+    assert.deepEqual(await readFile(destination), body, 'the wrong file was replaced by the right one');
+    assert.ok(server.bytesSent(MODEL) > body.length, 'the whole file was fetched again');
+    assert.ok(logged.some((m) => /model\.gguf is not the file .* \(sha256 [0-9a-f]{12}… instead of [0-9a-f]{12}…\): downloading it again/.test(m)), logged.join('\n'));
+    assert.equal(phases[0], 'verifying', 'the file on disk is hashed first, with progress');
+
+    server.log.length = 0;
+    phases.length = 0;
+    const kept = await downloadFile({ url: server.baseUrl + MODEL, destination, ...fast, onProgress: (p) => phases.push(p.phase) });
+    assert.equal(kept.alreadyPresent, true);
+    assert.equal(kept.sha256, sha256(body), 'checked, not assumed');
+    assert.equal(server.bytesSent(MODEL), 1, 'only the probe');
+    assert.ok(phases.length > 0 && phases.every((p) => p === 'verifying'));
+  });
+
+  test('with no sha256 and no catalogue size, a Content-Length shorter than the size the repository lists is refused, nothing installed', async () => {
+    for (const noRanges of [false, true]) {
+      server.files.set(MODEL, { body, linkedSha256: null, announcedBytes: body.length - 1000, noRanges });
+      const destination = fresh();
+      const err = await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination, ...fast }), 'size-mismatch');
+      assert.match(err.message, new RegExp(`offers .* with ${body.length - 1000} bytes, but the repository lists it with ${body.length}: it would arrive truncated`));
+      assert.equal(existsSync(destination), false, `nothing installed (${noRanges ? 'no ranges' : 'ranges'})`);
+    }
+  });
+
+  test('with no sha256 and no catalogue size, bodies cut short are never installed', async () => {
+    // A server without ranges that closes every response early: each try starts over, and fails.
+    server.files.set(MODEL, { body, linkedSha256: null, noRanges: true, dropAfter: { bytes: 5000, times: 1000 } });
+    const destination = fresh();
+    await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination, ...fast, retries: 2 }), 'network');
+    assert.equal(existsSync(destination), false);
+    // A partial file recorded complete but shorter on disk (truncated after the record was written) is not padded and installed.
+    server.files.set(MODEL, { body, linkedSha256: null, throttle: { chunk: 4096, pauseMs: 10 } });
+    const cut = fresh();
+    const cancel = new AbortController();
+    await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination: cut, ...fast, signal: cancel.signal, onProgress: (p) => p.receivedBytes > 0 && cancel.abort() }), 'cancelled');
+    const record = JSON.parse(await readFile(partialPaths(cut).record, 'utf8')) as { pending: Array<{ next: number; end: number }> };
+    await writeFile(partialPaths(cut).record, JSON.stringify({ ...record, pending: [] }));
+    await writeFile(partialPaths(cut).data, body.subarray(0, body.length - 1000));
+    server.files.set(MODEL, { body, linkedSha256: null });
+    const err = await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination: cut, ...fast }), 'size-mismatch');
+    assert.match(err.message, new RegExp(`has ${body.length - 1000} bytes instead of ${body.length}; it was deleted, not installed`));
+    assert.equal(existsSync(cut), false);
+  });
+
+  test('a body sent compressed is refused: its length is not the file\'s', async () => {
+    server.files.set(MODEL, { body, linkedSha256: null, contentEncoding: 'gzip' });
+    const destination = fresh();
+    const err = await rejectsWith(downloadFile({ url: server.baseUrl + MODEL, destination, ...fast, retries: 0 }), 'server');
+    assert.match(err.message, /sent .* compressed \(gzip\)/);
+    assert.equal(existsSync(destination), false);
   });
 
   test('404: a clear error and no files left behind', async () => {

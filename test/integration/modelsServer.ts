@@ -14,10 +14,19 @@ export interface ServedFile {
   dropAfter?: { bytes: number; times: number };
   /** Announce this sha256 in X-Linked-Etag (default: the body's real one). */
   linkedSha256?: string | null;
+  /** Announce this size in X-Linked-Size (default: the body's real one). */
+  linkedBytes?: number | null;
   /** Serve this body instead while announcing `body`'s size (a corrupt mirror). */
   corruptBody?: Buffer;
   /** Answer ranged requests with 200 and the whole file (a server without range support). */
   noRanges?: boolean;
+  /**
+   * Serve only this many bytes of `body`, announced as the whole file (Content-Length,
+   * Content-Range), as a truncating proxy would; the redirect's X-Linked-Size still tells the truth.
+   */
+  announcedBytes?: number;
+  /** Send this Content-Encoding (the bytes are not encoded: what matters is that the header is refused). */
+  contentEncoding?: string;
 }
 
 export interface LoggedRequest {
@@ -71,17 +80,19 @@ export async function startModelsServer(): Promise<ModelsServer> {
       const file = files.get(url.pathname);
       if (!file) return finish(404, { 'content-type': 'text/plain' }, 'Entry not found');
       const linked = file.linkedSha256 === undefined ? sha256(file.body) : file.linkedSha256;
+      const linkedSize = file.linkedBytes === undefined ? file.body.length : file.linkedBytes;
       return finish(302, {
         location: cdnPath(url.pathname),
-        ...(linked ? { 'x-linked-etag': `"${linked}"`, 'x-linked-size': String(file.body.length) } : {}),
+        ...(linked ? { 'x-linked-etag': `"${linked}"` } : {}),
+        ...(linkedSize !== null ? { 'x-linked-size': String(linkedSize) } : {}),
         etag: `"${sha256(file.body).slice(0, 16)}"`,
       });
     }
     const resolvePath = url.pathname.startsWith('/cdn/') ? url.pathname.slice(4).replace(/^(\/[^/]+\/[^/]+)\//, '$1/resolve/main/') : '';
     const file = files.get(resolvePath);
     if (!file) return finish(404, { 'content-type': 'text/plain' }, 'Entry not found');
-    const total = file.body.length;
-    const served = file.corruptBody ?? file.body;
+    const total = file.announcedBytes ?? file.body.length;
+    const served = (file.corruptBody ?? file.body).subarray(0, total);
     let start = 0;
     let end = total - 1;
     let status = 200;
@@ -99,6 +110,7 @@ export async function startModelsServer(): Promise<ModelsServer> {
       'accept-ranges': file.noRanges ? 'none' : 'bytes',
       etag: `"${sha256(file.body).slice(0, 16)}"`,
       ...(status === 206 ? { 'content-range': `bytes ${start}-${end}/${total}` } : {}),
+      ...(file.contentEncoding ? { 'content-encoding': file.contentEncoding } : {}),
     });
     const body = served.subarray(start, end + 1);
     const dropsSoFar = drops.get(resolvePath) ?? 0;

@@ -3,7 +3,7 @@
 // message that names the file, the problem and the setting that fixes it.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -15,6 +15,16 @@ import { ROOT, WORKER_PATH } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-preflight-'));
 let counter = 0;
+
+/** The pair with the mmproj's u32 value of `key` set to `value` (the fixture writer keeps values in range). */
+async function withMmprojU32(key: string, value: number) {
+  const files = await pair();
+  const bytes = readFileSync(files.mmprojPath);
+  const at = bytes.indexOf(Buffer.from(key)) + key.length + 4; // past the key and its type
+  bytes.writeUInt32LE(value, at);
+  writeFileSync(files.mmprojPath, bytes);
+  return files;
+}
 
 function pair(knobs: Omit<TinyInternVLOptions, 'dir' | 'script'> = {}) {
   return writeTinyInternVL({ dir: join(scratch, String(counter++)), script: 'Hi.', ...knobs });
@@ -58,9 +68,12 @@ describe('the broken files made for these tests', () => {
       int32InModel: await loadNatively(await pair({ int32Keys: ['qwen2.embedding_length'] })),
       projectionMismatch: await loadNatively(await pair({ projectionDim: 96 })),
       audioProjector: await loadNatively(await pair({ projectorType: 'ultravox', hasVisionEncoder: false })),
+      // Found by the GGUF fuzz test (gguf-fuzz.test.ts): one flipped byte of the scale factor.
+      scaleNotDividingGrid: await loadNatively(await withMmprojU32('clip.vision.projector.scale_factor', 45_314)),
     };
     assert.equal(outcomes.good, 'loaded');
     assert.match(outcomes.int32InMmproj, /SIGABRT|exit 134/, 'GGML_ASSERT on the wrong integer type');
+    assert.match(outcomes.scaleNotDividingGrid, /SIGABRT|exit 134/, 'GGML_ASSERT in ggml_reshape');
     for (const [name, outcome] of Object.entries(outcomes)) {
       if (name !== 'good') assert.notEqual(outcome, 'loaded', `${name}: ${outcome}`);
     }
@@ -104,6 +117,16 @@ describe('pre-flight checks on model files', () => {
     const llm = await refusal(await pair({ int32Keys: ['qwen2.embedding_length'] }));
     assert.equal(llm.setting, 'internvlLens.modelPath');
     assert.match(llm.message, /model file .* stores qwen2\.embedding_length as int32/);
+  });
+
+  it('refuse an mmproj whose scale factor does not divide its patch grid, naming the keys and their offsets', async () => {
+    const files = await withMmprojU32('clip.vision.projector.scale_factor', 45_314);
+    const err = await refusal(files);
+    assert.equal(err.setting, 'internvlLens.mmprojPath');
+    assert.match(err.message, /has an image grid llama\.cpp cannot shuffle: clip\.vision\.image_size 448 \(at byte \d+\) over clip\.vision\.patch_size 14 \(at byte \d+\) makes 32 patches a side, which clip\.vision\.projector\.scale_factor 45314 \(at byte \d+\) does not divide/);
+    // 3 does not divide 32 patches either; 4 does.
+    await refusal(await withMmprojU32('clip.vision.projector.scale_factor', 3));
+    assert.equal((await preflightModelFiles(await withMmprojU32('clip.vision.projector.scale_factor', 4))).maxImageTokens, 13 * 64 + 2);
   });
 
   it('refuse an mmproj whose projection size does not match the model', async () => {

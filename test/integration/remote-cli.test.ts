@@ -4,7 +4,8 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -71,6 +72,24 @@ describe('internvl-lens CLI with --endpoint', () => {
       assert.match(err.error.message, /401: Please request with valid api key!.*needs an API key/);
       assert.deepEqual(server.requests.map((q) => q.path), ['/v1/models'], 'endpoint without /v1 is completed');
       assert.equal(server.requests[0]!.headers.authorization, undefined);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a key sent over plain http:// to another machine: one warning line on stderr that names the setting', async () => {
+    // This machine's own name, served on the address it resolves to: a name counts as another machine.
+    const name = hostname();
+    const server = await OpenAICompatibleServer.start({ flavour: 'vllm', models: ['OpenGVLab/InternVL3-14B'], apiKey: KEY, host: (await lookup(name)).address });
+    try {
+      const r = await cli({ INTERNVL_LENS_API_KEY: KEY }, 'ask', screenshot, 'What is this?', '--endpoint', `http://${name}:${server.port}/v1`);
+      assert.equal(r.code, 0, r.stderr);
+      const warnings = r.stderr.split('\n').filter((l) => l.startsWith('[warn]'));
+      assert.equal(warnings.length, 1, r.stderr);
+      assert.match(warnings[0]!, /The API key is sent unencrypted to .*\(http:\/\/\).*Use an https:\/\/ URL in internvlLens\.remote\.endpoint/);
+      assert.ok(!r.stderr.includes(KEY));
+      const quiet = await cli({ INTERNVL_LENS_API_KEY: KEY }, 'ask', screenshot, 'What is this?', '--endpoint', `http://localhost:${server.port}/v1`);
+      assert.doesNotMatch(quiet.stderr, /unencrypted/);
     } finally {
       await server.close();
     }

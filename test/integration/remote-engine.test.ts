@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import { lookup } from 'node:dns/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { ChatTurn, EngineState } from '../../src/engine/engine';
@@ -40,11 +41,13 @@ interface Harness {
   states: EngineState[];
 }
 
-function remoteEngine(server: { url: string } | string, settings: Partial<RemoteSettings> = {}, apiKey?: string): Harness {
+/** An engine for `server` (a fixture, a URL, or a function that says the URL at each request: a setting that changes). */
+function remoteEngine(server: { url: string } | string | (() => string), settings: Partial<RemoteSettings> = {}, apiKey?: string): Harness {
   const logs: string[] = [];
   const states: EngineState[] = [];
+  const endpoint = () => (typeof server === 'string' ? server : typeof server === 'function' ? server() : server.url);
   const engine = new RemoteEngine({
-    settings: () => ({ endpoint: typeof server === 'string' ? server : server.url, model: '', timeoutSeconds: 10, maxTiles: 12, ...settings }),
+    settings: () => ({ endpoint: endpoint(), model: '', timeoutSeconds: 10, maxTiles: 12, ...settings }),
     apiKey: async () => apiKey,
     log: (level, message) => logs.push(`[${level}] ${message}`),
     retry: { baseDelayMs: 30 },
@@ -248,6 +251,46 @@ describe('RemoteEngine failures say what to do', () => {
       }
     });
   }
+
+  it('an API key over plain http:// to another machine: warned once per endpoint, naming the setting; never for loopback or without a key', async () => {
+    // A name, not an address: it counts as another machine whatever it resolves to (here, this
+    // machine's own name, served on the address it resolves to, so that the request is real).
+    const name = hostname();
+    const { address } = await lookup(name);
+    const key = 'sk-lan-0123456789abcdef';
+    const servers = [await OpenAICompatibleServer.start({ flavour: 'vllm', apiKey: key, host: address }), await OpenAICompatibleServer.start({ flavour: 'vllm', apiKey: key, host: address })];
+    const loopback = await OpenAICompatibleServer.start({ flavour: 'vllm', apiKey: key });
+    try {
+      const endpoints = servers.map((s) => `http://${name}:${s.port}/v1`);
+      let endpoint = endpoints[0]!;
+      const h = remoteEngine(() => endpoint, {}, key);
+      for (let i = 0; i < 3; i++) assert.equal((await h.engine.chat(ask('hi'), OPTIONS, () => undefined)).text, 'The diagram shows a login form.');
+      await h.engine.load(); // a new connection check: still one warning
+      endpoint = endpoints[1]!;
+      await h.engine.chat(ask('hi'), OPTIONS, () => undefined);
+      endpoint = endpoints[0]!;
+      await h.engine.chat(ask('hi'), OPTIONS, () => undefined);
+      const warnings = h.logs.filter((l) => l.startsWith('[warn]') && /unencrypted/.test(l));
+      assert.deepEqual(
+        warnings,
+        servers.map((s) => `[warn] remote: The API key is sent unencrypted to ${name.toLowerCase()}:${s.port} (http://): anyone on the network in between can read it. Use an https:// URL in internvlLens.remote.endpoint (or reach the server through an SSH tunnel to localhost).`),
+        'one warning per endpoint, however many requests',
+      );
+      const ready = h.states.filter((s) => s.kind === 'ready');
+      assert.ok(ready.length > 0 && ready.every((s) => s.kind === 'ready' && /unencrypted to .*internvlLens\.remote\.endpoint/.test(s.notice ?? '')), 'the load notice carries it for the status bar and the CLI');
+      assert.ok(!h.logs.join('\n').includes(key));
+      await h.engine.dispose();
+
+      for (const quiet of [remoteEngine(loopback, {}, key), remoteEngine(`http://${name}:${servers[0]!.port}/v1`)]) {
+        await quiet.engine.load().catch(() => undefined);
+        assert.deepEqual(quiet.logs.filter((l) => /unencrypted/.test(l)), [], 'loopback, or no key: nothing to warn about');
+        assert.ok(quiet.states.every((s) => s.kind !== 'ready' || s.notice === null));
+        await quiet.engine.dispose();
+      }
+    } finally {
+      for (const s of [...servers, loopback]) await s.close();
+    }
+  });
 
   for (const flavour of ['lmdeploy', 'vllm'] as Flavour[]) {
     it(`${flavour}: an unknown model → 404 with the models the server has`, async () => {

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -301,6 +302,28 @@ describe('BMP (sharp reads none: decoded here)', () => {
       assert.deepEqual(at(40 / 50, 25 / 30), [128, 128, 128]);
     });
   }
+
+  it('decodes a 4000×4000 BMP off the event loop: it never waits more than 50 ms', async () => {
+    // The decoder takes a second or more for 16 megapixels; on the host's main thread it stalled every extension that long.
+    const [w, h] = [4000, 4000];
+    const b = bmp(w, h, 24, false);
+    const file = join(dir, 'big.bmp');
+    writeFileSync(file, b);
+    await loadSharp(); // loading the native module is a one-off of its own, not the decoder's
+    // A 1 ms timer: what it records is how late the loop ran, not the timer's own interval.
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const started = performance.now();
+    const prepared = await prepareForModel(file, { outDir: dir, key: 'big' });
+    const ms = performance.now() - started;
+    delay.disable();
+    assert.deepEqual(prepared.transform.stored, { width: w, height: h });
+    const sharp = await loadSharp();
+    const { data, info } = await sharp(prepared.modelPath).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([...data.subarray((info.width * Math.floor(info.height / 2) + 5) * 3, (info.width * Math.floor(info.height / 2) + 5) * 3 + 3)], [128, 128, 128]);
+    const maxMs = delay.max / 1e6;
+    assert.ok(maxMs <= 50, `the event loop waited up to ${maxMs.toFixed(0)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms) while the BMP was prepared in ${ms.toFixed(0)} ms`);
+  });
 
   it('refuses a compressed BMP with a clear message', async () => {
     const b = bmp(8, 8, 24, false);

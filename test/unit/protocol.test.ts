@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseMessage, ProtocolError } from '../../src/protocol/validate';
 import { WebviewMessage, HostMessage } from '../../src/protocol/webview';
 import { ChatParams } from '../../src/protocol/worker';
+import { DiagramWebviewMessage } from '../../src/protocol/diagram';
 
 describe('protocol validation', () => {
   it('accepts declared webview messages', () => {
@@ -102,6 +103,18 @@ describe('protocol validation', () => {
   it('rejects a host message whose region coordinates are not numbers', () => {
     const turn = { id: 't', question: 'q', images: [], target: null, answer: '', status: 'done', regions: [{ kind: 'box', label: null, box: [0, 0, 'x', 1] }], error: null, stats: null };
     assert.throws(() => parseMessage('host', HostMessage, { type: 'turn', turn }), ProtocolError);
+  });
+
+  it('accepts a rendered diagram of many megabytes in one linear check, and rejects what is not base64', () => {
+    // An 8 MB PNG as base64: v.base64()'s regular expression overflowed the stack from ~3 MB, so
+    // large diagrams never arrived and the panel timed out.
+    const png = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < png.length; i++) png[i] = (i * 2654435761) >>> 24;
+    const good = { type: 'rendered', png: png.toString('base64'), width: 4096, height: 2048 };
+    assert.deepEqual(parseMessage('Mermaid panel', DiagramWebviewMessage, good), good);
+    for (const png of ['a'.repeat(5), 'abc!', `${'A'.repeat(4 * 1024 * 1024)}=A==`, 'A'.repeat(90_000_004)]) {
+      assert.throws(() => parseMessage('Mermaid panel', DiagramWebviewMessage, { type: 'rendered', png, width: 1, height: 1 }), ProtocolError, png.slice(0, 20));
+    }
   });
 
   it('rejects a worker chat request without messages', () => {

@@ -3,12 +3,12 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { EngineError } from '../../src/engine/errors';
-import { parseEndpoint } from '../../src/engine/remote/endpoint';
+import { keyInClearWarning, parseEndpoint, staysOnThisMachine } from '../../src/engine/remote/endpoint';
 import { describeFailure, isRetryable, retryAfterMs, type FailureContext } from '../../src/engine/remote/failures';
 
 describe('parseEndpoint', () => {
   it('completes the API root and keeps host, port and proxy paths', () => {
-    assert.deepEqual(parseEndpoint('http://gpu-box:23333'), { baseURL: 'http://gpu-box:23333/v1', hostname: 'gpu-box', host: 'gpu-box:23333' });
+    assert.deepEqual(parseEndpoint('http://gpu-box:23333'), { baseURL: 'http://gpu-box:23333/v1', hostname: 'gpu-box', host: 'gpu-box:23333', plainHttp: true });
     assert.equal(parseEndpoint('http://gpu-box:23333/v1/').baseURL, 'http://gpu-box:23333/v1');
     assert.equal(parseEndpoint('gpu-box:8000').baseURL, 'http://gpu-box:8000/v1');
     assert.equal(parseEndpoint('https://llm.example.com/internvl/v1').baseURL, 'https://llm.example.com/internvl/v1');
@@ -26,6 +26,30 @@ describe('parseEndpoint', () => {
     ];
     for (const [raw, message] of cases) {
       assert.throws(() => parseEndpoint(raw), (err: unknown) => err instanceof EngineError && err.code === 'remote-not-configured' && err.setting === 'internvlLens.remote.endpoint' && message.test(err.message), raw);
+    }
+  });
+});
+
+describe('an API key sent in clear', () => {
+  it('knows which hosts never leave this machine, as URL parsing leaves them, without looking names up', () => {
+    const here = [
+      'localhost', 'LOCALHOST', 'localhost.', 'api.localhost', '127.0.0.1', '127.1', '127.255.255.254', '0x7f.1', '2130706433', '0.0.0.0', '0',
+      '[::1]', '[0:0:0:0:0:0:0:1]', '[::]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:127.1.2.3]',
+    ];
+    const elsewhere = [
+      'gpu-box', 'gpu-box.local', 'localhost.example.com', 'mylocalhost', 'localhost-gpu', '10.0.0.5', '192.168.1.20', '128.0.0.1', '126.255.255.255', '1.127.0.0',
+      '8.8.8.8', '[::2]', '[fe80::1]', '[fd00::2]', '[::ffff:10.0.0.1]', '[::ffff:a00:1]', '[2001:db8::1]', 'lоcalhost' /* Cyrillic о */, '127.0.0.1.nip.io',
+    ];
+    for (const host of here) assert.equal(staysOnThisMachine(parseEndpoint(`http://${host}:8000`).hostname), true, host);
+    for (const host of elsewhere) assert.equal(staysOnThisMachine(parseEndpoint(`http://${host}:8000`).hostname), false, host);
+  });
+
+  it('warns for plain http:// to another machine only, naming the setting to change', () => {
+    const warning = keyInClearWarning(parseEndpoint('http://gpu-box:23333/v1'));
+    assert.match(warning ?? '', /The API key is sent unencrypted to gpu-box:23333 \(http:\/\/\).*Use an https:\/\/ URL in internvlLens\.remote\.endpoint/);
+    assert.equal(keyInClearWarning(parseEndpoint('gpu-box:8000')) !== null, true, 'no scheme is http://');
+    for (const safe of ['https://gpu-box:23333/v1', 'http://localhost:8080/v1', 'http://127.0.0.1:8080', 'http://[::1]:8080', 'HTTPS://10.0.0.5']) {
+      assert.equal(keyInClearWarning(parseEndpoint(safe)), null, safe);
     }
   });
 });

@@ -1,13 +1,10 @@
 // Checks done on user-chosen model files before any native code sees them: a malformed GGUF
 // aborts the process that loads it (GGML_ASSERT), and the user deserves to hear which file is
 // wrong and why rather than "the worker stopped unexpectedly".
-import { open, stat } from 'node:fs/promises';
-import type { readGgufFileInfo } from 'node-llama-cpp';
+import { stat } from 'node:fs/promises';
 import { EngineError } from '../errors';
 import { Settings } from '../../config';
-import { GgufType, ggufTypeName, readGgufKeyTypes, tensorBytes } from './ggufLayout';
-
-const GGUF_MAGIC = 0x46554747; // "GGUF" read little-endian
+import { GgufError, GgufType, ggufTypeName, readGgufHeader, type GgufHeader } from './gguf';
 
 /** The files to load, checked, and what their metadata says the worker needs to know. */
 export interface ModelFiles {
@@ -27,90 +24,54 @@ interface GgufFacts {
   setting: string;
   value(key: string): unknown;
   type(key: string): number | undefined;
+  /** Where the key's entry starts in the file, for messages. */
+  offset(key: string): number | undefined;
   tensors: Set<string>;
 }
 
-type ReadGgufFileInfo = typeof readGgufFileInfo;
-let reader: Promise<ReadGgufFileInfo> | null = null;
+type Where = Pick<GgufFacts, 'path' | 'role' | 'setting'>;
 
-/**
- * node-llama-cpp is ESM-only and its index loads native llama.cpp bindings; only its pure-JS GGUF
- * reader is wanted (scripts/build.mjs bundles just that part), loaded on first use.
- */
-function ggufReader(): Promise<ReadGgufFileInfo> {
-  reader ??= import('node-llama-cpp').then((m) => m.readGgufFileInfo);
-  return reader;
-}
-
-function invalid(f: Pick<GgufFacts, 'path' | 'role' | 'setting'>, problem: string, fix = `Choose a valid ${f.role} GGUF file in the setting ${f.setting}.`): EngineError {
+function invalid(f: Where, problem: string, fix = `Choose a valid ${f.role} GGUF file in the setting ${f.setting}.`): EngineError {
   return new EngineError('model-file-invalid', `The ${f.role} file ${f.path} ${problem}. ${fix}`, f.setting);
 }
 
-/** Existence, readability, GGUF magic and version: cheap checks with the clearest messages. */
-async function checkHeader(path: string, role: string, setting: string): Promise<void> {
-  let handle;
+/** Reads the header with the bounded reader; any way it fails becomes a message naming the file, the field and its offset. */
+async function readHeader(where: Where): Promise<GgufHeader> {
+  const { path, role, setting } = where;
   try {
-    handle = await open(path, 'r');
+    return await readGgufHeader(path);
   } catch (err) {
+    if (err instanceof GgufError) {
+      switch (err.kind) {
+        case 'not-gguf':
+          throw invalid(where, `is not a GGUF file (${err.message})`, `Choose a .gguf file in the setting ${setting}.`);
+        case 'unsupported-version':
+          throw invalid(where, `uses a GGUF version llama.cpp does not read (${err.message})`);
+        case 'truncated':
+          throw invalid(where, `is truncated: it has ${(await stat(path)).size} bytes but ${err.message}`, `The download is probably incomplete: download it again (${setting}).`);
+        case 'damaged':
+          throw invalid(where, `cannot be read as GGUF (${err.message}): it is damaged or incomplete`, `Download it again, or choose another file in the setting ${setting}.`);
+      }
+    }
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be opened (${code})`;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be opened (${code ?? (err as Error).message})`;
     throw new EngineError('model-file-missing', `The ${role} file ${path} ${why}. Choose the file in the setting ${setting}.`, setting);
   }
-  try {
-    const head = Buffer.alloc(8);
-    const { bytesRead } = await handle.read(head, 0, 8, 0);
-    if (bytesRead < 8 || head.readUInt32LE(0) !== GGUF_MAGIC) {
-      throw invalid({ path, role, setting }, 'is not a GGUF file', `Choose a .gguf file in the setting ${setting}.`);
-    }
-    const version = head.readUInt32LE(4);
-    if (version < 2 || version > 3) throw invalid({ path, role, setting }, `uses GGUF version ${version}; only versions 2 and 3 are supported`);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Looks a dotted key up in readGgufFileInfo's nested metadata (some keys stay flat there). */
-function lookup(node: unknown, key: string): unknown {
-  if (node === null || typeof node !== 'object') return undefined;
-  const obj = node as Record<string, unknown>;
-  if (key in obj) return obj[key];
-  const parts = key.split('.');
-  for (let i = 1; i < parts.length; i++) {
-    const head = parts.slice(0, i).join('.');
-    if (head in obj) {
-      const found = lookup(obj[head], parts.slice(i).join('.'));
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
 }
 
 async function readFacts(path: string, role: string, setting: string): Promise<GgufFacts> {
   const where = { path, role, setting };
-  await checkHeader(path, role, setting);
-  const readGgufFileInfo = await ggufReader();
-  let info;
-  let types;
-  try {
-    info = await readGgufFileInfo(path, { sourceType: 'filesystem', logWarnings: false, spliceSplitFiles: false });
-    types = await readGgufKeyTypes(path, info.metadataSize);
-  } catch (err) {
-    throw invalid(where, `cannot be read as GGUF (${(err as Error).message}): it is damaged or incomplete`, `Download it again, or choose another file in the setting ${setting}.`);
-  }
+  const header = await readHeader(where);
   // A download cut short keeps its header: compare the file's length with where its tensors end.
-  const size = (await stat(path)).size;
-  let end = info.infoEndOffset ?? 0;
-  for (const t of info.tensorInfo ?? []) {
-    end = Math.max(end, Number(t.fileOffset) + (tensorBytes(t.ggmlType, t.dimensions) ?? 0));
-  }
-  if (size < end) {
-    throw invalid(where, `is truncated: it has ${size} bytes but its tensors need ${end}`, `The download is probably incomplete: download it again (${setting}).`);
+  if (header.fileSize < header.dataEnd) {
+    throw invalid(where, `is truncated: it has ${header.fileSize} bytes but its tensors need ${header.dataEnd}`, `The download is probably incomplete: download it again (${setting}).`);
   }
   return {
     ...where,
-    value: (key) => lookup(info.metadata, key),
-    type: (key) => types.get(key),
-    tensors: new Set((info.tensorInfo ?? []).map((t) => t.name)),
+    value: (key) => header.metadata.get(key)?.value,
+    type: (key) => header.metadata.get(key)?.type,
+    offset: (key) => header.metadata.get(key)?.offset,
+    tensors: new Set(header.tensors.map((t) => t.name)),
   };
 }
 
@@ -121,7 +82,7 @@ function requireType(f: GgufFacts, key: string, expected: number, optional = fal
   if (actual === undefined) throw invalid(f, `lacks the metadata key ${key}`, `It was not made for llama.cpp or is damaged: choose another file in the setting ${f.setting}.`);
   throw invalid(
     f,
-    `stores ${key} as ${ggufTypeName(actual)} where llama.cpp expects ${ggufTypeName(expected)} (loading it would crash)`,
+    `stores ${key} as ${ggufTypeName(actual)} where llama.cpp expects ${ggufTypeName(expected)} (loading it would crash; the entry is at byte ${f.offset(key)})`,
     `The converter that wrote it is broken: choose a file from another source in the setting ${f.setting}.`,
   );
 }
@@ -178,8 +139,21 @@ function checkMmproj(f: GgufFacts, llm: LlmFacts, modelPath: string): number | n
   requireType(f, 'clip.vision.projector.scale_factor', GgufType.UINT32);
   requireType(f, 'clip.vision.preproc_max_tiles', GgufType.UINT32, true);
   if (!f.tensors.has('v.class_embd')) throw invalid(f, 'has no v.class_embd tensor, which an InternVL projector needs', `It is incomplete: choose another file in the setting ${f.setting}.`);
-  const side = Number(f.value('clip.vision.image_size')) / Number(f.value('clip.vision.patch_size'));
-  const perTile = Math.round((side * side) / Number(f.value('clip.vision.projector.scale_factor')) ** 2);
+  // llama.cpp reshapes the patch grid by these without checking them: a grid the scale factor does
+  // not divide aborts it (GGML_ASSERT in ggml_reshape), which the fuzz test found.
+  const imageSize = Number(f.value('clip.vision.image_size'));
+  const patchSize = Number(f.value('clip.vision.patch_size'));
+  const scale = Number(f.value('clip.vision.projector.scale_factor'));
+  const side = imageSize / patchSize;
+  const grid = `clip.vision.image_size ${imageSize} (at byte ${f.offset('clip.vision.image_size')}) over clip.vision.patch_size ${patchSize} (at byte ${f.offset('clip.vision.patch_size')})`;
+  const problem =
+    !Number.isInteger(side) || side < 1
+      ? `has an image grid llama.cpp cannot build: ${grid} is not a whole number of patches`
+      : scale < 1 || side % scale !== 0
+        ? `has an image grid llama.cpp cannot shuffle: ${grid} makes ${side} patches a side, which clip.vision.projector.scale_factor ${scale} (at byte ${f.offset('clip.vision.projector.scale_factor')}) does not divide`
+        : null;
+  if (problem) throw invalid(f, `${problem} (loading it would crash)`, `It is damaged: download it again, or choose another mmproj in the setting ${f.setting}.`);
+  const perTile = Math.round((side * side) / scale ** 2);
   const maxTiles = Number(f.value('clip.vision.preproc_max_tiles') ?? 12);
   // Tiles, then a thumbnail when there is more than one tile, inside <img> … </img>.
   return (maxTiles > 1 ? maxTiles + 1 : 1) * perTile + 2;

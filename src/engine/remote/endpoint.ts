@@ -1,4 +1,6 @@
-// The remote server's address as the user typed it → the base URL the OpenAI client needs.
+// The remote server's address as the user typed it → the base URL the OpenAI client needs, and
+// whether an API key sent there can be read on the way.
+import { BlockList, isIP } from 'node:net';
 import { Settings } from '../../config';
 import { EngineError } from '../errors';
 
@@ -9,6 +11,8 @@ export interface Endpoint {
   hostname: string;
   /** Host and port, for messages. */
   host: string;
+  /** Plain http://: what is sent (an API key included) can be read on the network. */
+  plainHttp: boolean;
 }
 
 /**
@@ -37,5 +41,30 @@ export function parseEndpoint(raw: string): Endpoint {
   if (path === '') path = '/v1';
   // A URL copied from the server's docs sometimes names the endpoint itself.
   path = path.replace(/\/chat\/completions$/, '');
-  return { baseURL: `${url.origin}${path}${url.search}`, hostname: url.hostname.replace(/^\[|\]$/g, ''), host: url.host };
+  return { baseURL: `${url.origin}${path}${url.search}`, hostname: url.hostname.replace(/^\[|\]$/g, ''), host: url.host, plainHttp: url.protocol === 'http:' };
+}
+
+/** Loopback addresses (IPv4-mapped IPv6 ones included), and the unspecified ones, which connect to this machine too. */
+const THIS_MACHINE = new BlockList();
+THIS_MACHINE.addSubnet('127.0.0.0', 8, 'ipv4');
+THIS_MACHINE.addAddress('0.0.0.0', 'ipv4');
+THIS_MACHINE.addAddress('::1', 'ipv6');
+THIS_MACHINE.addAddress('::', 'ipv6');
+
+/**
+ * Whether a connection to `hostname` (as URL parsing leaves it, brackets removed) never leaves this
+ * machine: a loopback or unspecified address, or a name under `localhost` (RFC 6761). Any other
+ * name may resolve anywhere, so it counts as another machine (it is not looked up).
+ */
+export function staysOnThisMachine(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const family = isIP(host);
+  return family !== 0 && THIS_MACHINE.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Why an API key should not go to `endpoint` as it is configured, or null when it is safe to send. */
+export function keyInClearWarning(endpoint: Endpoint): string | null {
+  if (!endpoint.plainHttp || staysOnThisMachine(endpoint.hostname)) return null;
+  return `The API key is sent unencrypted to ${endpoint.host} (http://): anyone on the network in between can read it. Use an https:// URL in ${Settings.remoteEndpoint} (or reach the server through an SSH tunnel to localhost).`;
 }

@@ -7,7 +7,7 @@ import type { OpenAI } from 'openai';
 import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
 import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatStats, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from '../engine';
 import { EngineError, type EngineErrorCode } from '../errors';
-import { parseEndpoint, type Endpoint } from './endpoint';
+import { keyInClearWarning, parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
 import { buildRequest } from './request';
 
@@ -106,6 +106,8 @@ export class RemoteEngine implements Engine {
   /** Aborts every request in flight (unload, dispose). */
   private readonly inFlight = new Set<AbortController>();
   private readonly retry: RetryPolicy;
+  /** Endpoints (base URLs) already warned about a key sent in clear: the log says it once each. */
+  private readonly warnedInClear = new Set<string>();
 
   constructor(private readonly options: RemoteEngineOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
@@ -185,7 +187,13 @@ export class RemoteEngine implements Engine {
         throw describeFailure({ status: 404, message: 'model not found' }, this.failureContext(endpoint, model, !!apiKey, { availableModels: models }));
       }
     }
-    const info: LoadedModel = { modelName: model, vision: true, backend: `remote: ${endpoint.baseURL}`, notice: null };
+    // Shown once by whoever shows load notices (the status bar, the CLI), logged once per endpoint.
+    const notice = apiKey ? keyInClearWarning(endpoint) : null;
+    if (notice && !this.warnedInClear.has(endpoint.baseURL)) {
+      this.warnedInClear.add(endpoint.baseURL);
+      this.options.log('warn', `remote: ${notice}`);
+    }
+    const info: LoadedModel = { modelName: model, vision: true, backend: `remote: ${endpoint.baseURL}`, notice };
     this.connection = { id, client, endpoint, model, hasApiKey: !!apiKey, info };
     this.options.log('info', `remote: using ${model} at ${endpoint.baseURL}${apiKey ? ' (with an API key)' : ''}`);
     return this.connection;
