@@ -20,6 +20,7 @@ const BENCHES = [
   { name: 'tiling', file: 'tiling.bench.ts', what: 'image tokens vs llama.cpp\'s default tiling' },
   { name: 'capture', file: 'capture.bench.ts', what: 'capture latency, keypress → image in the chat' },
   { name: 'overlay', file: 'overlay.bench.ts', what: 'overlay render, 500 regions' },
+  { name: 'parser', file: 'parser.bench.ts', what: 'grounding parser on hostile 1 MiB answers, whole and streamed' },
   { name: 'activation', file: 'activation.bench.ts', what: 'activation in code-server, host bundle size' },
   { name: 'vsix', file: 'vsix.bench.ts', what: 'VSIX size per target' },
   { name: 'gguf', file: 'gguf.bench.ts', what: 'GGUF pre-flight on the costliest headers vs node-llama-cpp\'s reader' },
