@@ -4,10 +4,10 @@
 // phrases and coordinates are put back afterwards as DOM nodes built here, never as markup.
 import DOMPurify from 'dompurify';
 import MarkdownIt from 'markdown-it';
-import { labelColour } from '../src/grounding/colour';
-import { parseAnswer } from '../src/grounding/parse';
-import type { RegionView } from '../src/protocol/webview';
-import { el, iconButton } from './dom';
+import { labelColour } from '../../src/grounding/colour';
+import { parseAnswer } from '../../src/grounding/parse';
+import type { RegionView } from '../../src/protocol/webview';
+import { el, iconButton } from '../shared/dom';
 
 const md = new MarkdownIt({ html: false, linkify: true, breaks: true, typographer: false });
 

@@ -3,18 +3,12 @@
 // rather than as one element each: 500 regions cost one element and a few hundred canvas calls,
 // well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
-import { labelColour } from '../src/grounding/colour';
-import type { ImageView, RegionView } from '../src/protocol/webview';
-import { el, iconButton } from './dom';
+import { labelColour } from '../../src/grounding/colour';
+import type { ImageView, RegionView } from '../../src/protocol/webview';
+import { el, iconButton, withClass } from '../shared/dom';
+import type { ViewerState } from './state';
 
 export type Regions = readonly RegionView[];
-
-/** What the user set on an image's viewer, kept across re-renders of its turn. */
-export interface ViewerState {
-  zoom: number;
-  overlayHidden: boolean;
-  scroll: [number, number];
-}
 
 export interface StageHost {
   /** Copy region `index`'s pixel coordinates (the host writes the clipboard). */
@@ -435,9 +429,4 @@ export class Stage {
     }
     list.append(frag);
   }
-}
-
-function withClass<T extends HTMLElement>(e: T, cls: string): T {
-  e.classList.add(cls);
-  return e;
 }
