@@ -11,7 +11,11 @@ import type { ChatState } from './state';
 
 type Send = (msg: WebviewMessage) => void;
 
-const ASK_PLACEHOLDER = 'Ask about the image… (Enter to send, Shift+Enter for a new line)';
+// Short enough for a 300 px sidebar; the keys are in the box's tooltip and accessible description.
+const ASK_PLACEHOLDER = 'Ask about the image…';
+const KEYS_HINT = 'Enter sends, Shift+Enter adds a line';
+/** The question box grows with its text up to this many CSS px, then scrolls. */
+const MAX_INPUT_HEIGHT = 200;
 const IMAGE_TYPES = /^image\/(png|jpeg|gif|bmp|webp)$/;
 
 export class Composer {
@@ -20,7 +24,7 @@ export class Composer {
   private readonly tray = el('ul', 'attachments');
   private readonly attachError = el('div', 'attach-error');
   private readonly input = el('textarea');
-  private readonly stopButton;
+  private readonly stopButton: HTMLElement;
 
   constructor(
     private readonly state: ChatState,
@@ -43,9 +47,12 @@ export class Composer {
     }
     tray.setAttribute('aria-label', 'Images to send');
     attachError.setAttribute('role', 'alert');
-    input.rows = 2;
+    input.rows = 1;
     input.placeholder = ASK_PLACEHOLDER;
+    input.title = KEYS_HINT;
     input.setAttribute('aria-label', 'Question');
+    input.setAttribute('aria-description', KEYS_HINT);
+    input.addEventListener('input', () => this.fitInput());
     const attachButton = withClass(toolbarButton('attach', 'Attach images…', () => send({ type: 'pickImages' })), 'attach');
     const sendButton = document.createElement('vscode-button');
     sendButton.className = 'send';
@@ -67,6 +74,7 @@ export class Composer {
       if (!text && preset !== 'describeRegions') return;
       send(preset ? { type: 'ask', text, preset } : { type: 'ask', text });
       input.value = '';
+      this.fitInput();
       state.choosePreset(null);
     });
     input.addEventListener('keydown', (e) => {
@@ -84,10 +92,21 @@ export class Composer {
     this.stopButton.hidden = true;
   }
 
+  /** As tall as its text (no scroll arrows for a line or two), up to MAX_INPUT_HEIGHT. */
+  private fitInput(): void {
+    const { input } = this;
+    input.style.height = 'auto';
+    const border = input.offsetHeight - input.clientHeight;
+    const height = Math.min(MAX_INPUT_HEIGHT, input.scrollHeight + border);
+    input.style.height = `${height}px`;
+    input.style.overflowY = input.scrollHeight + border > MAX_INPUT_HEIGHT ? 'auto' : 'hidden';
+  }
+
   private renderPreset(): void {
     const id = this.state.preset;
     for (const b of this.presets.querySelectorAll<HTMLButtonElement>('button')) b.setAttribute('aria-pressed', String(b.dataset.preset === id));
     this.input.placeholder = id ? `${PROMPT_PRESETS[id].title}: ${PROMPT_PRESETS[id].placeholder}` : ASK_PLACEHOLDER;
+    this.fitInput();
   }
 
   private renderPending(): void {

@@ -6,11 +6,13 @@
 //   turns.ts     the conversation: one card per turn, patched in place while it streams
 //   stage.ts     an image with its regions drawn over it (zoom, export, region list)
 //   composer.ts  presets, waiting images, the question; paste and drop
+//   follow.ts    the conversation's scrolling: follow the newest content, "Jump to latest"
 import '@vscode/codicons/dist/codicon.css';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { HostMessage, type WebviewMessage } from '../../src/protocol/webview';
 import { connectHost } from '../shared/host';
 import { Composer } from './composer';
+import { Follow } from './follow';
 import { History } from './history';
 import { ChatState } from './state';
 import { TurnList } from './turns';
@@ -21,9 +23,16 @@ const { send } = connectHost<WebviewMessage, HostMessage>(HostMessage, (msg) => 
 
 const app = document.getElementById('app')!;
 const history = new History(state, send);
-const turns = new TurnList(state, send, (card) => card.scrollIntoView({ block: 'end' }));
+// The conversation scrolls; the title row and the composer stay where they are.
+const conversation = document.createElement('div');
+conversation.className = 'conversation';
+let follow: Follow | undefined;
+const turns = new TurnList(state, send, (added) => (added ? follow?.jump() : follow?.grew()));
+conversation.append(history.panel, turns.element);
+follow = new Follow(conversation, turns.element);
 const composer = new Composer(state, send);
+composer.element.prepend(follow.jumpButton);
 composer.acceptImages(app);
-app.append(history.header, history.panel, turns.element, composer.element);
+app.append(history.header, conversation, composer.element);
 state.apply({ type: 'snapshot', turns: [] });
 send({ type: 'ready' });

@@ -20,8 +20,8 @@ export class TurnList {
   constructor(
     private readonly state: ChatState,
     private readonly send: Send,
-    /** Called after a turn was added or grew, so the page can follow the newest content. */
-    private readonly grew: (card: HTMLElement) => void,
+    /** Called after a turn was added (true) or changed, so the page can follow the newest content. */
+    private readonly grew: (added: boolean) => void,
   ) {
     this.element.setAttribute('aria-label', 'Conversation');
     state.subscribe((c) => this.update(c));
@@ -214,10 +214,7 @@ export class TurnList {
       const t = this.state.turns.get(id);
       const card = this.cardOf(id);
       const answer = card?.querySelector<HTMLElement>('.answer');
-      if (t && card && answer) {
-        renderAnswer(answer, t.answer, t.regions, { copy: (text) => this.send({ type: 'copyText', text }) });
-        this.grew(card);
-      }
+      if (t && card && answer) renderAnswer(answer, t.answer, t.regions, { copy: (text) => this.send({ type: 'copyText', text }) });
     }
     this.answersDue.clear();
   }
@@ -240,9 +237,7 @@ export class TurnList {
       this.element.append(empty);
     }
     for (const id of state.order) this.drawStages(id);
-    const last = state.order.at(-1);
-    const lastCard = last ? this.cardOf(last) : null;
-    if (lastCard) this.grew(lastCard);
+    this.grew(true);
   }
 
   private upsert(t: TurnView, old: TurnView | undefined): void {
@@ -259,7 +254,7 @@ export class TurnList {
       this.element.append(card);
     }
     this.drawStages(t.id);
-    this.grew(card);
+    this.grew(!existing);
   }
 }
 
