@@ -59,7 +59,8 @@ export class History {
     }
     const tools = el('div', 'history-tools');
     tools.append(el('span', 'history-heading', state.conversations.length ? 'History' : 'No saved conversations yet.'));
-    if (state.conversations.length) tools.append(textButton('clear-all', 'Clear all', () => send({ type: 'clearHistory' }), 'text-button history-clear'));
+    // Deleting every conversation is the least common action here: quiet, not the page's one primary button.
+    if (state.conversations.length) tools.append(textButton('clear-all', 'Clear all', () => send({ type: 'clearHistory' }), 'text-button secondary history-clear'));
     this.panel.replaceChildren(tools, list);
   }
 
