@@ -218,8 +218,9 @@ export class Stage {
   draw(): void {
     const { overlay, frame, viewport } = this;
     if (!frame.isConnected) return;
-    const width = frame.clientWidth;
-    const height = frame.clientHeight;
+    // The image box's exact size: its height is fractional whenever the width is scaled
+    // (clientHeight would round it and stretch every box by up to half a pixel at the bottom).
+    const { width, height } = frame.getBoundingClientRect();
     if (width === 0 || height === 0) return;
     // The visible part of the image, in the image box's CSS pixels.
     const left = Math.max(0, Math.min(width, viewport.scrollLeft - frame.offsetLeft));
