@@ -26,10 +26,10 @@ const history = new History(state, send);
 // The conversation scrolls; the title row and the composer stay where they are.
 const conversation = document.createElement('div');
 conversation.className = 'conversation';
-let follow: Follow | undefined;
-const turns = new TurnList(state, send, (added) => (added ? follow?.jump() : follow?.grew()));
+// (The state emits nothing before the first host message, after `follow` exists.)
+const turns = new TurnList(state, send, (added) => (added ? follow.jump() : follow.grew()));
 conversation.append(history.panel, turns.element);
-follow = new Follow(conversation, turns.element);
+const follow = new Follow(conversation, turns.element);
 const composer = new Composer(state, send);
 composer.element.prepend(follow.jumpButton);
 composer.acceptImages(app);
