@@ -562,6 +562,22 @@ export async function webviewViewFrame(
   }
 }
 
+/**
+ * The inner Frame of an editor webview *panel* (or any webview) whose `<body data-view>` is
+ * `viewType`; waits up to `timeoutMs` for it.
+ */
+export async function webviewPanelFrame(page: Page, viewType: string, timeoutMs = 15_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of page.frames()) {
+      const view = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
+      if (view === viewType) return f;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview with data-view=${viewType} after ${timeoutMs} ms`);
+    await sleep(150);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Layout: side bar / panel width
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,157 @@
+// The chat's layout in a real VS Code (code-server), as a new user sees it: the sidebar at 300 px
+// and 480 px, then the chat in an editor tab. A long answer from the real worker (the endless
+// tiny model, stopped by the user) must end above the composer, its last line fully visible and
+// not overlapped, "Stopped." with it; the view's title is not cut off and there is one New Chat.
+// Screenshots of each go to test-results/screenshots/<LENS_SCREENSHOT_SET or "after">/; every
+// check is collected and reported at the end, so a run against an older build still leaves all
+// three screenshots (that is how the "before" set is made).
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Frame, Page } from 'playwright-core';
+import {
+  type CodeServer,
+  exthostLog,
+  launchBrowser,
+  newWorkbenchPage,
+  REPO_ROOT,
+  RESULTS_DIR,
+  runCommand,
+  saveLogs,
+  setSidebarWidth,
+  startCodeServer,
+  webviewPanelFrame,
+  webviewViewFrame,
+} from './harness';
+import { encodePng, solidImage } from '../fixtures/png';
+import { tinyModel } from '../integration/support';
+
+const EXTENSION_ID = 'internvl-lens.internvl-lens';
+const SHOTS = join(RESULTS_DIR, 'screenshots', process.env.LENS_SCREENSHOT_SET ?? 'after');
+
+/** What the chat webview shows at its bottom: the newest answer's last line against the composer. */
+function bottomOf(frame: Frame) {
+  return frame.evaluate(() => {
+    const answers = document.querySelectorAll('.answer');
+    const answer = answers[answers.length - 1]!;
+    const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
+    let text: Text | null = null;
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) if ((n as Text).data.trim()) text = n as Text;
+    const range = document.createRange();
+    range.selectNodeContents(text!);
+    const rects = [...range.getClientRects()];
+    const line = rects[rects.length - 1]!;
+    const composer = document.querySelector('.composer')!;
+    const status = document.querySelector('.turn:last-of-type .status')!.getBoundingClientRect();
+    const hit = document.elementFromPoint(line.left + Math.min(10, line.width / 2), line.top + line.height / 2);
+    const bg = getComputedStyle(composer).backgroundColor.match(/[\d.]+/g)!.map(Number);
+    const box = document.querySelector<HTMLTextAreaElement>('.composer textarea')!;
+    const newChat = document.querySelector<HTMLElement>('.new-chat');
+    return {
+      lineBottom: line.bottom,
+      lineTop: line.top,
+      statusBottom: status.bottom,
+      composerTop: composer.getBoundingClientRect().top,
+      lastLineFree: hit !== null && answer.contains(hit),
+      composerOpaque: bg.length === 3 || bg[3] === 1,
+      questionBoxScrolls: box.scrollHeight > box.clientHeight,
+      newChatShown: newChat !== null && newChat.offsetParent !== null,
+    };
+  });
+}
+
+describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  const endless = tinyModel('endless');
+  const problems: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const workspace = mkdtempSync(join(tmpdir(), 'lens-layout-ws-'));
+    server = await startCodeServer({
+      workspace,
+      settings: { 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 },
+      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
+    });
+    browser = await launchBrowser();
+    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 800 } });
+  });
+
+  after(async () => {
+    if (server) await saveLogs(server, 'chat-layout').catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('keeps the newest answer above the composer at every width, with a readable title bar', async () => {
+    await runCommand(page, 'InternVL Lens: Open Chat');
+    let frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 45_000);
+    await frame.locator('.empty').waitFor({ timeout: 15_000 });
+    const width = await setSidebarWidth(page, 300);
+    assert.ok(Math.abs(width - 300) <= 2, `side bar at 300 px (got ${width})`);
+    frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+
+    // An image and a question; the endless model answers until Stop.
+    const png = encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])).toString('base64');
+    await frame.evaluate((b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+      document.querySelector('.composer textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    }, png);
+    await frame.locator('.attachment').waitFor({ timeout: 15_000 });
+    await frame.locator('.composer textarea').fill('Describe this picture in detail.');
+    await frame.locator('.composer textarea').press('Enter');
+    // Long enough to fill the view several times over at 300 px.
+    await frame
+      .waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 3000, null, { timeout: 90_000 })
+      .catch((err: unknown) => {
+        console.log(exthostLog(server, 60, 'InternVL Lens'));
+        throw err;
+      });
+    await frame.locator('.composer .stop').click();
+    await frame.locator('.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
+
+    // The title bar: one line, not cut off; one New Chat (the title bar's).
+    const title = await page.locator('.part.sidebar .composite.title .title-label h2').evaluate((h) => ({ text: h.textContent ?? '', cut: h.scrollWidth > h.clientWidth }));
+    check(!title.cut, `300 px: the view title "${title.text}" is cut off`);
+    const titleNewChats = await page.locator('.part.sidebar .title-actions .action-label[aria-label^="New Chat"]').count();
+
+    for (const px of [300, 480]) {
+      if (px !== 300) {
+        const got = await setSidebarWidth(page, px);
+        assert.ok(Math.abs(got - px) <= 2, `side bar at ${px} px (got ${got})`);
+        frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+      }
+      // The view follows the end of the conversation after its size changed (one frame or two).
+      await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.screenshot({ path: join(SHOTS, `chat-${px}.png`) });
+      const b = await bottomOf(frame);
+      check(b.composerOpaque, `${px} px: the composer is see-through`);
+      check(b.lineBottom <= b.composerTop && b.lastLineFree, `${px} px: the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
+      check(b.statusBottom <= b.composerTop, `${px} px: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
+      check(!b.questionBoxScrolls, `${px} px: the question box shows scroll arrows`);
+      check(titleNewChats + (b.newChatShown ? 1 : 0) === 1, `${px} px: ${titleNewChats + (b.newChatShown ? 1 : 0)} New Chat buttons`);
+    }
+
+    // The same conversation in an editor tab: 1400 px less the activity bar and the 480 px side bar.
+    await runCommand(page, 'InternVL Lens: Open Chat in Editor');
+    const panel = await webviewPanelFrame(page, 'internvlLens.chatPanel', 30_000);
+    await panel.locator('.turn[data-status="stopped"]').waitFor({ timeout: 20_000 });
+    await panel.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const tabWidth = await panel.evaluate(() => document.documentElement.clientWidth);
+    await page.screenshot({ path: join(SHOTS, 'chat-editor.png') });
+    const b = await bottomOf(panel);
+    check(b.composerOpaque, `editor tab (${tabWidth} px): the composer is see-through`);
+    check(b.lineBottom <= b.composerTop && b.lastLineFree, `editor tab (${tabWidth} px): the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
+    check(b.statusBottom <= b.composerTop, `editor tab: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
+    check(b.newChatShown, 'editor tab: no New Chat (a tab has no view title bar)');
+    assert.deepEqual(problems, [], `layout problems:\n${problems.join('\n')}`);
+  });
+});
