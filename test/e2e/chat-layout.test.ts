@@ -10,12 +10,13 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   type CodeServer,
   exthostLog,
   launchBrowser,
   newWorkbenchPage,
+  pasteImage,
   REPO_ROOT,
   RESULTS_DIR,
   runCommand,
@@ -27,40 +28,10 @@ import {
 } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
+import { chatBottom } from '../webview/chat-probes';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const SHOTS = join(RESULTS_DIR, 'screenshots', process.env.LENS_SCREENSHOT_SET ?? 'after');
-
-/** What the chat webview shows at its bottom: the newest answer's last line against the composer. */
-function bottomOf(frame: Frame) {
-  return frame.evaluate(() => {
-    const answers = document.querySelectorAll('.answer');
-    const answer = answers[answers.length - 1]!;
-    const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
-    let text: Text | null = null;
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) if ((n as Text).data.trim()) text = n as Text;
-    const range = document.createRange();
-    range.selectNodeContents(text!);
-    const rects = [...range.getClientRects()];
-    const line = rects[rects.length - 1]!;
-    const composer = document.querySelector('.composer')!;
-    const status = document.querySelector('.turn:last-of-type .status')!.getBoundingClientRect();
-    const hit = document.elementFromPoint(line.left + Math.min(10, line.width / 2), line.top + line.height / 2);
-    const bg = getComputedStyle(composer).backgroundColor.match(/[\d.]+/g)!.map(Number);
-    const box = document.querySelector<HTMLTextAreaElement>('.composer textarea')!;
-    const newChat = document.querySelector<HTMLElement>('.new-chat');
-    return {
-      lineBottom: line.bottom,
-      lineTop: line.top,
-      statusBottom: status.bottom,
-      composerTop: composer.getBoundingClientRect().top,
-      lastLineFree: hit !== null && answer.contains(hit),
-      composerOpaque: bg.length === 3 || bg[3] === 1,
-      questionBoxScrolls: box.scrollHeight > box.clientHeight,
-      newChatShown: newChat !== null && newChat.offsetParent !== null,
-    };
-  });
-}
 
 describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
   let server: CodeServer;
@@ -99,12 +70,7 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
     frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
 
     // An image and a question; the endless model answers until Stop.
-    const png = encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])).toString('base64');
-    await frame.evaluate((b64) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
-      document.querySelector('.composer textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-    }, png);
+    await pasteImage(frame, encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])));
     await frame.locator('.attachment').waitFor({ timeout: 15_000 });
     await frame.locator('.composer textarea').fill('Describe this picture in detail.');
     await frame.locator('.composer textarea').press('Enter');
@@ -132,7 +98,7 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
       // The view follows the end of the conversation after its size changed (one frame or two).
       await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       await page.screenshot({ path: join(SHOTS, `chat-${px}.png`) });
-      const b = await bottomOf(frame);
+      const b = await chatBottom(frame);
       check(b.composerOpaque, `${px} px: the composer is see-through`);
       check(b.lineBottom <= b.composerTop && b.lastLineFree, `${px} px: the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
       check(b.statusBottom <= b.composerTop, `${px} px: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
@@ -147,7 +113,7 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
     await panel.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const tabWidth = await panel.evaluate(() => document.documentElement.clientWidth);
     await page.screenshot({ path: join(SHOTS, 'chat-editor.png') });
-    const b = await bottomOf(panel);
+    const b = await chatBottom(panel);
     check(b.composerOpaque, `editor tab (${tabWidth} px): the composer is see-through`);
     check(b.lineBottom <= b.composerTop && b.lastLineFree, `editor tab (${tabWidth} px): the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
     check(b.statusBottom <= b.composerTop, `editor tab: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);

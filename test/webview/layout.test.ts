@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT } from '../e2e/harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import type { HostMessage, ImageView, TurnView } from '../../src/protocol/webview';
+import { chatBottom } from './chat-probes';
 import { bundlePage, type BundlePage } from './page';
 
 let browser: Browser;
@@ -42,32 +43,6 @@ async function open(width: number, viewType = 'internvlLens.chat'): Promise<Page
 }
 const post = (p: Page, msg: HostMessage) => p.evaluate((m) => window.postMessage(m, '*'), msg);
 
-/** Where the last line of the newest answer is, and what is drawn at its middle. */
-function lastLine(p: Page) {
-  return p.evaluate(() => {
-    const answers = document.querySelectorAll('.answer');
-    const answer = answers[answers.length - 1]!;
-    const walker = document.createTreeWalker(answer, NodeFilter.SHOW_TEXT);
-    let text: Text | null = null;
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) if ((n as Text).data.trim()) text = n as Text;
-    const range = document.createRange();
-    range.selectNodeContents(text!);
-    const rects = [...range.getClientRects()];
-    const line = rects[rects.length - 1]!;
-    const composer = document.querySelector('.composer')!.getBoundingClientRect();
-    const hit = document.elementFromPoint(line.left + Math.min(20, line.width / 2), line.top + line.height / 2);
-    return { text: text!.data, top: line.top, bottom: line.bottom, composerTop: composer.top, hitInAnswer: hit !== null && answer.contains(hit) };
-  });
-}
-
-const alpha = (p: Page, selector: string) =>
-  p.evaluate((s) => {
-    const bg = getComputedStyle(document.querySelector(s)!).backgroundColor;
-    const m = bg.match(/rgba?\(([^)]+)\)/);
-    const parts = m ? m[1]!.split(',').map(Number) : [];
-    return parts.length === 4 ? parts[3]! : parts.length === 3 ? 1 : 0;
-  }, selector);
-
 describe('chat layout', () => {
   for (const [width, viewType] of [
     [300, 'internvlLens.chat'],
@@ -89,11 +64,12 @@ describe('chat layout', () => {
           const s = document.querySelector('.conversation') ?? document.scrollingElement!;
           return s.scrollHeight - s.scrollTop - s.clientHeight <= 1;
         }).catch(() => undefined);
-        assert.equal(await alpha(p, '.composer'), 1, 'the composer is opaque');
-        const line = await lastLine(p);
+        const line = await chatBottom(p);
+        assert.ok(line.composerOpaque, 'the composer is opaque');
         assert.equal(line.text, 'THE VERY LAST LINE.');
-        assert.ok(line.bottom <= line.composerTop, `the last line (bottom ${line.bottom}) ends above the composer (top ${line.composerTop})`);
-        assert.ok(line.hitInAnswer, 'nothing is drawn over the last line');
+        assert.ok(line.lineBottom <= line.composerTop, `the last line (bottom ${line.lineBottom}) ends above the composer (top ${line.composerTop})`);
+        assert.ok(line.lastLineFree, 'nothing is drawn over the last line');
+        assert.ok(!line.questionBoxScrolls, 'no scroll bar in the question box');
         for (const part of ['.turn[data-turn-id="t2"] .status', '.turn[data-turn-id="t2"] .error', '.turn[data-turn-id="t2"] .turn-actions']) {
           const [bottom, composerTop] = await p.evaluate((s) => [document.querySelector(s)!.getBoundingClientRect().bottom, document.querySelector('.composer')!.getBoundingClientRect().top], part);
           assert.ok(bottom! <= composerTop!, `${part} (bottom ${bottom}) is above the composer (${composerTop})`);
@@ -106,10 +82,9 @@ describe('chat layout', () => {
           const g = document.createElement('canvas').getContext('2d')!;
           g.font = `${cs.fontSize} ${cs.fontFamily}`;
           const inner = t.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-          return { placeholder: g.measureText(t.placeholder).width, inner, scroll: t.scrollHeight, client: t.clientHeight };
+          return { placeholder: g.measureText(t.placeholder).width, inner };
         });
         assert.ok(box.placeholder <= box.inner, `the placeholder (${box.placeholder.toFixed(0)} px) fits the box (${box.inner} px)`);
-        assert.ok(box.scroll <= box.client, `no scroll bar in the question box (${box.scroll} > ${box.client})`);
         assert.equal(await p.locator('.jump-latest').isVisible(), false, 'at the end: no "Jump to latest"');
       } finally {
         await p.close();
