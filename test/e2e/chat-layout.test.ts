@@ -81,7 +81,14 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
         console.log(exthostLog(server, 60, 'InternVL Lens'));
         throw err;
       });
-    await frame.locator('.composer .stop').click();
+    // The composer's Stop must be there to click at 300 px (on main the question box lies over it).
+    const clicked = await frame
+      .locator('.composer .stop')
+      .click({ timeout: 5000 })
+      .then(() => '')
+      .catch((err: unknown) => String(err).split('\n').slice(0, 3).join(' '));
+    check(clicked === '', `300 px: the composer's Stop cannot be clicked (${clicked})`);
+    if (clicked) await runCommand(page, 'InternVL Lens: Stop Generating');
     await frame.locator('.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
 
     // The title bar: one line, not cut off; one New Chat (the title bar's).
