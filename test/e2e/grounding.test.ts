@@ -99,6 +99,12 @@ describe('Grounding in a real VS Code', () => {
       if (i % 30 === 29 && (await dialog.isVisible().catch(() => false))) await dialog.press('Enter').catch(() => undefined);
     }
     assert.ok(existsSync(out), `annotated PNG written to ${out}`);
+    // The user is told where it went, with Open and Reveal, and Open shows it in an editor.
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
+    await toast.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
+    await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
+    await page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [IMAGE.width, IMAGE.height], 'original resolution');
