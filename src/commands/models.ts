@@ -8,7 +8,7 @@ import type { LensContext } from '../context';
 import { SECTION, Settings } from '../config';
 import { EngineError } from '../engine/errors';
 import { preflightModelFiles } from '../engine/local/preflight';
-import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj } from '../models/catalogue';
+import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj, unreachableAdvice } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
 import { findModelsOnDisk, type FoundModel, modelSearchRoots } from '../models/discover';
 import { queryHardware } from '../models/hardware';
@@ -124,7 +124,7 @@ export function downloadModel(ctx: LensContext) {
     ctx.output.info(`downloading ${label} into ${directory}`);
     try {
       const installed = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Downloading ${label}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `Downloading ${label} (${formatBytes(entry.bytes + mmproj.bytes)} with its vision projector)`, cancellable: true },
         async (progress, token) => {
           const cancel = new AbortController();
           token.onCancellationRequested(() => cancel.abort());
@@ -136,6 +136,7 @@ export function downloadModel(ctx: LensContext) {
             baseUrl: downloadBaseUrl(),
             signal: cancel.signal,
             log: (m) => ctx.output.info(m),
+            onRetry: (r) => progress.report({ message: `cannot reach ${new URL(downloadBaseUrl()).host} (${r.reason}); try ${r.attempt + 1} of ${r.of + 1} in ${Math.round(r.delayMs / 1000)} s…` }),
             onProgress: (p) => {
               const percent = (100 * p.overallReceived) / p.overallTotal;
               const message =
@@ -209,8 +210,15 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: M
       else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
       return;
     }
+    case 'network': {
+      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message} ${unreachableAdvice()}`, 'Retry', 'Use Existing Model Files…', 'Show Log');
+      if (choice === 'Retry') return retry();
+      if (choice === 'Show Log') ctx.output.show(true);
+      else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+      return;
+    }
     default: {
-      // network, server, size or checksum mismatch, io: trying again resumes (or starts a deleted file over).
+      // server, size or checksum mismatch, io: trying again resumes (or starts a deleted file over).
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Retry', 'Show Log');
       if (choice === 'Retry') return retry();
       if (choice === 'Show Log') ctx.output.show(true);
