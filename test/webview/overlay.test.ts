@@ -332,12 +332,17 @@ describe('chat webview overlay', () => {
       await page.evaluate(
         () =>
           new Promise<void>((resolve) => {
-            const probe = (e: MessageEvent) => {
-              if ((e.data as { type?: string } | null)?.type !== 'test-probe') return;
-              window.removeEventListener('message', probe);
-              requestAnimationFrame(() => resolve());
-            };
-            window.addEventListener('message', probe);
+            // No named function inside: tsx would wrap it in a __name() the page does not have.
+            const done = new AbortController();
+            window.addEventListener(
+              'message',
+              (e: MessageEvent) => {
+                if ((e.data as { type?: string } | null)?.type !== 'test-probe') return;
+                done.abort();
+                requestAnimationFrame(() => resolve());
+              },
+              { signal: done.signal },
+            );
             window.postMessage({ type: 'test-probe' }, '*');
           }),
       );
