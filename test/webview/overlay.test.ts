@@ -303,12 +303,10 @@ describe('chat webview overlay', () => {
       await page.evaluate(
         () =>
           new Promise<void>((resolve) => {
-            const probe = (e: MessageEvent) => {
-              if ((e.data as { type?: string } | null)?.type !== 'test-probe') return;
-              window.removeEventListener('message', probe);
-              requestAnimationFrame(() => resolve());
-            };
-            window.addEventListener('message', probe);
+            // (Inline, unnamed: tsx would wrap a named function in a helper the page does not have.)
+            window.addEventListener('message', (e: MessageEvent) => {
+              if ((e.data as { type?: string } | null)?.type === 'test-probe') requestAnimationFrame(() => resolve());
+            });
             window.postMessage({ type: 'test-probe' }, '*');
           }),
       );
