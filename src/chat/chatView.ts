@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type CropRect, type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { type CropRect, type HostMessage, type ImageView, MAX_ATTACHMENT_BYTES, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
 import { presetPrompt, type Region } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
 import type { EngineState } from '../engine/engine';
@@ -282,6 +282,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (uris?.length) await this.attachUris(uris.map((u) => u.toString()));
   }
 
+  /** Files dropped or picked: stat first, regular files within the pasted-bytes cap only, read bounded. */
   private async attachUris(uris: string[]): Promise<void> {
     for (const raw of uris) {
       let uri: vscode.Uri;
@@ -291,22 +292,24 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.postPending(`${raw} is not a file.`);
         continue;
       }
-      let bytes: Uint8Array;
+      const name = basename(uri.path);
       try {
-        bytes = uri.scheme === 'file' ? await readFile(uri.fsPath) : await vscode.workspace.fs.readFile(uri);
+        const original = uri.scheme === 'file' ? await this.s.attachments.addFile(uri.fsPath) : await this.s.attachments.add(await readWorkspaceFile(uri, name), name);
+        this.addPending(original);
       } catch (err) {
-        this.postPending(`${basename(uri.path)} cannot be read: ${(err as Error).message}`);
-        continue;
+        this.postPending((err as Error).message);
       }
-      await this.attachBytes(bytes, basename(uri.path));
     }
+  }
+
+  private addPending(original: Attachment): void {
+    if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
+    this.postPending(null);
   }
 
   private async attachBytes(bytes: Uint8Array, name: string): Promise<void> {
     try {
-      const original = await this.s.attachments.add(bytes, name);
-      if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
-      this.postPending(null);
+      this.addPending(await this.s.attachments.add(bytes, name));
     } catch (err) {
       // Bad input: a clear message next to the composer; the images already there stay.
       this.postPending((err as Error).message);
@@ -458,6 +461,18 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (this.saveTimer) clearTimeout(this.saveTimer);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * A file from another file system (a remote workspace): its stat must say a file within the cap
+ * before it is read (that API reads whole files only).
+ */
+async function readWorkspaceFile(uri: vscode.Uri, name: string): Promise<Uint8Array> {
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) throw new Error(`${name} is a folder, not a file.`);
+  if (!(stat.type & vscode.FileType.File)) throw new Error(`${name} is not a regular file; only files can be attached.`);
+  if (stat.size > MAX_ATTACHMENT_BYTES) throw new Error(`${name} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB are refused.`);
+  return vscode.workspace.fs.readFile(uri);
 }
 
 function regionView(target: Attachment, r: Region): RegionView {
