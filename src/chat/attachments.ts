@@ -96,7 +96,8 @@ export class AttachmentStore {
     try {
       model = await prepareForModel(path, {
         outDir: this.modelDir,
-        key: hash,
+        // Named after the id, as a conversation read back from the history finds it (modelCopyPath).
+        key: id,
         crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
         maxTiles: options.maxTiles ?? this.settings.maxTiles(),
         devicePixelRatio: options.devicePixelRatio ?? 1,

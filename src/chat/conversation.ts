@@ -1,7 +1,6 @@
 // One conversation about images: its turns, the queue of questions, and streaming answers from
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
-import { titleFrom, type ConversationData } from './history';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
@@ -25,6 +24,21 @@ export interface TurnRecord {
   /** `code` is the EngineError's, when the engine raised one (the view offers its fix). */
   error: { message: string; setting?: string; code?: string } | null;
   stats: string | null;
+}
+
+/** A conversation as the history stores it. */
+export interface ConversationData {
+  id: string;
+  title: string;
+  created: number;
+  updated: number;
+  turns: TurnRecord[];
+}
+
+/** A title from the first question: its first line, shortened. */
+export function titleFrom(question: string): string {
+  const line = question.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
 }
 
 export type ConversationEvent =
