@@ -45,7 +45,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly surfaces = new Set<Surface>();
   private readonly disposables: vscode.Disposable[] = [];
   private pending: PendingImage[] = [];
-  private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly s: ChatViewServices) {
     const { conversation } = s;
@@ -53,7 +52,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       conversation.onEvent((e) => {
         if (e.type === 'token') {
           this.post({ type: 'token', turnId: e.turnId, text: e.text });
-          this.scheduleSave();
           return;
         }
         if (e.type === 'rate') {
@@ -61,13 +59,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.post({ type: 'progress', turnId: e.turnId, progress: { phase: 'generating', tokensPerSecond, tokens, approximate } });
           return;
         }
+        // The Conversation saves itself; the history list follows what it shows.
         if (e.type === 'turn') {
           this.postTurn(e.turn);
           if (e.turn.status === 'streaming' && !e.turn.answer) this.postEncoding(e.turn);
+          else if (e.turn.status !== 'streaming') void this.postHistory();
         } else {
           this.postSnapshot();
+          void this.postHistory();
         }
-        void this.save();
       }),
       s.engineState.onDidChangeState((state) => {
         const turn = this.runningTurn();
@@ -183,7 +183,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         void conversation.redo(msg.turnId, msg.text);
         break;
       case 'newChat':
-        conversation.clear();
+        void conversation.clear();
         break;
       case 'action':
         void this.runAction(msg.id);
@@ -209,16 +209,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'renameConversation':
         void this.withHistory(async () => {
-          if (msg.id === conversation.id) {
-            conversation.title = msg.title;
-            await this.save();
-          } else await this.s.history.rename(msg.id, msg.title);
+          if (msg.id === conversation.id) await conversation.rename(msg.title);
+          else await this.s.history.rename(msg.id, msg.title);
         });
         break;
       case 'deleteConversation':
         void this.withHistory(async () => {
+          // Not saved again by the answer it may still be ending.
+          if (msg.id === conversation.id) await conversation.clear({ discard: true });
           await this.s.history.delete(msg.id);
-          if (msg.id === conversation.id) conversation.clear();
         });
         break;
       case 'clearHistory':
@@ -242,7 +241,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const choice = await vscode.window.showWarningMessage('Delete every saved InternVL Lens conversation and its images?', { modal: true }, 'Delete All');
     if (choice !== 'Delete All') return;
     await this.withHistory(async () => {
-      this.s.conversation.clear();
+      await this.s.conversation.clear({ discard: true });
       await this.s.history.clear();
     });
   }
@@ -255,7 +254,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       await this.postHistory();
       return;
     }
-    this.s.conversation.restore(data);
+    await this.s.conversation.restore(data);
   }
 
   /** Actions are named by id only: the webview cannot ask the host to run arbitrary commands. */
@@ -356,29 +355,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     for (const s of only ? [only] : this.surfaces) this.postTo(s, msg);
   }
 
-  /** Saves during streaming at most once a second; everything else right away. */
-  private scheduleSave(): void {
-    this.saveTimer ??= setTimeout(() => {
-      this.saveTimer = null;
-      void this.save();
-    }, 1000);
-  }
-
-  /** Writes the conversation on screen to the history (nothing for an empty one). */
-  async save(): Promise<void> {
-    const data = this.s.conversation.snapshot();
-    if (data.turns.length === 0) {
-      await this.postHistory();
-      return;
-    }
-    try {
-      await this.s.history.save(data);
-    } catch (err) {
-      this.s.log(`history: saving ${data.id} failed: ${(err as Error).message}`);
-    }
-    await this.postHistory();
-  }
-
   /** Writes a region's original-pixel coordinates to the clipboard. */
   private async copyRegion(turnId: string, index: number): Promise<void> {
     const turn = this.s.conversation.turns.find((t) => t.id === turnId);
@@ -458,7 +434,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   dispose(): void {
-    if (this.saveTimer) clearTimeout(this.saveTimer);
     for (const d of this.disposables) d.dispose();
   }
 }
