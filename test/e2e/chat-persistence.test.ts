@@ -49,11 +49,11 @@ function storedConversations(server: CodeServer): StoredConversation[] {
   return out;
 }
 
-async function startChat(model: ReturnType<typeof tinyModel>): Promise<{ server: CodeServer; browser: Browser; page: Page }> {
+async function startChat(model: ReturnType<typeof tinyModel>, settings: Record<string, unknown> = {}): Promise<{ server: CodeServer; browser: Browser; page: Page }> {
   const workspace = mkdtempSync(join(tmpdir(), 'lens-persist-ws-'));
   const server = await startCodeServer({
     workspace,
-    settings: { 'internvlLens.modelPath': model.modelPath, 'internvlLens.mmprojPath': model.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 },
+    settings: { 'internvlLens.modelPath': model.modelPath, 'internvlLens.mmprojPath': model.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2, ...settings },
     vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
   });
   const browser = await launchBrowser();
@@ -127,7 +127,8 @@ describe('Nothing lost: New Chat during a stream', () => {
   let page: Page;
 
   before(async () => {
-    ({ server, browser, page } = await startChat(model));
+    // The tiny model writes 1024 tokens in well under a second: room for an answer still running when New Chat is clicked.
+    ({ server, browser, page } = await startChat(model, { 'internvlLens.maxTokens': 32768, 'internvlLens.contextSize': 40000 }));
   });
 
   after(async () => {
@@ -157,7 +158,11 @@ describe('Nothing lost: New Chat during a stream', () => {
       throw new Error(`${err.message} (stored: ${c ? `${c.turns[0]!.answer.length} characters, ${c.turns[0]!.status}` : 'nothing'})`);
     });
     assert.ok(old.turns[0]!.answer.startsWith(shown), 'the stored answer is the one shown');
-    await waitFor('the stopped answer stored as stopped', 10_000, () => (storedConversations(server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped' ? true : undefined));
+    await waitFor('the stopped answer stored as stopped', 30_000, () => (storedConversations(server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped' ? true : undefined)).catch((err: Error) => {
+      const c = storedConversations(server).find((s) => s.id === old.id);
+      // 'done' would mean the answer had ended before New Chat: not the case this test is about.
+      throw new Error(`${err.message} (stored: ${c?.turns[0]?.status}, ${c?.turns[0]?.answer.length} characters)`);
+    });
 
     // And the history lists it, and opens it whole.
     await frame.locator('.history-toggle').click();
