@@ -240,12 +240,11 @@ export class HistoryStore {
     const previous = this.writes.get(data.id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.write(data));
     this.writes.set(data.id, next);
-    // The caller gets the failure through `next`; this chained copy must not raise another, unhandled.
-    next
-      .finally(() => {
-        if (this.writes.get(data.id) === next) this.writes.delete(data.id);
-      })
-      .catch(() => undefined);
+    // Forget the write once it is over, whatever its outcome; the caller gets (and handles) `next`.
+    const forget = () => {
+      if (this.writes.get(data.id) === next) this.writes.delete(data.id);
+    };
+    next.then(forget, forget);
     return next;
   }
 

@@ -11,20 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { type CodeServer, exthostLog, launchBrowser, listProcesses, newWorkbenchPage, REPO_ROOT, runCommand, saveLogs, startCodeServer, webviewViewFrame } from './harness';
 import { tinyModel } from '../integration/support';
+import { waitFor } from '../fixtures/wait';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const VIEW = 'internvlLens.chat';
-
-/** Polls `check` until it returns a value, failing after `ms` with what it waited for. */
-async function waitFor<T>(what: string, ms: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface StoredConversation {
   id: string;
@@ -116,7 +106,7 @@ describe('Nothing lost: a killed extension host', () => {
     const turn = frame.locator('.turn');
     await turn.waitFor({ timeout: 30_000 });
     assert.equal(await turn.locator('.question-text').textContent(), 'Where are the regions?');
-    await waitFor('the restored answer on screen', 20_000, async () => ((await turn.locator('.answer').getAttribute('data-raw')) === model.answer ? true : undefined));
+    await waitFor('the restored answer on screen', async () => (await turn.locator('.answer').getAttribute('data-raw')) === model.answer, { timeoutMs: 20_000 });
   });
 });
 
@@ -150,15 +140,19 @@ describe('Nothing lost: New Chat during a stream', () => {
       return raw;
     });
     await frame.locator('.empty').waitFor({ timeout: 10_000 });
-    const old = await waitFor(`the old conversation on disk with the ${shown.length} characters shown`, 10_000, () => {
-      const c = storedConversations(server).find((s) => s.turns[0]?.question === 'Count for me.');
-      return c && c.turns[0]!.answer.length >= shown.length ? c : undefined;
-    }).catch((err: Error) => {
+    const old = await waitFor(
+      `the old conversation on disk with the ${shown.length} characters shown`,
+      () => {
+        const c = storedConversations(server).find((s) => s.turns[0]?.question === 'Count for me.');
+        return c && c.turns[0]!.answer.length >= shown.length ? c : undefined;
+      },
+      { timeoutMs: 10_000 },
+    ).catch((err: Error) => {
       const c = storedConversations(server).find((s) => s.turns[0]?.question === 'Count for me.');
       throw new Error(`${err.message} (stored: ${c ? `${c.turns[0]!.answer.length} characters, ${c.turns[0]!.status}` : 'nothing'})`);
     });
     assert.ok(old.turns[0]!.answer.startsWith(shown), 'the stored answer is the one shown');
-    await waitFor('the stopped answer stored as stopped', 30_000, () => (storedConversations(server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped' ? true : undefined)).catch((err: Error) => {
+    await waitFor('the stopped answer stored as stopped', () => storedConversations(server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped', { timeoutMs: 30_000 }).catch((err: Error) => {
       const c = storedConversations(server).find((s) => s.id === old.id);
       // 'done' would mean the answer had ended before New Chat: not the case this test is about.
       throw new Error(`${err.message} (stored: ${c?.turns[0]?.status}, ${c?.turns[0]?.answer.length} characters)`);
@@ -167,9 +161,10 @@ describe('Nothing lost: New Chat during a stream', () => {
     // And the history lists it, and opens it whole.
     await frame.locator('.history-toggle').click();
     await frame.locator('.history-item .history-title', { hasText: 'Count for me.' }).click();
-    await waitFor('the old conversation on screen again', 20_000, async () => {
-      const raw = await frame.locator('.turn .answer').getAttribute('data-raw').catch(() => null);
-      return raw !== null && raw.startsWith(shown) ? true : undefined;
-    });
+    await waitFor(
+      'the old conversation on screen again',
+      async () => ((await frame.locator('.turn .answer').getAttribute('data-raw').catch(() => null)) ?? '').startsWith(shown) && shown.length > 0,
+      { timeoutMs: 20_000 },
+    );
   });
 });

@@ -10,6 +10,7 @@ import { after, describe, it } from 'node:test';
 import { Conversation, STREAM_FLUSH_MS, type ConversationData, type ConversationStore } from '../../src/chat/conversation';
 import { HistoryStore } from '../../src/chat/history';
 import type { ChatOutcome, Engine } from '../../src/engine/engine';
+import { waitFor } from '../fixtures/wait';
 
 const dir = mkdtempSync(join(tmpdir(), 'lens-conversation-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,12 +101,11 @@ describe('the conversation stores itself', () => {
         }
       }, 100);
     });
-    // Long enough for the last flush to be due, with a deadline.
-    const deadline = performance.now() + STREAM_FLUSH_MS + 2000;
-    while ((store.last(conversation.id)?.answers[0]?.length ?? 0) < text.length) {
-      assert.ok(performance.now() < deadline, `streamed text stored within ${STREAM_FLUSH_MS} ms plus 2 s (stored ${store.last(conversation.id)?.answers[0]?.length} of ${text.length} characters)`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      `all ${text.length} streamed characters stored`,
+      () => (store.last(conversation.id)?.answers[0]?.length ?? 0) >= text.length,
+      { timeoutMs: STREAM_FLUSH_MS + 2000, intervalMs: 20 },
+    );
     for (const a of arrivals) {
       const save = store.saves.find((s) => s.at >= a.at && (s.answers[0]?.length ?? 0) >= a.length);
       assert.ok(save, `the text up to ${a.length} characters was stored`);
