@@ -101,6 +101,12 @@ describe('Grounding in a real VS Code', () => {
       if (++polls % 30 === 0 && (await dialog.isVisible().catch(() => false))) await dialog.press('Enter').catch(() => undefined);
       return false;
     }, { timeoutMs: 20_000, intervalMs: 100 });
+    // The user is told where it went, with Open and Reveal, and Open shows it in an editor.
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
+    await toast.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
+    await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
+    await page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [IMAGE.width, IMAGE.height], 'original resolution');

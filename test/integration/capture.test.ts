@@ -163,6 +163,8 @@ describe('capture under Xvfb', () => {
     await withEnv({ DISPLAY: undefined, WAYLAND_DISPLAY: undefined }, async () => {
       await assert.rejects(captureScreen(), (err: unknown) => rejectsWith('no-display')(err) && /DISPLAY is not set/.test((err as Error).message));
       await assert.rejects(listWindows(), rejectsWith('no-display'));
+      // Paste Image reads the clipboard, not the screen: its message says so and offers what works.
+      await assert.rejects(readClipboardImage(), (err: unknown) => rejectsWith('no-display')(err) && /no clipboard to paste from/.test((err as Error).message) && /Attach images…/.test((err as Error).message) && !/display to capture/.test((err as Error).message));
     });
   });
 

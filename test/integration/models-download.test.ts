@@ -165,6 +165,19 @@ describe('downloadFile', () => {
     assert.ok(existsSync(partialPaths(destination).record), 'the record of what is missing is kept');
   });
 
+  test('a host name that does not resolve (offline) fails after two retries, each reported, saying the machine looks offline', async () => {
+    const retries: Array<{ attempt: number; of: number }> = [];
+    const started = Date.now();
+    // .invalid never resolves (RFC 6761); default retries (6), short pauses.
+    const err = await rejectsWith(
+      downloadFile({ url: 'http://lens-offline.invalid/model.gguf', destination: fresh(), retryDelayMs: 20, onRetry: (r) => retries.push({ attempt: r.attempt, of: r.of }) }),
+      'network',
+    );
+    assert.deepEqual(retries, [{ attempt: 1, of: 2 }, { attempt: 2, of: 2 }], 'two retries, each reported before its pause');
+    assert.match(err.message, /lens-offline\.invalid does not resolve .*looks offline/);
+    assert.ok(Date.now() - started < 30_000, `gave up in ${Date.now() - started} ms`);
+  });
+
   test('a file of the right size already at the destination is checked against its sha256: a wrong one is fetched again and replaced, a right one kept', async () => {
     server.files.set(MODEL, { body });
     const destination = fresh();
