@@ -244,7 +244,10 @@ export class HistoryStore {
     const forget = () => {
       if (this.writes.get(data.id) === next) this.writes.delete(data.id);
     };
-    next.then(forget, forget);
+    next.then(forget, (err: unknown) => {
+      forget();
+      this.log(`history: saving ${data.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
     return next;
   }
 
