@@ -35,6 +35,7 @@ export class LensContext implements vscode.Disposable {
       engine: () => this.engine,
       chatOptions: () => ({ maxTokens: this.config.maxTokens, temperature: 0 }),
       log: (m) => this.output.debug(m),
+      store: this.history,
       prepareImages: (images) => this.history.ensureModelCopies(images),
     });
     this.chatView = new ChatViewProvider({
@@ -88,8 +89,13 @@ export class LensContext implements vscode.Disposable {
     this.disposables.push(...disposables);
   }
 
+  /** Stops the running answer and resolves once the conversation is on disk (deactivate waits for it). */
+  shutdown(): Promise<void> {
+    return this.conversation.dispose();
+  }
+
   dispose(): void {
-    this.conversation.clear();
+    void this.conversation.dispose();
     void this.engine.dispose();
     for (const d of this.disposables.reverse()) d.dispose();
   }

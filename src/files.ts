@@ -1,4 +1,5 @@
-import { access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 
 export async function fileExists(path: string): Promise<boolean> {
   try {
@@ -6,5 +7,57 @@ export async function fileExists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A file refused before (or while) it was read: the message says why, naming the file. */
+export class FileRefusedError extends Error {
+  override name = 'FileRefusedError';
+}
+
+const MB = 1024 * 1024;
+
+function describeSize(bytes: number): string {
+  return bytes >= MB ? `${(bytes / MB).toFixed(1)} MB` : `${bytes} bytes`;
+}
+
+/**
+ * Reads a regular file of at most `maxBytes`, never more: a device (/dev/zero), a FIFO, a socket
+ * or a folder is refused from its stat, before anything opens it; a file that grows past the cap
+ * while it is read is refused after `maxBytes + 1` bytes. `name` is what the messages call it.
+ */
+export async function readRegularFile(path: string, maxBytes: number, name = path): Promise<Buffer> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (err) {
+    throw new FileRefusedError(`${name} cannot be read: ${(err as Error).message}`);
+  }
+  if (s.isDirectory()) throw new FileRefusedError(`${name} is a folder, not a file.`);
+  if (!s.isFile()) throw new FileRefusedError(`${name} is not a regular file (a device, pipe or socket); only files can be attached.`);
+  if (s.size > maxBytes) throw new FileRefusedError(`${name} is ${describeSize(s.size)}; files over ${describeSize(maxBytes)} are refused.`);
+  // O_NONBLOCK: if the path was swapped for a FIFO since the stat, opening it must not wait for a writer.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: Error) => {
+    throw new FileRefusedError(`${name} cannot be read: ${err.message}`);
+  });
+  try {
+    if (!(await handle.stat()).isFile()) throw new FileRefusedError(`${name} is not a regular file (it changed while it was opened).`);
+    let buf = Buffer.alloc(Math.min(s.size, maxBytes) + 1);
+    let filled = 0;
+    for (;;) {
+      if (filled === buf.length) {
+        // One byte over the cap is enough to refuse a file that grew since its stat.
+        if (filled > maxBytes) throw new FileRefusedError(`${name} grew past ${describeSize(maxBytes)} while it was read; it is refused.`);
+        const bigger = Buffer.alloc(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger);
+        buf = bigger;
+      }
+      const { bytesRead } = await handle.read(buf, filled, buf.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buf.subarray(0, filled);
+  } finally {
+    await handle.close();
   }
 }

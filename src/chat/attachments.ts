@@ -2,10 +2,11 @@
 // and the chat keeps working if the original moves. Each is also prepared once for the model
 // (upright, resized to InternVL's tile grid) with the transform back to its original pixels.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileExists } from '../files';
-import { MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
+import { fileExists, readRegularFile } from '../files';
+import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
+import { ImageError, MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
 
 export interface Attachment {
   id: string;
@@ -79,27 +80,47 @@ export class AttachmentStore {
   /** Validates `bytes` as an image, stores it (content-addressed, so re-adding is free) and prepares it for the model. */
   async add(bytes: Uint8Array, originalName: string, options: AttachOptions = {}): Promise<Attachment> {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (buf.byteLength > MAX_ATTACHMENT_BYTES) throw new ImageError(`${basename(originalName)} is over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB; larger images are refused.`);
     const info = probeImage(buf.subarray(0, 256 * 1024), basename(originalName));
     const hash = createHash('sha256').update(buf).digest('hex').slice(0, 32);
     const crop = options.crop ?? null;
     // A cropped copy is another image to the model (and to the history), though the file is shared.
     const id = crop ? `${hash}-crop${crop.x}_${crop.y}_${crop.width}_${crop.height}` : hash;
     const path = join(this.dir, `${hash}.${EXTENSION[info.format]}`);
-    if (!(await fileExists(path))) {
+    const written = !(await fileExists(path));
+    if (written) {
       await mkdir(this.dir, { recursive: true });
       await writeAtomically(path, buf);
     }
-    const model = await prepareForModel(path, {
-      outDir: this.modelDir,
-      key: hash,
-      crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
-      maxTiles: options.maxTiles ?? this.settings.maxTiles(),
-      devicePixelRatio: options.devicePixelRatio ?? 1,
-      pixels: options.pixels,
-      background: options.modelCopyInBackground,
-    });
+    let model: PreparedImage;
+    try {
+      model = await prepareForModel(path, {
+        outDir: this.modelDir,
+        // Named after the id, as a conversation read back from the history finds it (modelCopyPath).
+        key: id,
+        crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
+        maxTiles: options.maxTiles ?? this.settings.maxTiles(),
+        devicePixelRatio: options.devicePixelRatio ?? 1,
+        pixels: options.pixels,
+        background: options.modelCopyInBackground,
+      });
+    } catch (err) {
+      // A refused image leaves nothing behind (a header that parses over pixels that do not).
+      if (written) await rm(path, { force: true });
+      // The message names the file as the user knows it, not the stored copy's hash.
+      throw err instanceof ImageError ? new ImageError(err.message.replaceAll(basename(path), basename(originalName))) : err;
+    }
     const upright = uprightSize(model.transform.stored, model.transform.orientation);
     return { id, path, name: basename(originalName), format: info.format, ...upright, model, tiles: tileCount(model.grid) };
+  }
+
+  /**
+   * Reads an image file for the chat, bounded: regular files of at most MAX_ATTACHMENT_BYTES (the
+   * cap pasted bytes have), refused from their stat otherwise, before a byte is read.
+   */
+  async addFile(path: string, options: AttachOptions = {}): Promise<Attachment> {
+    const name = basename(path);
+    return this.add(await readRegularFile(path, MAX_ATTACHMENT_BYTES, name), name, options);
   }
 
   /**

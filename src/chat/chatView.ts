@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type CropRect, type HostMessage, type ImageView, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { type CropRect, type HostMessage, type ImageView, MAX_ATTACHMENT_BYTES, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
 import { presetPrompt, type Region } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
 import type { EngineState } from '../engine/engine';
@@ -45,7 +45,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly surfaces = new Set<Surface>();
   private readonly disposables: vscode.Disposable[] = [];
   private pending: PendingImage[] = [];
-  private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly s: ChatViewServices) {
     const { conversation } = s;
@@ -53,7 +52,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       conversation.onEvent((e) => {
         if (e.type === 'token') {
           this.post({ type: 'token', turnId: e.turnId, text: e.text });
-          this.scheduleSave();
           return;
         }
         if (e.type === 'rate') {
@@ -61,13 +59,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
           this.post({ type: 'progress', turnId: e.turnId, progress: { phase: 'generating', tokensPerSecond, tokens, approximate } });
           return;
         }
+        // The Conversation saves itself; the history list follows what it shows.
         if (e.type === 'turn') {
           this.postTurn(e.turn);
           if (e.turn.status === 'streaming' && !e.turn.answer) this.postEncoding(e.turn);
+          else if (e.turn.status !== 'streaming') void this.postHistory();
         } else {
           this.postSnapshot();
+          void this.postHistory();
         }
-        void this.save();
       }),
       s.engineState.onDidChangeState((state) => {
         const turn = this.runningTurn();
@@ -183,7 +183,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         void conversation.redo(msg.turnId, msg.text);
         break;
       case 'newChat':
-        conversation.clear();
+        void conversation.clear();
         break;
       case 'action':
         void this.runAction(msg.id);
@@ -209,16 +209,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'renameConversation':
         void this.withHistory(async () => {
-          if (msg.id === conversation.id) {
-            conversation.title = msg.title;
-            await this.save();
-          } else await this.s.history.rename(msg.id, msg.title);
+          if (msg.id === conversation.id) await conversation.rename(msg.title);
+          else await this.s.history.rename(msg.id, msg.title);
         });
         break;
       case 'deleteConversation':
         void this.withHistory(async () => {
+          // Not saved again by the answer it may still be ending.
+          if (msg.id === conversation.id) await conversation.clear({ discard: true });
           await this.s.history.delete(msg.id);
-          if (msg.id === conversation.id) conversation.clear();
         });
         break;
       case 'clearHistory':
@@ -242,7 +241,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     const choice = await vscode.window.showWarningMessage('Delete every saved InternVL Lens conversation and its images?', { modal: true }, 'Delete All');
     if (choice !== 'Delete All') return;
     await this.withHistory(async () => {
-      this.s.conversation.clear();
+      await this.s.conversation.clear({ discard: true });
       await this.s.history.clear();
     });
   }
@@ -255,7 +254,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       await this.postHistory();
       return;
     }
-    this.s.conversation.restore(data);
+    await this.s.conversation.restore(data);
   }
 
   /** Actions are named by id only: the webview cannot ask the host to run arbitrary commands. */
@@ -282,6 +281,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     if (uris?.length) await this.attachUris(uris.map((u) => u.toString()));
   }
 
+  /** Files dropped or picked: stat first, regular files within the pasted-bytes cap only, read bounded. */
   private async attachUris(uris: string[]): Promise<void> {
     for (const raw of uris) {
       let uri: vscode.Uri;
@@ -291,22 +291,24 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.postPending(`${raw} is not a file.`);
         continue;
       }
-      let bytes: Uint8Array;
+      const name = basename(uri.path);
       try {
-        bytes = uri.scheme === 'file' ? await readFile(uri.fsPath) : await vscode.workspace.fs.readFile(uri);
+        const original = uri.scheme === 'file' ? await this.s.attachments.addFile(uri.fsPath) : await this.s.attachments.add(await readWorkspaceFile(uri, name), name);
+        this.addPending(original);
       } catch (err) {
-        this.postPending(`${basename(uri.path)} cannot be read: ${(err as Error).message}`);
-        continue;
+        this.postPending((err as Error).message);
       }
-      await this.attachBytes(bytes, basename(uri.path));
     }
+  }
+
+  private addPending(original: Attachment): void {
+    if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
+    this.postPending(null);
   }
 
   private async attachBytes(bytes: Uint8Array, name: string): Promise<void> {
     try {
-      const original = await this.s.attachments.add(bytes, name);
-      if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
-      this.postPending(null);
+      this.addPending(await this.s.attachments.add(bytes, name));
     } catch (err) {
       // Bad input: a clear message next to the composer; the images already there stay.
       this.postPending((err as Error).message);
@@ -351,29 +353,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
     const msg: HostMessage = { type: 'history', conversations, current: conversation.id };
     for (const s of only ? [only] : this.surfaces) this.postTo(s, msg);
-  }
-
-  /** Saves during streaming at most once a second; everything else right away. */
-  private scheduleSave(): void {
-    this.saveTimer ??= setTimeout(() => {
-      this.saveTimer = null;
-      void this.save();
-    }, 1000);
-  }
-
-  /** Writes the conversation on screen to the history (nothing for an empty one). */
-  async save(): Promise<void> {
-    const data = this.s.conversation.snapshot();
-    if (data.turns.length === 0) {
-      await this.postHistory();
-      return;
-    }
-    try {
-      await this.s.history.save(data);
-    } catch (err) {
-      this.s.log(`history: saving ${data.id} failed: ${(err as Error).message}`);
-    }
-    await this.postHistory();
   }
 
   /** Writes a region's original-pixel coordinates to the clipboard. */
@@ -455,9 +434,20 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   dispose(): void {
-    if (this.saveTimer) clearTimeout(this.saveTimer);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/**
+ * A file from another file system (a remote workspace): its stat must say a file within the cap
+ * before it is read (that API reads whole files only).
+ */
+async function readWorkspaceFile(uri: vscode.Uri, name: string): Promise<Uint8Array> {
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) throw new Error(`${name} is a folder, not a file.`);
+  if (!(stat.type & vscode.FileType.File)) throw new Error(`${name} is not a regular file; only files can be attached.`);
+  if (stat.size > MAX_ATTACHMENT_BYTES) throw new Error(`${name} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB are refused.`);
+  return vscode.workspace.fs.readFile(uri);
 }
 
 function regionView(target: Attachment, r: Region): RegionView {

@@ -1,7 +1,6 @@
 // One conversation about images: its turns, the queue of questions, and streaming answers from
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
-import { titleFrom, type ConversationData } from './history';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
@@ -27,6 +26,21 @@ export interface TurnRecord {
   stats: string | null;
 }
 
+/** A conversation as the history stores it. */
+export interface ConversationData {
+  id: string;
+  title: string;
+  created: number;
+  updated: number;
+  turns: TurnRecord[];
+}
+
+/** A title from the first question: its first line, shortened. */
+export function titleFrom(question: string): string {
+  const line = question.trim().split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
+}
+
 export type ConversationEvent =
   | { type: 'turn'; turn: TurnRecord }
   | { type: 'token'; turnId: string; text: string }
@@ -35,31 +49,77 @@ export type ConversationEvent =
   /** Another conversation is shown: a new one, or one opened from the history. */
   | { type: 'reset' };
 
+/** Where conversations are kept (the HistoryStore): saves of one id must land in the order asked. */
+export interface ConversationStore {
+  save(data: ConversationData): Promise<void>;
+}
+
+/** Streamed text reaches the store at least this often (a finished turn at once). */
+export const STREAM_FLUSH_MS = 1000;
+
 export interface ConversationOptions {
   engine: () => Engine;
   chatOptions: () => ChatOptions;
   log: (message: string) => void;
+  /** Keeps every change: a finished turn at once, streamed text every STREAM_FLUSH_MS. None: nothing is kept. */
+  store?: ConversationStore;
   /** Makes sure the images' model-sized copies exist (a conversation read back from the history may have lost them). */
   prepareImages?: (images: Attachment[]) => Promise<void>;
   /** Milliseconds, for the live generation rate (tests drive it). */
   clock?: () => number;
 }
 
+function emptyConversation(): ConversationData {
+  return { id: randomUUID(), title: '', created: Date.now(), updated: Date.now(), turns: [] };
+}
+
+/**
+ * The conversation on screen, and the one place that persists it: every change is handed to the
+ * store (saves of one conversation are serialised there), so what the view or a crash does
+ * cannot lose a turn. Starting another conversation saves the old one first, as it stands.
+ */
 export class Conversation {
-  private readonly records: TurnRecord[] = [];
-  /** Identifies the conversation in the history; a new chat gets a new one. */
-  id: string = randomUUID();
-  title = '';
-  created = Date.now();
-  updated = Date.now();
+  /** The conversation shown; a running turn keeps a reference to its own, so its end is saved there even after a New Chat. */
+  private data: ConversationData = emptyConversation();
+  /** Conversations deleted from the history: a late save (an aborted answer ending) must not bring them back. */
+  private readonly discarded = new WeakSet<ConversationData>();
+  private streamFlush: NodeJS.Timeout | null = null;
+  private readonly saving = new Set<Promise<void>>();
   private readonly listeners = new Set<(e: ConversationEvent) => void>();
   private running: { turn: TurnRecord; abort: AbortController } | null = null;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ConversationOptions) {}
 
+  private get records(): TurnRecord[] {
+    return this.data.turns;
+  }
+
   get turns(): readonly TurnRecord[] {
-    return this.records;
+    return this.data.turns;
+  }
+
+  /** Identifies the conversation in the history; a new chat gets a new one. */
+  get id(): string {
+    return this.data.id;
+  }
+
+  get title(): string {
+    return this.data.title;
+  }
+
+  get created(): number {
+    return this.data.created;
+  }
+
+  get updated(): number {
+    return this.data.updated;
+  }
+
+  /** Renames the conversation; resolves once the new title is stored. */
+  rename(title: string): Promise<void> {
+    this.data.title = title.trim() || this.data.title;
+    return this.persist(this.data);
   }
 
   onEvent(listener: (e: ConversationEvent) => void): { dispose(): void } {
@@ -69,6 +129,39 @@ export class Conversation {
 
   private emit(e: ConversationEvent): void {
     for (const l of this.listeners) l(e);
+  }
+
+  /**
+   * Hands `data` as it stands to the store (nothing for an empty or deleted conversation). A
+   * failure is logged: the next change saves it all again.
+   */
+  private persist(data: ConversationData): Promise<void> {
+    if (data === this.data && this.streamFlush) {
+      clearTimeout(this.streamFlush);
+      this.streamFlush = null;
+    }
+    const { store } = this.options;
+    if (!store || data.turns.length === 0 || this.discarded.has(data)) return Promise.resolve();
+    const saved = store.save({ ...data, turns: [...data.turns] }).catch((err: unknown) => {
+      this.options.log(`history: saving ${data.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    this.saving.add(saved);
+    void saved.finally(() => this.saving.delete(saved));
+    return saved;
+  }
+
+  /** Streamed text is saved within STREAM_FLUSH_MS of arriving. */
+  private persistSoon(): void {
+    this.streamFlush ??= setTimeout(() => {
+      this.streamFlush = null;
+      void this.persist(this.data);
+    }, STREAM_FLUSH_MS);
+  }
+
+  /** Saves the conversation now and resolves once every save asked for so far is stored. */
+  async flush(): Promise<void> {
+    void this.persist(this.data);
+    while (this.saving.size > 0) await Promise.all([...this.saving]);
   }
 
   /** Adds a question (with images) and answers it after any turn already running. */
@@ -86,8 +179,9 @@ export class Conversation {
       stats: null,
     };
     this.records.push(turn);
-    if (!this.title) this.title = titleFrom(question);
-    this.updated = Date.now();
+    if (!this.data.title) this.data.title = titleFrom(question);
+    this.data.updated = Date.now();
+    void this.persist(this.data);
     this.emit({ type: 'turn', turn });
     const done = this.queue.then(() => this.run(turn));
     this.queue = done;
@@ -104,31 +198,40 @@ export class Conversation {
     this.running?.abort.abort();
   }
 
-  /** Starts over: stops the running answer and begins a new conversation (the old one stays in the history). */
-  clear(): void {
-    this.replace({ id: randomUUID(), title: '', created: Date.now(), updated: Date.now(), turns: [] });
+  /**
+   * Starts over: stops the running answer and begins a new conversation. The old one is saved
+   * first, as it stands (its running answer up to the last token shown); resolves once it is
+   * stored. `discard`: the old one was deleted from the history and is not saved again.
+   */
+  clear(options: { discard?: boolean } = {}): Promise<void> {
+    return this.replace(emptyConversation(), options.discard === true);
   }
 
-  /** Shows another conversation (one read back from the history). */
-  restore(data: ConversationData): void {
-    this.replace(data);
+  /** Shows another conversation (one read back from the history), saving the one shown first. */
+  restore(data: ConversationData): Promise<void> {
+    return this.replace({ ...data, turns: [...data.turns] }, false);
   }
 
-  private replace(data: ConversationData): void {
+  private replace(data: ConversationData, discard: boolean): Promise<void> {
+    const old = this.data;
     this.stop();
-    for (const t of this.records) if (t.status === 'queued') t.status = 'stopped';
-    this.records.length = 0;
-    this.records.push(...data.turns);
-    this.id = data.id;
-    this.title = data.title;
-    this.created = data.created;
-    this.updated = data.updated;
+    for (const t of old.turns) if (t.status === 'queued') t.status = 'stopped';
+    if (discard) this.discarded.add(old);
+    const saved = this.persist(old);
+    this.data = data;
     this.emit({ type: 'reset' });
+    return saved;
+  }
+
+  /** Stops the running answer and stores what there is: for the extension's shutdown. */
+  dispose(): Promise<void> {
+    this.stop();
+    return this.flush();
   }
 
   /** The conversation as the history stores it. */
   snapshot(): ConversationData {
-    return { id: this.id, title: this.title, created: this.created, updated: this.updated, turns: [...this.records] };
+    return { ...this.data, turns: [...this.data.turns] };
   }
 
   /**
@@ -146,14 +249,15 @@ export class Conversation {
       await this.queue;
     }
     this.records.pop();
+    void this.persist(this.data);
     this.emit({ type: 'reset' });
     const edited = text !== undefined && text.trim() !== last.question;
     return this.ask(edited ? text.trim() : last.question, last.images, edited ? {} : { ...(last.prompt ? { prompt: last.prompt } : {}) });
   }
 
-  private history(upTo: TurnRecord): ChatTurn[] {
+  private history(records: readonly TurnRecord[], upTo: TurnRecord): ChatTurn[] {
     const turns: ChatTurn[] = [];
-    for (const t of this.records) {
+    for (const t of records) {
       if (t === upTo) break;
       if (t.status !== 'done' && t.status !== 'stopped') continue;
       turns.push(userTurn(t));
@@ -165,6 +269,8 @@ export class Conversation {
 
   private async run(turn: TurnRecord): Promise<void> {
     if (turn.status !== 'queued' || !this.records.includes(turn)) return;
+    // The conversation this turn belongs to: a New Chat while it runs does not move its answer.
+    const owner = this.data;
     const abort = new AbortController();
     this.running = { turn, abort };
     turn.status = 'streaming';
@@ -173,18 +279,19 @@ export class Conversation {
     const regionStream = new RegionStream(debug);
     const rate = new GenerationRate(this.options.clock);
     try {
-      const images = this.records.slice(0, this.records.indexOf(turn) + 1).flatMap((t) => t.images);
+      const images = owner.turns.slice(0, owner.turns.indexOf(turn) + 1).flatMap((t) => t.images);
       // A capture's model-sized copy may still be being written (src/images/prepare.ts); then
       // copies pruned since a restored conversation was saved are made again.
       await Promise.all(images.map((i) => modelCopyReady(i.model.modelPath)));
       await this.options.prepareImages?.(images);
       const outcome = await this.options.engine().chat(
-        this.history(turn),
+        this.history(owner.turns, turn),
         this.options.chatOptions(),
         (text, tokens) => {
           // Tokens that arrive after Stop are not shown.
           if (abort.signal.aborted) return;
           turn.answer += text;
+          this.persistSoon();
           this.emit({ type: 'token', turnId: turn.id, text });
           const reading = rate.add(tokens);
           if (reading) this.emit({ type: 'rate', turnId: turn.id, rate: reading });
@@ -210,8 +317,11 @@ export class Conversation {
       this.options.log(`turn ${turn.id} failed: ${message}`);
     } finally {
       this.running = null;
-      this.updated = Date.now();
+      owner.updated = Date.now();
+      // On disk before anything else happens: the next question, a New Chat, a crash.
+      const saved = this.persist(owner);
       this.emit({ type: 'turn', turn });
+      await saved;
     }
   }
 }

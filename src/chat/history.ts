@@ -4,38 +4,55 @@
 // Every write is atomic: the JSON goes to a temporary file that is flushed and renamed over the
 // old one, so a crash or a window reload leaves the old state or the new one, never half of each.
 // Images are written before the JSON that names them; files no JSON names are swept on load.
+// A conversation file is read as untrusted input: its size is capped before it is read, its
+// folder (not what it says) is its id, its image names are plain names inside its folder, and
+// the model-sized copies' paths are rebuilt from the image ids, never taken from the file.
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import * as v from 'valibot';
-import { fileExists } from '../files';
-import { modelCopyReady, prepareForModel, tileCount } from '../images';
+import { fileExists, FileRefusedError, readRegularFile } from '../files';
+import { MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
 import { TurnStatus } from '../protocol/webview';
 import type { Attachment } from './attachments';
-import type { TurnRecord } from './conversation';
+import type { ConversationData, TurnRecord } from './conversation';
+
+/**
+ * The most a conversation file may weigh: read whole and parsed in the host. Answers are text
+ * (a long one is tens of kB), images are files beside it; a conversation this big is refused.
+ */
+export const MAX_CONVERSATION_FILE_BYTES = 32 * 1024 * 1024;
 
 const Num = v.pipe(v.number(), v.finite());
-const Size = v.object({ width: Num, height: Num });
+/** Pixel sizes and offsets: whole numbers an image can have. */
+const Pixels = (min: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(1_000_000));
+const Size = v.object({ width: Pixels(1), height: Pixels(1) });
+/** Short strings that name things (ids, file names): nothing else may be huge. */
+const Name = v.pipe(v.string(), v.maxLength(500));
+/** An image's id names its files (`<id>.<ext>`, the model copy): letters, digits, `_` and `-` only. */
+const ImageId = v.pipe(v.string(), v.regex(/^[\w-]{1,200}$/, 'an image id is letters, digits, _ and - only'));
+/** A plain file name inside the conversation's images/ folder: no separator, no NUL, no leading dot (so not `.` or `..`). */
+const ImageFile = v.pipe(v.string(), v.regex(/^[\w-][\w.-]{0,250}$/, 'an image file is a plain name inside the conversation folder'));
 
 const StoredImage = v.object({
-  id: v.string(),
-  /** File name inside the conversation's images/ folder. */
-  file: v.pipe(v.string(), v.regex(/^[\w.-]+$/)),
-  name: v.string(),
+  id: ImageId,
+  file: ImageFile,
+  name: Name,
   format: v.picklist(['png', 'jpeg', 'gif', 'bmp', 'webp']),
-  width: Num,
-  height: Num,
-  tiles: Num,
+  width: Pixels(1),
+  height: Pixels(1),
+  tiles: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_TILES + 1)),
   model: v.object({
-    modelPath: v.string(),
-    grid: v.object({ cols: Num, rows: Num, thumbnail: v.boolean() }),
-    tokens: Num,
+    /** Written for older readers; never read: the path is rebuilt (see load). */
+    modelPath: v.optional(v.unknown()),
+    grid: v.object({ cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_TILES)), rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_TILES)), thumbnail: v.boolean() }),
+    tokens: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)),
     transform: v.object({
       stored: Size,
       orientation: v.picklist([1, 2, 3, 4, 5, 6, 7, 8]),
-      crop: v.object({ left: Num, top: Num, width: Num, height: Num }),
+      crop: v.object({ left: Pixels(0), top: Pixels(0), width: Pixels(1), height: Pixels(1) }),
       model: Size,
-      devicePixelRatio: Num,
+      devicePixelRatio: v.pipe(Num, v.minValue(0.1), v.maxValue(16)),
     }),
   }),
 });
@@ -47,21 +64,22 @@ const StoredRegion = v.variant('kind', [
 ]);
 
 const StoredTurn = v.object({
-  id: v.string(),
+  id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
   question: v.string(),
   prompt: v.nullable(v.string()),
-  images: v.array(v.string()),
-  target: v.nullable(v.string()),
+  images: v.array(ImageId),
+  target: v.nullable(ImageId),
   answer: v.string(),
   status: TurnStatus,
   regions: v.array(StoredRegion),
-  error: v.nullable(v.object({ message: v.string(), setting: v.optional(v.string()) })),
+  error: v.nullable(v.object({ message: v.string(), setting: v.optional(Name) })),
   stats: v.nullable(v.string()),
 });
 
 const StoredConversation = v.object({
   version: v.literal(1),
-  id: v.string(),
+  /** The folder's name, written for people reading the file; a file saying another is refused. */
+  id: Name,
   title: v.string(),
   created: Num,
   updated: Num,
@@ -69,14 +87,6 @@ const StoredConversation = v.object({
   turns: v.array(StoredTurn),
 });
 type StoredConversation = v.InferOutput<typeof StoredConversation>;
-
-export interface ConversationData {
-  id: string;
-  title: string;
-  created: number;
-  updated: number;
-  turns: TurnRecord[];
-}
 
 export interface HistoryEntry {
   id: string;
@@ -88,12 +98,6 @@ export interface HistoryEntry {
 const FILE = 'conversation.json';
 const IMAGES = 'images';
 const ID = /^[\w-]{1,100}$/;
-
-/** A title from the first question: its first line, shortened. */
-export function titleFrom(question: string): string {
-  const line = question.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
-}
 
 /** Writes `data` to `path` so that readers see the old content or all of the new, never a part. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -148,22 +152,35 @@ export class HistoryStore {
     }
   }
 
+  /** The stored conversation in `id`'s folder, or null (logged) when it is missing or not what this store writes. */
   private async read(id: string): Promise<StoredConversation | null> {
     const file = join(this.folder(id), FILE);
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
-    } catch {
+      text = (await readRegularFile(file, MAX_CONVERSATION_FILE_BYTES, `${id}/${FILE}`)).toString('utf8');
+    } catch (err) {
+      // A conversation being created has a folder before its file: not worth a warning.
+      if (err instanceof FileRefusedError && !/ENOENT/.test(err.message)) this.log(`history: ${err.message}`);
       return null;
     }
+    let parsed;
     try {
-      const parsed = v.safeParse(StoredConversation, JSON.parse(text));
-      if (parsed.success) return parsed.output;
-      this.log(`history: ${id}/${FILE} does not match the stored shape: ${parsed.issues[0]?.message ?? ''}`);
+      parsed = v.safeParse(StoredConversation, JSON.parse(text));
     } catch (err) {
       this.log(`history: ${id}/${FILE} is not JSON: ${(err as Error).message}`);
+      return null;
     }
-    return null;
+    if (!parsed.success) {
+      const issue = parsed.issues[0];
+      const where = issue?.path?.map((p) => String(p.key)).join('.') ?? '';
+      this.log(`history: ${id}/${FILE} does not match the stored shape${where ? ` at ${where}` : ''}: ${issue?.message ?? ''}`);
+      return null;
+    }
+    if (parsed.output.id !== id) {
+      this.log(`history: ${id}/${FILE} says it is conversation ${JSON.stringify(parsed.output.id.slice(0, 100))}; a conversation is the folder it is in, so it is skipped`);
+      return null;
+    }
+    return parsed.output;
   }
 
   /** Reads a conversation back; turns that were running when it was saved come back stopped. */
@@ -174,11 +191,18 @@ export class HistoryStore {
     const images = new Map<string, Attachment>();
     for (const s of stored.images) {
       const path = join(folder, IMAGES, s.file);
-      if (!(await fileExists(path))) {
-        this.log(`history: ${id} lost its image ${s.file}`);
+      // The conversation's own file: not a link to somewhere else, not a folder.
+      const kind = await lstat(path).catch(() => null);
+      if (!kind?.isFile()) {
+        this.log(kind ? `history: ${id}/${IMAGES}/${s.file} is not a plain file; that image is skipped` : `history: ${id} lost its image ${s.file}`);
         continue;
       }
-      images.set(s.id, { id: s.id, path, name: s.name, format: s.format, width: s.width, height: s.height, tiles: s.tiles, model: s.model });
+      const { transform, grid, tokens } = s.model;
+      const crop = transform.crop;
+      const full = crop.left === 0 && crop.top === 0 && crop.width === s.width && crop.height === s.height;
+      // Where ensureModelCopies (and AttachmentStore) put this image's model-sized copy.
+      const modelPath = modelCopyPath(this.modelDir, s.id, grid, full ? null : crop);
+      images.set(s.id, { id: s.id, path, name: s.name, format: s.format, width: s.width, height: s.height, tiles: s.tiles, model: { modelPath, grid, tokens, transform } });
     }
     await this.sweep(id, stored);
     const pick = (imageId: string) => images.get(imageId);
@@ -191,7 +215,7 @@ export class HistoryStore {
         regions: t.regions,
       }),
     );
-    return { id: stored.id, title: stored.title, created: stored.created, updated: stored.updated, turns };
+    return { id, title: stored.title, created: stored.created, updated: stored.updated, turns };
   }
 
   /** Makes sure every image of `turns` has its model-sized copy (it may have been pruned since). */
@@ -220,7 +244,10 @@ export class HistoryStore {
     const forget = () => {
       if (this.writes.get(data.id) === next) this.writes.delete(data.id);
     };
-    next.then(forget, forget);
+    next.then(forget, (err: unknown) => {
+      forget();
+      this.log(`history: saving ${data.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
     return next;
   }
 
@@ -266,7 +293,10 @@ export class HistoryStore {
         stats: t.stats,
       })),
     };
-    await writeFileAtomic(join(folder, FILE), JSON.stringify(stored));
+    const json = JSON.stringify(stored);
+    // Never write what load would refuse to read.
+    if (Buffer.byteLength(json) > MAX_CONVERSATION_FILE_BYTES) throw new Error(`conversation ${data.id} is over ${MAX_CONVERSATION_FILE_BYTES / 2 ** 20} MiB; start a new chat (this one is no longer saved)`);
+    await writeFileAtomic(join(folder, FILE), json);
   }
 
   /** Removes temporary files of interrupted writes and images no saved turn names. */

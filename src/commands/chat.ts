@@ -51,7 +51,7 @@ export function restoreHistory(ctx: LensContext): vscode.Disposable {
       if (pruned > 0) ctx.output.info(`history: deleted ${pruned} conversation(s) unchanged for ${days} day(s)`);
       const latest = (await ctx.history.list())[0];
       const data = latest && (await ctx.history.load(latest.id));
-      if (data && ctx.conversation.id === empty && ctx.conversation.turns.length === 0) ctx.conversation.restore(data);
+      if (data && ctx.conversation.id === empty && ctx.conversation.turns.length === 0) await ctx.conversation.restore(data);
     } catch (err) {
       ctx.output.warn(`history: ${(err as Error).message}`);
     }

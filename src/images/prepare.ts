@@ -146,7 +146,7 @@ export async function prepareForModel(path: string, options: PrepareOptions): Pr
   const grid = referenceGrid(crop.width, crop.height, 1, maxTiles);
   const model = gridPixelSize(grid);
   const transform = createTransform({ stored, orientation, crop, model, devicePixelRatio: options.devicePixelRatio ?? 1 });
-  const modelPath = join(options.outDir, `${options.key}.${grid.cols}x${grid.rows}${cropName(options.crop)}.png`);
+  const modelPath = modelCopyPath(options.outDir, options.key, grid, options.crop);
   const done = startWrite(modelPath, () => writeModelCopy(path, pixels, options, modelPath, model), options.background === true);
   if (!options.background) await done;
   return { modelPath, grid, tokens: imageTokenCount(grid), transform };
@@ -183,6 +183,11 @@ async function writeModelCopy(path: string, pixels: RawPixels | null, options: P
     throw undecodable(path, err);
   }
   await rename(tmp, modelPath);
+}
+
+/** Where prepareForModel writes the model-sized copy of the image named `key` (so a stored record can be rebuilt, not trusted). */
+export function modelCopyPath(outDir: string, key: string, grid: TileGrid, crop: Rect | null | undefined): string {
+  return join(outDir, `${key}.${grid.cols}x${grid.rows}${cropName(crop)}.png`);
 }
 
 function cropName(crop: Rect | null | undefined): string {

@@ -6,8 +6,10 @@ import { Base64 } from './base64';
 
 const Num = v.pipe(v.number(), v.finite());
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
-/** 50 MB of image, as base64. */
-export const MAX_ATTACHMENT_BASE64 = Math.ceil((50 * 1024 * 1024) / 3) * 4;
+/** The most bytes one attached image may have, however it arrives (pasted, dropped, picked). */
+export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
+/** MAX_ATTACHMENT_BYTES as base64, for images the webview sends. */
+export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 const Pixel = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
 const Size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
 /** A rectangle in an image's original (upright) pixels. */

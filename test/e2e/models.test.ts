@@ -114,6 +114,22 @@ describe('Models in a real VS Code', () => {
     await screenshot(page, 'models-sample-image');
   });
 
+  it('the User settings tab shows every InternVL Lens setting (model paths, engine and remote ones too), under the heading "InternVL Lens"', async () => {
+    const declared = Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { configuration: { properties: Record<string, unknown> } } }).contributes.configuration.properties);
+    await runCommand(page, 'Preferences: Open User Settings', 20_000);
+    const search = page.locator('.settings-editor .settings-header .suggest-input-container .monaco-editor textarea').first();
+    await search.waitFor({ timeout: 20_000 });
+    await search.fill('internvlLens');
+    const count = page.locator('.settings-editor .settings-count-widget');
+    await page.waitForFunction((n) => new RegExp(`^${n} Settings? Found`).test(document.querySelector('.settings-editor .settings-count-widget')?.textContent ?? ''), declared.length, { timeout: 20_000 }).catch(async (err: unknown) => {
+      throw new Error(`the User tab shows "${await count.textContent()}" for ${declared.length} declared settings: ${(err as Error).message}`);
+    });
+    // The heading in the table of contents is the configuration's title (the per-setting label is VS Code's wordified key, "Internvl Lens:").
+    assert.ok((await page.$$eval('.settings-editor .settings-toc-entry', (es) => es.map((e) => e.textContent))).includes('InternVL Lens'));
+    await screenshot(page, 'models-settings-user-tab');
+    await page.keyboard.press('Control+W');
+  });
+
   it('Try on the Sample Image starts its own chat: the sample does not join the conversation that was open', async () => {
     const frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
     const first = await frame.locator('.turn').first().getAttribute('data-turn-id');
