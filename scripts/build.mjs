@@ -84,7 +84,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts', region: 'webview/region.ts', diagram: 'webview/diagram.ts' },
+    entryPoints: { webview: 'webview/chat/main.ts', region: 'webview/region/main.ts', diagram: 'webview/diagram/main.ts' },
     outdir: dist,
     platform: 'browser',
     format: 'iife',
@@ -102,7 +102,7 @@ const builds = [
  */
 function copyNativeRuntime() {
   layoutRuntime(hostTarget(), join(dist, 'node_modules'));
-  // mermaid's own browser build, loaded by the Mermaid panel next to webview/diagram.ts.
+  // mermaid's own browser build, loaded by the Mermaid panel next to webview/diagram/main.ts.
   cpSync(join(root, 'node_modules', 'mermaid', 'dist', 'mermaid.min.js'), join(dist, 'mermaid.min.js'));
 }
 

@@ -1,6 +1,6 @@
 // Mermaid diagram source → PNG: the source is found in the editor (a selection, the fenced
 // ```mermaid block under the cursor in Markdown, or a whole .mmd file) and drawn by mermaid in a
-// webview panel (src/protocol/diagram.ts, webview/diagram.ts).
+// webview panel (src/protocol/diagram.ts, webview/diagram/main.ts).
 import * as vscode from 'vscode';
 import { ImageError } from '../images';
 import { DiagramWebviewMessage, MAX_MERMAID_SOURCE, type DiagramHostMessage } from '../protocol/diagram';

@@ -22,6 +22,7 @@ import {
   saveLogs,
   screenshot,
   startCodeServer,
+  webviewPanelFrame,
   webviewViewFrame,
 } from './harness';
 import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
@@ -33,17 +34,6 @@ const SCREEN = { width: 1280, height: 800 };
 const GREEN = [0, 192, 0, 255];
 // Without a window manager, xlogo sits exactly where asked.
 const LOGO = { x: 300, y: 200, width: 240, height: 160 };
-
-/** The inner frame of the editor webview panel whose body has data-view=`viewType`. */
-async function panelFrame(page: Page, viewType: string, timeoutMs = 15_000): Promise<Frame> {
-  return waitFor(`the ${viewType} panel`, async () => {
-    for (const f of page.frames()) {
-      const view = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
-      if (view === viewType) return f;
-    }
-    return undefined;
-  }, { timeoutMs });
-}
 
 /** Stored attachments (newest last) in the extension's global storage of this code-server. */
 function storedImages(server: CodeServer): string[] {
@@ -137,7 +127,7 @@ describe('Capture in a real VS Code', () => {
 
   it('Capture Region: a scripted drag puts exactly that crop in the chat', async () => {
     await runCommand(page, 'InternVL Lens: Capture Region');
-    const panel = await panelFrame(page, 'internvlLens.region').catch((err: unknown) => {
+    const panel = await webviewPanelFrame(page, 'internvlLens.region').catch((err: unknown) => {
       console.log(exthostLog(server, 60, 'InternVL Lens'));
       throw err;
     });
@@ -184,7 +174,7 @@ describe('Capture in a real VS Code', () => {
   it('Capture Region: Esc cancels and nothing is stored', async () => {
     const before = storedImages(server).length;
     await runCommand(page, 'InternVL Lens: Capture Region');
-    const panel = await panelFrame(page, 'internvlLens.region');
+    const panel = await webviewPanelFrame(page, 'internvlLens.region');
     await panel.locator('body[data-loaded="true"]').waitFor({ timeout: 15_000 });
     const box = (await panel.locator('.stage img').boundingBox())!;
     await page.mouse.click(box.x + 5, box.y + 5);

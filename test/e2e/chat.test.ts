@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
-import { type CodeServer, exthostLog, launchBrowser, newWorkbenchPage, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { type CodeServer, exthostLog, launchBrowser, newWorkbenchPage, pasteImage, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 
@@ -45,12 +45,7 @@ describe('Chat panel in a real VS Code', () => {
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
 
     // Paste a 900×600 image into the composer, as Ctrl+V with an image on the clipboard does.
-    const png = encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])).toString('base64');
-    await frame.evaluate((b64) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
-      document.querySelector('.composer textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
-    }, png);
+    await pasteImage(frame, encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])));
     const cost = frame.locator('.attachment .attachment-cost');
     await cost.waitFor({ timeout: 15_000 }).catch((err: unknown) => {
       console.log(exthostLog(server, 60, 'InternVL Lens'));

@@ -558,6 +558,36 @@ export async function webviewViewFrame(
   }
 }
 
+/**
+ * The inner Frame of an editor webview *panel* (or any webview) whose `<body data-view>` is
+ * `viewType`; waits up to `timeoutMs` for it.
+ */
+export async function webviewPanelFrame(page: Page, viewType: string, timeoutMs = 15_000): Promise<Frame> {
+  return waitFor(
+    `the webview with data-view=${viewType}`,
+    async () => {
+      for (const f of page.frames()) {
+        const view = await f.evaluate(() => document.body?.dataset.view).catch(() => undefined);
+        if (view === viewType) return f;
+      }
+      return undefined;
+    },
+    { timeoutMs },
+  );
+}
+
+/** Pastes PNG bytes into the chat's composer (as Ctrl+V with an image on the clipboard does). */
+export async function pasteImage(frame: Frame, png: Buffer, name = 'pasted.png'): Promise<void> {
+  await frame.evaluate(
+    ({ b64, name }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type: 'image/png' }));
+      document.querySelector('.composer textarea')!.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+    },
+    { b64: png.toString('base64'), name },
+  );
+}
+
 // ---------------------------------------------------------------------------------------
 // Layout: side bar / panel width
 // ---------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import { clampRect, PREVIEW_MAX_SIDE, previewShrink } from '../../src/capture/sc
 import { ImageError, loadSharp, modelCopyReady } from '../../src/images';
 import { parseMessage } from '../../src/protocol/validate';
 import { RegionWebviewMessage } from '../../src/protocol/region';
-import { dragSpan, handlePoint, moveSpan, resizeSpan, toRect } from '../../webview/selection';
+import { dragSpan, handlePoint, moveSpan, resizeSpan, toRect } from '../../webview/shared/selection';
 import { decodePng, gradientImage, testPng } from '../fixtures/png';
 
 const B = { width: 1920, height: 1080 };

@@ -397,6 +397,9 @@ describe('chat webview', () => {
       await p.click('.history-item[data-conversation-id="c2"] .history-open');
       await p.click('.history-toggle');
       await p.click('.history-clear');
+      // The sidebar view's title bar has New Chat: the webview's own shows only in an editor tab.
+      assert.equal(await p.locator('.new-chat').isVisible(), false, 'one New Chat in the sidebar');
+      await p.evaluate(() => (document.body.dataset.view = 'internvlLens.chatPanel'));
       await p.click('.new-chat');
       assert.deepEqual(await sent(p), [
         { type: 'renameConversation', id: 'c2', title: 'Architecture diagram' },

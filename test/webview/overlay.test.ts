@@ -148,6 +148,35 @@ describe('chat webview overlay', () => {
     });
   }
 
+  it('covers the image box exactly when its height is fractional (no stretch at the bottom)', async () => {
+    // 1000×333 shown 296 px wide (a 320 px panel): 98.568 px tall, not a whole pixel.
+    const png = join(dir, 'fractional.png');
+    writeFileSync(png, encodePng(1000, 333, solidImage(1000, 333, [90, 90, 90, 255])));
+    const page = await browser.newPage({ viewport: { width: 320, height: 900 } });
+    try {
+      await page.goto(url);
+      const bottom: Normalised[] = [{ kind: 'box', label: null, box: [0.2, 0.5, 0.8, 1] }];
+      await post(page, { type: 'snapshot', turns: [turn({ src: pathToFileURL(png).href, width: 1000, height: 333 }, bottom)] });
+      await page.waitForFunction(() => (document.querySelector('.stage img') as HTMLImageElement | null)?.complete === true);
+      for (const width of [320, 333, 517]) {
+        await page.setViewportSize({ width, height: 900 });
+        await page.evaluate(() => new Promise(requestAnimationFrame));
+        await page.evaluate(() => new Promise(requestAnimationFrame));
+        const [img, overlay] = await page.evaluate(() =>
+          ['.stage img', 'canvas.overlay'].map((sel) => {
+            const r = document.querySelector(sel)!.getBoundingClientRect();
+            return [r.left, r.top, r.width, r.height];
+          }),
+        );
+        assert.ok(img![3]! % 1 !== 0, `the image's height is fractional at ${width} px (${img![3]})`);
+        img!.forEach((v, k) => assert.ok(Math.abs(v - overlay![k]!) < 0.02, `overlay ${['left', 'top', 'width', 'height'][k]} ${overlay![k]} is the image's ${v} at ${width} px`));
+        await assertRegionsOnPixels(page, bottom, `fractional @${width}px`);
+      }
+    } finally {
+      await page.close();
+    }
+  });
+
   async function openTurn(page: Page, c: { width: number; height: number }, rs: Normalised[], answer: string): Promise<void> {
     const png = join(dir, `interact-${c.width}x${c.height}.png`);
     writeFileSync(png, encodePng(c.width, c.height, solidImage(c.width, c.height, [90, 90, 90, 255])));

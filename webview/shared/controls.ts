@@ -1,36 +1,11 @@
-// Small DOM builders. Untrusted text only ever goes in through textContent.
-// Buttons are @vscode-elements components (themed, focus rings, keyboard handling as VS Code's
+// Buttons as @vscode-elements components (themed, focus rings, keyboard handling as VS Code's
 // own); their icons are codicon spans slotted in from the page, so they use the codicon font the
 // page already loads (vscode-icon would need a separate codicon stylesheet link).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
 import type { VscodeButton } from '@vscode-elements/elements/dist/vscode-button/vscode-button.js';
 import type { VscodeToolbarButton } from '@vscode-elements/elements/dist/vscode-toolbar-button/vscode-toolbar-button.js';
-
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-/** A codicon (the font bundled with the webview), hidden from screen readers. */
-export function icon(name: string): HTMLElement {
-  const i = el('span', `codicon codicon-${name}`);
-  i.setAttribute('aria-hidden', 'true');
-  return i;
-}
-
-/** A toolbar button showing only an icon; `label` is its tooltip and its accessible name. */
-export function iconButton(name: string, label: string, onClick: () => void): HTMLButtonElement {
-  const b = el('button', 'icon-button');
-  b.type = 'button';
-  b.title = label;
-  b.setAttribute('aria-label', label);
-  b.append(icon(name));
-  b.addEventListener('click', onClick);
-  return b;
-}
+import { el, icon } from './dom';
 
 /**
  * A vscode-button with an icon and a visible label; a `secondary` class gives VS Code's less

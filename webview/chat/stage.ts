@@ -3,18 +3,12 @@
 // rather than as one element each: 500 regions cost one element and a few hundred canvas calls,
 // well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
-import { labelColour } from '../src/grounding/colour';
-import type { ImageView, RegionView } from '../src/protocol/webview';
-import { el, iconButton } from './dom';
+import { labelColour } from '../../src/grounding/colour';
+import type { ImageView, RegionView } from '../../src/protocol/webview';
+import { el, iconButton, withClass } from '../shared/dom';
+import type { ViewerState } from './state';
 
 export type Regions = readonly RegionView[];
-
-/** What the user set on an image's viewer, kept across re-renders of its turn. */
-export interface ViewerState {
-  zoom: number;
-  overlayHidden: boolean;
-  scroll: [number, number];
-}
 
 export interface StageHost {
   /** Copy region `index`'s pixel coordinates (the host writes the clipboard). */
@@ -224,8 +218,9 @@ export class Stage {
   draw(): void {
     const { overlay, frame, viewport } = this;
     if (!frame.isConnected) return;
-    const width = frame.clientWidth;
-    const height = frame.clientHeight;
+    // The image box's exact size: its height is fractional whenever the width is scaled
+    // (clientHeight would round it and stretch every box by up to half a pixel at the bottom).
+    const { width, height } = frame.getBoundingClientRect();
     if (width === 0 || height === 0) return;
     // The visible part of the image, in the image box's CSS pixels.
     const left = Math.max(0, Math.min(width, viewport.scrollLeft - frame.offsetLeft));
@@ -435,9 +430,4 @@ export class Stage {
     }
     list.append(frag);
   }
-}
-
-function withClass<T extends HTMLElement>(e: T, cls: string): T {
-  e.classList.add(cls);
-  return e;
 }

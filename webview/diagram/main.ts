@@ -1,16 +1,14 @@
 // The Mermaid panel: draws diagram source with mermaid (loaded as its own script), then paints
 // the SVG on a canvas and sends the PNG to the host. securityLevel 'strict': no click handlers,
 // labels sanitised; SVG text labels (no HTML), so the canvas is never tainted.
-import * as v from 'valibot';
-import { DiagramHostMessage, type DiagramWebviewMessage } from '../src/protocol/diagram';
+import { DiagramHostMessage, type DiagramWebviewMessage } from '../../src/protocol/diagram';
+import { bytesToBase64 } from '../shared/base64';
+import { connectHost } from '../shared/host';
 
-declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
 declare const mermaid: {
   initialize(config: Record<string, unknown>): void;
   render(id: string, text: string): Promise<{ svg: string }>;
 };
-const vscode = acquireVsCodeApi();
-const send = (msg: DiagramWebviewMessage) => vscode.postMessage(msg);
 
 /** Device pixels per SVG unit: diagrams are drawn crisp enough for the model to read small labels. */
 const SCALE = 2;
@@ -34,12 +32,6 @@ mermaid.initialize({
 
 let count = 0;
 
-function toBase64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 async function render(source: string): Promise<void> {
   const { svg } = await mermaid.render(`diagram-${++count}`, source);
   const doc = new DOMParser().parseFromString(svg, 'image/svg+xml');
@@ -56,7 +48,7 @@ async function render(source: string): Promise<void> {
   const h = Math.max(1, Math.round(height * scale));
   const text = new XMLSerializer().serializeToString(root);
   const img = new Image();
-  img.src = `data:image/svg+xml;base64,${toBase64(new TextEncoder().encode(text))}`;
+  img.src = `data:image/svg+xml;base64,${bytesToBase64(new TextEncoder().encode(text))}`;
   await img.decode();
   const canvas = document.createElement('canvas');
   canvas.width = w;
@@ -70,16 +62,11 @@ async function render(source: string): Promise<void> {
   img.style.maxWidth = '100%';
   preview.replaceChildren(img);
   status.textContent = `${w} × ${h}`;
-  send({ type: 'rendered', png: toBase64(new Uint8Array(await blob.arrayBuffer())), width: w, height: h });
+  send({ type: 'rendered', png: bytesToBase64(new Uint8Array(await blob.arrayBuffer())), width: w, height: h });
 }
 
-window.addEventListener('message', (event: MessageEvent) => {
-  const parsed = v.safeParse(DiagramHostMessage, event.data);
-  if (!parsed.success) {
-    console.warn('InternVL Lens: ignored malformed host message');
-    return;
-  }
-  render(parsed.output.source).catch((err: unknown) => {
+const { send } = connectHost<DiagramWebviewMessage, DiagramHostMessage>(DiagramHostMessage, (msg) => {
+  render(msg.source).catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
     status.textContent = message;
     send({ type: 'error', message: message.slice(0, 2000) });

@@ -1,20 +1,12 @@
 // The Capture Region panel: the screenshot at its real size; drag a rectangle, adjust it with
 // the handles or move it, Enter (or Send) confirms, Esc (or Cancel) cancels.
-import * as v from 'valibot';
-import { RegionHostMessage, type RegionWebviewMessage } from '../src/protocol/region';
-import { type Edge, EDGES, type Point, type Span, dragSpan, handlePoint, moveSpan, normalise, resizeSpan, toRect } from './selection';
+import { RegionHostMessage, type RegionWebviewMessage } from '../../src/protocol/region';
+import { el } from '../shared/dom';
+import { connectHost } from '../shared/host';
+import { type Edge, EDGES, type Point, type Span, dragSpan, handlePoint, moveSpan, normalise, resizeSpan, toRect } from '../shared/selection';
 import './region.css';
 
-declare function acquireVsCodeApi(): { postMessage(msg: unknown): void };
-const vscode = acquireVsCodeApi();
-const send = (msg: RegionWebviewMessage) => vscode.postMessage(msg);
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+const { send } = connectHost<RegionWebviewMessage, RegionHostMessage>(RegionHostMessage, show);
 
 const toolbar = el('div', 'toolbar');
 const hint = el('span', 'hint', 'Drag to select a region · drag the handles to adjust · Enter sends · Esc cancels');
@@ -129,13 +121,7 @@ window.addEventListener('keydown', (e) => {
 });
 window.addEventListener('resize', render);
 
-window.addEventListener('message', (event: MessageEvent) => {
-  const parsed = v.safeParse(RegionHostMessage, event.data);
-  if (!parsed.success) {
-    console.warn('InternVL Lens: ignored malformed host message');
-    return;
-  }
-  const msg = parsed.output;
+function show(msg: RegionHostMessage): void {
   bounds = { width: msg.width, height: msg.height };
   // Real size: one image pixel per device pixel of this screen.
   img.style.width = `${msg.width / (window.devicePixelRatio || msg.scaleFactor)}px`;
@@ -147,6 +133,6 @@ window.addEventListener('message', (event: MessageEvent) => {
   img.src = msg.src;
   span = null;
   render();
-});
+}
 
 send({ type: 'ready' });

@@ -1,7 +1,11 @@
 // Cropping a waiting image: drag a rectangle over it; the host receives the rectangle in the
 // image's original pixels and sends only that part to the model.
-import type { CropRect, PendingImageView } from '../src/protocol/webview';
-import { el, textButton } from './dom';
+// The rectangle rules (drag, move, resize, whole pixels) are the Capture Region panel's:
+// shared/selection.ts.
+import type { CropRect, PendingImageView } from '../../src/protocol/webview';
+import { textButton } from '../shared/controls';
+import { el } from '../shared/dom';
+import { type Point, type Span, dragSpan, moveSpan, normalise, resizeSpan, toRect } from '../shared/selection';
 
 /** Shows `image` in a dialog; `done` gets the rectangle (or null to send the whole image again). */
 export function openCropper(image: PendingImageView, done: (rect: CropRect | null) => void): void {
@@ -38,14 +42,14 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   dialog.append(hint, frame, buttons);
   document.body.append(dialog);
 
-  /** Client coordinates → original pixels, clamped to the image. */
-  const toPixels = (x: number, y: number): [number, number] => {
+  const bounds = { width: image.width, height: image.height };
+  /** Client coordinates → original pixels (the selection rules clamp them to the image). */
+  const toPixels = (x: number, y: number): Point => {
     const r = img.getBoundingClientRect();
-    const px = Math.round(((x - r.left) / r.width) * image.width);
-    const py = Math.round(((y - r.top) / r.height) * image.height);
-    return [Math.min(image.width, Math.max(0, px)), Math.min(image.height, Math.max(0, py))];
+    return { x: ((x - r.left) / r.width) * image.width, y: ((y - r.top) / r.height) * image.height };
   };
-  let start: [number, number] | null = null;
+  let start: Point | null = null;
+  let span: Span | null = null;
   frame.addEventListener('pointerdown', (e) => {
     if (e.button !== 0) return;
     e.preventDefault();
@@ -54,13 +58,11 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   });
   frame.addEventListener('pointermove', (e) => {
     if (!start) return;
-    const [x, y] = toPixels(e.clientX, e.clientY);
-    const width = Math.abs(x - start[0]);
-    const height = Math.abs(y - start[1]);
-    show(width >= 1 && height >= 1 ? { x: Math.min(start[0], x), y: Math.min(start[1], y), width, height } : null);
+    show(dragSpan(start, toPixels(e.clientX, e.clientY), bounds));
   });
-  function show(next: CropRect | null): void {
-    rect = next;
+  function show(next: Span | null): void {
+    span = next && toRect(next, bounds) ? normalise(next) : null;
+    rect = span ? toRect(span, bounds) : null;
     applyButton.disabled = rect === null;
     selection.hidden = rect === null;
     if (rect) {
@@ -76,17 +78,16 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   /** Arrow keys move the rectangle (a centred half-size one to start), Shift+arrows resize it. */
   function nudge(key: string, resize: boolean): void {
     const step = (n: number) => Math.max(1, Math.round(n / 100));
-    const r = rect ?? { x: Math.round(image.width / 4), y: Math.round(image.height / 4), width: Math.round(image.width / 2), height: Math.round(image.height / 2) };
+    if (!span) {
+      const [w, h] = [Math.round(image.width / 2), Math.round(image.height / 2)];
+      const [x, y] = [Math.round(image.width / 4), Math.round(image.height / 4)];
+      return show({ x1: x, y1: y, x2: x + w, y2: y + h });
+    }
     const dx = key === 'ArrowLeft' ? -step(image.width) : key === 'ArrowRight' ? step(image.width) : 0;
     const dy = key === 'ArrowUp' ? -step(image.height) : key === 'ArrowDown' ? step(image.height) : 0;
-    if (!rect) return show(r);
-    if (resize) {
-      const width = Math.min(image.width - r.x, Math.max(1, r.width + dx));
-      const height = Math.min(image.height - r.y, Math.max(1, r.height + dy));
-      show({ ...r, width, height });
-    } else {
-      show({ ...r, x: Math.min(image.width - r.width, Math.max(0, r.x + dx)), y: Math.min(image.height - r.height, Math.max(0, r.y + dy)) });
-    }
+    // Resizing moves the south-east corner, never past the north-west one (at least 1 px).
+    if (resize) show(resizeSpan(span, 'se', { x: Math.max(span.x1 + 1, span.x2 + dx), y: Math.max(span.y1 + 1, span.y2 + dy) }, bounds));
+    else show(moveSpan(span, dx, dy, bounds));
   }
   frame.addEventListener('pointerup', () => (start = null));
   function onKey(e: KeyboardEvent): void {

@@ -1,0 +1,135 @@
+// The chat's layout in a real VS Code (code-server), as a new user sees it: the sidebar at 300 px
+// and 480 px, then the chat in an editor tab. A long answer from the real worker (the endless
+// tiny model, stopped by the user) must end above the composer, its last line fully visible and
+// not overlapped, "Stopped." with it; the view's title is not cut off and there is one New Chat.
+// Screenshots of each go to test-results/screenshots/<LENS_SCREENSHOT_SET or "after">/; every
+// check is collected and reported at the end, so a run against an older build still leaves all
+// three screenshots (that is how the "before" set is made).
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import {
+  type CodeServer,
+  exthostLog,
+  launchBrowser,
+  newWorkbenchPage,
+  pasteImage,
+  REPO_ROOT,
+  RESULTS_DIR,
+  runCommand,
+  saveLogs,
+  setSidebarWidth,
+  startCodeServer,
+  webviewPanelFrame,
+  webviewViewFrame,
+} from './harness';
+import { encodePng, solidImage } from '../fixtures/png';
+import { tinyModel } from '../integration/support';
+import { chatBottom } from '../webview/chat-probes';
+
+const EXTENSION_ID = 'internvl-lens.internvl-lens';
+const SHOTS = join(RESULTS_DIR, 'screenshots', process.env.LENS_SCREENSHOT_SET ?? 'after');
+
+describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  const endless = tinyModel('endless');
+  const problems: string[] = [];
+  const check = (ok: boolean, what: string) => {
+    if (!ok) problems.push(what);
+  };
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const workspace = mkdtempSync(join(tmpdir(), 'lens-layout-ws-'));
+    server = await startCodeServer({
+      workspace,
+      settings: { 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 },
+      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
+    });
+    browser = await launchBrowser();
+    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 800 } });
+  });
+
+  after(async () => {
+    if (server) await saveLogs(server, 'chat-layout').catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('keeps the newest answer above the composer at every width, with a readable title bar', async () => {
+    await runCommand(page, 'InternVL Lens: Open Chat');
+    let frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 45_000);
+    await frame.locator('.empty').waitFor({ timeout: 15_000 });
+    const width = await setSidebarWidth(page, 300);
+    assert.ok(Math.abs(width - 300) <= 2, `side bar at 300 px (got ${width})`);
+    frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+
+    // An image and a question; the endless model answers until Stop.
+    await pasteImage(frame, encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])));
+    await frame.locator('.attachment').waitFor({ timeout: 15_000 });
+    await frame.locator('.composer textarea').fill('Describe this picture in detail.');
+    await frame.locator('.composer textarea').press('Enter');
+    // Longer than the view at 300 px (about 40 characters a line), well before the model's token limit.
+    await frame
+      .waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 1500, null, { timeout: 90_000 })
+      .catch((err: unknown) => {
+        console.log(exthostLog(server, 60, 'InternVL Lens'));
+        throw err;
+      });
+    // The composer's Stop must be there to click at 300 px: shown, and nothing over its middle.
+    const stopHit = await frame.evaluate(() => {
+      const stop = document.querySelector<HTMLElement>('.composer .stop')!;
+      const r = stop.getBoundingClientRect();
+      if (r.width < 1) return 'not shown';
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit && stop.contains(hit) ? '' : `covered by <${hit?.tagName.toLowerCase()}>`;
+    });
+    check(stopHit === '', `300 px: the composer's Stop cannot be clicked (${stopHit})`);
+    // Clicked as its own click handler sees it, whatever lies over it (that is checked above).
+    await frame.evaluate(() => document.querySelector<HTMLElement>('.composer .stop')!.click());
+    await frame.locator('.turn[data-status="stopped"]').waitFor({ timeout: 30_000 });
+
+    // The title bar: one line, not cut off; one New Chat (the title bar's).
+    const title = await page.locator('.part.sidebar .composite.title .title-label h2').evaluate((h) => ({ text: h.textContent ?? '', cut: h.scrollWidth > h.clientWidth }));
+    check(!title.cut, `300 px: the view title "${title.text}" is cut off`);
+    const titleNewChats = await page.locator('.part.sidebar .title-actions .action-label[aria-label^="New Chat"]').count();
+
+    for (const px of [300, 480]) {
+      if (px !== 300) {
+        const got = await setSidebarWidth(page, px);
+        assert.ok(Math.abs(got - px) <= 2, `side bar at ${px} px (got ${got})`);
+        frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+      }
+      // The view follows the end of the conversation after its size changed (one frame or two).
+      await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      await page.screenshot({ path: join(SHOTS, `chat-${px}.png`) });
+      const b = await chatBottom(frame);
+      check(b.composerOpaque, `${px} px: the composer is see-through`);
+      check(b.lineBottom <= b.composerTop && b.lastLineFree, `${px} px: the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
+      check(b.statusBottom <= b.composerTop, `${px} px: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
+      check(!b.questionBoxScrolls, `${px} px: the question box shows scroll arrows`);
+      check(titleNewChats + (b.newChatShown ? 1 : 0) === 1, `${px} px: ${titleNewChats + (b.newChatShown ? 1 : 0)} New Chat buttons`);
+    }
+
+    // The same conversation in an editor tab: 1400 px less the activity bar and the 480 px side bar.
+    await runCommand(page, 'InternVL Lens: Open Chat in Editor');
+    const panel = await webviewPanelFrame(page, 'internvlLens.chatPanel', 30_000);
+    await panel.locator('.turn[data-status="stopped"]').waitFor({ timeout: 20_000 });
+    await panel.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const tabWidth = await panel.evaluate(() => document.documentElement.clientWidth);
+    // Off the tab's close button, whose tooltip would cover the screenshot.
+    await page.mouse.move(900, 500);
+    await page.screenshot({ path: join(SHOTS, 'chat-editor.png') });
+    const b = await chatBottom(panel);
+    check(b.composerOpaque, `editor tab (${tabWidth} px): the composer is see-through`);
+    check(b.lineBottom <= b.composerTop && b.lastLineFree, `editor tab (${tabWidth} px): the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
+    check(b.statusBottom <= b.composerTop, `editor tab: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
+    check(b.newChatShown, 'editor tab: no New Chat (a tab has no view title bar)');
+    assert.deepEqual(problems, [], `layout problems:\n${problems.join('\n')}`);
+  });
+});
