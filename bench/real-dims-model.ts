@@ -1,18 +1,22 @@
-// A random-weight InternVL3-1B-shaped GGUF pair for the benchmarks: the tiny models'
-// scheme (test/fixtures/tiny-model, /work/shared/docs/tiny-internvl-gguf.md: Qwen2 LLM with a
-// GPT-2 style BPE vocabulary and InternVL's ChatML template, an `internvl` clip mmproj) at the real
-// dimensions, so that kernels, memory traffic and image cost are those of the real model:
-//   vision  InternViT-300M-448px: 24 blocks, width 1024, 16 heads, FFN 4096, MLP projector → 896
-//   LLM     Qwen2.5-0.5B: 24 blocks, width 896, 14 heads, 2 KV heads, FFN 4864, vocabulary 151 674
-//           (Qwen's 151 643 regular tokens + 22 specials + InternVL's 9), embeddings tied
-// Made once into .cache/bench-models/ (git-ignored; a stamp of this file's hash says it is current),
-// written tensor by tensor through a fixed 4 MiB buffer, so memory stays bounded (the files are
-// ≈ 1 GB + 0.6 GB in F16). The LLM is then quantized to Q4_K_M with llama-quantize when the
-// llama.cpp build has it (the mmproj stays F16, as published mmproj files are).
-// Random weights answer garbage; the end-of-turn tokens' embeddings are zero, so greedy decoding
-// (the tied output gives them logit 0, far below the best of 151 k random logits) never stops
-// early and every answer runs to its token limit.
-//   node --import tsx bench/real-dims-model.ts    (writes the pair if missing, prints the paths)
+// Random-weight GGUF pairs with a real InternVL3 model's dimensions for the benchmarks: the tiny
+// models' scheme (test/fixtures/tiny-model, /work/shared/docs/tiny-internvl-gguf.md: Qwen2 LLM with
+// a GPT-2 style BPE vocabulary and InternVL's ChatML template, an `internvl` clip mmproj) at real
+// sizes, so that kernels, memory traffic and image cost are those of the real model:
+//   internvl3-1b   vision InternViT-300M-448px: 24 blocks, width 1024, 16 heads, FFN 4096, MLP
+//                  projector; LLM Qwen2.5-0.5B: 24 blocks, width 896, 14 heads, 2 KV heads, FFN 4864,
+//                  embeddings tied (≈ 1 GB + 0.6 GB in F16)
+//   internvl3-14b  the same vision tower; LLM Qwen2.5-14B: 48 blocks, width 5120, 40 heads, 8 KV
+//                  heads, FFN 13 824, separate output matrix (≈ 30 GB in F16; bench/device.sh)
+// Both with InternVL3's vocabulary of 151 674 (Qwen's 151 643 regular tokens, 22 specials,
+// InternVL's 9). Made once into .cache/bench-models/<shape>/ (git-ignored; a stamp of this file's
+// hash says it is current), written tensor by tensor through a fixed 4 MiB buffer, so memory stays
+// bounded. The LLM is then quantized to Q4_K_M with llama-quantize when the llama.cpp build has it
+// (the mmproj stays F16, as published mmproj files are).
+// Random weights answer garbage; the end-of-turn tokens' output rows are zero, so greedy decoding
+// (they get logit 0, far below the best of 151 k random logits) never stops early and every answer
+// runs to its token limit.
+//   node --import tsx bench/real-dims-model.ts [shape]    (writes the pair if missing, prints the paths)
+//   LLAMA_QUANTIZE=path/to/llama-quantize, BENCH_MAX_TILES=n (default 4)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -24,8 +28,25 @@ import { INTERNVL3_CHAT_TEMPLATE, mulberry32 } from '../test/fixtures/tiny-model
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const BENCH_MODELS_DIR = join(ROOT, '.cache', 'bench-models');
 
-export const VISION = { blocks: 24, width: 1024, heads: 16, ffn: 4096, imageSize: 448, patchSize: 14 } as const;
-export const LLM = { blocks: 24, width: 896, heads: 14, kvHeads: 2, ffn: 4864, vocab: 151_674, contextLength: 32_768 } as const;
+const VISION = { blocks: 24, width: 1024, heads: 16, ffn: 4096, imageSize: 448, patchSize: 14 } as const;
+const VOCAB = 151_674;
+
+interface LlmShape {
+  blocks: number;
+  width: number;
+  heads: number;
+  kvHeads: number;
+  ffn: number;
+  contextLength: number;
+  /** Output matrix shared with the token embeddings (Qwen2.5-0.5B), or a separate one. */
+  tied: boolean;
+}
+
+export const SHAPES = {
+  'internvl3-1b': { name: 'InternVL3-1B', llm: { blocks: 24, width: 896, heads: 14, kvHeads: 2, ffn: 4864, contextLength: 32_768, tied: true } },
+  'internvl3-14b': { name: 'InternVL3-14B', llm: { blocks: 48, width: 5120, heads: 40, kvHeads: 8, ffn: 13_824, contextLength: 32_768, tied: false } },
+} as const satisfies Record<string, { name: string; llm: LlmShape }>;
+export type ShapeName = keyof typeof SHAPES;
 
 /** Qwen2.5's special tokens (ids 151 643 …), then the ones InternVL3 adds (… 151 673). */
 const QWEN_SPECIALS = [
@@ -39,6 +60,8 @@ const TOKEN_NORMAL = 1;
 const TOKEN_CONTROL = 3;
 
 export interface RealDimsModel {
+  /** "InternVL3-1B" */
+  shape: string;
   dir: string;
   /** The LLM the benchmarks load: Q4_K_M when llama-quantize was there, else F16. */
   modelPath: string;
@@ -269,30 +292,30 @@ function vocabulary(): { tokens: string[]; types: number[]; merges: string[]; id
     tokens.push(s);
     types.push(TOKEN_CONTROL);
   }
-  if (tokens.length !== LLM.vocab) throw new Error(`vocabulary came out at ${tokens.length} tokens, not ${LLM.vocab}`);
+  if (tokens.length !== VOCAB) throw new Error(`vocabulary came out at ${tokens.length} tokens, not ${VOCAB}`);
   return { tokens, types, merges, ids: new Map(tokens.map((t, i) => [t, i])) };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The two files
 
-function llmFile(file: string): void {
+function llmFile(file: string, shapeName: string, llm: LlmShape): void {
   const { tokens, types, merges, ids } = vocabulary();
-  const n = LLM.width;
-  const kvDim = (n / LLM.heads) * LLM.kvHeads;
+  const n = llm.width;
+  const kvDim = (n / llm.heads) * llm.kvHeads;
   const id = (t: string) => ids.get(t)!;
   const kv: Array<[string, GgufValue]> = [
     ['general.architecture', gv.str('qwen2')],
     ['general.type', gv.str('model')],
-    ['general.name', gv.str('InternVL3-1B-shaped (random weights, Lens bench)')],
+    ['general.name', gv.str(`${shapeName}-shaped (random weights, Lens bench)`)],
     ['general.alignment', gv.u32(GGUF_ALIGNMENT)],
     ['general.file_type', gv.u32(1)],
-    ['qwen2.block_count', gv.u32(LLM.blocks)],
-    ['qwen2.context_length', gv.u32(LLM.contextLength)],
+    ['qwen2.block_count', gv.u32(llm.blocks)],
+    ['qwen2.context_length', gv.u32(llm.contextLength)],
     ['qwen2.embedding_length', gv.u32(n)],
-    ['qwen2.feed_forward_length', gv.u32(LLM.ffn)],
-    ['qwen2.attention.head_count', gv.u32(LLM.heads)],
-    ['qwen2.attention.head_count_kv', gv.u32(LLM.kvHeads)],
+    ['qwen2.feed_forward_length', gv.u32(llm.ffn)],
+    ['qwen2.attention.head_count', gv.u32(llm.heads)],
+    ['qwen2.attention.head_count_kv', gv.u32(llm.kvHeads)],
     ['qwen2.rope.freq_base', gv.f32(1e6)],
     ['qwen2.attention.layer_norm_rms_epsilon', gv.f32(1e-6)],
     ['tokenizer.ggml.model', gv.str('gpt2')],
@@ -307,11 +330,10 @@ function llmFile(file: string): void {
     ['tokenizer.chat_template', gv.str(INTERNVL3_CHAT_TEMPLATE)],
   ];
   const W = 0.03; // ≈ the 0.02 standard deviation of a fresh initialisation
-  const tensors: TensorPlan[] = [
-    // Tied output: zero rows for the end tokens keep greedy decoding going to the token limit.
-    { name: 'token_embd.weight', dims: [n, LLM.vocab], type: GgmlType.F16, amplitude: W, zeroRows: [id('<|im_end|>'), id('<|endoftext|>')] },
-  ];
-  for (let b = 0; b < LLM.blocks; b++) {
+  // Zero output rows for the end tokens keep greedy decoding going to the token limit.
+  const endRows = [id('<|im_end|>'), id('<|endoftext|>')];
+  const tensors: TensorPlan[] = [{ name: 'token_embd.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, ...(llm.tied ? { zeroRows: endRows } : {}) }];
+  for (let b = 0; b < llm.blocks; b++) {
     const p = `blk.${b}.`;
     tensors.push(
       { name: `${p}attn_norm.weight`, dims: [n], type: GgmlType.F32, fill: 1 },
@@ -323,22 +345,23 @@ function llmFile(file: string): void {
       { name: `${p}attn_v.bias`, dims: [kvDim], type: GgmlType.F32, fill: 0 },
       { name: `${p}attn_output.weight`, dims: [n, n], type: GgmlType.F16, amplitude: W },
       { name: `${p}ffn_norm.weight`, dims: [n], type: GgmlType.F32, fill: 1 },
-      { name: `${p}ffn_gate.weight`, dims: [n, LLM.ffn], type: GgmlType.F16, amplitude: W },
-      { name: `${p}ffn_up.weight`, dims: [n, LLM.ffn], type: GgmlType.F16, amplitude: W },
-      { name: `${p}ffn_down.weight`, dims: [LLM.ffn, n], type: GgmlType.F16, amplitude: W },
+      { name: `${p}ffn_gate.weight`, dims: [n, llm.ffn], type: GgmlType.F16, amplitude: W },
+      { name: `${p}ffn_up.weight`, dims: [n, llm.ffn], type: GgmlType.F16, amplitude: W },
+      { name: `${p}ffn_down.weight`, dims: [llm.ffn, n], type: GgmlType.F16, amplitude: W },
     );
   }
   tensors.push({ name: 'output_norm.weight', dims: [n], type: GgmlType.F32, fill: 1 });
+  if (!llm.tied) tensors.push({ name: 'output.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, zeroRows: endRows });
   writeGgufStreamed(file, kv, tensors, 0x11a);
 }
 
-function mmprojFile(file: string, maxTiles: number): void {
+function mmprojFile(file: string, shapeName: string, projectionDim: number, maxTiles: number): void {
   const w = VISION.width;
   const positions = (VISION.imageSize / VISION.patchSize) ** 2 + 1;
   const kv: Array<[string, GgufValue]> = [
     ['general.architecture', gv.str('clip')],
     ['general.type', gv.str('mmproj')],
-    ['general.name', gv.str('InternViT-300M-448px-shaped (random weights, Lens bench)')],
+    ['general.name', gv.str(`${shapeName}-shaped InternViT-300M-448px (random weights, Lens bench)`)],
     ['general.alignment', gv.u32(GGUF_ALIGNMENT)],
     ['general.file_type', gv.u32(1)],
     ['clip.has_vision_encoder', gv.bool(true)],
@@ -351,7 +374,7 @@ function mmprojFile(file: string, maxTiles: number): void {
     ['clip.vision.block_count', gv.u32(VISION.blocks)],
     ['clip.vision.attention.head_count', gv.u32(VISION.heads)],
     ['clip.vision.attention.layer_norm_epsilon', gv.f32(1e-6)],
-    ['clip.vision.projection_dim', gv.u32(LLM.width)],
+    ['clip.vision.projection_dim', gv.u32(projectionDim)],
     ['clip.vision.image_mean', gv.f32s([0.485, 0.456, 0.406])],
     ['clip.vision.image_std', gv.f32s([0.229, 0.224, 0.225])],
     ['clip.vision.projector.scale_factor', gv.u32(2)],
@@ -386,10 +409,10 @@ function mmprojFile(file: string, maxTiles: number): void {
   tensors.push(
     { name: 'mm.model.mlp.0.weight', dims: [4 * w], type: GgmlType.F32, fill: 1 },
     { name: 'mm.model.mlp.0.bias', dims: [4 * w], type: GgmlType.F32, fill: 0 },
-    { name: 'mm.model.mlp.1.weight', dims: [4 * w, LLM.width], type: GgmlType.F16, amplitude: W },
-    { name: 'mm.model.mlp.1.bias', dims: [LLM.width], type: GgmlType.F32, fill: 0 },
-    { name: 'mm.model.mlp.3.weight', dims: [LLM.width, LLM.width], type: GgmlType.F16, amplitude: W },
-    { name: 'mm.model.mlp.3.bias', dims: [LLM.width], type: GgmlType.F32, fill: 0 },
+    { name: 'mm.model.mlp.1.weight', dims: [4 * w, projectionDim], type: GgmlType.F16, amplitude: W },
+    { name: 'mm.model.mlp.1.bias', dims: [projectionDim], type: GgmlType.F32, fill: 0 },
+    { name: 'mm.model.mlp.3.weight', dims: [projectionDim, projectionDim], type: GgmlType.F16, amplitude: W },
+    { name: 'mm.model.mlp.3.bias', dims: [projectionDim], type: GgmlType.F32, fill: 0 },
   );
   writeGgufStreamed(file, kv, tensors, 0x300);
 }
@@ -397,12 +420,14 @@ function mmprojFile(file: string, maxTiles: number): void {
 const stamp = () => createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 16);
 
 /**
- * Makes the pair in .cache/bench-models/internvl3-1b-shaped/ unless it is there and current (one
- * mmproj per tile limit); `quantizer` is llama-quantize's path (or null: the F16 LLM is used).
+ * Makes the pair in .cache/bench-models/<shape>/ unless it is there and current (one mmproj per
+ * tile limit); `quantizer` is llama-quantize's path (or null: the F16 LLM is used).
  */
-export function ensureRealDimsModel(opts: { maxTiles: number; quantizer: string | null; log?: (line: string) => void }): RealDimsModel {
+export function ensureRealDimsModel(opts: { shape?: ShapeName; maxTiles: number; quantizer: string | null; log?: (line: string) => void }): RealDimsModel {
   const log = opts.log ?? (() => undefined);
-  const dir = join(BENCH_MODELS_DIR, 'internvl3-1b-shaped');
+  const shapeName = opts.shape ?? 'internvl3-1b';
+  const shape = SHAPES[shapeName];
+  const dir = join(BENCH_MODELS_DIR, shapeName);
   const stampFile = join(dir, 'stamp.json');
   const modelF16Path = join(dir, 'model-F16.gguf');
   const quantPath = join(dir, 'model-Q4_K_M.gguf');
@@ -418,13 +443,13 @@ export function ensureRealDimsModel(opts: { maxTiles: number; quantizer: string 
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const t0 = performance.now();
-    llmFile(modelF16Path);
+    llmFile(modelF16Path, shape.name, shape.llm);
     log(`LLM (F16, ${(statSync(modelF16Path).size / 2 ** 20).toFixed(0)} MiB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     writeFileSync(stampFile, `${JSON.stringify({ stamp: want })}\n`);
   }
   if (!existsSync(mmprojPath)) {
     const t0 = performance.now();
-    mmprojFile(mmprojPath, opts.maxTiles);
+    mmprojFile(mmprojPath, shape.name, shape.llm.width, opts.maxTiles);
     log(`mmproj (F16, ${(statSync(mmprojPath).size / 2 ** 20).toFixed(0)} MiB) written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   if (opts.quantizer && !existsSync(quantPath)) {
@@ -435,11 +460,13 @@ export function ensureRealDimsModel(opts: { maxTiles: number; quantizer: string 
     log(`LLM quantized to Q4_K_M (${(statSync(quantPath).size / 2 ** 20).toFixed(0)} MiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const quantized = existsSync(quantPath);
-  return { dir, modelPath: quantized ? quantPath : modelF16Path, modelF16Path, mmprojPath, llmType: quantized ? 'Q4_K_M' : 'F16', maxTiles: opts.maxTiles };
+  return { shape: shape.name, dir, modelPath: quantized ? quantPath : modelF16Path, modelF16Path, mmprojPath, llmType: quantized ? 'Q4_K_M' : 'F16', maxTiles: opts.maxTiles };
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const shape = (process.argv[2] ?? 'internvl3-1b') as ShapeName;
+  if (!(shape in SHAPES)) throw new Error(`unknown shape ${shape}; known: ${Object.keys(SHAPES).join(', ')}`);
   const quantizer = process.env.LLAMA_QUANTIZE ?? null;
-  const model = ensureRealDimsModel({ maxTiles: Number(process.env.BENCH_MAX_TILES ?? 4), quantizer, log: console.log });
+  const model = ensureRealDimsModel({ shape, maxTiles: Number(process.env.BENCH_MAX_TILES ?? 4), quantizer, log: console.log });
   console.log(JSON.stringify(model, null, 2));
 }
