@@ -21,7 +21,10 @@
 // llama-bench pp512/tg32 rows give the kernels' own rates on the same LLM files.
 //   npm run bench:engine   (or npm run bench -- engine)
 //   BENCH_TINY_ROUNDS (default 4), BENCH_REAL_ROUNDS (1), BENCH_OVERHEAD_ROUNDS (8),
-//   BENCH_REAL_MAX_TILES (4), BENCH_SKIP_REAL=1
+//   BENCH_REAL_MAX_TILES (4), BENCH_SKIP_REAL=1, BENCH_SKIP_TINY=1,
+//   BENCH_SHAPE (internvl3-1b | internvl3-14b), BENCH_GPU_LAYERS (0; -1 = all, both sides),
+//   BENCH_LLAMA_BIN (a folder with llama-server, llama-bench, llama-quantize; default the test
+//   build) — bench/device.sh sets the last three for a GPU machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -32,7 +35,7 @@ import type { ChatTurn, Engine } from '../src/engine/engine';
 import { prepareForModel } from '../src/images';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { encodePng, gradientImage } from '../test/fixtures/png';
-import { ensureRealDimsModel } from './real-dims-model';
+import { ensureRealDimsModel, SHAPES, type ShapeName } from './real-dims-model';
 import { reportBench, type BenchRow } from './report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -43,6 +46,9 @@ const TINY_ROUNDS = Number(process.env.BENCH_TINY_ROUNDS ?? 4);
 const REAL_ROUNDS = Number(process.env.BENCH_REAL_ROUNDS ?? 1);
 const OVERHEAD_ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 8);
 const REAL_MAX_TILES = Number(process.env.BENCH_REAL_MAX_TILES ?? 4);
+const SHAPE = (process.env.BENCH_SHAPE ?? 'internvl3-1b') as ShapeName;
+/** Layers on the GPU, both sides: 0 = CPU only, -1 = all (llama-server's -ngl 999). */
+const GPU_LAYERS = Number(process.env.BENCH_GPU_LAYERS ?? 0);
 /** Longest any one turn may take (a real-dimension first turn on 2 busy cores is ~a minute). */
 const TURN_TIMEOUT_MS = 10 * 60_000;
 const LOAD_TIMEOUT_MS = 5 * 60_000;
@@ -103,7 +109,8 @@ function webUiMessages(turns: ChatTurn[]): Message[] {
 /** llama-server started as a user starts it for its web UI: model, mmproj, context, threads. */
 async function startDirect(server: string, model: { modelPath: string; mmprojPath: string }, log: string[]): Promise<Side> {
   const port = await freePort();
-  const child: ChildProcess = spawn(server, ['-m', model.modelPath, '--mmproj', model.mmprojPath, '-c', String(CONTEXT), '-t', String(THREADS), '--host', '127.0.0.1', '--port', String(port)], {
+  const args = ['-m', model.modelPath, '--mmproj', model.mmprojPath, '-c', String(CONTEXT), '-t', String(THREADS), '-ngl', GPU_LAYERS < 0 ? '999' : String(GPU_LAYERS)];
+  const child: ChildProcess = spawn(server, [...args, '--host', '127.0.0.1', '--port', String(port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let tail = '';
@@ -175,7 +182,7 @@ async function startLens(server: string, model: { modelPath: string; mmprojPath:
   type LensEngine = Engine & { serverPid?: number };
   const Construct = LocalEngine as unknown as new (options: object) => LensEngine;
   const engine = new Construct({
-    settings: () => ({ ...model, contextSize: CONTEXT, gpuLayers: 0, threads: THREADS, idleUnloadMinutes: 0, maxTiles }),
+    settings: () => ({ ...model, contextSize: CONTEXT, gpuLayers: GPU_LAYERS, threads: THREADS, idleUnloadMinutes: 0, maxTiles }),
     server: async () => ({ executable: server, source: 'setting', env: {}, label: 'test build (bench)', notice: null }),
     log: () => undefined,
   });
@@ -361,7 +368,7 @@ function llamaBench(bench: string | null, label: string, model: string, rows: Be
     for (const n of names) rows.push({ name: n, value: Number.NaN, unit: 'tok/s', budget: Number.NaN, kind: 'n/a', note: 'n/a (llama-bench is not in the test build: scripts/build-llama-server.sh --targets "llama-server llama-bench llama-quantize")' });
     return;
   }
-  const r = spawnSync(bench, ['-m', model, '-p', '512', '-n', '32', '-t', String(THREADS), '-r', '2', '-o', 'json'], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 5 * 60_000 });
+  const r = spawnSync(bench, ['-m', model, '-p', '512', '-n', '32', '-t', String(THREADS), '-ngl', GPU_LAYERS < 0 ? '999' : String(GPU_LAYERS), '-r', '2', '-o', 'json'], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 5 * 60_000 });
   if (r.status !== 0) throw new Error(`llama-bench failed (${r.status ?? r.signal}): ${(r.stderr || '').slice(-1000)}`);
   const out = JSON.parse(r.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number; stddev_ts: number }>;
   for (const [i, test] of [out.find((o) => o.n_prompt === 512), out.find((o) => o.n_gen === 32)].entries()) {
@@ -370,24 +377,30 @@ function llamaBench(bench: string | null, label: string, model: string, rows: Be
 }
 
 async function main(): Promise<void> {
-  const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-llama-server.sh'), '--print-dir'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`scripts/build-llama-server.sh --print-dir failed: ${build.stderr}`);
-  const bin = build.stdout.trim().split('\n').at(-1)!;
+  if (!(SHAPE in SHAPES)) throw new Error(`BENCH_SHAPE ${SHAPE} unknown; known: ${Object.keys(SHAPES).join(', ')}`);
+  let bin = process.env.BENCH_LLAMA_BIN;
+  if (!bin) {
+    const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-llama-server.sh'), '--print-dir'], { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`scripts/build-llama-server.sh --print-dir failed: ${build.stderr}`);
+    bin = build.stdout.trim().split('\n').at(-1)!;
+  }
   const tool = (name: string) => (existsSync(join(bin, name)) ? join(bin, name) : null);
   const server = tool('llama-server');
   if (!server) throw new Error(`no llama-server in ${bin}`);
   const scratch = mkdtempSync(join(tmpdir(), 'lens-engine-bench-'));
   const rows: BenchRow[] = [];
   try {
-    const tiny = (await ensureFixtures()).endless;
-    llamaBench(tool('llama-bench'), 'tiny', tiny.modelPath, rows);
-    await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
-    await overhead(server, tiny, scratch, rows);
+    if (!process.env.BENCH_SKIP_TINY) {
+      const tiny = (await ensureFixtures()).endless;
+      llamaBench(tool('llama-bench'), 'tiny', tiny.modelPath, rows);
+      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
+      await overhead(server, tiny, scratch, rows);
+    }
     if (!process.env.BENCH_SKIP_REAL) {
       const t0 = performance.now();
-      const real = ensureRealDimsModel({ maxTiles: REAL_MAX_TILES, quantizer: tool('llama-quantize'), log: (l) => console.log(`  ${l}`) });
+      const real = ensureRealDimsModel({ shape: SHAPE, maxTiles: REAL_MAX_TILES, quantizer: tool('llama-quantize'), log: (l) => console.log(`  ${l}`) });
       console.log(`real-dimension pair ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${real.modelPath} (${real.llmType}), ${real.mmprojPath}`);
-      const label = `InternVL3-1B-shaped ${real.llmType}, ≤ ${real.maxTiles} tiles`;
+      const label = `${real.shape}-shaped ${real.llmType}, ≤ ${real.maxTiles} tiles${GPU_LAYERS ? ', GPU' : ''}`;
       llamaBench(tool('llama-bench'), label, real.modelPath, rows);
       await comparePair({ label, model: real, maxTiles: real.maxTiles, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
     }
