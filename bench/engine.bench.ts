@@ -66,6 +66,8 @@ interface Timing {
   tokens: number;
   /** Prompt tokens evaluated (not taken from the cache), as the server reports them. */
   promptTokens: number | null;
+  /** The whole prompt: evaluated + reused from the cache. */
+  contextTokens: number | null;
 }
 
 type Message = { role: 'user' | 'assistant'; content: string | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }> };
@@ -140,7 +142,7 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
       if (!res.ok || !res.body) throw new Error(`llama-server answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
       let first = 0;
       let last = 0;
-      let timings: { predicted_n?: number; prompt_n?: number } = {};
+      let timings: { predicted_n?: number; prompt_n?: number; cache_n?: number } = {};
       let pending = '';
       const decoder = new TextDecoder();
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -159,7 +161,9 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
         }
       }
       const tokens = timings.predicted_n ?? 0;
-      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: timings.prompt_n ?? null };
+      const promptTokens = timings.prompt_n ?? null;
+      const contextTokens = promptTokens === null ? null : promptTokens + (timings.cache_n ?? 0);
+      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens, contextTokens };
     },
     stop: async () => {
       if (exited) return;
@@ -198,8 +202,8 @@ async function startLens(server: string, model: { modelPath: string; mmprojPath:
         last = performance.now();
         if (!first) first = last;
       });
-      const tokens = outcome.stats.generatedTokens;
-      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: outcome.stats.promptTokens };
+      const { generatedTokens: tokens, promptTokens, contextTokens } = outcome.stats;
+      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens, contextTokens };
     },
     stop: () => engine.dispose(),
   };
@@ -235,13 +239,18 @@ const ms = (x: number) => `${x.toFixed(0)} ms`;
 interface Conversation {
   first: Timing;
   followUp: Timing;
+  /** The conversation so far plus a second image. */
   addImage: Timing;
+  /** A fresh conversation with only an image of the second one's size (a different one: not cached). */
+  alone: Timing;
 }
 
 interface PairSpec {
   label: string;
   model: { modelPath: string; mmprojPath: string };
   maxTiles: number;
+  /** Size of the image added in the third turn (and of the one encoded alone). */
+  second: { width: number; height: number };
   rounds: number;
   maxTokens: number;
   budgeted: boolean;
@@ -263,21 +272,24 @@ async function comparePair(spec: PairSpec, server: string, scratch: string, rows
   let prepareMs = 0;
   for (let round = 0; round < spec.rounds; round++) {
     const files: Array<{ raw: string; prepared: string }> = [];
-    for (const k of [0, 1]) {
-      const raw = join(scratch, `${spec.maxTiles}-${round}-${k}.png`);
-      writeFileSync(raw, encodePng(SCREEN.width, SCREEN.height, screenLike(SCREEN.width, SCREEN.height, 1000 * spec.maxTiles + 10 * round + k + 1)));
+    for (const [k, size] of [SCREEN, spec.second, spec.second].entries()) {
+      const key = `${spec.label.replace(/\W+/g, '-')}-${round}-${k}`;
+      const raw = join(scratch, `${key}.png`);
+      writeFileSync(raw, encodePng(size.width, size.height, screenLike(size.width, size.height, 1000 * spec.maxTiles + 10 * round + k + 1)));
       const t0 = performance.now();
-      const prepared = await prepareForModel(raw, { outDir: scratch, key: `${spec.maxTiles}-${round}-${k}`, maxTiles: spec.maxTiles });
-      prepareMs = performance.now() - t0;
+      const prepared = await prepareForModel(raw, { outDir: scratch, key, maxTiles: spec.maxTiles });
+      if (k === 0) prepareMs = performance.now() - t0;
       files.push({ raw, prepared: prepared.modelPath });
     }
     const image = (s: Side, k: number) => ({ path: s === direct ? files[k]!.raw : files[k]!.prepared });
     const turn1 = (s: Side): ChatTurn[] => [{ role: 'user', text: QUESTION, images: [image(s, 0)] }];
     const turn2 = (s: Side): ChatTurn[] => [...turn1(s), { role: 'assistant', text: ANSWER, images: [] }, { role: 'user', text: 'What else is on it?', images: [] }];
     const turn3 = (s: Side): ChatTurn[] => [...turn2(s), { role: 'assistant', text: ANSWER, images: [] }, { role: 'user', text: 'And on this one?', images: [image(s, 1)] }];
+    const alone = (s: Side): ChatTurn[] => [{ role: 'user', text: QUESTION, images: [image(s, 2)] }];
     const order = round % 2 ? [...sides].reverse() : sides;
     const got: Record<string, Partial<Conversation>> = Object.fromEntries(sides.map((s) => [s.name, {}]));
-    for (const [i, [key, turns]] of ([['first', turn1], ['followUp', turn2], ['addImage', turn3]] as const).entries()) {
+    const steps = [['first', turn1], ['followUp', turn2], ['addImage', turn3], ['alone', alone]] as const;
+    for (const [i, [key, turns]] of steps.entries()) {
       for (const s of i % 2 ? [...order].reverse() : order) got[s.name]![key] = await s.ask(turns(s), key === 'first' ? spec.maxTokens : 8);
     }
     for (const s of sides) {
@@ -285,7 +297,8 @@ async function comparePair(spec: PairSpec, server: string, scratch: string, rows
       results[s.name]!.push(c);
       console.log(
         `  round ${round + 1} ${s.name.padEnd(12)} first ${ms(c.first.ttftMs)} (${c.first.promptTokens} prompt tokens, ${c.first.tokensPerSecond.toFixed(1)} tok/s over ${c.first.tokens})` +
-          ` · follow-up ${ms(c.followUp.ttftMs)} (${c.followUp.promptTokens} evaluated) · add image ${ms(c.addImage.ttftMs)} (${c.addImage.promptTokens} evaluated)`,
+          ` · follow-up ${ms(c.followUp.ttftMs)} (${c.followUp.promptTokens} evaluated) · add image ${ms(c.addImage.ttftMs)} (${c.addImage.promptTokens} evaluated)` +
+          ` · that image's size alone ${ms(c.alone.ttftMs)} (${c.alone.promptTokens} evaluated)`,
       );
     }
   }
@@ -293,7 +306,8 @@ async function comparePair(spec: PairSpec, server: string, scratch: string, rows
   for (const s of sides) await s.stop();
 
   const m = (side: string, f: (c: Conversation) => number) => median(results[side]!.map(f));
-  const imageTokens = (side: string) => m(side, (c) => (c.first.promptTokens ?? Number.NaN) - (textOnly[side]!.promptTokens ?? Number.NaN));
+  const imageTokens = (side: string) => m(side, (c) => (c.first.contextTokens ?? Number.NaN) - (textOnly[side]!.contextTokens ?? Number.NaN));
+  const second = `${spec.second.width}×${spec.second.height}`;
   const d = 'llama-server';
   const tag = spec.label;
   const info = (name: string, value: number, unit: string, note: string): BenchRow => ({ name: `${tag}: ${name}`, value, unit, budget: Number.NaN, kind: 'info', note });
@@ -301,7 +315,7 @@ async function comparePair(spec: PairSpec, server: string, scratch: string, rows
     info('direct llama-server, image tokens (raw 1920×1080)', imageTokens(d), 'tokens', `its own tiling, ≤ ${spec.maxTiles} tiles + thumbnail`),
     info('direct llama-server, first-turn TTFT', m(d, (c) => c.first.ttftMs), 'ms', 'raw screenshot as a data: URL, streamed'),
     info('direct llama-server, follow-up TTFT', m(d, (c) => c.followUp.ttftMs), 'ms', 'same image in the history'),
-    info('direct llama-server, adding a second image, TTFT', m(d, (c) => c.addImage.ttftMs), 'ms', 'a second screenshot of the same size'),
+    info(`direct llama-server, adding a second image (${second}), TTFT`, m(d, (c) => c.addImage.ttftMs), 'ms', `${m(d, (c) => c.addImage.promptTokens ?? Number.NaN)} tokens evaluated; that image's size alone: ${ms(m(d, (c) => c.alone.ttftMs))}`),
     info('direct llama-server, decode', m(d, (c) => c.first.tokensPerSecond), 'tok/s', `first turn, ${spec.maxTokens} tokens`),
     info('direct llama-server, peak RSS', peak[d]!, 'MiB', 'VmHWM of the server process'),
   );
@@ -318,7 +332,7 @@ async function comparePair(spec: PairSpec, server: string, scratch: string, rows
     lensRow('Lens ÷ direct, first-turn TTFT (1920×1080)', () => ratio((c) => c.first.ttftMs), '×', BUDGET.firstTurn, 'max', () => `Lens ${ms(m(L, (c) => c.first.ttftMs))}, direct ${ms(m(d, (c) => c.first.ttftMs))}`),
     lensRow('Lens ÷ direct, decode tok/s', () => ratio((c) => c.first.tokensPerSecond), '×', BUDGET.decode, 'min', () => `Lens ${m(L, (c) => c.first.tokensPerSecond).toFixed(1)}, direct ${m(d, (c) => c.first.tokensPerSecond).toFixed(1)} tok/s`),
     lensRow('Lens follow-up ÷ Lens first-turn TTFT', () => m(L, (c) => c.followUp.ttftMs / c.first.ttftMs), '×', BUDGET.followUp, 'max', () => `Lens follow-up ${ms(m(L, (c) => c.followUp.ttftMs))}; direct ${ms(m(d, (c) => c.followUp.ttftMs))}`),
-    lensRow('Lens adding an image ÷ encoding it alone (first turn)', () => m(L, (c) => c.addImage.ttftMs / c.first.ttftMs), '×', BUDGET.addImage, 'max', () => `Lens ${ms(m(L, (c) => c.addImage.ttftMs))} (${m(L, (c) => c.addImage.promptTokens ?? Number.NaN)} evaluated); direct ${m(d, (c) => c.addImage.ttftMs / c.first.ttftMs).toFixed(2)}×`),
+    lensRow(`Lens adding an image (${second}) ÷ encoding it alone`, () => m(L, (c) => c.addImage.ttftMs / c.alone.ttftMs), '×', BUDGET.addImage, 'max', () => `Lens ${ms(m(L, (c) => c.addImage.ttftMs))} (${m(L, (c) => c.addImage.promptTokens ?? Number.NaN)} evaluated) vs ${ms(m(L, (c) => c.alone.ttftMs))}; direct ${m(d, (c) => c.addImage.ttftMs / c.alone.ttftMs).toFixed(2)}×`),
     lensRow('Lens, peak RSS of the inference process', () => peak[L]!, 'MiB', Number.NaN, 'max', () => `direct ${peak[d]!.toFixed(0)} MiB`),
   );
   console.log(log.join('\n'));
@@ -393,7 +407,7 @@ async function main(): Promise<void> {
     if (!process.env.BENCH_SKIP_TINY) {
       const tiny = (await ensureFixtures()).endless;
       llamaBench(tool('llama-bench'), 'tiny', tiny.modelPath, rows);
-      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
+      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, second: SCREEN, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
       await overhead(server, tiny, scratch, rows);
     }
     if (!process.env.BENCH_SKIP_REAL) {
@@ -402,7 +416,8 @@ async function main(): Promise<void> {
       console.log(`real-dimension pair ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${real.modelPath} (${real.llmType}), ${real.mmprojPath}`);
       const label = `${real.shape}-shaped ${real.llmType}, ≤ ${real.maxTiles} tiles${GPU_LAYERS ? ', GPU' : ''}`;
       llamaBench(tool('llama-bench'), label, real.modelPath, rows);
-      await comparePair({ label, model: real, maxTiles: real.maxTiles, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
+      // The added image is one tile (a region capture), to keep the rounds within minutes on 2 cores.
+      await comparePair({ label, model: real, maxTiles: real.maxTiles, second: { width: 448, height: 448 }, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
