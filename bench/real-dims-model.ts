@@ -12,9 +12,11 @@
 // hash says it is current), written tensor by tensor through a fixed 4 MiB buffer, so memory stays
 // bounded. The LLM is then quantized to Q4_K_M with llama-quantize when the llama.cpp build has it
 // (the mmproj stays F16, as published mmproj files are).
-// Random weights answer garbage; the end-of-turn tokens' output rows are zero, so greedy decoding
-// (they get logit 0, far below the best of 151 k random logits) never stops early and every answer
-// runs to its token limit.
+// Random weights answer garbage. Only tokens made of ASCII letters (and a leading space) have
+// non-zero output rows: the others get logit 0, far below the best of ~100 k random logits, so
+// greedy decoding never ends a turn early (every answer runs to its token limit), never prints a
+// special token, and never streams broken UTF-8 (llama-server's chat parser refuses an answer that
+// is not text).
 //   node --import tsx bench/real-dims-model.ts [shape]    (writes the pair if missing, prints the paths)
 //   LLAMA_QUANTIZE=path/to/llama-quantize, BENCH_MAX_TILES=n (default 4)
 import { spawnSync } from 'node:child_process';
@@ -86,8 +88,8 @@ interface TensorPlan {
   /** How its values are made: uniform in ±amplitude, or every value `fill`. */
   amplitude?: number;
   fill?: number;
-  /** Rows (of dims[0] values) written as zeros. */
-  zeroRows?: readonly number[];
+  /** Rows (of dims[0] values) written as zeros: 1 in this mask. */
+  zeroRows?: Uint8Array;
 }
 
 class HeaderBytes {
@@ -201,7 +203,7 @@ function writeGgufStreamed(file: string, kv: Array<[string, GgufValue]>, tensors
     for (const t of tensors) {
       const total = bytesOf(t);
       const rowBytes = t.dims[0]! * (t.type === GgmlType.F32 ? 4 : 2);
-      const zero = new Set(t.zeroRows ?? []);
+      const zero = t.zeroRows;
       for (let done = 0; done < total; ) {
         const n = Math.min(CHUNK_BYTES, total - done);
         if (t.type === GgmlType.F32) {
@@ -221,9 +223,9 @@ function writeGgufStreamed(file: string, kv: Array<[string, GgufValue]>, tensors
             }
           }
         }
-        for (const row of zero) {
+        for (let row = Math.floor(done / rowBytes); zero && row * rowBytes < done + n; row++) {
           const a = row * rowBytes - done;
-          if (a + rowBytes > 0 && a < n) buf.fill(0, Math.max(0, a), Math.min(n, a + rowBytes));
+          if (zero[row]) buf.fill(0, Math.max(0, a), Math.min(n, a + rowBytes));
         }
         writeSync(fd, buf, 0, n);
         done += n;
@@ -330,9 +332,9 @@ function llmFile(file: string, shapeName: string, llm: LlmShape): void {
     ['tokenizer.chat_template', gv.str(INTERNVL3_CHAT_TEMPLATE)],
   ];
   const W = 0.03; // ≈ the 0.02 standard deviation of a fresh initialisation
-  // Zero output rows for the end tokens keep greedy decoding going to the token limit.
-  const endRows = [id('<|im_end|>'), id('<|endoftext|>')];
-  const tensors: TensorPlan[] = [{ name: 'token_embd.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, ...(llm.tied ? { zeroRows: endRows } : {}) }];
+  // Zero output rows for everything but letter tokens (see the top of this file).
+  const quietRows = Uint8Array.from(tokens, (t, i) => (types[i] === TOKEN_NORMAL && /^Ġ?[A-Za-z]+$/.test(t) ? 0 : 1));
+  const tensors: TensorPlan[] = [{ name: 'token_embd.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, ...(llm.tied ? { zeroRows: quietRows } : {}) }];
   for (let b = 0; b < llm.blocks; b++) {
     const p = `blk.${b}.`;
     tensors.push(
@@ -351,7 +353,7 @@ function llmFile(file: string, shapeName: string, llm: LlmShape): void {
     );
   }
   tensors.push({ name: 'output_norm.weight', dims: [n], type: GgmlType.F32, fill: 1 });
-  if (!llm.tied) tensors.push({ name: 'output.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, zeroRows: endRows });
+  if (!llm.tied) tensors.push({ name: 'output.weight', dims: [n, VOCAB], type: GgmlType.F16, amplitude: W, zeroRows: quietRows });
   writeGgufStreamed(file, kv, tensors, 0x11a);
 }
 
