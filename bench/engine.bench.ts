@@ -42,6 +42,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const THREADS = Math.min(4, cpus().length);
 const CONTEXT = 8192;
 const SCREEN = { width: 1920, height: 1080 };
+/**
+ * The image added in the third turn: a region capture of one tile. Small, so that the rounds stay
+ * within minutes on 2 cores and two images fit the tiny model's 4096-token context (a second raw
+ * screenshot would not: 2 × 3330 image tokens).
+ */
+const REGION = { width: 448, height: 448 };
 const TINY_ROUNDS = Number(process.env.BENCH_TINY_ROUNDS ?? 4);
 const REAL_ROUNDS = Number(process.env.BENCH_REAL_ROUNDS ?? 1);
 const OVERHEAD_ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 8);
@@ -407,7 +413,7 @@ async function main(): Promise<void> {
     if (!process.env.BENCH_SKIP_TINY) {
       const tiny = (await ensureFixtures()).endless;
       llamaBench(tool('llama-bench'), 'tiny', tiny.modelPath, rows);
-      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, second: SCREEN, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
+      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, second: REGION, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
       await overhead(server, tiny, scratch, rows);
     }
     if (!process.env.BENCH_SKIP_REAL) {
@@ -416,8 +422,7 @@ async function main(): Promise<void> {
       console.log(`real-dimension pair ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${real.modelPath} (${real.llmType}), ${real.mmprojPath}`);
       const label = `${real.shape}-shaped ${real.llmType}, ≤ ${real.maxTiles} tiles${GPU_LAYERS ? ', GPU' : ''}`;
       llamaBench(tool('llama-bench'), label, real.modelPath, rows);
-      // The added image is one tile (a region capture), to keep the rounds within minutes on 2 cores.
-      await comparePair({ label, model: real, maxTiles: real.maxTiles, second: { width: 448, height: 448 }, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
+      await comparePair({ label, model: real, maxTiles: real.maxTiles, second: REGION, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
