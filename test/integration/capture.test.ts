@@ -14,7 +14,8 @@ import { captureWindow, listWindows, type WindowInfo } from '../../src/capture/w
 import { ImageError, loadSharp } from '../../src/images';
 import { REPO_ROOT } from '../e2e/harness';
 import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
-import { startXDisplay, waitFor, type XDisplay } from '../fixtures/xdisplay';
+import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
+import { waitFor } from '../fixtures/wait';
 
 const SCREEN = { width: 1280, height: 800 };
 const GREEN: [number, number, number, number] = [0, 192, 0, 255];

@@ -12,6 +12,7 @@ import { downloadFile, DownloadError, type DownloadProgress, partialPaths, parti
 import { ensureFixtures } from '../fixtures/generate';
 import { cdnPath, type ModelsServer, sha256, startModelsServer } from './modelsServer';
 import { ROOT } from './support';
+import { waitFor } from '../fixtures/wait';
 
 const MODEL = '/test/Tiny-GGUF/resolve/main/model.gguf';
 let server: ModelsServer;
@@ -95,11 +96,11 @@ describe('downloadFile', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise((r) => child.once('exit', r));
     // Kill it once a good part is on disk and recorded, well before the end.
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      if (((await partialProgress(destination))?.receivedBytes ?? 0) > body.length * 0.3) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(
+      'the download to record 30 % of the file (or to end)',
+      async () => child.exitCode !== null || ((await partialProgress(destination))?.receivedBytes ?? 0) > body.length * 0.3,
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
     assert.equal(child.exitCode, null, `the download ended before it could be killed: ${stderr}`);
     child.kill('SIGKILL');
     await exited;

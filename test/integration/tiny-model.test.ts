@@ -13,6 +13,7 @@ import { ensureFixtures, readExpected, type ExpectedAnswer, type TinyFixture } f
 import { testPng } from '../fixtures/png.js';
 import { GROUNDING_TAGS, SCRIPTS, type ScriptName } from '../fixtures/scripts.js';
 import { buildTinyInternVL, writeTinyInternVL } from '../fixtures/tiny-model/tiny-internvl.js';
+import { waitFor } from '../fixtures/wait.js';
 
 // The part of the binding these tests use, typed here so they do not depend on the app's view of it.
 type Part = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -105,10 +106,7 @@ interface Streamed {
  * at that moment); they all arrive later, in order. Wait until the stream has caught up.
  */
 async function drain(tokens: StreamedToken[], result: CompletionResult): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while ((tokens.at(-1)?.accumulated_text ?? '') !== result.text && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await waitFor(`the streamed tokens to catch up with the ${result.text.length}-character result`, () => (tokens.at(-1)?.accumulated_text ?? '') === result.text, { timeoutMs: 5000, intervalMs: 2 });
 }
 
 async function chat(ctx: Context, messages: Message[], extra: Record<string, unknown> = {}): Promise<Streamed> {
