@@ -114,6 +114,12 @@ function webUiMessages(turns: ChatTurn[]): Message[] {
   }));
 }
 
+/** Every server this process started: a failed run must not leave one behind (they outlive it). */
+const servers = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of servers) child.kill('SIGKILL');
+});
+
 /** llama-server started as a user starts it for its web UI: model, mmproj, context, threads. */
 async function startDirect(server: string, model: { modelPath: string; mmprojPath: string }, log: string[]): Promise<Side> {
   const port = await freePort();
@@ -128,7 +134,11 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   let exited: string | null = null;
-  child.once('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
+  servers.add(child);
+  child.once('exit', (code, signal) => {
+    exited = `exit ${code ?? signal}`;
+    servers.delete(child);
+  });
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + LOAD_TIMEOUT_MS;
   for (;;) {
