@@ -114,6 +114,13 @@ function webUiMessages(turns: ChatTurn[]): Message[] {
   }));
 }
 
+/** Sides running now: a failed run stops them on the way out (main's finally). */
+const running = new Set<Side>();
+function tracked(side: Side): Side {
+  running.add(side);
+  return { ...side, stop: () => (running.delete(side), side.stop()) };
+}
+
 /** Every server this process started: a failed run must not leave one behind (they outlive it). */
 const servers = new Set<ChildProcess>();
 process.on('exit', () => {
@@ -148,7 +155,7 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
     if (ok) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
+  return tracked({
     name: 'llama-server',
     pid: () => child.pid,
     ask: async (turns, maxTokens) => {
@@ -188,7 +195,7 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
       await gone;
       log.push(`llama-server ${child.pid} stopped`);
     },
-  };
+  });
 }
 
 /**
@@ -207,7 +214,7 @@ async function startLens(server: string, model: { modelPath: string; mmprojPath:
     log: () => undefined,
   });
   await engine.load();
-  return {
+  return tracked({
     name: 'Lens',
     pid: () => engine.serverPid,
     ask: async (turns, maxTokens) => {
@@ -222,7 +229,7 @@ async function startLens(server: string, model: { modelPath: string; mmprojPath:
       return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens, contextTokens };
     },
     stop: () => engine.dispose(),
-  };
+  });
 }
 
 /** Something like a screenshot: a backdrop gradient under lines of text-like strokes, different per `seed`. */
@@ -435,6 +442,7 @@ async function main(): Promise<void> {
       await comparePair({ label, model: real, maxTiles: real.maxTiles, second: REGION, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
     }
   } finally {
+    for (const side of running) await side.stop();
     rmSync(scratch, { recursive: true, force: true });
     reportBench('engine', rows);
   }
