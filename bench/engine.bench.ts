@@ -1,51 +1,236 @@
-// LocalEngine (host → JSON-RPC → worker → binding) against the binding called directly, same
-// model, prompt, images and settings, interleaved round by round in one run so that both see the
-// same machine state. Each round asks both sides the same first question about a fresh image and
-// then a follow-up about it (order alternating per round); ratios are taken per round (engine ÷
-// binding of that round) and summarised by their median and interquartile range, so a busy
-// neighbour that slows one round does not tilt the result. Decode time per token counts both
-// turns of a round.
-//   npm run bench   (builds first: the engine runs the built dist/worker.js)
-//   BENCH_REPEATS=n rounds per image (default 21), after one warm-up round per side;
-//   BENCH_ONLY_BUDGETED=1 leaves out the unbudgeted row.
-import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Lens local against llama.cpp's llama-server driven directly, the reference we did not write:
+// the same llama-server build (scripts/build-llama-server.sh, the tests' native build), the same
+// GGUF pair, threads and context, one run. The direct side is driven as a user of llama-server's
+// web UI would drive it: the raw 1920×1080 screenshot pasted as a data: URL into a streamed
+// /v1/chat/completions, the server's defaults otherwise (4 slots, unified KV, prompt cache). The
+// Lens side goes through the extension's Engine interface (src/engine/engine.ts) with what the
+// extension sends: the capture resized to InternVL's reference grid (src/images/prepare.ts).
+//
+// Two model pairs: (1) the tiny generated pair (test/fixtures; fixed costs dominate, rows shown
+// unbudgeted) and (2) a random-weight pair with InternVL3-1B's real dimensions
+// (bench/real-dims-model.ts, cached in .cache/bench-models/), its tiles limited so that the bench
+// stays within minutes on 2 cores (clip.vision.preproc_max_tiles in its mmproj bounds the server's
+// own tiling, internvlLens.maxTiles the Lens side). Per round and side, on a fresh pair of images:
+//   first turn   one screenshot + a question           → image tokens, TTFT, decode tok/s
+//   follow-up    a text question about it               → TTFT (the image must come from the cache)
+//   add an image a second screenshot of the same size   → TTFT, against the first turn (= encoding
+//                                                          one such image alone)
+// ABBA: the side that asks first alternates per round and each next turn runs in the reverse order,
+// so drift favours neither side. Ratios are taken per round (Lens ÷ direct) and their median kept.
+// The engine-vs-direct overhead row sends both sides the same grid-prepared image (tiny pair).
+// llama-bench pp512/tg32 rows give the kernels' own rates on the same LLM files.
+//   npm run bench:engine   (or npm run bench -- engine)
+//   BENCH_TINY_ROUNDS (default 4), BENCH_REAL_ROUNDS (1), BENCH_OVERHEAD_ROUNDS (8),
+//   BENCH_REAL_MAX_TILES (4), BENCH_SKIP_REAL=1, BENCH_SKIP_TINY=1,
+//   BENCH_SHAPE (internvl3-1b | internvl3-14b), BENCH_GPU_LAYERS (0; -1 = all, both sides),
+//   BENCH_LLAMA_BIN (a folder with llama-server, llama-bench, llama-quantize; default the test
+//   build) — bench/device.sh sets the last three for a GPU machine.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalEngine } from '../src/engine/local/localEngine';
-import type { ChatTurn } from '../src/engine/engine';
-import type { ChatMessage } from '../src/worker/llama-node-api';
+import type { ChatTurn, Engine } from '../src/engine/engine';
+import { prepareForModel } from '../src/images';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { encodePng, gradientImage } from '../test/fixtures/png';
-import { gridPixelSize, prepareForModel } from '../src/images';
-import type { DirectJob, DirectLoad, Timing } from './direct-binding';
-import { reportBench } from './report';
+import { ensureRealDimsModel, SHAPES, type ShapeName } from './real-dims-model';
+import { reportBench, type BenchRow } from './report';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 21);
-const MAX_TOKENS = 200;
-const CONTEXT = 4096;
-/** Both sides get the same explicit thread count (the worker passes it as n_threads, like the baseline). */
 const THREADS = Math.min(4, cpus().length);
-const OVERHEAD_BUDGET = 1.03;
-const FOLLOW_UP_BUDGET = 0.1;
-/** A first turn this many times its side's median TTFT was slowed by something else on the machine. */
-const DISTURBED = 1.25;
+const CONTEXT = 8192;
+const SCREEN = { width: 1920, height: 1080 };
 /**
- * What the extension sends is the grid-prepared copy (src/images/prepare.ts stretches every image
- * to InternVL's reference grid before any engine sees it), so that row is the budgeted one. The
- * image as captured is shown for comparison: llama.cpp letterboxes and resamples it again on every
- * turn, follow-ups included, in the binding itself — the same cost on both sides.
+ * The image added in the third turn: a region capture of one tile. Small, so that the rounds stay
+ * within minutes on 2 cores and two images fit the tiny model's 4096-token context (a second raw
+ * screenshot would not: 2 × 3330 image tokens).
  */
-const CAPTURE = { width: 800, height: 600 };
-/** The captured image prepared as the extension prepares it, at most 4 tiles: InternVL's 2×2 grid. */
-const MAX_TILES = 4;
-const IMAGES_ALL = [
-  { note: 'grid-prepared copy (sent)', budgeted: true, rounds: REPEATS },
-  { note: 'as captured (never sent)', budgeted: false, rounds: Math.ceil(REPEATS / 2) },
-] as const;
-const IMAGES = process.env.BENCH_ONLY_BUDGETED ? IMAGES_ALL.slice(0, 1) : IMAGES_ALL;
+const REGION = { width: 448, height: 448 };
+const TINY_ROUNDS = Number(process.env.BENCH_TINY_ROUNDS ?? 4);
+const REAL_ROUNDS = Number(process.env.BENCH_REAL_ROUNDS ?? 1);
+const OVERHEAD_ROUNDS = Number(process.env.BENCH_OVERHEAD_ROUNDS ?? 8);
+const REAL_MAX_TILES = Number(process.env.BENCH_REAL_MAX_TILES ?? 4);
+const SHAPE = (process.env.BENCH_SHAPE ?? 'internvl3-1b') as ShapeName;
+/** Layers on the GPU, both sides: 0 = CPU only, -1 = all (llama-server's -ngl 999). */
+const GPU_LAYERS = Number(process.env.BENCH_GPU_LAYERS ?? 0);
+/** Longest any one turn may take (a real-dimension first turn on 2 busy cores is ~a minute). */
+const TURN_TIMEOUT_MS = 10 * 60_000;
+const LOAD_TIMEOUT_MS = 5 * 60_000;
+
+const BUDGET = { firstTurn: 0.75, decode: 0.98, followUp: 0.1, addImage: 1.1, overhead: 1.03 } as const;
+const LENS_NOT_YET = 'n/a (engine not on llama-server yet)';
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+interface Timing {
+  ttftMs: number;
+  /** Tokens after the first, per second of wall time between the first and the last. */
+  tokensPerSecond: number;
+  tokens: number;
+  /** Prompt tokens evaluated (not taken from the cache), as the server reports them. */
+  promptTokens: number | null;
+  /** The whole prompt: evaluated + reused from the cache. */
+  contextTokens: number | null;
+}
+
+type Message = { role: 'user' | 'assistant'; content: string | Array<{ type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }> };
+
+/** One side of the comparison: asks a conversation, says its process. */
+interface Side {
+  name: string;
+  pid: () => number | undefined;
+  ask: (turns: ChatTurn[], maxTokens: number) => Promise<Timing>;
+  stop: () => Promise<void>;
+}
+
+/** Peak resident memory of a process so far (VmHWM), MiB. */
+function peakRssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const dataUrl = (file: string) => `data:image/png;base64,${readFileSync(file).toString('base64')}`;
+
+/** The conversation as llama-server's web UI sends it: each image a data: URL before the text. */
+function webUiMessages(turns: ChatTurn[]): Message[] {
+  return turns.map((t) => ({
+    role: t.role,
+    content: t.images.length ? [...t.images.map((i) => ({ type: 'image_url' as const, image_url: { url: dataUrl(i.path) } })), { type: 'text' as const, text: t.text }] : t.text,
+  }));
+}
+
+/** Sides running now: a failed run stops them on the way out (main's finally). */
+const running = new Set<Side>();
+function tracked(side: Side): Side {
+  running.add(side);
+  return { ...side, stop: () => (running.delete(side), side.stop()) };
+}
+
+/** Every server this process started: a failed run must not leave one behind (they outlive it). */
+const servers = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of servers) child.kill('SIGKILL');
+});
+
+/** llama-server started as a user starts it for its web UI: model, mmproj, context, threads. */
+async function startDirect(server: string, model: { modelPath: string; mmprojPath: string }, log: string[]): Promise<Side> {
+  const port = await freePort();
+  const args = ['-m', model.modelPath, '--mmproj', model.mmprojPath, '-c', String(CONTEXT), '-t', String(THREADS), '-ngl', GPU_LAYERS < 0 ? '999' : String(GPU_LAYERS)];
+  const child: ChildProcess = spawn(server, [...args, '--host', '127.0.0.1', '--port', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (b: Buffer) => {
+    tail = (tail + b.toString('utf8')).slice(-16_384);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited: string | null = null;
+  servers.add(child);
+  child.once('exit', (code, signal) => {
+    exited = `exit ${code ?? signal}`;
+    servers.delete(child);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+  for (;;) {
+    if (exited) throw new Error(`llama-server ended while loading (${exited}): ${tail.slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`llama-server did not report /health ok within ${LOAD_TIMEOUT_MS / 1000} s: ${tail.slice(-2000)}`);
+    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return tracked({
+    name: 'llama-server',
+    pid: () => child.pid,
+    ask: async (turns, maxTokens) => {
+      const body = JSON.stringify({ messages: webUiMessages(turns), stream: true, max_tokens: maxTokens, temperature: 0, stream_options: { include_usage: true } });
+      const start = performance.now();
+      const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(TURN_TIMEOUT_MS) });
+      if (!res.ok || !res.body) throw new Error(`llama-server answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+      let first = 0;
+      let last = 0;
+      let timings: { predicted_n?: number; prompt_n?: number; cache_n?: number } = {};
+      let pending = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        pending += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl).trim();
+          pending = pending.slice(nl + 1);
+          if (!line.startsWith('data:') || line === 'data: [DONE]') continue;
+          const event = JSON.parse(line.slice(5)) as { choices?: Array<{ delta?: { content?: string | null } }>; timings?: typeof timings };
+          if (event.choices?.[0]?.delta?.content) {
+            last = performance.now();
+            if (!first) first = last;
+          }
+          if (event.timings) timings = event.timings;
+        }
+      }
+      const tokens = timings.predicted_n ?? 0;
+      const promptTokens = timings.prompt_n ?? null;
+      const contextTokens = promptTokens === null ? null : promptTokens + (timings.cache_n ?? 0);
+      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens, contextTokens };
+    },
+    stop: async () => {
+      if (exited) return;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await gone;
+      log.push(`llama-server ${child.pid} stopped`);
+    },
+  });
+}
+
+/**
+ * The extension's local engine on the same server build, or null while src/engine/local is still
+ * the @fugood/llama.node worker (then the Lens rows say so instead of measuring something else).
+ * Written against the llama-server LocalEngine's options (settings, server, log).
+ */
+async function startLens(server: string, model: { modelPath: string; mmprojPath: string }, maxTiles: number): Promise<Side | null> {
+  if (!existsSync(join(ROOT, 'src', 'engine', 'local', 'llamaServer.ts'))) return null;
+  const { LocalEngine } = await import('../src/engine/local/localEngine');
+  type LensEngine = Engine & { serverPid?: number };
+  const Construct = LocalEngine as unknown as new (options: object) => LensEngine;
+  const engine = new Construct({
+    settings: () => ({ ...model, contextSize: CONTEXT, gpuLayers: GPU_LAYERS, threads: THREADS, idleUnloadMinutes: 0, maxTiles }),
+    server: async () => ({ executable: server, source: 'setting', env: {}, label: 'test build (bench)', notice: null }),
+    log: () => undefined,
+  });
+  await engine.load();
+  return tracked({
+    name: 'Lens',
+    pid: () => engine.serverPid,
+    ask: async (turns, maxTokens) => {
+      const start = performance.now();
+      let first = 0;
+      let last = 0;
+      const outcome = await engine.chat(turns, { maxTokens, temperature: 0 }, () => {
+        last = performance.now();
+        if (!first) first = last;
+      });
+      const { generatedTokens: tokens, promptTokens, contextTokens } = outcome.stats;
+      return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens, contextTokens };
+    },
+    stop: () => engine.dispose(),
+  });
+}
 
 /** Something like a screenshot: a backdrop gradient under lines of text-like strokes, different per `seed`. */
 function screenLike(width: number, height: number, seed: number): Uint8Array {
@@ -63,239 +248,208 @@ function screenLike(width: number, height: number, seed: number): Uint8Array {
   return rgba;
 }
 
-interface Round {
+const median = (xs: number[]) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return Number.NaN;
+  const m = (s.length - 1) / 2;
+  return (s[Math.floor(m)]! + s[Math.ceil(m)]!) / 2;
+};
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+// ---------------------------------------------------------------------------------------------
+// One model pair, both sides
+
+interface Conversation {
   first: Timing;
   followUp: Timing;
-  /** CPU time both turns took. */
-  cpu: CpuSpent;
+  /** The conversation so far plus a second image. */
+  addImage: Timing;
+  /** A fresh conversation with only an image of the second one's size (a different one: not cached). */
+  alone: Timing;
 }
 
-interface CpuSpent {
-  /** The side's process, all threads, plus this process (the engine's host side). */
-  total: number;
-  /** The side's process's main (JavaScript) thread. */
-  main: number;
-  /** This process: the LocalEngine client for the engine, an IPC message for the binding. */
-  host: number;
+interface PairSpec {
+  label: string;
+  model: { modelPath: string; mmprojPath: string };
+  maxTiles: number;
+  /** Size of the image added in the third turn (and of the one encoded alone). */
+  second: { width: number; height: number };
+  rounds: number;
+  maxTokens: number;
+  budgeted: boolean;
 }
 
-/** CPU time of a thread so far, in ms (/proc/PID/task/TID/schedstat: nanoseconds on a CPU). */
-function threadCpuMs(pid: number, tid: string): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return 0; // the thread ended between the listing and the read
+const QUESTION = 'Describe this screenshot.';
+// A fixed answer in the history, as short as a real one: both sides then re-evaluate the same text.
+const ANSWER = 'It shows an editor window with a toolbar, a file list on the left and lines of text.';
+
+async function comparePair(spec: PairSpec, server: string, scratch: string, rows: BenchRow[]): Promise<void> {
+  const log: string[] = [];
+  const direct = await startDirect(server, spec.model, log);
+  const lens = await startLens(server, spec.model, spec.maxTiles);
+  const sides = lens ? [direct, lens] : [direct];
+  console.log(`\n${spec.label}: ${sides.map((s) => s.name).join(' and ')}, ${THREADS} threads, context ${CONTEXT}, ${spec.rounds} round(s), ${spec.maxTokens} tokens per answer`);
+  const textOnly: Record<string, Timing> = {};
+  for (const s of sides) textOnly[s.name] = await s.ask([{ role: 'user', text: QUESTION, images: [] }], 4); // warm-up, and the text's own tokens
+  const results: Record<string, Conversation[]> = Object.fromEntries(sides.map((s) => [s.name, []]));
+  let prepareMs = 0;
+  for (let round = 0; round < spec.rounds; round++) {
+    const files: Array<{ raw: string; prepared: string }> = [];
+    for (const [k, size] of [SCREEN, spec.second, spec.second].entries()) {
+      const key = `${spec.label.replace(/\W+/g, '-')}-${round}-${k}`;
+      const raw = join(scratch, `${key}.png`);
+      writeFileSync(raw, encodePng(size.width, size.height, screenLike(size.width, size.height, 1000 * spec.maxTiles + 10 * round + k + 1)));
+      const t0 = performance.now();
+      const prepared = await prepareForModel(raw, { outDir: scratch, key, maxTiles: spec.maxTiles });
+      if (k === 0) prepareMs = performance.now() - t0;
+      files.push({ raw, prepared: prepared.modelPath });
+    }
+    const image = (s: Side, k: number) => ({ path: s === direct ? files[k]!.raw : files[k]!.prepared });
+    const turn1 = (s: Side): ChatTurn[] => [{ role: 'user', text: QUESTION, images: [image(s, 0)] }];
+    const turn2 = (s: Side): ChatTurn[] => [...turn1(s), { role: 'assistant', text: ANSWER, images: [] }, { role: 'user', text: 'What else is on it?', images: [] }];
+    const turn3 = (s: Side): ChatTurn[] => [...turn2(s), { role: 'assistant', text: ANSWER, images: [] }, { role: 'user', text: 'And on this one?', images: [image(s, 1)] }];
+    const alone = (s: Side): ChatTurn[] => [{ role: 'user', text: QUESTION, images: [image(s, 2)] }];
+    const order = round % 2 ? [...sides].reverse() : sides;
+    const got: Record<string, Partial<Conversation>> = Object.fromEntries(sides.map((s) => [s.name, {}]));
+    const steps = [['first', turn1], ['followUp', turn2], ['addImage', turn3], ['alone', alone]] as const;
+    for (const [i, [key, turns]] of steps.entries()) {
+      for (const s of i % 2 ? [...order].reverse() : order) got[s.name]![key] = await s.ask(turns(s), key === 'first' ? spec.maxTokens : 8);
+    }
+    for (const s of sides) {
+      const c = got[s.name] as Conversation;
+      results[s.name]!.push(c);
+      console.log(
+        `  round ${round + 1} ${s.name.padEnd(12)} first ${ms(c.first.ttftMs)} (${c.first.promptTokens} prompt tokens, ${c.first.tokensPerSecond.toFixed(1)} tok/s over ${c.first.tokens})` +
+          ` · follow-up ${ms(c.followUp.ttftMs)} (${c.followUp.promptTokens} evaluated) · add image ${ms(c.addImage.ttftMs)} (${c.addImage.promptTokens} evaluated)` +
+          ` · that image's size alone ${ms(c.alone.ttftMs)} (${c.alone.promptTokens} evaluated)`,
+      );
+    }
   }
-}
+  const peak: Record<string, number> = Object.fromEntries(sides.map((s) => [s.name, peakRssMiB(s.pid())]));
+  for (const s of sides) await s.stop();
 
-/** CPU spent so far by process `pid` (all threads and its main thread) and by this process. */
-function cpuSoFar(pid: number): CpuSpent {
-  const u = process.cpuUsage();
-  const host = (u.user + u.system) / 1000;
-  const total = readdirSync(`/proc/${pid}/task`).reduce((ms, tid) => ms + threadCpuMs(pid, tid), 0);
-  return { total: total + host, main: threadCpuMs(pid, String(pid)), host };
-}
-
-const cpuBetween = (a: CpuSpent, b: CpuSpent): CpuSpent => ({ total: b.total - a.total, main: b.main - a.main, host: b.host - a.host });
-const cpuSum = (a: CpuSpent, b: CpuSpent): CpuSpent => ({ total: a.total + b.total, main: a.main + b.main, host: a.host + b.host });
-
-type Side = 'engine' | 'direct';
-
-/** Wall time from the first token to the last. */
-const decodeMs = (t: Timing) => ((t.tokens - 1) * 1000) / t.tokensPerSecond;
-
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
-}
-
-/** 90% bootstrap interval of the median of `xs` (fixed seed, so a run's figures can be quoted). */
-function medianInterval(xs: number[]): [number, number] {
-  let seed = 12345;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  const medians = Array.from({ length: 2000 }, () => quantile(Array.from(xs, () => xs[Math.floor(random() * xs.length)]!), 0.5));
-  return [quantile(medians, 0.05), quantile(medians, 0.95)];
-}
-
-/** "median (90% interval of the median lo–hi)" */
-function withInterval(xs: number[]): string {
-  const [lo, hi] = medianInterval(xs);
-  return `${quantile(xs, 0.5).toFixed(3)} (median's 90% interval ${lo.toFixed(3)}–${hi.toFixed(3)})`;
-}
-
-/** "median [p25–p75]" */
-function spread(xs: number[], digits = 3): string {
-  return `${quantile(xs, 0.5).toFixed(digits)} [${quantile(xs, 0.25).toFixed(digits)}–${quantile(xs, 0.75).toFixed(digits)}]`;
-}
-
-function startDirect(load: DirectLoad) {
-  const child = fork(join(ROOT, 'bench', 'direct-binding.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
-  const ask = <T>(msg: object): Promise<T> =>
-    new Promise((resolve, reject) => {
-      child.once('message', (reply: { error?: string } & T) => (reply.error ? reject(new Error(reply.error)) : resolve(reply)));
-      child.send(msg);
-    });
-  return {
-    pid: child.pid!,
-    load: () => ask({ load }),
-    run: async (job: DirectJob) => (await ask<{ timing: Timing }>({ job })).timing,
-    stop: () => child.disconnect(),
+  const m = (side: string, f: (c: Conversation) => number) => median(results[side]!.map(f));
+  const imageTokens = (side: string) => m(side, (c) => (c.first.contextTokens ?? Number.NaN) - (textOnly[side]!.contextTokens ?? Number.NaN));
+  const second = `${spec.second.width}×${spec.second.height}`;
+  const d = 'llama-server';
+  const tag = spec.label;
+  const info = (name: string, value: number, unit: string, note: string): BenchRow => ({ name: `${tag}: ${name}`, value, unit, budget: Number.NaN, kind: 'info', note });
+  rows.push(
+    info('direct llama-server, image tokens (raw 1920×1080)', imageTokens(d), 'tokens', `its own tiling, ≤ ${spec.maxTiles} tiles + thumbnail`),
+    info('direct llama-server, first-turn TTFT', m(d, (c) => c.first.ttftMs), 'ms', 'raw screenshot as a data: URL, streamed'),
+    info('direct llama-server, follow-up TTFT', m(d, (c) => c.followUp.ttftMs), 'ms', 'same image in the history'),
+    info(`direct llama-server, adding a second image (${second}), TTFT`, m(d, (c) => c.addImage.ttftMs), 'ms', `${m(d, (c) => c.addImage.promptTokens ?? Number.NaN)} tokens evaluated; that image's size alone: ${ms(m(d, (c) => c.alone.ttftMs))}`),
+    info('direct llama-server, decode', m(d, (c) => c.first.tokensPerSecond), 'tok/s', `first turn, ${spec.maxTokens} tokens`),
+    info('direct llama-server, peak RSS', peak[d]!, 'MiB', 'VmHWM of the server process'),
+  );
+  const ratio = (f: (c: Conversation) => number) => median(results.Lens?.map((c, i) => f(c) / f(results[d]![i]!)) ?? []);
+  const lensRow = (name: string, value: () => number, unit: string, budget: number, kind: 'max' | 'min', note: () => string): BenchRow => {
+    const held = spec.budgeted && Number.isFinite(budget);
+    return lens
+      ? { name: `${tag}: ${name}`, value: value(), unit, budget: held ? budget : Number.NaN, kind: held ? kind : 'info', note: note() }
+      : { name: `${tag}: ${name}`, value: Number.NaN, unit, budget: held ? budget : Number.NaN, kind: 'n/a', note: LENS_NOT_YET };
   };
+  const L = 'Lens';
+  rows.push(
+    lensRow('Lens, image tokens (1920×1080 on InternVL\'s grid)', () => imageTokens(L), 'tokens', Number.NaN, 'max', () => `direct: ${imageTokens(d)}; grid-prepared copy made in ${ms(prepareMs)} after the capture`),
+    lensRow('Lens ÷ direct, first-turn TTFT (1920×1080)', () => ratio((c) => c.first.ttftMs), '×', BUDGET.firstTurn, 'max', () => `Lens ${ms(m(L, (c) => c.first.ttftMs))}, direct ${ms(m(d, (c) => c.first.ttftMs))}`),
+    lensRow('Lens ÷ direct, decode tok/s', () => ratio((c) => c.first.tokensPerSecond), '×', BUDGET.decode, 'min', () => `Lens ${m(L, (c) => c.first.tokensPerSecond).toFixed(1)}, direct ${m(d, (c) => c.first.tokensPerSecond).toFixed(1)} tok/s`),
+    lensRow('Lens follow-up ÷ Lens first-turn TTFT', () => m(L, (c) => c.followUp.ttftMs / c.first.ttftMs), '×', BUDGET.followUp, 'max', () => `Lens follow-up ${ms(m(L, (c) => c.followUp.ttftMs))}; direct ${ms(m(d, (c) => c.followUp.ttftMs))}`),
+    lensRow(`Lens adding an image (${second}) ÷ encoding it alone`, () => m(L, (c) => c.addImage.ttftMs / c.alone.ttftMs), '×', BUDGET.addImage, 'max', () => `Lens ${ms(m(L, (c) => c.addImage.ttftMs))} (${m(L, (c) => c.addImage.promptTokens ?? Number.NaN)} evaluated) vs ${ms(m(L, (c) => c.alone.ttftMs))}; direct ${m(d, (c) => c.addImage.ttftMs / c.alone.ttftMs).toFixed(2)}×`),
+    lensRow('Lens, peak RSS of the inference process', () => peak[L]!, 'MiB', Number.NaN, 'max', () => `direct ${peak[d]!.toFixed(0)} MiB`),
+  );
+  console.log(log.join('\n'));
 }
 
-function turnsToMessages(turns: ChatTurn[]): ChatMessage[] {
-  return turns.map((t) => ({
-    role: t.role,
-    content: t.images.length ? [...t.images.map((i) => ({ type: 'image_url' as const, image_url: { url: i.path } })), { type: 'text' as const, text: t.text }] : t.text,
-  }));
+/** Engine ÷ direct on identical input (the grid-prepared image on both sides): the engine's own cost. */
+async function overhead(server: string, model: { modelPath: string; mmprojPath: string }, scratch: string, rows: BenchRow[]): Promise<void> {
+  const names = ['engine ÷ direct, TTFT (same grid-prepared 1792×896 image)', 'engine ÷ direct, decode time per token (same image)'];
+  const log: string[] = [];
+  const direct = await startDirect(server, model, log);
+  const lens = await startLens(server, model, 12);
+  if (!lens) {
+    await direct.stop();
+    for (const n of names) rows.push({ name: `tiny: ${n}`, value: Number.NaN, unit: '×', budget: BUDGET.overhead, kind: 'n/a', note: LENS_NOT_YET });
+    return;
+  }
+  const ttft: number[] = [];
+  const decode: number[] = [];
+  const maxTokens = 200;
+  for (let round = 0; round <= OVERHEAD_ROUNDS; round++) {
+    const raw = join(scratch, `overhead-${round}.png`);
+    writeFileSync(raw, encodePng(SCREEN.width, SCREEN.height, screenLike(SCREEN.width, SCREEN.height, 5000 + round)));
+    const path = (await prepareForModel(raw, { outDir: scratch, key: `overhead-${round}`, maxTiles: 12 })).modelPath;
+    const turns: ChatTurn[] = [{ role: 'user', text: QUESTION, images: [{ path }] }];
+    const order = round % 2 ? [lens, direct] : [direct, lens];
+    const t: Record<string, Timing> = {};
+    for (const s of order) t[s.name] = await s.ask(turns, maxTokens);
+    if (round === 0) continue; // warm-up
+    const a = t.Lens!;
+    const b = t['llama-server']!;
+    ttft.push(a.ttftMs / b.ttftMs);
+    decode.push(b.tokensPerSecond / a.tokensPerSecond);
+  }
+  await lens.stop();
+  await direct.stop();
+  const note = `median of ${OVERHEAD_ROUNDS} ABBA rounds, tiny pair, same server build`;
+  rows.push(
+    { name: `tiny: ${names[0]}`, value: median(ttft), unit: '×', budget: BUDGET.overhead, note },
+    { name: `tiny: ${names[1]}`, value: median(decode), unit: '×', budget: BUDGET.overhead, note },
+  );
 }
 
-async function viaEngine(engine: LocalEngine, turns: ChatTurn[]): Promise<Timing> {
-  const start = performance.now();
-  let first = 0;
-  let last = 0;
-  let chunks = 0;
-  const outcome = await engine.chat(turns, { maxTokens: MAX_TOKENS, temperature: 0 }, () => {
-    last = performance.now();
-    if (!chunks++) first = last;
-  });
-  // The worker batches tokens after the first; count them as the binding reports them.
-  const tokens = outcome.stats.generatedTokens;
-  return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: outcome.stats.promptTokens, text: outcome.text };
+/** llama-bench's prompt (pp512) and decode (tg32) rates on an LLM file, or n/a rows without it. */
+function llamaBench(bench: string | null, label: string, model: string, rows: BenchRow[]): void {
+  const names = [`${label}: llama-bench pp512`, `${label}: llama-bench tg32`];
+  if (!bench) {
+    for (const n of names) rows.push({ name: n, value: Number.NaN, unit: 'tok/s', budget: Number.NaN, kind: 'n/a', note: 'n/a (llama-bench is not in the test build: scripts/build-llama-server.sh --targets "llama-server llama-bench llama-quantize")' });
+    return;
+  }
+  const r = spawnSync(bench, ['-m', model, '-p', '512', '-n', '32', '-t', String(THREADS), '-ngl', GPU_LAYERS < 0 ? '999' : String(GPU_LAYERS), '-r', '2', '-o', 'json'], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 5 * 60_000 });
+  if (r.status !== 0) throw new Error(`llama-bench failed (${r.status ?? r.signal}): ${(r.stderr || '').slice(-1000)}`);
+  const out = JSON.parse(r.stdout) as Array<{ n_prompt: number; n_gen: number; avg_ts: number; stddev_ts: number }>;
+  for (const [i, test] of [out.find((o) => o.n_prompt === 512), out.find((o) => o.n_gen === 32)].entries()) {
+    rows.push({ name: names[i]!, value: test?.avg_ts ?? Number.NaN, unit: 'tok/s', budget: Number.NaN, kind: 'info', note: test ? `± ${test.stddev_ts.toFixed(1)}, ${THREADS} threads, 2 repetitions` : 'no result' });
+  }
 }
 
 async function main(): Promise<void> {
-  const fixtures = await ensureFixtures();
-  const { modelPath, mmprojPath } = fixtures.endless;
-  const scratch = mkdtempSync(join(tmpdir(), 'lens-bench-'));
-  const engine = new LocalEngine({
-    workerPath: join(ROOT, 'dist', 'worker.js'),
-    settings: () => ({ modelPath, mmprojPath, contextSize: CONTEXT, gpuLayers: 0, threads: THREADS, idleUnloadMinutes: 0 }),
-    log: () => undefined,
-  });
-  const direct = startDirect({ model: modelPath, mmproj: mmprojPath, contextSize: CONTEXT, threads: THREADS });
-  await Promise.all([engine.load(), direct.load()]);
-
-  console.log(
-    `tiny InternVL3 (endless), ${MAX_TOKENS} tokens per answer, ${THREADS} threads and ${CONTEXT} context on both sides; ` +
-      `a ${CAPTURE.width}×${CAPTURE.height} screen-like capture per round; ${REPEATS} interleaved rounds after a warm-up (${Math.ceil(REPEATS / 2)} for the unbudgeted row)`,
-  );
-  console.log('figures: median [interquartile range] over the rounds; ratios are per round, engine ÷ binding');
-  let allMet = true;
-  for (const [n, kind] of IMAGES.entries()) {
-    // A different image each round, so every first turn encodes its image (no KV reuse across rounds).
-    const images: string[] = [];
-    let size = CAPTURE;
-    for (let i = 0; i <= kind.rounds; i++) {
-      const captured = join(scratch, `screen-${n}-${i}.png`);
-      writeFileSync(captured, encodePng(CAPTURE.width, CAPTURE.height, screenLike(CAPTURE.width, CAPTURE.height, n * 1000 + i + 1)));
-      if (kind.budgeted) {
-        const prepared = await prepareForModel(captured, { outDir: scratch, key: `grid-${i}`, maxTiles: MAX_TILES });
-        size = gridPixelSize(prepared.grid);
-        images.push(prepared.modelPath);
-      } else {
-        images.push(captured);
-      }
-    }
-    const rounds: Record<Side, Round[]> = { engine: [], direct: [] };
-    for (let i = 0; i <= kind.rounds; i++) {
-      const question: ChatTurn = { role: 'user', text: 'Describe this screenshot.', images: [{ path: images[i]! }] };
-      // The tiny model's generated ' tick' tokens re-tokenize as bytes, so a verbatim 200-token
-      // answer would be evaluated again (~800 tokens) where a real model reuses its own answer from
-      // the KV cache: the follow-up carries the answer's first 40 characters.
-      const followUp = (answer: string): ChatTurn[] => [
-        question,
-        { role: 'assistant', text: answer.slice(0, 40), images: [] },
-        { role: 'user', text: 'What else is on it?', images: [] },
-      ];
-      // ABBA: the side that asks first alternates per round, and the follow-ups run in the reverse
-      // order, so each pair of measurements is taken back to back and drift favours neither side.
-      const order: Side[] = i % 2 ? ['engine', 'direct'] : ['direct', 'engine'];
-      const ask = (side: Side, turns: ChatTurn[]) =>
-        side === 'engine' ? viaEngine(engine, turns) : direct.run({ messages: turnsToMessages(turns), maxTokens: MAX_TOKENS });
-      const first: Partial<Record<Side, Timing>> = {};
-      const cpu = (side: Side) => cpuSoFar(side === 'engine' ? engine.workerPid! : direct.pid);
-      const cpuSpent: Partial<Record<Side, CpuSpent>> = {};
-      for (const side of order) {
-        const before = cpu(side);
-        first[side] = await ask(side, [question]);
-        cpuSpent[side] = cpuBetween(before, cpu(side));
-      }
-      for (const side of [...order].reverse()) {
-        const before = cpu(side);
-        const followUpTiming = await ask(side, followUp(first[side]!.text));
-        const round = { first: first[side]!, followUp: followUpTiming, cpu: cpuSum(cpuSpent[side]!, cpuBetween(before, cpu(side))) };
-        if (i > 0) rounds[side].push(round); // round 0 warms both sides up
-      }
-    }
-    const e = rounds.engine;
-    const d = rounds.direct;
-    for (const [name, r] of [['engine', e], ['direct', d]] as const) {
-      if (r.some((x) => x.first.tokens !== MAX_TOKENS)) throw new Error(`${name}: an answer stopped short of ${MAX_TOKENS} tokens`);
-    }
-    // The follow-up's answer can end a token early (the model's end token); both sides must agree.
-    if (e.some((x, i) => x.followUp.tokens !== d[i]!.followUp.tokens)) throw new Error('the engine and the binding gave follow-up answers of different lengths');
-    // A round in which a neighbour on this shared machine slowed either side's first turn well
-    // beyond that side's usual time says nothing about the engine: the budget figures leave it out.
-    const usual = (r: Round[]) => quantile(r.map((x) => x.first.ttftMs), 0.5) * DISTURBED;
-    const kept = e.map((_, i) => i).filter((i) => e[i]!.first.ttftMs <= usual(e) && d[i]!.first.ttftMs <= usual(d));
-    const perRound = (f: (x: Round) => number) => kept.map((i) => f(e[i]!) / f(d[i]!));
-    const ttftRatio = perRound((x) => x.first.ttftMs);
-    // Decode time per token, engine ÷ binding (the inverse of the tokens/s ratio): > 1 is overhead.
-    // Both turns of the round count (400 tokens), so one scheduler hiccup weighs half as much.
-    const decodeMsPerToken = (x: Round) => (decodeMs(x.first) + decodeMs(x.followUp)) / (x.first.tokens + x.followUp.tokens - 2);
-    const decodeRatio = perRound(decodeMsPerToken);
-    const followRatio = perRound((x) => x.followUp.ttftMs);
-    const cpuRatio = e.map((x, i) => x.cpu.total / d[i]!.cpu.total);
-    const engineFollowShare = kept.map((i) => e[i]!.followUp.ttftMs / e[i]!.first.ttftMs);
-    const directFollowShare = kept.map((i) => d[i]!.followUp.ttftMs / d[i]!.first.ttftMs);
-    const label = `${size.width}×${size.height} ${kind.note}`;
-    console.log(`\n${label}`);
-    for (const [name, r] of [['binding', d], ['LocalEngine', e]] as const) {
-      console.log(
-        `  ${name.padEnd(12)} TTFT ${spread(r.map((x) => x.first.ttftMs), 0)} ms · decode ${spread(r.map((x) => 1000 / decodeMsPerToken(x)), 0)} tok/s (both turns) · ` +
-          `follow-up TTFT ${spread(r.map((x) => x.followUp.ttftMs), 0)} ms (${spread(r.map((x) => x.followUp.promptTokens), 0)} prompt tokens evaluated)`,
-      );
-    }
-    const met = (ratios: number[], budget: number) => quantile(ratios, 0.5) <= budget;
-    const verdict = (ok: boolean) => (kind.budgeted ? (ok ? 'met' : 'MISSED') : 'not budgeted');
-    const overheadOk = met(ttftRatio, OVERHEAD_BUDGET) && met(decodeRatio, OVERHEAD_BUDGET);
-    const followOk = met(engineFollowShare, FOLLOW_UP_BUDGET);
-    if (kind.budgeted) allMet &&= overheadOk && followOk;
-    console.log(`  rounds kept: ${kept.length} of ${e.length} (left out: either side's first TTFT over ${DISTURBED}× its median)`);
-    console.log(`  CPU time per round (both turns, every round), engine ÷ binding: ${spread(cpuRatio)}`);
-    const cpuMs = (r: Round[], f: (c: CpuSpent) => number) => spread(r.map((x) => f(x.cpu)), 0);
-    console.log(
-      `    engine: all ${cpuMs(e, (c) => c.total)} ms, worker's JS thread ${cpuMs(e, (c) => c.main)} ms, host ${cpuMs(e, (c) => c.host)} ms; ` +
-        `binding: all ${cpuMs(d, (c) => c.total)} ms, its JS thread ${cpuMs(d, (c) => c.main)} ms, IPC here ${cpuMs(d, (c) => c.host)} ms`,
-    );
-    console.log(
-      `  engine ÷ binding: TTFT ${spread(ttftRatio)}, decode time per token ${spread(decodeRatio)}, follow-up TTFT ${spread(followRatio)}` +
-        ` (budget ≤ ${OVERHEAD_BUDGET} for TTFT and decode: ${verdict(overheadOk)})`,
-    );
-    console.log(`  medians with their bootstrap intervals: TTFT ${withInterval(ttftRatio)}, decode ${withInterval(decodeRatio)}, follow-up ÷ first ${withInterval(engineFollowShare)}`);
-    console.log(
-      `  follow-up ÷ first TTFT: engine ${spread(engineFollowShare)}, binding ${spread(directFollowShare)} (budget ≤ ${FOLLOW_UP_BUDGET} through the engine: ${verdict(followOk)})`,
-    );
-    if (kind.budgeted) {
-      const note = `median of ${kept.length} interleaved rounds, same run`;
-      reportBench('engine', [
-        { name: `engine ÷ binding, TTFT (${label})`, value: quantile(ttftRatio, 0.5), unit: '×', budget: OVERHEAD_BUDGET, note },
-        { name: `engine ÷ binding, decode time per token (${label})`, value: quantile(decodeRatio, 0.5), unit: '×', budget: OVERHEAD_BUDGET, note },
-        { name: `follow-up ÷ first TTFT (${label})`, value: quantile(engineFollowShare, 0.5), unit: '×', budget: FOLLOW_UP_BUDGET, note },
-      ]);
-    }
+  if (!(SHAPE in SHAPES)) throw new Error(`BENCH_SHAPE ${SHAPE} unknown; known: ${Object.keys(SHAPES).join(', ')}`);
+  let bin = process.env.BENCH_LLAMA_BIN;
+  if (!bin) {
+    const build = spawnSync('bash', [join(ROOT, 'scripts', 'build-llama-server.sh'), '--print-dir'], { cwd: ROOT, encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`scripts/build-llama-server.sh --print-dir failed: ${build.stderr}`);
+    bin = build.stdout.trim().split('\n').at(-1)!;
   }
-  console.log(`\n${allMet ? 'all budgets met' : 'BUDGET MISSED'} (grid-prepared image, the one the extension sends)`);
-  direct.stop();
-  await engine.dispose();
-  rmSync(scratch, { recursive: true, force: true });
+  const tool = (name: string) => (existsSync(join(bin, name)) ? join(bin, name) : null);
+  const server = tool('llama-server');
+  if (!server) throw new Error(`no llama-server in ${bin}`);
+  const scratch = mkdtempSync(join(tmpdir(), 'lens-engine-bench-'));
+  const rows: BenchRow[] = [];
+  try {
+    if (!process.env.BENCH_SKIP_TINY) {
+      const tiny = (await ensureFixtures()).endless;
+      llamaBench(tool('llama-bench'), 'tiny', tiny.modelPath, rows);
+      await comparePair({ label: 'tiny', model: tiny, maxTiles: 12, second: REGION, rounds: TINY_ROUNDS, maxTokens: 64, budgeted: false }, server, scratch, rows);
+      await overhead(server, tiny, scratch, rows);
+    }
+    if (!process.env.BENCH_SKIP_REAL) {
+      const t0 = performance.now();
+      const real = ensureRealDimsModel({ shape: SHAPE, maxTiles: REAL_MAX_TILES, quantizer: tool('llama-quantize'), log: (l) => console.log(`  ${l}`) });
+      console.log(`real-dimension pair ready in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${real.modelPath} (${real.llmType}), ${real.mmprojPath}`);
+      const label = `${real.shape}-shaped ${real.llmType}, ≤ ${real.maxTiles} tiles${GPU_LAYERS ? ', GPU' : ''}`;
+      llamaBench(tool('llama-bench'), label, real.modelPath, rows);
+      await comparePair({ label, model: real, maxTiles: real.maxTiles, second: REGION, rounds: REAL_ROUNDS, maxTokens: 32, budgeted: true }, server, scratch, rows);
+    }
+  } finally {
+    for (const side of running) await side.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    reportBench('engine', rows);
+  }
+  for (const r of rows) console.log(`${r.name}: ${Number.isFinite(r.value) ? r.value.toFixed(3) : '—'} ${r.unit} ${r.note ?? ''}`);
 }
 
 main().catch((err: unknown) => {
   console.error(err);
-  // The worker and the baseline's process would keep this one waiting.
   process.exit(1);
 });

@@ -11,15 +11,16 @@ export interface BenchRow {
   budget: number;
   /**
    * "max": the value must not exceed the budget (the default); "min": it must reach it; "info": a
-   * figure shown beside a budgeted one, with no budget of its own (budget NaN).
+   * figure shown beside a budgeted one, with no budget of its own (budget NaN); "n/a": a figure that
+   * cannot be measured yet, `note` says why (shown, counted neither way).
    */
-  kind?: 'max' | 'min' | 'info';
+  kind?: 'max' | 'min' | 'info' | 'n/a';
   /** What the value is compared with, e.g. "binding called directly, same run". */
   note?: string;
 }
 
 export function withinBudget(row: BenchRow): boolean {
-  if (row.kind === 'info') return true;
+  if (row.kind === 'info' || row.kind === 'n/a') return true;
   return row.kind === 'min' ? row.value >= row.budget : row.value <= row.budget;
 }
 

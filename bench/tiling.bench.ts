@@ -14,7 +14,7 @@ import { ROOT } from '../test/integration/support';
 import type { LlamaNode } from '../src/worker/llama-node-api';
 import { reportBench } from './report';
 
-// Loaded by its folder, as bench/direct-binding.ts does (the worker's own declarations type it).
+// Loaded by its folder (the worker's own declarations type it).
 const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as LlamaNode;
 
 /** Screens people capture, at the default of 12 tiles. */
