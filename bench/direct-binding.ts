@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import type { ChatMessage, LlamaContext, LlamaNode } from '../src/worker/llama-node-api';
+import type { ChatMessage, LlamaContext, LlamaNode } from './llama-node-api';
 import { GROUNDING_SPECIAL_TOKENS } from '../src/grounding/tokens';
 
 export interface DirectJob {

@@ -15,12 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalEngine } from '../src/engine/local/localEngine';
 import type { ChatTurn } from '../src/engine/engine';
-import type { ChatMessage } from '../src/worker/llama-node-api';
+import type { ChatMessage } from './llama-node-api';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { encodePng, gradientImage } from '../test/fixtures/png';
 import { gridPixelSize, prepareForModel } from '../src/images';
 import type { DirectJob, DirectLoad, Timing } from './direct-binding';
 import { reportBench } from './report';
+import { testLlamaServer } from '../test/integration/support';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 21);
@@ -163,7 +164,7 @@ async function viaEngine(engine: LocalEngine, turns: ChatTurn[]): Promise<Timing
   });
   // The worker batches tokens after the first; count them as the binding reports them.
   const tokens = outcome.stats.generatedTokens;
-  return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: outcome.stats.promptTokens, text: outcome.text };
+  return { ttftMs: first - start, tokensPerSecond: ((tokens - 1) * 1000) / (last - first), tokens, promptTokens: outcome.stats.promptTokens ?? 0, text: outcome.text };
 }
 
 async function main(): Promise<void> {
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
   const { modelPath, mmprojPath } = fixtures.endless;
   const scratch = mkdtempSync(join(tmpdir(), 'lens-bench-'));
   const engine = new LocalEngine({
-    workerPath: join(ROOT, 'dist', 'worker.js'),
+    server: testLlamaServer,
     settings: () => ({ modelPath, mmprojPath, contextSize: CONTEXT, gpuLayers: 0, threads: THREADS, idleUnloadMinutes: 0 }),
     log: () => undefined,
   });
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
       const ask = (side: Side, turns: ChatTurn[]) =>
         side === 'engine' ? viaEngine(engine, turns) : direct.run({ messages: turnsToMessages(turns), maxTokens: MAX_TOKENS });
       const first: Partial<Record<Side, Timing>> = {};
-      const cpu = (side: Side) => cpuSoFar(side === 'engine' ? engine.workerPid! : direct.pid);
+      const cpu = (side: Side) => cpuSoFar(side === 'engine' ? engine.serverPid! : direct.pid);
       const cpuSpent: Partial<Record<Side, CpuSpent>> = {};
       for (const side of order) {
         const before = cpu(side);
