@@ -15,6 +15,8 @@ export interface ServerLaunch {
   /** Extra environment for the process (runtimes.ChosenServer.env). */
   env: Record<string, string>;
   modelPath: string;
+  /** What the server calls the model (general.name): the model id in its API. */
+  modelName: string;
   mmprojPath: string | null;
   contextSize: number;
   /** -1: all layers on the GPU; 0: CPU only. */
@@ -51,6 +53,7 @@ export function freePort(): Promise<number> {
 export function serverArgs(launch: ServerLaunch, port: number): string[] {
   const args = [
     '--model', launch.modelPath,
+    '--alias', launch.modelName,
     ...(launch.mmprojPath ? ['--mmproj', launch.mmprojPath] : []),
     '--ctx-size', String(launch.contextSize),
     '--n-gpu-layers', launch.gpuLayers < 0 ? '999' : String(launch.gpuLayers),

@@ -209,6 +209,7 @@ export class LocalEngine implements Engine {
       executable: chosen.executable,
       env: chosen.env,
       modelPath: files.modelPath,
+      modelName: files.modelName,
       mmprojPath: files.mmprojPath,
       contextSize: s.contextSize,
       gpuLayers: s.gpuLayers,
@@ -231,12 +232,12 @@ export class LocalEngine implements Engine {
         }
       }
       const { body } = await server.getJson('/props');
-      const props = (body ?? {}) as { modalities?: { vision?: unknown }; model_alias?: unknown; default_generation_settings?: { n_ctx?: unknown } };
+      const props = (body ?? {}) as { modalities?: { vision?: unknown }; default_generation_settings?: { n_ctx?: unknown } };
+      // What the server itself says it can take: a model without a (working) projector cannot see.
       const vision = props.modalities?.vision === true;
-      const alias = typeof props.model_alias === 'string' && props.model_alias ? props.model_alias : files.modelPath.split(/[\\/]/).at(-1)!;
       const contextSize = typeof props.default_generation_settings?.n_ctx === 'number' ? props.default_generation_settings.n_ctx : s.contextSize;
       const info: LoadedModel = {
-        modelName: alias.replace(/\.gguf$/i, ''),
+        modelName: files.modelName,
         vision,
         backend: `llama-server: ${chosen.label}${s.gpuLayers === 0 ? ', CPU only' : ''}`,
         notice: chosen.notice,
@@ -246,6 +247,7 @@ export class LocalEngine implements Engine {
       const running: Running = { server, client, key, info, contextSize };
       this.running = running;
       this.watch(running);
+      this.setState({ kind: 'loading', progress: 1 });
       this.options.log('info', `loaded ${info.modelName} (vision: ${vision}, context ${contextSize}, ${this.parallel} slots) in ${Math.round(performance.now() - t0)} ms`);
       this.showIdleOrReady();
       return running;
@@ -335,7 +337,7 @@ export class LocalEngine implements Engine {
     if (err instanceof EngineError) return err;
     const overflow = overflowNumbers(err);
     if (overflow) {
-      const imagePart = imageCount ? ` (about ${imageTokens} of them for ${imageCount === 1 ? 'the image' : `${imageCount} images`})` : '';
+      const imagePart = imageCount ? ` (${imageTokens} of them for ${imageCount === 1 ? 'the image' : `${imageCount} images`})` : '';
       return new EngineError(
         'context-overflow',
         `This turn needs ${overflow.needed} tokens${imagePart}, but the context holds ${overflow.context}: ` +
