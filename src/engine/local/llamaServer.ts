@@ -112,6 +112,8 @@ export class LlamaServer {
   readonly apiKey = randomBytes(24).toString('base64url');
   readonly baseURL: string;
   private exitError: EngineError | null = null;
+  /** How the process ended, once it has. */
+  exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private stopping = false;
   /** Resolves when the process has exited, for whatever reason, with what to tell the user. */
   readonly exited: Promise<EngineError>;
@@ -133,6 +135,7 @@ export class LlamaServer {
     this.exited = new Promise((resolve) => {
       const onGone = (code: number | null, signal: NodeJS.Signals | null, spawnError?: Error) => {
         if (!this.exitError) {
+          this.exitStatus = { code, signal };
           const how = spawnError ? spawnError.message : signal ? `killed by ${signal}` : `exit code ${code}`;
           const reason = this.log.reason();
           this.exitError = spawnError
