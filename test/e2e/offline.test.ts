@@ -1,6 +1,6 @@
 // Offline proof: local mode in a network namespace with no interface but loopback
 // (`unshare -n`, as root; `unshare -rn` otherwise). code-server, Chromium, the extension host and
-// the inference worker run the whole journey in there (test/e2e/offline-journey.ts) under
+// llama-server run the whole journey in there (test/e2e/offline-journey.ts) under
 // `strace -f`, which records every connect/sendto/sendmsg any of them makes: the question is
 // answered, and not one of those calls named an address other than loopback.
 import { strict as assert } from 'node:assert';
