@@ -197,7 +197,15 @@ export class LocalEngine implements Engine {
     const s = this.options.settings();
     // Good messages before anything starts: the files are checked first (GGUF pre-flight).
     const files = await preflightModelFiles(s);
-    const chosen = await this.options.server();
+    let chosen: ChosenServer;
+    try {
+      chosen = await this.options.server();
+    } catch (err) {
+      // No llama-server to run (none built in, none on PATH, a wrong setting): say which setting fixes it.
+      const failure = err instanceof EngineError ? err : new EngineError('worker-failed-to-start', (err as Error).message, Settings.llamaServerPath);
+      this.setState({ kind: 'error', message: failure.message });
+      throw failure;
+    }
     const key = settingsKey(s, chosen.executable);
     if (this.running) {
       this.options.log('info', 'model settings changed: restarting llama-server');
