@@ -313,7 +313,8 @@ export class LocalEngine implements Engine {
           streamed = await streamCompletion(r.client, prepared.body, {
             signal: abort.signal,
             timeoutMs: this.options.streamTimeoutMs ?? 10 * 60_000,
-            onPiece: (piece) => onToken(piece),
+            // One delta per token: the live rate counts tokens exactly.
+            onPiece: (piece, deltas) => onToken(piece, deltas),
             trailer: END_OF_TURN,
           });
         } catch (err) {

@@ -65,7 +65,8 @@ export interface StreamOptions {
   signal: AbortSignal;
   /** Longest wait for the first and every later streamed piece. */
   timeoutMs: number;
-  onPiece: (text: string) => void;
+  /** `deltas`: how many streamed deltas the text holds (llama-server sends one per token). */
+  onPiece: (text: string, deltas: number) => void;
   /** Makes the request (the caller may retry it); called with the signal that also covers the watchdog. */
   send?: (request: () => Promise<AsyncIterable<ChatCompletionChunk>>, pause: () => void, resume: () => void) => Promise<AsyncIterable<ChatCompletionChunk>>;
   /** Strips what the server adds to the text (llama-server with --special prints the closing <|im_end|>). */
@@ -93,14 +94,15 @@ export async function streamCompletion(client: OpenAI, body: object, o: StreamOp
   const r: StreamedCompletion = { text: '', finish: null, usage: null, timings: null, started: performance.now(), firstAt: null, lastAt: null, deltas: 0, interrupted: false, timedOut: false };
   // A trailer is held back until what follows shows it is not the end.
   let held = '';
-  const emit = (piece: string) => {
+  let heldDeltas = 0;
+  const emit = (piece: string, deltas: number) => {
     if (!piece) return;
     const now = performance.now();
     r.firstAt ??= now;
     r.lastAt = now;
-    r.deltas++;
+    r.deltas += deltas;
     r.text += piece;
-    o.onPiece(piece);
+    o.onPiece(piece, deltas);
   };
   arm();
   try {
@@ -118,10 +120,11 @@ export async function streamCompletion(client: OpenAI, body: object, o: StreamOp
       const piece = choice.delta?.content;
       if (!piece || o.signal.aborted) continue;
       if (!o.trailer) {
-        emit(piece);
+        emit(piece, 1);
         continue;
       }
       held += piece;
+      heldDeltas++;
       // Send everything that cannot be the start of the trailer.
       let keep = 0;
       for (let n = Math.min(o.trailer.length, held.length); n > 0; n--) {
@@ -130,7 +133,10 @@ export async function streamCompletion(client: OpenAI, body: object, o: StreamOp
           break;
         }
       }
-      emit(held.slice(0, held.length - keep));
+      if (keep < held.length) {
+        emit(held.slice(0, held.length - keep), keep ? Math.max(1, heldDeltas - 1) : heldDeltas);
+        heldDeltas = keep ? 1 : 0;
+      }
       held = held.slice(held.length - keep);
     }
   } catch (err) {
@@ -138,7 +144,7 @@ export async function streamCompletion(client: OpenAI, body: object, o: StreamOp
   } finally {
     disarm();
   }
-  if (held && held !== o.trailer) emit(held);
+  if (held && held !== o.trailer) emit(held, Math.max(1, heldDeltas));
   r.interrupted = o.signal.aborted;
   r.timedOut = watchdog.signal.aborted && !o.signal.aborted;
   return r;

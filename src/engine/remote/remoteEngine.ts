@@ -251,7 +251,8 @@ export class RemoteEngine implements Engine {
     const r = await streamCompletion(c.client, body, {
       signal,
       timeoutMs: this.options.settings().timeoutSeconds * 1000,
-      onPiece: onToken,
+      // Remote deltas are not always one token each: the live rate stays approximate.
+      onPiece: (piece) => onToken(piece),
       send: (request, pause, resume) => this.withRetries(signal, c.endpoint, request, pause, resume),
     });
     if (r.timedOut) throw timeoutError(this.failureContext(c.endpoint, c.model, c.hasApiKey));
