@@ -157,9 +157,11 @@ export class LocalEngine implements Engine {
     }
   }
 
-  private showIdleOrReady(): void {
-    if (this.active > 0 && this.running) this.setState({ kind: 'busy', queued: this.queue.length, ...this.running.info });
-    else if (this.running) this.setState({ kind: 'ready', ...this.running.info });
+  /** After an answer (still counted in `active`): busy while others answer, else ready. */
+  private showAfterAnswer(): void {
+    if (!this.running) return;
+    if (this.active > 1) this.setState({ kind: 'busy', queued: this.queue.length, ...this.running.info });
+    else this.setState({ kind: 'ready', ...this.running.info });
   }
 
   /** After repeated crashes: gives up past maxCrashes, else waits 0, then 1×, 2×, 4× … the backoff. */
@@ -257,7 +259,7 @@ export class LocalEngine implements Engine {
       this.watch(running);
       this.setState({ kind: 'loading', progress: 1 });
       this.options.log('info', `loaded ${info.modelName} (vision: ${vision}, context ${contextSize}, ${this.parallel} slots) in ${Math.round(performance.now() - t0)} ms`);
-      this.showIdleOrReady();
+      this.setState({ kind: 'ready', ...info });
       return running;
     } catch (err) {
       await server?.stop();
@@ -328,7 +330,7 @@ export class LocalEngine implements Engine {
         return { text: streamed.text, stats: this.stats(streamed, prepared.body.messages, prepared.imageTokens, options, r.contextSize) };
       } finally {
         signal?.removeEventListener('abort', forward);
-        if (r.server.alive && this.running === r) this.showIdleOrReady();
+        if (r.server.alive && this.running === r) this.showAfterAnswer();
       }
     });
   }
@@ -378,6 +380,7 @@ export class LocalEngine implements Engine {
   load(): Promise<LoadedModel> {
     return this.slotted(async () => {
       const r = await this.ensureRunning();
+      if (this.active === 1) this.setState({ kind: 'ready', ...r.info });
       return r.info;
     });
   }
