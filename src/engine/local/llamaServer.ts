@@ -115,6 +115,7 @@ export class LlamaServer {
   /** How the process ended, once it has. */
   exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private stopping = false;
+  private readonly exitListeners = new Set<(err: EngineError) => void>();
   /** Resolves when the process has exited, for whatever reason, with what to tell the user. */
   readonly exited: Promise<EngineError>;
 
@@ -144,12 +145,24 @@ export class LlamaServer {
               ? new EngineError('unloaded', 'The model was unloaded before the answer was complete.')
               : new EngineError('worker-crashed', `llama-server stopped unexpectedly (${how})${reason ? `: ${reason}` : ''}. The next request starts it again; the log has details.`);
           this.logLine(this.stopping ? 'info' : 'error', `llama-server ${this.child.pid ?? '?'} ended: ${how}`);
+          for (const l of this.exitListeners) l(this.exitError);
+          this.exitListeners.clear();
         }
         resolve(this.exitError);
       };
       this.child.once('exit', (code, signal) => onGone(code, signal));
       this.child.once('error', (e) => onGone(null, null, e));
     });
+  }
+
+  /** Calls `listener` when the process exits (at once if it has); dispose to stop listening. */
+  onExit(listener: (err: EngineError) => void): { dispose(): void } {
+    if (this.exitError) {
+      listener(this.exitError);
+      return { dispose: () => undefined };
+    }
+    this.exitListeners.add(listener);
+    return { dispose: () => this.exitListeners.delete(listener) };
   }
 
   get pid(): number | undefined {

@@ -305,7 +305,7 @@ export class LocalEngine implements Engine {
       signal?.addEventListener('abort', forward, { once: true });
       // A server that dies mid-answer ends the answer at once, with its reason.
       let died: EngineError | null = null;
-      void r.server.exited.then((err) => {
+      const exit = r.server.onExit((err) => {
         died = err;
         abort.abort();
       });
@@ -329,6 +329,7 @@ export class LocalEngine implements Engine {
         }
         return { text: streamed.text, stats: this.stats(streamed, prepared.body.messages, prepared.imageTokens, options, r.contextSize) };
       } finally {
+        exit.dispose();
         signal?.removeEventListener('abort', forward);
         if (r.server.alive && this.running === r) this.showAfterAnswer();
       }
