@@ -4,22 +4,30 @@ import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { LocalEngine, type LocalEngineOptions, type LocalModelSettings } from '../../src/engine/local/localEngine';
 import type { EngineState } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import type { ChatTurn } from '../../src/engine/engine';
 import { parseRegions } from '../../src/grounding';
+import { prepareForModel } from '../../src/images';
 import { encodePng, solidImage } from '../fixtures/png';
 import { SERVER_LOG_BYTES } from '../../src/engine/local/llamaServer';
 import { testLlamaServer, tinyModel } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-engine-'));
-const png = join(scratch, 'diagram.png');
-writeFileSync(png, encodePng(320, 200, solidImage(320, 200, [40, 120, 200, 255])));
-// 800×600: 2×2 tiles + thumbnail = 1282 tokens.
-const largePng = join(scratch, 'screenshot.png');
-writeFileSync(largePng, encodePng(800, 600, solidImage(800, 600, [200, 200, 200, 255])));
+const rawPng = join(scratch, 'diagram.png');
+writeFileSync(rawPng, encodePng(320, 200, solidImage(320, 200, [40, 120, 200, 255])));
+const rawLargePng = join(scratch, 'screenshot.png');
+writeFileSync(rawLargePng, encodePng(800, 600, solidImage(800, 600, [200, 200, 200, 255])));
+// The engine gets images already on InternVL's reference grid, as the chat and the CLI send them:
+// the diagram at 1 tile (258 tokens), the screenshot at 2×2 tiles + thumbnail (1282 tokens).
+let png = '';
+let largePng = '';
+before(async () => {
+  png = (await prepareForModel(rawPng, { outDir: scratch, key: 'diagram', maxTiles: 1 })).modelPath;
+  largePng = (await prepareForModel(rawLargePng, { outDir: scratch, key: 'screenshot', maxTiles: 4 })).modelPath;
+});
 
 /** Polls `condition` every 10 ms until it holds; fails naming `what` after `ms`. */
 async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
@@ -91,7 +99,7 @@ describe('LocalEngine on the tiny grounding model', () => {
     assert.ok(outcome.stats.contextTokens! - outcome.stats.imageTokens > single.stats.contextTokens! - single.stats.imageTokens, 'the numbering is in the prompt');
   });
 
-  it('answers a follow-up about the same image from the KV cache, without re-encoding it', async () => {
+  it('answers a follow-up about the same image from the KV cache, without re-encoding it', async (t) => {
     const expected = tinyModel('grounding').answer;
     const first = await engine.chat(ask('What is on this screenshot?', [largePng]), options, () => undefined);
     assert.equal(first.stats.imageTokens, 1282);
@@ -109,10 +117,11 @@ describe('LocalEngine on the tiny grounding model', () => {
     assert.equal(s.kvReused, true);
     assert.equal(s.imageTokens, 1282);
     assert.ok(s.reusedTokens! >= first.stats.contextTokens! - 2, `reused ${s.reusedTokens} of the first turn's ${first.stats.contextTokens}`);
+    t.diagnostic(`first turn: ${first.stats.promptTokens} evaluated, ${first.stats.timeToFirstTokenMs?.toFixed(0)} ms to first token; follow-up: ${s.promptTokens} evaluated (cache_n ${s.reusedTokens}), ${s.timeToFirstTokenMs?.toFixed(0)} ms`);
     assert.ok(s.promptTokens! * 10 < first.stats.promptTokens!, `follow-up evaluated ${s.promptTokens} prompt tokens, first turn ${first.stats.promptTokens}`);
   });
 
-  it('adding a second image to the conversation encodes only that image (the first comes from the cache)', async () => {
+  it('adding a second image to the conversation encodes only that image (the first comes from the cache)', async (t) => {
     const first = await engine.chat(ask('What is on this screenshot?', [largePng]), options, () => undefined);
     const withSecond: ChatTurn[] = [
       ...ask('What is on this screenshot?', [largePng]),
@@ -126,6 +135,7 @@ describe('LocalEngine on the tiny grounding model', () => {
     // cache_n from llama-server's timings: all of turn 1's prompt came from the cache ...
     assert.ok(s.reusedTokens! >= first.stats.contextTokens! - 2, `reused ${s.reusedTokens} of turn 1's ${first.stats.contextTokens}`);
     // ... so what was evaluated is image 2 (258 tokens) and the text around it, not image 1's 1282.
+    t.diagnostic(`turn 1: ${first.stats.contextTokens} prompt tokens; with image 2: ${s.contextTokens} tokens, cache_n ${s.reusedTokens}, evaluated ${s.promptTokens}`);
     assert.ok(s.promptTokens! >= 258 && s.promptTokens! < 258 + 200, `evaluated ${s.promptTokens} prompt tokens`);
   });
 
