@@ -41,10 +41,13 @@ async function refusal(files: { modelPath: string; mmprojPath: string }): Promis
   assert.fail('expected the files to be refused');
 }
 
-/** Starts llama-server on a pair (it may abort) and says how that went: loaded, or how it ended. */
+/**
+ * Starts llama-server on a pair (it may abort) and says how that went: loaded, or how it ended.
+ * With its warm-up (an image encoded at load), so a projector that breaks on encoding breaks here.
+ */
 async function loadNatively(files: { modelPath: string; mmprojPath: string }): Promise<string> {
   const port = await freePort();
-  const args = ['--model', files.modelPath, '--mmproj', files.mmprojPath, '--ctx-size', '1024', '--threads', '1', '--n-gpu-layers', '0', '--host', '127.0.0.1', '--port', String(port), '--no-webui', '--no-warmup'];
+  const args = ['--model', files.modelPath, '--mmproj', files.mmprojPath, '--ctx-size', '1024', '--threads', '1', '--n-gpu-layers', '0', '--host', '127.0.0.1', '--port', String(port), '--no-webui'];
   return new Promise((resolve) => {
     const child = spawn(testLlamaServerPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

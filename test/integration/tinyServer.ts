@@ -98,19 +98,22 @@ export class TinyServer {
 
   /** Prompt tokens of `prompt` with `images` for its media markers, as llama-server counts them. */
   private async promptTokens(prompt: string, images: string[]): Promise<number> {
-    const body = { prompt: { prompt_string: prompt, multimodal_data: await Promise.all(images.map(async (p) => (await readFile(p)).toString('base64'))) }, n_predict: 1, cache_prompt: false, temperature: 0 };
+    const prompt_ = images.length ? { prompt_string: prompt, multimodal_data: await Promise.all(images.map(async (p) => (await readFile(p)).toString('base64'))) } : prompt;
+    const body = { prompt: prompt_, n_predict: 1, cache_prompt: false, temperature: 0 };
     const res = await this.post('/completion', body);
     if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 500)}`);
     return ((await res.json()) as { tokens_evaluated: number }).tokens_evaluated;
   }
 
-  /** The tokens one image takes: two copies minus one (whatever the prompt adds cancels out). */
+  /** The tokens one image takes: a prompt with it minus the same prompt without (the text is tokenized alike). */
   async imageTokens(path: string): Promise<number> {
-    return (await this.promptTokens('<__media__><__media__>', [path, path])) - (await this.promptTokens('<__media__>', [path]));
+    // The server picks its media marker at random per start (so text cannot smuggle one in).
+    const marker = (await this.props()).media_marker;
+    return (await this.promptTokens(`x${marker}`, [path])) - (await this.promptTokens('x', []));
   }
 
-  async props(): Promise<{ modalities: { vision: boolean; audio: boolean } }> {
-    return (await this.server.getJson('/props')).body as { modalities: { vision: boolean; audio: boolean } };
+  async props(): Promise<{ modalities: { vision: boolean; audio: boolean }; media_marker: string }> {
+    return (await this.server.getJson('/props')).body as { modalities: { vision: boolean; audio: boolean }; media_marker: string };
   }
 
   stop(): Promise<void> {

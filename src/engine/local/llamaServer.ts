@@ -122,7 +122,7 @@ export class LlamaServer {
   constructor(readonly launch: ServerLaunch, readonly port: number, private readonly logLine: ServerLog) {
     this.baseURL = `http://127.0.0.1:${port}`;
     this.child = spawn(launch.executable, serverArgs(launch, port), {
-      env: { ...process.env, ...launch.env, LLAMA_API_KEY: this.apiKey, LLAMA_ARG_HOST: '127.0.0.1' },
+      env: { ...process.env, ...launch.env, LLAMA_API_KEY: this.apiKey },
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
