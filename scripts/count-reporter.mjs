@@ -9,7 +9,7 @@ export default async function* countReporter(source) {
       // A suite fails on its own only when a hook or its body throws outside any test.
       if (event.type === 'test:fail' && data.details?.error?.failureType !== 'subtestsFailed') {
         counts.failed++;
-        counts.failures.push(`${data.file ?? ''} › ${data.name}`);
+        counts.failures.push(describe(data));
       }
       continue;
     }
@@ -17,8 +17,15 @@ export default async function* countReporter(source) {
     else if (event.type === 'test:pass') counts.passed++;
     else {
       counts.failed++;
-      counts.failures.push(`${data.file ?? ''} › ${data.name}`);
+      counts.failures.push(describe(data));
     }
   }
   yield JSON.stringify(counts);
+}
+
+/** `file › test`, and why when it timed out or the file failed as a whole (the name alone says nothing then). */
+function describe(data) {
+  const error = data.details?.error;
+  const why = error?.failureType === 'testTimeoutFailure' || data.name === data.file ? String(error?.cause?.message ?? error?.message ?? '').split('\n')[0].slice(0, 200) : '';
+  return `${data.file ?? ''} › ${data.name}${why ? ` (${why})` : ''}`;
 }

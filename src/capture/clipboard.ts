@@ -65,7 +65,7 @@ async function readWayland(): Promise<{ bytes: Buffer; type: string }> {
 }
 
 async function readLinux(): Promise<{ bytes: Buffer; type: string }> {
-  const kind = displayKind();
+  const kind = displayKind(process.env, process.platform, 'clipboard');
   const tries = kind === 'wayland' ? [readWayland] : process.env.WAYLAND_DISPLAY ? [readWayland, readX11] : [readX11];
   for (const read of tries) {
     try {

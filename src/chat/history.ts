@@ -216,9 +216,11 @@ export class HistoryStore {
     const previous = this.writes.get(data.id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(() => this.write(data));
     this.writes.set(data.id, next);
-    void next.finally(() => {
+    // Forget the write once it is over, whatever its outcome; the caller gets (and handles) `next`.
+    const forget = () => {
       if (this.writes.get(data.id) === next) this.writes.delete(data.id);
-    });
+    };
+    next.then(forget, forget);
     return next;
   }
 

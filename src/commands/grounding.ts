@@ -74,8 +74,21 @@ export function exportAnnotated(ctx: LensContext) {
     const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
     await vscode.workspace.fs.writeFile(uri, png);
     ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
+    void confirmExport(uri, turn.regions.length);
     return uri;
   };
+}
+
+/** Says where the export went, with the two things one does next. Not awaited: the command returns at once. */
+async function confirmExport(uri: vscode.Uri, regions: number): Promise<void> {
+  const name = uri.path.split('/').pop() ?? uri.fsPath;
+  const choice = await vscode.window.showInformationMessage(
+    `InternVL Lens: exported ${name} (${regions} region${regions === 1 ? '' : 's'} drawn at the image's own resolution).`,
+    'Open',
+    'Reveal in Explorer',
+  );
+  if (choice === 'Open') await vscode.commands.executeCommand('vscode.open', uri);
+  else if (choice === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', uri);
 }
 
 /** What `internvlLens.ground` returns. */

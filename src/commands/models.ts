@@ -8,7 +8,7 @@ import type { LensContext } from '../context';
 import { SECTION, Settings } from '../config';
 import { EngineError } from '../engine/errors';
 import { preflightModelFiles } from '../engine/local/preflight';
-import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj } from '../models/catalogue';
+import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj, unreachableAdvice } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
 import { findModelsOnDisk, type FoundModel, modelSearchRoots } from '../models/discover';
 import { queryHardware } from '../models/hardware';
@@ -46,10 +46,27 @@ async function configure(modelPath: string, mmprojPath: string): Promise<void> {
   }
 }
 
-/** Loads the configured model now, then offers the next step. */
+/**
+ * Walkthrough progress as context keys (the steps' `onContext:` completion events): a command run
+ * from inside the extension never reaches the workbench, so `onCommand:` events would not fire
+ * for it, and they fire when a picker opens rather than when a step is done.
+ */
+export const WALKTHROUGH_CONTEXT = {
+  /** A build or existing files were picked. */
+  modelChosen: 'internvlLens.walkthrough.modelChosen',
+  /** The sample image got its answer. */
+  sampleTried: 'internvlLens.walkthrough.sampleTried',
+} as const;
+
+function markWalkthrough(key: (typeof WALKTHROUGH_CONTEXT)[keyof typeof WALKTHROUGH_CONTEXT]): void {
+  void vscode.commands.executeCommand('setContext', key, true);
+}
+
+/** Loads the configured model now, then offers the next step; the toast names the model, not its file. */
 async function loadAndOffer(ctx: LensContext, label: string): Promise<void> {
   try {
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `InternVL Lens: loading ${label}…` }, () => ctx.engine.load());
+    const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `InternVL Lens: loading ${label}…` }, () => ctx.engine.load());
+    if (loaded.modelName) label = loaded.modelName;
   } catch (err) {
     ctx.output.error(`load after setup: ${describeError(err)}`);
     const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${describeError(err)}`, 'Show Log');
@@ -114,6 +131,7 @@ export function downloadModel(ctx: LensContext) {
     if (chosen === 'existing') return void (await vscode.commands.executeCommand(USE_EXISTING_MODEL));
     if (!chosen) return;
     const entry = chosen;
+    markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
     const mmproj = mmprojFor(entry, args?.mmproj);
     if (!mmproj) return void vscode.window.showErrorMessage(`InternVL Lens: ${entry.family.name} has no vision projector named ${args?.mmproj}; it has ${entry.family.mmproj.map((m) => m.file).join(', ')}.`);
     const label = `${entry.family.name} ${entry.quant}`;
@@ -124,7 +142,7 @@ export function downloadModel(ctx: LensContext) {
     ctx.output.info(`downloading ${label} into ${directory}`);
     try {
       const installed = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Downloading ${label}`, cancellable: true },
+        { location: vscode.ProgressLocation.Notification, title: `Downloading ${label} (${formatBytes(entry.bytes + mmproj.bytes)} with its vision projector)`, cancellable: true },
         async (progress, token) => {
           const cancel = new AbortController();
           token.onCancellationRequested(() => cancel.abort());
@@ -136,6 +154,7 @@ export function downloadModel(ctx: LensContext) {
             baseUrl: downloadBaseUrl(),
             signal: cancel.signal,
             log: (m) => ctx.output.info(m),
+            onRetry: (r) => progress.report({ message: `cannot reach ${new URL(downloadBaseUrl()).host} (${r.reason}); try ${r.attempt + 1} of ${r.of + 1} in ${Math.round(r.delayMs / 1000)} s…` }),
             onProgress: (p) => {
               const percent = (100 * p.overallReceived) / p.overallTotal;
               const message =
@@ -209,8 +228,15 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: M
       else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
       return;
     }
+    case 'network': {
+      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message} ${unreachableAdvice()}`, 'Retry', 'Use Existing Model Files…', 'Show Log');
+      if (choice === 'Retry') return retry();
+      if (choice === 'Show Log') ctx.output.show(true);
+      else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+      return;
+    }
     default: {
-      // network, server, size or checksum mismatch, io: trying again resumes (or starts a deleted file over).
+      // server, size or checksum mismatch, io: trying again resumes (or starts a deleted file over).
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Retry', 'Show Log');
       if (choice === 'Retry') return retry();
       if (choice === 'Show Log') ctx.output.show(true);
@@ -288,6 +314,7 @@ export function useExistingModel(ctx: LensContext) {
       if (choice === 'Download Model…') return void (await vscode.commands.executeCommand(DOWNLOAD_MODEL));
       return;
     }
+    markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
     await configure(files.modelPath, files.mmprojPath);
     await loadAndOffer(ctx, basename(files.modelPath));
   };
@@ -306,8 +333,11 @@ export function trySampleImage(ctx: LensContext) {
     const captured = await captureFile(uri);
     const attachment = await ctx.attachments.add(captured.bytes, captured.name);
     const { question, prompt } = presetPrompt('locate', SAMPLE_TARGET);
+    // Its own conversation: the sample does not join (and re-process) whatever was being discussed.
+    if (ctx.conversation.turns.length > 0) await vscode.commands.executeCommand('internvlLens.newChat');
     await ctx.chatView.reveal();
-    await ctx.conversation.ask(question, [attachment], { prompt });
+    const turn = await ctx.conversation.ask(question, [attachment], { prompt });
+    if (turn.status === 'done') markWalkthrough(WALKTHROUGH_CONTEXT.sampleTried);
   };
 }
 

@@ -32,6 +32,8 @@ export interface ModelFamily {
   layers: number;
   kvHeads: number;
   headDim: number;
+  /** The language model's parameters (Qwen2.5-14B / 7B / 1.5B), for the CPU time estimate. */
+  llmParams: number;
   mmproj: readonly Mmproj[];
   /** The mmproj offered by default (the smallest lossless one). */
   defaultMmproj: string;
@@ -57,6 +59,7 @@ const INTERNVL3_14B: ModelFamily = {
   layers: 48,
   kvHeads: 8,
   headDim: 128,
+  llmParams: 14.8e9,
   mmproj: [
     { ...approx('mmproj-F16.gguf', mib(672.66)), precision: 'F16' },
     { ...approx('mmproj-BF16.gguf', mib(672.66)), precision: 'BF16' },
@@ -102,6 +105,7 @@ const INTERNVL3_8B: ModelFamily = {
   layers: 28,
   kvHeads: 4,
   headDim: 128,
+  llmParams: 7.6e9,
   mmproj: [{ file: 'mmproj-InternVL3-8B-Instruct-f16.gguf', bytes: 666_002_720, exactSize: true, precision: 'F16' }],
   defaultMmproj: 'mmproj-InternVL3-8B-Instruct-f16.gguf',
 };
@@ -112,6 +116,7 @@ const INTERNVL3_2B: ModelFamily = {
   layers: 28,
   kvHeads: 2,
   headDim: 128,
+  llmParams: 1.5e9,
   mmproj: [
     { file: 'mmproj-InternVL3-2B-Instruct-f16.gguf', bytes: 628_237_600, exactSize: true, precision: 'F16' },
     { file: 'mmproj-InternVL3-2B-Instruct-Q8_0.gguf', bytes: 337_012_000, exactSize: true, precision: 'Q8_0' },
@@ -177,6 +182,14 @@ export function fileUrl(family: ModelFamily, file: string, baseUrl = HUGGING_FAC
 export function downloadBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
   const endpoint = env.HF_ENDPOINT?.trim();
   return endpoint && /^https?:\/\//.test(endpoint) ? endpoint : HUGGING_FACE;
+}
+
+/** What to do when the model host cannot be reached: a mirror (HF_ENDPOINT) or files copied in by hand. */
+export function unreachableAdvice(env: NodeJS.ProcessEnv = process.env): string {
+  const mirror = env.HF_ENDPOINT?.trim();
+  return mirror
+    ? `Downloads go to HF_ENDPOINT (${mirror}): check that this mirror is reachable, or unset HF_ENDPOINT before starting VS Code to use huggingface.co. Files you already have: Use Existing Model Files….`
+    : 'Behind a firewall, set HF_ENDPOINT to a Hugging Face mirror you can reach (e.g. HF_ENDPOINT=https://hf-mirror.com) before starting VS Code. Offline: copy the two GGUF files onto this machine and pick them with Use Existing Model Files….';
 }
 
 /** How much a rounded size may differ from the real one: half a unit of its last shown digit, plus slack. */

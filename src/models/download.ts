@@ -54,6 +54,25 @@ export interface DownloadProgress {
   resumedFromBytes: number;
 }
 
+/** A try to reach the server failed and another follows after `delayMs`. */
+export interface ConnectRetry {
+  /** 1 for the first retry. */
+  attempt: number;
+  /** How many retries there will be at most. */
+  of: number;
+  delayMs: number;
+  reason: string;
+}
+
+/** Tries when the host name does not resolve (offline, or a name that does not exist): such a failure rarely passes in seconds. */
+const UNRESOLVED_RETRIES = 2;
+
+/** getaddrinfo failures: ENOTFOUND (no such name, or no DNS at all), EAI_AGAIN (DNS not answering). */
+export function isUnresolvedHost(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+}
+
 /** fs.statfs, or a stand-in (tests: a full disk cannot be made here without root). */
 export type StatFs = (path: string) => Promise<{ bavail: number | bigint; bsize: number | bigint }>;
 
@@ -77,6 +96,8 @@ export interface DownloadOptions {
   statfs?: StatFs;
   /** Failed tries in a row, on one range, before giving up; default 6. */
   retries?: number;
+  /** Called before each pause between tries to reach the server, so the user sees why nothing moves. */
+  onRetry?: (retry: ConnectRetry) => void;
   /** First pause before a retry, doubled each time; default 1000 ms. */
   retryDelayMs?: number;
   /** A connection that sends nothing for this long is dropped and retried; default 30 s. */
@@ -299,6 +320,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
     minSegmentBytes = 16 * 2 ** 20,
     signal,
     onProgress,
+    onRetry,
     statfs = nodeStatfs,
     retries = 6,
     retryDelayMs = 1000,
@@ -321,11 +343,15 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (signal?.aborted) throw cancelled();
       const transient = isNetworkError(err) || (err instanceof DownloadError && err.code === 'server');
       if (!transient) throw err;
-      if (attempt >= retries) {
-        throw isNetworkError(err) ? new DownloadError('network', `Could not reach ${describeUrl(url)}: ${(err as Error).message}. Check the connection and try again.`) : err;
+      const tries = isUnresolvedHost(err) ? Math.min(retries, UNRESOLVED_RETRIES) : retries;
+      if (attempt >= tries) {
+        if (!isNetworkError(err)) throw err;
+        const why = isUnresolvedHost(err) ? `${new URL(url).hostname} does not resolve (${(err as Error).message}): this machine looks offline, or its DNS cannot find that name` : (err as Error).message;
+        throw new DownloadError('network', `Could not reach ${describeUrl(url)}: ${why}. Check the connection and try again.`);
       }
       const delay = Math.min(30_000, retryDelayMs * 2 ** attempt);
       log(`asking for ${describeUrl(url)}: ${(err as Error).message}; retrying in ${delay} ms`);
+      onRetry?.({ attempt: attempt + 1, of: tries, delayMs: delay, reason: (err as Error).message });
       await sleep(delay, signal);
     }
   }

@@ -5,7 +5,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { preflightModelFiles } from '../engine/local/preflight';
 import { type CatalogueEntry, type CatalogueFile, familyFolder, fileUrl, HUGGING_FACE, mmprojFor, type Mmproj, sizeTolerance } from './catalogue';
-import { downloadFile, type DownloadOptions, type DownloadProgress, ensureFreeSpace, partialProgress, type StatFs } from './download';
+import { type ConnectRetry, downloadFile, type DownloadOptions, type DownloadProgress, ensureFreeSpace, partialProgress, type StatFs } from './download';
 
 export interface InstallProgress extends DownloadProgress {
   /** The file being fetched now. */
@@ -26,6 +26,8 @@ export interface InstallOptions {
   baseUrl?: string;
   signal?: AbortSignal;
   onProgress?: (p: InstallProgress) => void;
+  /** Before each pause between tries to reach the server. */
+  onRetry?: (retry: ConnectRetry) => void;
   statfs?: StatFs;
   /** Knobs passed to each download (connections, retries …; tests make them small). */
   download?: Partial<Pick<DownloadOptions, 'connections' | 'minSegmentBytes' | 'retries' | 'retryDelayMs' | 'stallTimeoutMs' | 'progressIntervalMs' | 'saveIntervalMs'>>;
@@ -90,6 +92,7 @@ export async function installModel(options: InstallOptions): Promise<InstalledMo
       signal,
       statfs,
       log,
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
       onProgress: (p) => onProgress?.({ ...p, file: file.file, index: index + 1, count: files.length, overallReceived: done + p.receivedBytes, overallTotal }),
     });
     done += result.bytes;

@@ -25,7 +25,8 @@ import {
   webviewViewFrame,
 } from './harness';
 import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
-import { startXDisplay, waitFor, type XDisplay } from '../fixtures/xdisplay';
+import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
+import { waitFor } from '../fixtures/wait';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const SCREEN = { width: 1280, height: 800 };
@@ -41,7 +42,7 @@ async function panelFrame(page: Page, viewType: string, timeoutMs = 15_000): Pro
       if (view === viewType) return f;
     }
     return undefined;
-  }, timeoutMs);
+  }, { timeoutMs });
 }
 
 /** Stored attachments (newest last) in the extension's global storage of this code-server. */
@@ -222,7 +223,7 @@ describe('Capture in a real VS Code', () => {
 
   it('Explain this diagram on an SVG: drawn to pixels in the extension host, then asked about', async () => {
     await explorerContextMenu(page, 'flow.svg', 'Explain this diagram');
-    await waitFor('the drawn SVG in the chat', async () => ((await lastChatImage()).width === 2048 ? true : undefined), 20_000);
+    await waitFor('the drawn SVG in the chat', async () => ((await lastChatImage()).width === 2048 ? true : undefined), { timeoutMs: 20_000 });
     const png = decodePng(readFileSync(storedImages(server).at(-1)!));
     assert.deepEqual([png.width, png.height], [2048, 1024]);
     assert.deepEqual(pixelAt(png, Math.round(75 * (2048 / 300)), Math.round(60 * (2048 / 300))), GREEN, 'the rectangle');
@@ -239,7 +240,7 @@ describe('Capture in a real VS Code', () => {
     await page.keyboard.press('ArrowUp'); // …and back into it
     const before = storedImages(server).length;
     await runCommand(page, 'InternVL Lens: Explain this Mermaid diagram');
-    await waitFor('the drawn diagram to be stored', async () => (storedImages(server).length > before ? true : undefined), 30_000);
+    await waitFor('the drawn diagram to be stored', async () => (storedImages(server).length > before ? true : undefined), { timeoutMs: 30_000 });
     const png = decodePng(readFileSync(storedImages(server).at(-1)!));
     assert.ok(png.width > 200 && png.height > 50, `${png.width}×${png.height}`);
     const shown = await waitFor('the drawn diagram in the chat', async () => {
@@ -255,7 +256,7 @@ describe('Capture in a real VS Code', () => {
     await explorerItem(page, 'flow.svg').dblclick();
     await page.locator('.tabs-container .tab.active', { hasText: 'flow.svg' }).waitFor({ timeout: 10_000 });
     await runCommand(page, 'InternVL Lens: Explain this diagram');
-    await waitFor('the drawn SVG in the chat again', async () => ((await lastChatImage()).width === 2048 ? true : undefined), 20_000);
+    await waitFor('the drawn SVG in the chat again', async () => ((await lastChatImage()).width === 2048 ? true : undefined), { timeoutMs: 20_000 });
   });
 
   it('refuses an image over the pixel limit from its header, with a notice', async () => {

@@ -24,6 +24,7 @@ import {
   webviewViewFrame,
 } from './harness';
 import { encodePng } from '../fixtures/png';
+import { waitFor } from '../fixtures/wait';
 import { tinyModel } from '../integration/support';
 import { type Box, SCRIPTS } from '../fixtures/scripts';
 import { overlayPixels, regionImageBox } from '../webview/overlay-pixels';
@@ -32,7 +33,6 @@ const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const VIEW = 'internvlLens.chat';
 const IMAGE = { width: 800, height: 500 };
 const GROUNDING_BOXES: readonly Box[] = SCRIPTS.grounding.regions.flatMap((r): readonly Box[] => r.boxes);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A diagram with the scripted boxes painted in, so the screenshot shows any misalignment. */
 function diagramPng(): Buffer {
@@ -132,12 +132,17 @@ describe('Explain this diagram in a real VS Code', () => {
       return w;
     };
 
+    // After a resize: the webview has taken the side bar's new width and the boxes sit on the redrawn image.
+    const redrawnAt = (sidebar: number) =>
+      waitFor(
+        `the webview at the side bar's ${sidebar} px, its boxes redrawn over the image`,
+        async () => (Math.abs((await frame.evaluate(() => window.innerWidth)) - sidebar) <= 40 ? check(`side bar ${sidebar} px`) : undefined),
+        { timeoutMs: 10_000 },
+      );
     const narrow = await setSidebarWidth(page, 300);
-    await sleep(300);
-    const narrowImage = await check(`side bar ${narrow} px`);
+    const narrowImage = await redrawnAt(narrow);
     const wide = await setSidebarWidth(page, 640);
-    await sleep(300);
-    const wideImage = await check(`side bar ${wide} px`);
+    const wideImage = await redrawnAt(wide);
     assert.ok(wide - narrow > 200, `the side bar really changed width (${narrow} → ${wide} px)`);
     assert.ok(wideImage - narrowImage > 150, `the image was redrawn at another size (${narrowImage} → ${wideImage} px)`);
     await screenshot(page, 'explain-diagram');

@@ -15,6 +15,7 @@ import { regionImageBox } from '../webview/overlay-pixels';
 import { encodePng, solidImage } from '../fixtures/png';
 import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from '../integration/support';
+import { waitFor } from '../fixtures/wait';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const IMAGE = { width: 800, height: 500 };
@@ -93,12 +94,19 @@ describe('Grounding in a real VS Code', () => {
     await dialog.fill(out);
     await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLInputElement | null)?.value.endsWith('annotated.png'), `${QUICK_INPUT} input.input`);
     await dialog.press('Enter');
-    for (let i = 0; i < 200 && !existsSync(out); i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    let polls = 0;
+    await waitFor(`the annotated PNG written to ${out}`, async () => {
+      if (existsSync(out)) return true;
       // Under load the dialog may still be validating the first Enter; confirm again if it stays.
-      if (i % 30 === 29 && (await dialog.isVisible().catch(() => false))) await dialog.press('Enter').catch(() => undefined);
-    }
-    assert.ok(existsSync(out), `annotated PNG written to ${out}`);
+      if (++polls % 30 === 0 && (await dialog.isVisible().catch(() => false))) await dialog.press('Enter').catch(() => undefined);
+      return false;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    // The user is told where it went, with Open and Reveal, and Open shows it in an editor.
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
+    await toast.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
+    await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
+    await page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [IMAGE.width, IMAGE.height], 'original resolution');
@@ -113,8 +121,7 @@ describe('Grounding in a real VS Code', () => {
   it('internvlLens.ground gives another extension regions in original pixels, from a URI or from bytes', async () => {
     const out = join(server.workspace, 'ground-result.json');
     await runCommand(page, 'Lens Client: Ground the Save Button', 20_000);
-    for (let i = 0; i < 600 && !existsSync(out); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(existsSync(out), 'the client extension wrote what ground() returned');
+    await waitFor(`the client extension to write what ground() returned (${out})`, () => existsSync(out), { timeoutMs: 60_000, intervalMs: 100 });
     const result = JSON.parse(readFileSync(out, 'utf8')) as { fromUri: GroundResult; fromBytes: GroundResult } | { error: string };
     if ('error' in result) assert.fail(result.error);
     const expected = BOXES.map(({ label, box }) => ({

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type ConsoleMessage, type Frame, type Locator, type Page } from 'playwright-core';
+import { waitFor } from '../fixtures/wait';
 
 const execFileAsync = promisify(execFile);
 
@@ -194,25 +195,20 @@ export async function startCodeServer(opts: StartCodeServerOptions): Promise<Cod
   };
 
   const url = `http://127.0.0.1:${port}`;
-  const deadline = t0 + (opts.timeoutMs ?? 30_000);
-  for (;;) {
-    if (exited !== undefined) {
-      const log = readFileSync(outputFile, 'utf8');
-      await stop();
-      throw new Error(`code-server exited (${exited}) before it was ready:\n${log}`);
-    }
-    try {
-      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      const log = readFileSync(outputFile, 'utf8');
-      await stop();
-      throw new Error(`code-server not healthy after ${opts.timeoutMs ?? 30_000} ms:\n${log}`);
-    }
-    await sleep(100);
+  // Ready (its /healthz answers) or exited: either ends the wait; the deadline counts from the start.
+  const ready = await waitFor(
+    'code-server to answer /healthz (or exit)',
+    async () => (exited !== undefined ? 'exited' : (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok && 'ready'),
+    { timeoutMs: Math.max(0, t0 + (opts.timeoutMs ?? 30_000) - Date.now()), intervalMs: 100 },
+  ).catch(async (err: unknown) => {
+    const log = readFileSync(outputFile, 'utf8');
+    await stop();
+    throw new Error(`${err instanceof Error ? err.message : String(err)}:\n${log}`);
+  });
+  if (ready === 'exited') {
+    const log = readFileSync(outputFile, 'utf8');
+    await stop();
+    throw new Error(`code-server exited (${exited}) before it was ready:\n${log}`);
   }
 
   return {

@@ -102,6 +102,8 @@ describe('Models in a real VS Code', () => {
     const settings = userSettings(server);
     assert.equal(settings['internvlLens.modelPath'], join(hubCache, UNSLOTH, 'snapshots', '0123abcd', 'InternVL3-14B-Instruct-Q4_K_M.gguf'));
     assert.equal(settings['internvlLens.mmprojPath'], join(hubCache, UNSLOTH, 'snapshots', '0123abcd', 'mmproj-F16.gguf'));
+    // The toast names the model (the GGUF's general.name), not its file.
+    assert.doesNotMatch((await ready.textContent()) ?? '', /\.gguf is ready/);
     await ready.locator('.monaco-button', { hasText: 'Try on the Sample Image' }).click();
 
     const frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
@@ -110,5 +112,20 @@ describe('Models in a real VS Code', () => {
     assert.match((await frame.locator('figcaption').textContent()) ?? '', /640×400/);
     assert.equal(await drawnRegionCount(frame), BOX_COUNT);
     await screenshot(page, 'models-sample-image');
+  });
+
+  it('Try on the Sample Image starts its own chat: the sample does not join the conversation that was open', async () => {
+    const frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
+    const first = await frame.locator('.turn').first().getAttribute('data-turn-id');
+    await runCommand(page, 'InternVL Lens: Try on the Sample Image', 20_000);
+    // One turn, a new one, answered: the sample did not join the conversation that was open.
+    await frame.waitForFunction(
+      (old) => {
+        const turns = [...document.querySelectorAll<HTMLElement>('.turn')];
+        return turns.length === 1 && turns[0]!.dataset.turnId !== old && turns[0]!.dataset.status === 'done';
+      },
+      first,
+      { timeout: 60_000 },
+    );
   });
 });

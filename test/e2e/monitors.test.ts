@@ -11,7 +11,8 @@ import { type CodeServer, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROO
 import { captureAllScreens } from '../../src/capture/monitors';
 import { startMultiMonitorDisplay } from '../fixtures/monitors';
 import { decodePng, pixelAt } from '../fixtures/png';
-import { waitFor, type XDisplay } from '../fixtures/xdisplay';
+import type { XDisplay } from '../fixtures/xdisplay';
+import { waitFor } from '../fixtures/wait';
 
 const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const LEFT = { x: 0, y: 0, width: 1280, height: 720 };

@@ -14,7 +14,8 @@ import { captureWindow, listWindows, type WindowInfo } from '../../src/capture/w
 import { ImageError, loadSharp } from '../../src/images';
 import { REPO_ROOT } from '../e2e/harness';
 import { decodePng, encodePng, gradientImage, pixelAt } from '../fixtures/png';
-import { startXDisplay, waitFor, type XDisplay } from '../fixtures/xdisplay';
+import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
+import { waitFor } from '../fixtures/wait';
 
 const SCREEN = { width: 1280, height: 800 };
 const GREEN: [number, number, number, number] = [0, 192, 0, 255];
@@ -162,6 +163,8 @@ describe('capture under Xvfb', () => {
     await withEnv({ DISPLAY: undefined, WAYLAND_DISPLAY: undefined }, async () => {
       await assert.rejects(captureScreen(), (err: unknown) => rejectsWith('no-display')(err) && /DISPLAY is not set/.test((err as Error).message));
       await assert.rejects(listWindows(), rejectsWith('no-display'));
+      // Paste Image reads the clipboard, not the screen: its message says so and offers what works.
+      await assert.rejects(readClipboardImage(), (err: unknown) => rejectsWith('no-display')(err) && /no clipboard to paste from/.test((err as Error).message) && /Attach images…/.test((err as Error).message) && !/display to capture/.test((err as Error).message));
     });
   });
 

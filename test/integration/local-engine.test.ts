@@ -12,6 +12,7 @@ import type { ChatTurn } from '../../src/engine/engine';
 import { parseRegions } from '../../src/grounding';
 import { prepareForModel } from '../../src/images';
 import { encodePng, solidImage } from '../fixtures/png';
+import { waitFor } from '../fixtures/wait';
 import { SERVER_LOG_BYTES } from '../../src/engine/local/llamaServer';
 import { testLlamaServer, tinyModel } from './support';
 
@@ -28,15 +29,6 @@ before(async () => {
   png = (await prepareForModel(rawPng, { outDir: scratch, key: 'diagram', maxTiles: 1 })).modelPath;
   largePng = (await prepareForModel(rawLargePng, { outDir: scratch, key: 'screenshot', maxTiles: 4 })).modelPath;
 });
-
-/** Polls `condition` every 10 ms until it holds; fails naming `what` after `ms`. */
-async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function engineWith(settings: Partial<LocalModelSettings>, logs: string[] = [], extra: Partial<LocalEngineOptions> = {}) {
   const grounding = tinyModel('grounding');
@@ -276,7 +268,7 @@ describe('LocalEngine stops, queues and manages its llama-server', () => {
       await idle.chat(ask('Hi'), { maxTokens: 3, temperature: 0 }, () => undefined);
       const pid = idle.serverPid;
       assert.ok(pid);
-      await waitFor(() => idle.state.kind === 'idle', 'the idle unload (0.3 s)');
+      await waitFor('the idle unload (0.3 s)', () => idle.state.kind === 'idle', { timeoutMs: 5000, intervalMs: 10 });
       assert.equal(idle.serverPid, undefined, 'the server was ended');
       assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the process is gone');
       await idle.chat(ask('Hi again'), { maxTokens: 3, temperature: 0 }, () => undefined);
@@ -303,7 +295,7 @@ describe('LocalEngine stops, queues and manages its llama-server', () => {
       const crash = async () => {
         const pid = crashy.serverPid!;
         process.kill(pid, 'SIGKILL');
-        await waitFor(() => crashy.state.kind === 'error', `the engine to report llama-server ${pid} gone`, 1000);
+        await waitFor(`the engine to report llama-server ${pid} gone`, () => crashy.state.kind === 'error', { timeoutMs: 1000, intervalMs: 10 });
       };
       const timed = async () => {
         const t = performance.now();

@@ -12,6 +12,7 @@ import { downloadFile, DownloadError, type DownloadProgress, partialPaths, parti
 import { ensureFixtures } from '../fixtures/generate';
 import { cdnPath, type ModelsServer, sha256, startModelsServer } from './modelsServer';
 import { ROOT } from './support';
+import { waitFor } from '../fixtures/wait';
 
 const MODEL = '/test/Tiny-GGUF/resolve/main/model.gguf';
 let server: ModelsServer;
@@ -95,11 +96,11 @@ describe('downloadFile', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise((r) => child.once('exit', r));
     // Kill it once a good part is on disk and recorded, well before the end.
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && child.exitCode === null) {
-      if (((await partialProgress(destination))?.receivedBytes ?? 0) > body.length * 0.3) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(
+      'the download to record 30 % of the file (or to end)',
+      async () => child.exitCode !== null || ((await partialProgress(destination))?.receivedBytes ?? 0) > body.length * 0.3,
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
     assert.equal(child.exitCode, null, `the download ended before it could be killed: ${stderr}`);
     child.kill('SIGKILL');
     await exited;
@@ -162,6 +163,19 @@ describe('downloadFile', () => {
     assert.match(err.message, /kept failing \(.+\)\. What was fetched is kept: try again to resume/);
     assert.equal(existsSync(destination), false);
     assert.ok(existsSync(partialPaths(destination).record), 'the record of what is missing is kept');
+  });
+
+  test('a host name that does not resolve (offline) fails after two retries, each reported, saying the machine looks offline', async () => {
+    const retries: Array<{ attempt: number; of: number }> = [];
+    const started = Date.now();
+    // .invalid never resolves (RFC 6761); default retries (6), short pauses.
+    const err = await rejectsWith(
+      downloadFile({ url: 'http://lens-offline.invalid/model.gguf', destination: fresh(), retryDelayMs: 20, onRetry: (r) => retries.push({ attempt: r.attempt, of: r.of }) }),
+      'network',
+    );
+    assert.deepEqual(retries, [{ attempt: 1, of: 2 }, { attempt: 2, of: 2 }], 'two retries, each reported before its pause');
+    assert.match(err.message, /lens-offline\.invalid does not resolve .*looks offline/);
+    assert.ok(Date.now() - started < 30_000, `gave up in ${Date.now() - started} ms`);
   });
 
   test('a file of the right size already at the destination is checked against its sha256: a wrong one is fetched again and replaced, a right one kept', async () => {

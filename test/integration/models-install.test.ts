@@ -28,6 +28,7 @@ function tinyEntry(repo: string): CatalogueEntry {
     layers: 2,
     kvHeads: 2,
     headDim: 16,
+    llmParams: 1e6,
     mmproj: [{ file: 'mmproj-F16.gguf', bytes: mmproj.length, exactSize: true, precision: 'F16' }],
     defaultMmproj: 'mmproj-F16.gguf',
   };

@@ -8,7 +8,8 @@ import { ALL_SCREENS, captureAllScreens, GAP_RGBA, screenChoices } from '../../s
 import { captureScreen, listMonitors, type MonitorInfo } from '../../src/capture/screen';
 import { decodePng, pixelAt, type Rgba } from '../fixtures/png';
 import { startMultiMonitorDisplay } from '../fixtures/monitors';
-import { waitFor, type XDisplay } from '../fixtures/xdisplay';
+import type { XDisplay } from '../fixtures/xdisplay';
+import { waitFor } from '../fixtures/wait';
 
 const LEFT = { x: 0, y: 0, width: 1280, height: 720 };
 const RIGHT = { x: 1280, y: 0, width: 640, height: 480 };

@@ -29,6 +29,7 @@ import { ensureFixtures } from '../fixtures/generate';
 import { checkLlamaContents } from '../fixtures/llama-contents';
 import { type ReleaseMirror, startReleaseMirror } from './releaseMirror';
 import { ROOT } from './support';
+import { waitFor } from '../fixtures/wait';
 
 const TAG = 'b1';
 const target = hostTarget();
@@ -186,14 +187,14 @@ describe('installRuntime', () => {
     server.stdout.on('data', (c: Buffer) => (log += c.toString()));
     server.stderr.on('data', (c: Buffer) => (log += c.toString()));
     try {
-      const deadline = Date.now() + 60_000;
-      let health = { status: 0, body: null as unknown };
-      while (Date.now() < deadline && health.status !== 200) {
-        if (server.exitCode !== null) assert.fail(`llama-server exited ${server.exitCode}: ${log.slice(-800)}`);
-        health = await getJson(socket, '/health', apiKey).catch(() => ({ status: 0, body: null }));
-        if (health.status !== 200) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(health.status, 200, `llama-server from the runtime answered /health within 60 s (log: ${log.slice(-800)})`);
+      const exited = new Promise<never>((_, reject) => server.once('exit', (code) => reject(new Error(`llama-server exited ${code}: ${log.slice(-800)}`))));
+      exited.catch(() => undefined); // observed by the race below; not unhandled once the wait is over
+      await Promise.race([
+        exited,
+        waitFor('llama-server from the runtime to answer /health with 200', async () => (await getJson(socket, '/health', apiKey)).status === 200, { timeoutMs: 60_000, intervalMs: 100 }).catch((err: unknown) => {
+          throw new Error(`${err instanceof Error ? err.message : String(err)} (log: ${log.slice(-800)})`);
+        }),
+      ]);
       const props = await getJson(socket, '/props', apiKey);
       assert.equal(props.status, 200);
       assert.equal((props.body as { modalities?: { vision?: boolean } }).modalities?.vision, true, 'the mmproj loaded: it sees');

@@ -2,7 +2,7 @@
 // middle of a write (old state or new, never corrupt), and take their image files when deleted.
 import { strict as assert } from 'node:assert';
 import { fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -42,6 +42,28 @@ async function conversationWithImages(root: string): Promise<{ conversation: Con
 }
 
 describe('history store', () => {
+  it('a failed save rejects to its caller and leaves no other promise rejected unhandled', async () => {
+    const root = join(dir, 'failed-save');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'history'), 'a file where the history folder should be');
+    const history = new HistoryStore(join(root, 'history'), join(root, 'model'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const conversation = { ...crashConversation('A'), id: 'failed-save' };
+      await assert.rejects(history.save(conversation), /ENOTDIR|EEXIST/);
+      await assert.rejects(history.save(conversation), /ENOTDIR|EEXIST/, 'a second save after a failed one is tried, and fails the same way');
+      await history.flush();
+      // Unhandled rejections are reported after the microtask queue drains: give them two turns of the event loop.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.deepEqual(unhandled.map(String), [], 'no unhandled rejection');
+  });
+
   it('round-trips a conversation with its images as files', async () => {
     const root = join(dir, 'roundtrip');
     const { conversation, store } = await conversationWithImages(root);

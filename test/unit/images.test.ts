@@ -303,7 +303,7 @@ describe('BMP (sharp reads none: decoded here)', () => {
     });
   }
 
-  it('decodes a 4000×4000 BMP off the event loop: it never waits more than 50 ms', async () => {
+  it('decodes a 4000×4000 BMP off the event loop: it never waits more than 250 ms', async () => {
     // The decoder takes a second or more for 16 megapixels; on the host's main thread it stalled every extension that long.
     const [w, h] = [4000, 4000];
     const b = bmp(w, h, 24, false);
@@ -322,7 +322,8 @@ describe('BMP (sharp reads none: decoded here)', () => {
     const { data, info } = await sharp(prepared.modelPath).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([...data.subarray((info.width * Math.floor(info.height / 2) + 5) * 3, (info.width * Math.floor(info.height / 2) + 5) * 3 + 3)], [128, 128, 128]);
     const maxMs = delay.max / 1e6;
-    assert.ok(maxMs <= 50, `the event loop waited up to ${maxMs.toFixed(0)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms) while the BMP was prepared in ${ms.toFixed(0)} ms`);
+    // Idle 2-core machine: 12–19 ms; decoding on the main thread: 1.7 s. 250 ms leaves room for a loaded machine's scheduling.
+    assert.ok(maxMs <= 250, `the event loop waited up to ${maxMs.toFixed(0)} ms (p99 ${(delay.percentile(99) / 1e6).toFixed(0)} ms) while the BMP was prepared in ${ms.toFixed(0)} ms`);
   });
 
   it('refuses a compressed BMP with a clear message', async () => {

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { CATALOGUE, DEFAULT_ENTRY_ID, defaultEntry, downloadBaseUrl, FAMILIES, fileUrl, kvCacheBytes, mmprojFor, sizeTolerance } from '../../src/models/catalogue';
-import { type HardwareProfile, recommendModel } from '../../src/models/recommend';
+import { CATALOGUE, DEFAULT_ENTRY_ID, defaultEntry, downloadBaseUrl, FAMILIES, fileUrl, kvCacheBytes, mmprojFor, sizeTolerance, unreachableAdvice } from '../../src/models/catalogue';
+import { cpuScreenshotSeconds, type HardwareProfile, recommendModel } from '../../src/models/recommend';
 import { modelSearchRoots } from '../../src/models/discover';
 import { profileFromGpus } from '../../src/models/hardware';
 import { formatBytes, formatDuration } from '../../src/models/units';
@@ -86,6 +86,15 @@ describe('catalogue', () => {
     assert.equal(fileUrl(FAMILIES[0]!, 'a b.gguf', 'http://127.0.0.1:9/'), 'http://127.0.0.1:9/unsloth/InternVL3-14B-Instruct-GGUF/resolve/main/a%20b.gguf');
   });
 
+  test('when the host cannot be reached, the advice names HF_ENDPOINT and Use Existing Model Files…', () => {
+    const plain = unreachableAdvice({});
+    assert.match(plain, /set HF_ENDPOINT to a Hugging Face mirror/);
+    assert.match(plain, /Use Existing Model Files…/);
+    const mirrored = unreachableAdvice({ HF_ENDPOINT: 'https://hf-mirror.example' });
+    assert.match(mirrored, /HF_ENDPOINT \(https:\/\/hf-mirror\.example\)/);
+    assert.match(mirrored, /Use Existing Model Files…/);
+  });
+
   test('KV cache: Qwen2.5-14B takes 192 KiB a token in f16', () => {
     assert.equal(kvCacheBytes(FAMILIES[0]!, 1), 192 * 1024);
     assert.equal(kvCacheBytes(FAMILIES[0]!, 8192), 1.5 * GB);
@@ -104,12 +113,16 @@ describe('recommendModel', () => {
     { name: 'GTX 1660 6 GB', hw: { gpus: [gpu('NVIDIA GeForce GTX 1660', 6)], systemMemoryBytes: 16 * GB }, id: 'InternVL3-2B:Q8_0', where: 'gpu' },
     { name: 'two GPUs: the larger one counts', hw: { gpus: [gpu('small', 4), gpu('NVIDIA RTX A6000', 48)], systemMemoryBytes: 128 * GB }, id: 'InternVL3-14B:Q6_K', where: 'gpu' },
     { name: 'Apple M3 Max (Metal, 36 GB unified)', hw: { gpus: [gpu('Apple M3 Max', 27)], systemMemoryBytes: 36 * GB }, id: 'InternVL3-14B:Q6_K', where: 'gpu' },
-    { name: 'GPU too small, lots of RAM: CPU', hw: { gpus: [gpu('Intel UHD', 2)], systemMemoryBytes: 64 * GB }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
-    { name: 'CPU only, 32 GB', hw: { gpus: [], systemMemoryBytes: 32 * GB }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
-    { name: 'CPU only, 16 GB', hw: { gpus: [], systemMemoryBytes: 16 * GB }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
-    { name: 'CPU only, 12 GB', hw: { gpus: [], systemMemoryBytes: 12 * GB }, id: 'InternVL3-8B:Q4_K_M', where: 'cpu' },
-    { name: 'CPU only, 8 GB', hw: { gpus: [], systemMemoryBytes: 8 * GB }, id: 'InternVL3-2B:Q8_0', where: 'cpu' },
-    { name: 'CPU only, 4 GB: nothing fits', hw: { gpus: [], systemMemoryBytes: 4 * GB }, id: 'InternVL3-2B:Q4_K_M', where: 'none' },
+    { name: 'GPU too small, lots of RAM: CPU', hw: { gpus: [gpu('Intel UHD', 2)], systemMemoryBytes: 64 * GB, cpuCores: 32 }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
+    { name: 'CPU only, 32 GB', hw: { gpus: [], systemMemoryBytes: 32 * GB, cpuCores: 32 }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
+    { name: 'CPU only, 16 GB', hw: { gpus: [], systemMemoryBytes: 16 * GB, cpuCores: 32 }, id: 'InternVL3-14B:Q4_K_M', where: 'cpu' },
+    { name: 'CPU only, 12 GB', hw: { gpus: [], systemMemoryBytes: 12 * GB, cpuCores: 32 }, id: 'InternVL3-8B:Q4_K_M', where: 'cpu' },
+    { name: 'CPU only, 8 GB', hw: { gpus: [], systemMemoryBytes: 8 * GB, cpuCores: 32 }, id: 'InternVL3-2B:Q8_0', where: 'cpu' },
+    // On the CPU, cores decide as well as RAM: the largest size that starts answering a screenshot within 2 minutes.
+    { name: 'CPU only, 16 cores, 64 GB: 8B, not 14B', hw: { gpus: [], systemMemoryBytes: 64 * GB, cpuCores: 16 }, id: 'InternVL3-8B:Q4_K_M', where: 'cpu' },
+    { name: 'CPU only, 8 cores, 32 GB: 2B', hw: { gpus: [], systemMemoryBytes: 32 * GB, cpuCores: 8 }, id: 'InternVL3-2B:Q8_0', where: 'cpu' },
+    { name: 'CPU only, 2 cores, 24 GB: 2B, and it says it is slow', hw: { gpus: [], systemMemoryBytes: 24 * GB, cpuCores: 2 }, id: 'InternVL3-2B:Q8_0', where: 'cpu' },
+    { name: 'CPU only, 4 GB: nothing fits', hw: { gpus: [], systemMemoryBytes: 4 * GB, cpuCores: 32 }, id: 'InternVL3-2B:Q4_K_M', where: 'none' },
   ];
   for (const p of profiles) {
     test(p.name, () => {
@@ -126,6 +139,16 @@ describe('recommendModel', () => {
       if (p.where === 'none') assert.match(r.reason, /internvlLens\.contextSize/);
     });
   }
+  test('on a slow CPU the reason gives the time, the larger size it skipped and what is faster', () => {
+    const r = recommendModel({ gpus: [], systemMemoryBytes: 24 * GB, cpuCores: 2 }, 8192);
+    assert.match(r.reason, /2 CPU cores/);
+    assert.match(r.reason, /about [3-5] min to start answering about a full-screen screenshot/);
+    assert.match(r.reason, /InternVL3-14B would fit but take about \d+ min/);
+    assert.match(r.reason, /a GPU, or a server/);
+    const fast = recommendModel({ gpus: [], systemMemoryBytes: 64 * GB, cpuCores: 32 }, 8192);
+    assert.doesNotMatch(fast.reason, /slow on this CPU|would fit but/, fast.reason);
+    assert.ok(cpuScreenshotSeconds(r.entry, 2) > cpuScreenshotSeconds(r.entry, 8), 'more cores, less time');
+  });
   test('the need grows with the context: KV cache is counted', () => {
     const hw = { gpus: [gpu('x', 24)], systemMemoryBytes: 64 * GB };
     const small = recommendModel(hw, 4096);

@@ -298,7 +298,20 @@ describe('chat webview overlay', () => {
       await page.goto(url);
       await page.evaluate(() => window.postMessage({ type: 'snapshot', turns: [{ id: 1 }] }, '*'));
       await page.evaluate(() => window.postMessage({ type: 'turn', turn: { id: 't', regions: 'x' } }, '*'));
-      await page.waitForTimeout(50);
+      // Messages are dispatched in order: once a probe posted after them has arrived (and a frame
+      // has been drawn), the view has handled the bad ones.
+      await page.evaluate(
+        () =>
+          new Promise<void>((resolve) => {
+            const probe = (e: MessageEvent) => {
+              if ((e.data as { type?: string } | null)?.type !== 'test-probe') return;
+              window.removeEventListener('message', probe);
+              requestAnimationFrame(() => resolve());
+            };
+            window.addEventListener('message', probe);
+            window.postMessage({ type: 'test-probe' }, '*');
+          }),
+      );
       assert.equal(await page.locator('.turn').count(), 0);
       assert.equal(await page.locator('.empty').count(), 1);
     } finally {
