@@ -8,15 +8,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       eqeqeq: ['error', 'smart'],
-      'no-restricted-imports': [
-        'error',
-        { paths: [{ name: '@fugood/llama.node', message: 'Only the worker (src/worker/) may load the native inference library.' }] },
-      ],
     },
-  },
-  {
-    files: ['src/worker/**', 'test/**', 'bench/**'],
-    rules: { 'no-restricted-imports': 'off' },
   },
   {
     files: ['**/*.d.ts'],

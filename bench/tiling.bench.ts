@@ -11,7 +11,7 @@ import { imageTokenCount, prepareForModel, referenceGrid } from '../src/images';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { testPng } from '../test/fixtures/png';
 import { ROOT } from '../test/integration/support';
-import type { LlamaNode } from '../src/worker/llama-node-api';
+import type { LlamaNode } from './llama-node-api';
 import { reportBench } from './report';
 
 // Loaded by its folder (the worker's own declarations type it).

@@ -1,5 +1,7 @@
-// Builds the three bundles (extension host, inference worker, webview) and lays out the
-// worker's native runtime under dist/node_modules so the packaged extension is self-contained.
+// Builds the bundles (extension host, CLI, the on-demand OpenAI client, the image helpers, the
+// webview) and lays out the host's native runtime (sharp, node-screenshots) under
+// dist/node_modules so the packaged extension is self-contained. Inference runs in llama.cpp's
+// llama-server, a separate executable (dist/llama.cpp/, laid out by scripts/package.mjs).
 import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,8 +22,8 @@ const common = {
 };
 
 /**
- * The OpenAI client (~150 KB minified) is only needed in remote mode: the host and CLI bundles
- * load it from dist/openai.js on first use instead of carrying it.
+ * The OpenAI-compatible client (~150 KB minified), which both engines speak to their server
+ * with: the host and CLI bundles load it from dist/openai.js on first use instead of carrying it.
  */
 const openaiOnDemand = {
   name: 'openai-on-demand',
@@ -38,25 +40,25 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    // The host never loads the native inference library: only the worker does. sharp (images)
-    // is native too: the host loads it on first use, from dist/node_modules.
-    external: ['vscode', '@fugood/llama.node', 'sharp', 'node-screenshots'],
+    // Inference runs in llama-server, never in the host. sharp (images) is native: the host
+    // loads it on first use, from dist/node_modules.
+    external: ['vscode', 'sharp', 'node-screenshots'],
     plugins: [openaiOnDemand],
   },
   {
     ...common,
-    // The headless CLI (bin/internvl-lens) drives the same LocalEngine and worker.
+    // The headless CLI (bin/internvl-lens) drives the same LocalEngine and llama-server.
     entryPoints: { cli: 'src/cli/main.ts' },
     outdir: dist,
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['@fugood/llama.node', 'sharp'],
+    external: ['sharp'],
     plugins: [openaiOnDemand],
   },
   {
     ...common,
-    // The remote engine's HTTP client, shared by the host and the CLI (see openaiOnDemand).
+    // The engines' HTTP client, shared by the host and the CLI (see openaiOnDemand).
     entryPoints: { openai: join(root, 'node_modules', 'openai', 'index.js') },
     outdir: dist,
     platform: 'node',
@@ -75,15 +77,6 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { worker: 'src/worker/main.ts' },
-    outdir: dist,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    external: ['@fugood/llama.node'],
-  },
-  {
-    ...common,
     entryPoints: { webview: 'webview/chat/main.ts', region: 'webview/region/main.ts', diagram: 'webview/diagram/main.ts' },
     outdir: dist,
     platform: 'browser',
@@ -96,8 +89,8 @@ const builds = [
 ];
 
 /**
- * Lays out this platform's native runtime (llama.cpp binding, sharp + libvips, node-screenshots,
- * and the small JS packages they need) under dist/node_modules; scripts/runtime-packages.mjs
+ * Lays out this platform's native runtime (sharp + libvips, node-screenshots, and the small JS
+ * packages they need) under dist/node_modules; scripts/runtime-packages.mjs
  * lists them per target, and scripts/package.mjs does the same for the other platforms' VSIX.
  */
 function copyNativeRuntime() {

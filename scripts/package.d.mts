@@ -17,8 +17,8 @@ export interface ReleaseSource {
   downloadBase: string;
 }
 export declare function stageLlamaServer(target: string, build: LlamaCppBuild, dest: string, options?: { releaseSource?: ReleaseSource; cacheDir?: string }): Promise<StagedLlamaServer | null>;
-export declare function vsixPath(target: string, gpu?: readonly string[]): string;
+export declare function vsixPath(target: string): string;
 export declare function packageTarget(
   target: string,
-  options?: { out?: string; gpu?: readonly string[]; llamaCpp?: LlamaCppBuild; releaseSource?: ReleaseSource; cacheDir?: string },
+  options?: { out?: string; llamaCpp?: LlamaCppBuild; releaseSource?: ReleaseSource; cacheDir?: string },
 ): Promise<{ target: string; out: string; bytes: number; entries: number; packages: string[]; llamaCpp: StagedLlamaServer | null }>;

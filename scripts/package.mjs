@@ -1,9 +1,8 @@
 // Packages the built extension (dist/) into platform-specific VSIX files with
-// `vsce package --target`, each carrying only its platform's native runtime.
+// `vsce package --target`, each carrying only its platform's native runtime and llama-server.
 //   node scripts/package.mjs                        this machine's target → dist/internvl-lens.vsix
 //   node scripts/package.mjs --target linux-arm64   → dist/internvl-lens-linux-arm64.vsix (repeatable)
 //   node scripts/package.mjs --all                 every target in TARGETS
-//   node scripts/package.mjs --target linux-x64 --gpu vulkan   adds llama.cpp's Vulkan build
 //   --llama-cpp portable|test|release|none (or LENS_LLAMA_CPP): which llama-server it carries in
 //     dist/llama.cpp/ (scripts/llama-server-layout.mjs picks the files):
 //     portable  the default: for linux-x64 built here from the bundled source with every CPU
@@ -32,8 +31,7 @@ const ROOT_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.vs
 /**
  * Most a default (CPU) VSIX may weigh, any target. linux-x64 measured: libvips 7.8 MiB, the
  * portable llama-server 5.2 MiB packed solid (29.5 MiB unpacked, 14 CPU variants; 11.6 MiB as
- * separate zip entries), node-screenshots 1.2 MiB, bundles and media 1.9 MiB — 16.5 MiB without
- * @fugood/llama.node's binding (4.0 MiB), which local inference on llama-server replaces. GPU
+ * separate zip entries), node-screenshots 1.2 MiB, bundles and media 1.9 MiB: 16.5 MiB. GPU
  * builds do not fit: they are downloaded on request (src/engine/local/runtimes/).
  */
 export const VSIX_BUDGET_BYTES = 18 * 1048576;
@@ -91,12 +89,12 @@ export async function stageLlamaServer(target, build, dest, { releaseSource, cac
   return { build: kind, ...laid, bytes: manifest.unpackedBytes, packedBytes: manifest.packedBytes };
 }
 
-export function vsixPath(target, gpu = []) {
-  return join(ROOT, 'dist', `internvl-lens-${target}${gpu.map((g) => `-${g}`).join('')}.vsix`);
+export function vsixPath(target) {
+  return join(ROOT, 'dist', `internvl-lens-${target}.vsix`);
 }
 
 /** Stages and packages one target; returns the VSIX path, its size and the llama-server it carries. */
-export async function packageTarget(target, { out = vsixPath(target), gpu = [], llamaCpp = process.env.LENS_LLAMA_CPP || 'portable', releaseSource, cacheDir } = {}) {
+export async function packageTarget(target, { out = vsixPath(target), llamaCpp = process.env.LENS_LLAMA_CPP || 'portable', releaseSource, cacheDir } = {}) {
   const dist = join(ROOT, 'dist');
   if (!existsSync(join(dist, 'extension.js'))) throw new Error('dist/extension.js is missing: run node scripts/build.mjs first');
   const stage = join(dist, 'vsix-stage', target);
@@ -108,7 +106,7 @@ export async function packageTarget(target, { out = vsixPath(target), gpu = [], 
     const p = join(dist, f);
     if (statSync(p).isFile() && !f.endsWith('.vsix')) cpSync(p, join(stage, 'dist', f));
   }
-  const pkgs = layoutRuntime(target, join(stage, 'dist', 'node_modules'), { gpu });
+  const pkgs = layoutRuntime(target, join(stage, 'dist', 'node_modules'));
   const llama = await stageLlamaServer(target, llamaCpp, join(stage, 'dist', 'llama.cpp'), { releaseSource, cacheDir });
   const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--target', target, '--out', out], {
@@ -125,21 +123,19 @@ async function main() {
     options: {
       target: { type: 'string', multiple: true },
       all: { type: 'boolean' },
-      gpu: { type: 'string', multiple: true },
       'llama-cpp': { type: 'string' },
     },
   });
-  const gpu = values.gpu ?? [];
   const llamaCpp = values['llama-cpp'] ?? process.env.LENS_LLAMA_CPP ?? 'portable';
   const jobs = values.all
-    ? TARGETS.map((t) => ({ target: t, out: vsixPath(t, gpu) }))
+    ? TARGETS.map((t) => ({ target: t, out: vsixPath(t) }))
     : values.target
-      ? values.target.map((t) => ({ target: t, out: vsixPath(t, gpu) }))
+      ? values.target.map((t) => ({ target: t, out: vsixPath(t) }))
       : // The default: the VSIX the e2e tests install, for this machine.
         [{ target: hostTarget(), out: join(ROOT, 'dist', 'internvl-lens.vsix') }];
   for (const { target, out } of jobs) {
     const t0 = Date.now();
-    const r = await packageTarget(target, { out, gpu, llamaCpp });
+    const r = await packageTarget(target, { out, llamaCpp });
     const llama = r.llamaCpp ? `llama.cpp ${r.llamaCpp.build} (${(r.llamaCpp.packedBytes / 1048576).toFixed(2)} MiB packed)` : 'no llama.cpp';
     console.log(`${target}: ${(r.bytes / 1048576).toFixed(2)} MiB, ${r.entries} files, ${llama} → ${r.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }

@@ -1,4 +1,5 @@
-// The native runtime each platform-specific VSIX carries under dist/node_modules, and where its
+// The native runtime each platform-specific VSIX carries under dist/node_modules (image decoding
+// and screen capture; inference runs in llama-server, laid out by llama-server-layout.mjs), and where its
 // packages come from: this machine's node_modules for its own platform, otherwise the exact
 // versions from package-lock.json fetched with `npm pack` into .cache/native-runtimes (checked
 // against the lockfile's integrity, never installed into node_modules).
@@ -14,41 +15,25 @@ export const CACHE_DIR = join(ROOT, '.cache', 'native-runtimes');
 /** The targets we publish (`vsce package --target`). */
 export const TARGETS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'darwin-x64', 'win32-x64'];
 
-/**
- * GPU builds of llama.cpp the binding offers per target. They are not in the default VSIX
- * (compressed: Vulkan 15–20 MB, CUDA 72–112 MB); `package.mjs --gpu vulkan` adds one.
- */
-export const GPU_VARIANTS = {
-  'linux-x64': ['vulkan', 'cuda'],
-  'linux-arm64': ['vulkan', 'cuda'],
-  'win32-x64': ['vulkan', 'cuda'],
-  'darwin-arm64': [],
-  'darwin-x64': [],
-};
-
 /** This machine's target, e.g. linux-x64. */
 export function hostTarget() {
   return `${process.platform}-${process.arch}`;
 }
 
 /** Pure-JS packages the native ones need at run time (same files on every platform). */
-const SHARED = ['@fugood/llama.node', 'sharp', 'detect-libc', 'semver', '@img/colour', 'node-screenshots'];
+const SHARED = ['sharp', 'detect-libc', 'semver', '@img/colour', 'node-screenshots'];
 
 /**
  * Every package under dist/node_modules for `target`: the shared JS packages plus exactly one
- * prebuilt binary package per native library (llama.cpp, sharp + libvips, node-screenshots).
+ * prebuilt binary package per native library (sharp + libvips, node-screenshots). Inference is
+ * not among them: it runs in llama-server (dist/llama.cpp/).
  */
-export function runtimePackages(target, { gpu = [] } = {}) {
+export function runtimePackages(target) {
   if (!TARGETS.includes(target)) throw new Error(`unknown target ${target}; one of ${TARGETS.join(', ')}`);
   const [os] = target.split('-');
-  for (const v of gpu) {
-    if (!GPU_VARIANTS[target].includes(v)) throw new Error(`no ${v} build of llama.cpp for ${target}`);
-  }
   const screenshotsAbi = { linux: '-gnu', win32: '-msvc', darwin: '' }[os];
   return [
     ...SHARED,
-    `@fugood/node-llama-${target}`,
-    ...gpu.map((v) => `@fugood/node-llama-${target}-${v}`),
     `@img/sharp-${target}`,
     // On Windows libvips is inside the sharp binary package.
     ...(os === 'win32' ? [] : [`@img/sharp-libvips-${target}`]),
@@ -109,10 +94,10 @@ export function fetchPackage(name, version, integrity) {
 }
 
 /** Lays out `target`'s runtime packages in `destNodeModules` (emptied first). */
-export function layoutRuntime(target, destNodeModules, options = {}) {
+export function layoutRuntime(target, destNodeModules) {
   rmSync(destNodeModules, { recursive: true, force: true });
   mkdirSync(destNodeModules, { recursive: true });
-  const pkgs = runtimePackages(target, options);
+  const pkgs = runtimePackages(target);
   for (const name of pkgs) {
     const from = packageSource(name);
     cpSync(from, join(destNodeModules, name), { recursive: true, filter: (p) => p === from || !NOT_AT_RUN_TIME.test(p.slice(from.length)) });

@@ -23,9 +23,10 @@ export const Settings = {
   remoteTimeoutSeconds: `${SECTION}.remote.requestTimeoutSeconds`,
   modelsDirectory: `${SECTION}.modelsDirectory`,
   historyRetentionDays: `${SECTION}.historyRetentionDays`,
+  llamaServerPath: `${SECTION}.llamaServerPath`,
 } as const;
 
-/** Where the model runs: the local worker, or an OpenAI-compatible server. */
+/** Where the model runs: the local llama-server, or an OpenAI-compatible server elsewhere. */
 export type EngineKind = 'local' | 'remote';
 
 /** The SecretStorage key of the remote server's API key (never a setting: settings sync and leak). */
@@ -57,6 +58,8 @@ export interface LensConfig {
   modelsDirectory: string;
   /** Days a saved conversation is kept after its last change; 0 keeps them until deleted. */
   historyRetentionDays: number;
+  /** internvlLens.llamaServerPath: one's own llama-server; '' uses the chosen runtime. */
+  llamaServerPath: string;
 }
 
 function expandHome(p: string): string {
@@ -86,6 +89,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     remoteTimeoutSeconds: positiveOr(c.get<number>('remote.requestTimeoutSeconds', DEFAULT_REMOTE_TIMEOUT_SECONDS), DEFAULT_REMOTE_TIMEOUT_SECONDS),
     modelsDirectory: expandHome(c.get<string>('modelsDirectory', '')),
     historyRetentionDays: c.get<number>('historyRetentionDays', 90),
+    llamaServerPath: expandHome(c.get<string>('llamaServerPath', '')),
   };
 }
 

@@ -1,5 +1,4 @@
 // The one object that owns InternVL Lens's services and disposables.
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { readConfig, REMOTE_API_KEY_SECRET, Settings, type EngineKind, type LensConfig } from './config';
 import { AttachmentStore } from './chat/attachments';
@@ -8,6 +7,7 @@ import { Conversation } from './chat/conversation';
 import { HistoryStore } from './chat/history';
 import type { Engine } from './engine/engine';
 import { LocalEngine } from './engine/local/localEngine';
+import { chooseLlamaServer, parseRuntimeChoice, RUNTIME_CHOICE_KEY } from './engine/local/runtimes/choose';
 import { RemoteEngine } from './engine/remote/remoteEngine';
 import { SwitchableEngine } from './engine/switchable';
 
@@ -75,8 +75,15 @@ export class LensContext implements vscode.Disposable {
       });
     }
     return new LocalEngine({
-      workerPath: join(this.extension.extensionPath, 'dist', 'worker.js'),
       settings: () => this.config,
+      server: () =>
+        chooseLlamaServer({
+          extensionPath: this.extension.extensionPath,
+          storagePath: this.extension.globalStorageUri.fsPath,
+          configuredPath: this.config.llamaServerPath,
+          choice: parseRuntimeChoice(this.extension.globalState.get(RUNTIME_CHOICE_KEY)),
+          log: (m) => log('info', m),
+        }),
       log,
     });
   }

@@ -1,8 +1,8 @@
 // The live generation rate of a streaming answer, for the status line ("Generating — 21.4 tok/s").
 // The final stats carry the engine's exact figure; this one is measured in the host as tokens
-// arrive, so it counts tokens, not messages: the local worker batches several tokens per message
-// and says how many. A piece without a count (a remote server's stream delta) counts as one token,
-// and the rate says it is approximate.
+// arrive, so it counts tokens, not messages: an engine that knows how many tokens a piece holds
+// says so (the local llama-server streams one per token). A piece without a count (a remote
+// server's stream delta) counts as one token, and the rate says it is approximate.
 
 export interface GenerationRateReading {
   tokensPerSecond: number;

@@ -1,17 +1,18 @@
 // The headless CLI: the extension's engines without the editor, for scripts, CI jobs and agents:
-// the LocalEngine and its worker, or the RemoteEngine with --endpoint. Prints one JSON object on
+// the LocalEngine and its llama-server, or the RemoteEngine with --endpoint. Prints one JSON object on
 // stdout; errors go to stderr as JSON, exit code 1.
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
 //   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [options]
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_REMOTE_TIMEOUT_SECONDS, REMOTE_API_KEY_ENV } from '../config';
 import type { ChatStats, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { LocalEngine } from '../engine/local/localEngine';
+import { chooseLlamaServer } from '../engine/local/runtimes/choose';
 import { RemoteEngine } from '../engine/remote/remoteEngine';
 import { parseRegions, presetPrompt, type Region } from '../grounding';
 import { prepareForModel, probeImage, regionToPixels, type ImageTransform } from '../images';
@@ -28,9 +29,19 @@ const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
                      e.g. http://gpu-box:23333/v1; its API key from $${REMOTE_API_KEY_ENV}
   --remote-model M   the served model (default: the first one the server lists)
   --timeout S        seconds to wait for the server to answer (default ${DEFAULT_REMOTE_TIMEOUT_SECONDS})
-  --verbose          worker and llama.cpp (or server request) logs on stderr`;
+  --llama-server P   the llama-server to run (default: $INTERNVL_LENS_LLAMA_SERVER, the built-in
+                     one, then PATH)
+  --verbose          llama-server's (or the remote requests') log on stderr`;
 
 class UsageError extends Error {}
+
+/** Where per-user caches go: $XDG_CACHE_HOME, ~/Library/Caches, %LOCALAPPDATA%, else ~/.cache. */
+function cacheDir(): string {
+  if (process.env.XDG_CACHE_HOME) return process.env.XDG_CACHE_HOME;
+  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Caches');
+  if (process.platform === 'win32' && process.env.LOCALAPPDATA) return process.env.LOCALAPPDATA;
+  return join(homedir(), '.cache');
+}
 
 function integer(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -81,6 +92,7 @@ async function run(argv: string[]): Promise<CliResult> {
       endpoint: { type: 'string' },
       'remote-model': { type: 'string' },
       timeout: { type: 'string' },
+      'llama-server': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,8 +138,15 @@ async function run(argv: string[]): Promise<CliResult> {
       gpuLayers: integer(values['gpu-layers'], 'gpu-layers', -1),
       threads: integer(values.threads, 'threads', 0),
       idleUnloadMinutes: 0,
+      maxTiles,
     };
-    engine = new LocalEngine({ workerPath: join(__dirname, 'worker.js'), settings: () => settings, log });
+    const configuredPath = values['llama-server'] ?? process.env.INTERNVL_LENS_LLAMA_SERVER ?? '';
+    engine = new LocalEngine({
+      settings: () => settings,
+      // dist/cli.js: the extension's root is one folder up; the built-in build unpacks into the user's cache.
+      server: () => chooseLlamaServer({ extensionPath: join(__dirname, '..'), storagePath: join(cacheDir(), 'internvl-lens'), configuredPath: configuredPath && resolve(configuredPath), log: (m) => log('info', m) }),
+      log,
+    });
   }
   const abort = new AbortController();
   const onSigint = () => abort.abort();

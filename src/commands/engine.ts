@@ -139,7 +139,7 @@ export const engineMenu = (ctx: LensContext) => async () => {
         ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
         { label: '$(cloud-download) Download Model…', command: DOWNLOAD_MODEL },
         { label: '$(folder-opened) Use Existing Model Files…', command: USE_EXISTING_MODEL },
-        { label: '$(debug-restart) Restart Inference Worker', command: 'internvlLens.restartEngine' },
+        { label: '$(debug-restart) Restart Inference Engine', command: 'internvlLens.restartEngine' },
         { label: '$(cloud) Use a Remote Server', description: `${Settings.engine}: remote`, command: SWITCH_ENGINE, args: ['remote'] },
       ];
   items.push({ label: '$(output) Show Log', command: 'internvlLens.showLog' }, { label: '$(gear) Model Settings', command: 'workbench.action.openSettings', args: [SECTION] });

@@ -86,7 +86,7 @@ interface BuildItem extends vscode.QuickPickItem {
 /** The catalogue as a quick pick, the recommended build first with the reason in one line. */
 async function pickBuild(ctx: LensContext): Promise<CatalogueEntry | 'existing' | undefined> {
   const hardware = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'InternVL Lens: checking this machine…' }, () =>
-    queryHardware(join(ctx.extension.extensionPath, 'dist', 'worker.js'), (level, m) => ctx.output[level](m)),
+    queryHardware((level, m) => ctx.output[level](m)),
   );
   const contextSize = ctx.config.contextSize;
   const recommended = recommendModel(hardware, contextSize);

@@ -1,15 +1,32 @@
-// The one interface every inference engine implements (local worker today, remote server next).
-// Nothing here knows about VS Code, so the CLI and tests can drive engines directly.
-import type { ChatStats as WorkerChatStats } from '../protocol/worker';
-
-/** Stats a remote server may not report: KV-cache reuse and timings of the prompt and images. */
-type UnknowableStat = 'promptTokens' | 'contextTokens' | 'reusedTokens' | 'kvReused' | 'imagesEncoded' | 'promptMs' | 'imageEncodeMs';
+// The one interface every inference engine implements (the supervised local llama-server, or a
+// remote server). Nothing here knows about VS Code, so the CLI and tests can drive engines directly.
 
 /**
- * How one answer went. The local worker knows every figure; `null` is an engine saying it cannot
- * know (a remote server reports cache reuse only when it says so, and image-encode time never).
+ * How one answer went. `null` is an engine saying it cannot know (a remote server reports cache
+ * reuse only when it says so; image-encode time is never reported separately).
  */
-export type ChatStats = Omit<WorkerChatStats, UnknowableStat> & { [K in UnknowableStat]: WorkerChatStats[K] | null };
+export interface ChatStats {
+  /** Prompt tokens evaluated for this turn (the rest came from the KV cache). */
+  promptTokens: number | null;
+  /** The whole prompt in tokens, images included. */
+  contextTokens: number | null;
+  /** Of `contextTokens`, the images' share (on InternVL's reference grid). */
+  imageTokens: number;
+  /** Prompt tokens reused from the KV cache (llama-server's `cache_n`). */
+  reusedTokens: number | null;
+  kvReused: boolean | null;
+  /** Whether any image was encoded for this turn (false: a follow-up reused the encoded images). */
+  imagesEncoded: boolean | null;
+  /** Time spent evaluating the prompt, image encoding included. */
+  promptMs: number | null;
+  /** llama.cpp reports no separate image-encode time: `promptMs` when images were encoded, else 0. */
+  imageEncodeMs: number | null;
+  generatedTokens: number;
+  timeToFirstTokenMs: number | null;
+  tokensPerSecond: number;
+  interrupted: boolean;
+  contextFull: boolean;
+}
 
 export interface ChatImage {
   /** Absolute path of the image file as it should be shown to the model. */
@@ -51,7 +68,7 @@ export type EngineState =
 
 /**
  * Receives streamed answer text. `tokens` is how many model tokens `text` holds, when the engine
- * knows (the local worker sends several per message); without it a piece is roughly one token.
+ * knows; without it a piece is roughly one token.
  */
 export type TokenListener = (text: string, tokens?: number) => void;
 

@@ -1,8 +1,8 @@
-// What this machine offers a model: GPUs as llama.cpp sees them (asked of a short-lived inference
-// worker: the host never loads the native library) and the system RAM.
+// What this machine offers a model: its GPUs, from the operating system's own probes
+// (engine/local/runtimes/gpus.ts: nothing native loads in the host, and the CPU build of
+// llama-server would list only the CPU), and the system RAM.
 import { totalmem } from 'node:os';
-import type { HardwareDevice } from '../protocol/worker';
-import { WorkerProcess, type WorkerLog } from '../engine/local/workerProcess';
+import { probeGpus, type GpuSeen, type Probes, systemProbes } from '../engine/local/runtimes/gpus';
 import type { HardwareProfile } from './recommend';
 
 export interface MachineProfile extends HardwareProfile {
@@ -10,36 +10,29 @@ export interface MachineProfile extends HardwareProfile {
   note: string | null;
 }
 
-/** GPUs from the device list (one entry per GPU, the build that reports most memory), and the RAM. */
-export function profileFromDevices(devices: readonly HardwareDevice[], systemMemoryBytes: number): HardwareProfile {
-  const gpus = new Map<string, number>();
-  for (const d of devices) {
-    if (d.type !== 'gpu' && d.type !== 'igpu') continue;
-    gpus.set(d.deviceName, Math.max(gpus.get(d.deviceName) ?? 0, d.maxMemorySize));
-  }
-  return { gpus: [...gpus].map(([name, memoryBytes]) => ({ name, memoryBytes })), systemMemoryBytes };
+/**
+ * One entry per GPU (named once, with the most memory any probe reported). A GPU of unknown
+ * memory (integrated ones) shares the system RAM: counted as none of its own.
+ */
+export function profileFromGpus(gpus: readonly GpuSeen[], systemMemoryBytes: number): HardwareProfile {
+  const byName = new Map<string, number>();
+  for (const g of gpus) byName.set(g.name, Math.max(byName.get(g.name) ?? 0, g.memoryBytes ?? 0));
+  return { gpus: [...byName].map(([name, memoryBytes]) => ({ name, memoryBytes })), systemMemoryBytes };
 }
 
 let cached: Promise<MachineProfile> | null = null;
 
-/** Asks a worker once per session; a failure still gives the RAM, with a note. */
-export function queryHardware(workerPath: string, log: WorkerLog, timeoutMs = 30_000): Promise<MachineProfile> {
+/** Probes once per session (each probe bounded in time and output; a failed one is a GPU not seen). */
+export function queryHardware(log: (level: 'info' | 'warn', message: string) => void, probes: Probes = systemProbes): Promise<MachineProfile> {
   cached ??= (async () => {
-    const worker = new WorkerProcess(workerPath, log);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs / 1000} s`)), timeoutMs)));
-      const { devices } = await Promise.race([worker.hardware(), timeout]);
-      log('info', `devices: ${devices.map((d) => `${d.variant}/${d.deviceName} (${d.type}, ${d.maxMemorySize} bytes)`).join('; ') || 'none'}`);
-      return { ...profileFromDevices(devices, totalmem()), note: null };
-    } catch (err) {
-      cached = null;
-      log('warn', `could not list GPUs: ${(err as Error).message}`);
-      return { gpus: [], systemMemoryBytes: totalmem(), note: `GPUs could not be listed (${(err as Error).message})` };
-    } finally {
-      clearTimeout(timer);
-      await worker.stop();
-    }
+    const { gpus } = await probeGpus(probes);
+    log('info', `GPUs: ${gpus.map((g) => `${g.name} (${g.vendor}, ${g.memoryBytes ?? '?'} bytes)`).join('; ') || 'none seen'}`);
+    return { ...profileFromGpus(gpus, totalmem()), note: null };
   })();
   return cached;
+}
+
+/** Forgets the probed profile (tests). */
+export function forgetHardware(): void {
+  cached = null;
 }

@@ -1,5 +1,5 @@
 // The chat panel in a real VS Code (code-server): an image pasted into the composer is sent with
-// a question to the real worker (the endless tiny model keeps streaming until stopped), the
+// a question to the real llama-server (the endless tiny model keeps streaming until stopped), the
 // answer is stopped, the window reloads, and the conversation — question, image, partial
 // answer — is still there, read back from the history on disk.
 import { strict as assert } from 'node:assert';

@@ -52,9 +52,10 @@ describe('User journeys in a real VS Code', () => {
   }
 
   const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
-  const workers = (): number[] =>
+  /** The extension's llama-server processes (the built-in build, unpacked into its global storage). */
+  const servers = (): number[] =>
     listProcesses()
-      .filter((p) => p.cmdline.includes(server.extensionsDir) && p.cmdline.includes('worker.js'))
+      .filter((p) => p.cmdline.includes(server.userDataDir) && /llama-server\b/.test(p.cmdline))
       .map((p) => p.pid);
 
   /** Types `question` in the chat and waits for the last turn to end with `status`; returns its raw answer. */
@@ -117,15 +118,17 @@ describe('User journeys in a real VS Code', () => {
     await runCommand(page, 'InternVL Lens: Open Chat');
     assert.equal(await ask('What does this diagram show?'), sentence.answer);
     await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).waitFor({ timeout: 10_000 });
-    const worker = workers();
-    assert.equal(worker.length, 1);
+    const first = servers();
+    assert.equal(first.length, 1);
 
     // With a model loaded, another file in the settings: no unload, no window reload.
     await writeWorkspaceSettings({ 'internvlLens.modelPath': join(server.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
     assert.equal(await ask('Where is the Save button?'), grounding.answer, 'answered by the newly configured model');
     await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).count(), 0, 'the old model is no longer shown');
-    assert.deepEqual(workers(), worker, 'the same worker loaded the new model');
+    const second = servers();
+    assert.equal(second.length, 1, `one llama-server runs (${second.join(', ')})`);
+    assert.notEqual(second[0], first[0], 'the new model runs in a restarted llama-server; the old one ended');
   });
 
   it('stops a generation: the answer ends where it was stopped, and the next question is answered', async () => {
@@ -142,7 +145,7 @@ describe('User journeys in a real VS Code', () => {
     await frame.locator('.composer textarea').fill('Count for me.');
     await frame.locator('.composer textarea').press('Enter');
     await frame.waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 40, null, { timeout: 60_000 });
-    const worker = workers();
+    const worker = servers();
     assert.equal(worker.length, 1);
 
     await runCommand(page, 'InternVL Lens: Stop Generating');
@@ -150,18 +153,20 @@ describe('User journeys in a real VS Code', () => {
     await stopped.and(frame.locator('[data-status="stopped"]')).waitFor({ timeout: 10_000 });
     const raw = (await stopped.locator('.answer').getAttribute('data-raw')) ?? '';
     assert.match(raw, /^Counting:( tick)+$/);
-    // Ready again, on the same worker (stopping does not end the process), and the answer stays as it was.
+    // Ready again, on the same server (stopping closes the stream, not the process), and the answer stays as it was.
     await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-endless' }).waitFor({ timeout: 10_000 });
-    assert.deepEqual(workers(), worker);
+    assert.deepEqual(servers(), worker);
     assert.equal(await stopped.locator('.answer').getAttribute('data-raw'), raw, 'the stopped answer did not grow after Stop');
     assert.equal(await stopped.getAttribute('data-status'), 'stopped');
 
-    // The next question is answered by the same worker (in a new chat: the stopped answer, thousands
-    // of tokens long, would not leave room in the 4096-token context).
+    // The next question is answered after the switch to another model (in a new chat: the stopped
+    // answer, thousands of tokens long, would not leave room in the 4096-token context).
     await writeWorkspaceSettings({ 'internvlLens.modelPath': join(server.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
     await runCommand(page, 'InternVL Lens: New Chat');
     await frame.locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await ask('Where is the Save button?'), grounding.answer);
-    assert.deepEqual(workers(), worker, 'the same worker answered');
+    const after = servers();
+    assert.equal(after.length, 1, 'one llama-server: the endless one ended with the switch');
+    assert.notEqual(after[0], worker[0], 'the grounding model runs in a restarted llama-server');
   });
 });

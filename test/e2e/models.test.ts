@@ -72,7 +72,7 @@ describe('Models in a real VS Code', () => {
   it('Download Model… asks the mirror, and a file that is not the catalogue one is refused with nothing set up', async () => {
     await runCommand(page, 'InternVL Lens: Download Model…', 20_000);
     const pick = page.locator(QUICK_INPUT);
-    // The recommendation (the worker listed this machine's devices) comes first, with its reason.
+    // The recommendation (from this machine's GPU probes and RAM) comes first, with its reason.
     await pick.locator('.monaco-list-row', { hasText: 'recommended' }).first().waitFor({ timeout: 30_000 });
     assert.match((await pick.locator('.monaco-list-row').first().textContent()) ?? '', /InternVL3-\d+B .*recommended.*(runs entirely on the GPU|runs on the CPU|less than even)/);
     await pick.locator('input.input').fill('InternVL3-14B Q4_K_M');

@@ -1,5 +1,5 @@
 // One local-mode journey, run by offline.test.ts inside a network namespace that has only
-// loopback: code-server, Chromium, the extension host and the inference worker all start here.
+// loopback: code-server, Chromium, the extension host and llama-server all start here.
 // Explains an image from the Explorer with the tiny grounding model and writes what it saw to
 // the JSON file named by argv[2].
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // Offline proof: local mode in a network namespace with no interface but loopback
 // (`unshare -n`, as root; `unshare -rn` otherwise). code-server, Chromium, the extension host and
-// the inference worker run the whole journey in there (test/e2e/offline-journey.ts) under
+// llama-server run the whole journey in there (test/e2e/offline-journey.ts) under
 // `strace -f`, which records every connect/sendto/sendmsg any of them makes: the question is
 // answered, and not one of those calls named an address other than loopback.
 import { strict as assert } from 'node:assert';
@@ -128,7 +128,7 @@ describe('offline proof', () => {
     assert.ok(calls.some((c) => isLoopback(c.address)), `the trace recorded loopback connections (${calls.length} internet calls)`);
     const outside = calls.filter((c) => !isLoopback(c.address));
     const describe = (cs: InetCall[]) => [...new Set(cs.map((c) => `${c.program} → ${c.address}${c.udpConnect ? ' (UDP connect)' : ''}`))];
-    // code-server (VS Code's server and extension host) and the extension's worker: not one attempt.
+    // code-server (VS Code's server and extension host) and the extension's llama-server: not one attempt.
     const vscodeAndExtension = outside.filter((c) => !isChromium(c.program));
     assert.deepEqual(describe(vscodeAndExtension), [], `VS Code and the extension tried no other address; first: ${vscodeAndExtension[0]?.line}`);
     // The test's Chromium (standing in for VS Code's window) probes IPv6 reachability with a UDP

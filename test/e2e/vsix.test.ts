@@ -17,13 +17,15 @@ import { REPO_ROOT } from './harness';
 
 const MiB = 1048576;
 /** What the extension loads from dist/ (the CLI bundle, sourcemaps and stage leftovers stay out). */
-const BUNDLES = ['extension.js', 'worker.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
+const BUNDLES = ['extension.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
 
-/** The native libraries every target must carry, one each, as path patterns under dist/node_modules. */
+/**
+ * The native libraries every target must carry, one each, as path patterns under dist/node_modules
+ * (inference is llama-server's, under dist/llama.cpp/: no Node binding of llama.cpp is shipped).
+ */
 function requiredNatives(target: string): RegExp[] {
   const [os] = target.split('-');
   return [
-    new RegExp(`^@fugood/node-llama-${target}/index\\.node$`),
     new RegExp(`^@img/sharp-${target}/lib/sharp-${target}-[\\d.]+\\.node$`),
     os === 'win32' ? /^@img\/sharp-win32-x64\/lib\/libvips-cpp-[\d.]+\.dll$/ : new RegExp(`^@img/sharp-libvips-${target}/lib/libvips-cpp\\.`),
     new RegExp(`^node-screenshots-${target}(-gnu|-msvc)?/node-screenshots\\.${target}(-gnu|-msvc)?\\.node$`),

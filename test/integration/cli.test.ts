@@ -9,7 +9,7 @@ import { referenceGrid, imageTokenCount } from '../../src/images';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { encodePng, solidImage } from '../fixtures/png';
-import { ROOT, tinyModel } from './support';
+import { ROOT, testLlamaServerPath, tinyModel } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-cli-'));
 const screenshot = join(scratch, 'screen.png');
@@ -23,7 +23,7 @@ interface CliRun {
 
 async function cli(...args: string[]): Promise<CliRun> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '' } });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '', INTERNVL_LENS_LLAMA_SERVER: testLlamaServerPath() } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -74,6 +74,14 @@ describe('internvl-lens CLI', () => {
     assert.equal(err.error.code, 'model-file-missing');
     assert.equal(err.error.setting, 'internvlLens.mmprojPath');
     assert.ok(err.error.message.includes(missing));
+  });
+
+  it('names a --llama-server that is not there, with exit code 1', async () => {
+    const missing = join(scratch, 'no-llama-server');
+    const r = await cli('ask', screenshot, 'hi', ...modelFlags('sentence'), '--llama-server', missing);
+    assert.equal(r.code, 1);
+    const err = JSON.parse(r.stderr) as { error: { code: string; message: string } };
+    assert.match(err.error.message, new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which is not a file`));
   });
 
   it('prints usage for a wrong command line, with exit code 2', async () => {

@@ -7,15 +7,15 @@
 // hangs on is a check the pre-flight lacks.
 //   LENS_GGUF_FUZZ_SEED=<n> replays another campaign.
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleCheckChild, runCheck, type CheckReport } from '../fixtures/gguf-check';
 import { mutations, prng, type Mutation } from '../fixtures/gguf-mutations';
-import { ROOT, tinyModel } from './support';
+import { freePort } from '../../src/engine/local/llamaServer';
+import { testLlamaServerPath, tinyModel } from './support';
 
 const SEED = Number(process.env.LENS_GGUF_FUZZ_SEED ?? 14_2);
 const PER_FILE = 1000;
@@ -72,23 +72,6 @@ async function campaign(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function llamaServerBin(): string {
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'build-llama-server.sh'), '--print-dir'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, `scripts/build-llama-server.sh --print-dir failed: ${r.stderr}`);
-  return join(r.stdout.trim().split('\n').pop()!, 'llama-server');
 }
 
 type LoadOutcome = 'loaded' | 'refused' | 'crashed' | 'hung';
@@ -171,7 +154,7 @@ describe('GGUF pre-flight under fuzzing: mutated headers of the tiny model and m
   });
 
   it(`hands llama-server (up to ${LLAMA_SERVER_STARTS} starts, in its own process) nothing it crashes or hangs on`, async (t) => {
-    const bin = llamaServerBin();
+    const bin = testLlamaServerPath();
     const control = await loadInLlamaServer(bin, good.modelPath, good.mmprojPath);
     assert.equal(control.outcome, 'loaded', `the untouched pair did not load: ${control.detail}`);
     const accepted = checks.filter((c) => c.outcome === 'accepted').sort((a, b) => a.path.localeCompare(b.path));

@@ -2,7 +2,7 @@
 // would make llama.cpp fail or abort; the checks must refuse them before any native load, with a
 // message that names the file, the problem and the setting that fixes it.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,8 @@ import { EngineError } from '../../src/engine/errors';
 import { LocalEngine } from '../../src/engine/local/localEngine';
 import { preflightModelFiles } from '../../src/engine/local/preflight';
 import { writeTinyInternVL, type TinyInternVLOptions } from '../fixtures/tiny-model/tiny-internvl';
-import { ROOT, WORKER_PATH } from './support';
+import { freePort } from '../../src/engine/local/llamaServer';
+import { testLlamaServer, testLlamaServerPath } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-preflight-'));
 let counter = 0;
@@ -40,27 +41,36 @@ async function refusal(files: { modelPath: string; mmprojPath: string }): Promis
   assert.fail('expected the files to be refused');
 }
 
-/** Loads a pair with the binding in a child process (it may abort) and says how that went. */
-function loadNatively(files: { modelPath: string; mmprojPath: string }): Promise<string> {
-  const script = `
-    const l = require(${JSON.stringify(join(ROOT, 'node_modules', '@fugood', 'llama.node'))});
-    (async () => {
-      const ctx = await l.loadModel({ model: process.argv[1], n_ctx: 1024, n_threads: 1, n_gpu_layers: 0 });
-      try { ctx.initMultimodal({ path: process.argv[2], use_gpu: false }); console.log('RESULT loaded'); }
-      catch { console.log('RESULT projector refused'); }
-      await ctx.release();
-    })().catch(() => console.log('RESULT model refused'));`;
+/**
+ * Starts llama-server on a pair (it may abort) and says how that went: loaded, or how it ended.
+ * With its warm-up (an image encoded at load), so a projector that breaks on encoding breaks here.
+ */
+async function loadNatively(files: { modelPath: string; mmprojPath: string }): Promise<string> {
+  const port = await freePort();
+  const args = ['--model', files.modelPath, '--mmproj', files.mmprojPath, '--ctx-size', '1024', '--threads', '1', '--n-gpu-layers', '0', '--host', '127.0.0.1', '--port', String(port), '--no-webui'];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['-e', script, files.modelPath, files.mmprojPath], { timeout: 30_000 }, (err, stdout) => {
-      const result = /RESULT (.*)/.exec(stdout)?.[1] ?? 'no result';
-      const e = err as (Error & { code?: number; signal?: string }) | null;
-      resolve(e ? `${result}, then ${e.signal ?? `exit ${e.code}`}` : result);
+    const child = spawn(testLlamaServerPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    let loaded = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const onData = (d: Buffer) => {
+      log = (log + d.toString()).slice(-65536);
+      if (!loaded && /model loaded/.test(log)) {
+        loaded = true;
+        child.kill('SIGTERM');
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(loaded ? 'loaded' : (signal ?? `exit ${code}`));
     });
   });
 }
 
 describe('the broken files made for these tests', () => {
-  it('really break llama.cpp: each aborts, crashes or is refused when loaded natively', async () => {
+  it('really break llama.cpp: each aborts, crashes or is refused by llama-server', async () => {
     const outcomes = {
       good: await loadNatively(await pair()),
       truncatedModel: await loadNatively(await pair({ truncate: { llm: 100_000 } })),
@@ -83,11 +93,12 @@ describe('the broken files made for these tests', () => {
 describe('pre-flight checks on model files', () => {
   it('accept a good pair and derive the most tokens one image can take', async () => {
     const { modelPath, mmprojPath } = await pair();
-    assert.deepEqual(await preflightModelFiles({ modelPath, mmprojPath }), { modelPath, mmprojPath, maxImageTokens: 13 * 256 + 2 });
+    assert.deepEqual(await preflightModelFiles({ modelPath, mmprojPath }), { modelPath, modelName: 'tiny-internvl3', mmprojPath, maxImageTokens: 13 * 256 + 2 });
     const fewTiles = await pair({ maxTiles: 4 });
     assert.equal((await preflightModelFiles(fewTiles)).maxImageTokens, 5 * 256 + 2);
     assert.deepEqual(await preflightModelFiles({ modelPath, mmprojPath: '' }), {
       modelPath,
+      modelName: 'tiny-internvl3',
       mmprojPath: null,
       maxImageTokens: null,
     });
@@ -161,15 +172,15 @@ describe('pre-flight checks on model files', () => {
     assert.match(asMmproj.message, /its architecture is qwen2; an mmproj has clip/);
   });
 
-  it('keep the engine from starting a worker for a broken file', async () => {
+  it('keep the engine from starting llama-server for a broken file', async () => {
     const files = await pair({ int32Keys: ['clip.vision.projector.scale_factor'] });
     const engine = new LocalEngine({
-      workerPath: WORKER_PATH,
+      server: testLlamaServer,
       settings: () => ({ ...files, contextSize: 2048, gpuLayers: 0, threads: 1, idleUnloadMinutes: 0 }),
       log: () => undefined,
     });
     await assert.rejects(engine.chat([{ role: 'user', text: 'hi', images: [] }], { maxTokens: 4, temperature: 0 }, () => undefined), /scale_factor as int32/);
-    assert.equal(engine.workerPid, undefined);
+    assert.equal(engine.serverPid, undefined);
     assert.equal(engine.state.kind, 'idle');
     await engine.dispose();
   });

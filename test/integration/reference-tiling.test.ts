@@ -1,37 +1,25 @@
 // Images resized to InternVL's reference grid are tiled by llama.cpp exactly on that grid:
-// counted with `tokenize` on the tiny model through the real @fugood/llama.node.
+// counted by the real llama-server (the test build) on the tiny model.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { imageTokenCount, prepareForModel, referenceGrid } from '../../src/images';
 import { testPng } from '../fixtures/png';
-import { ROOT, tinyModel } from './support';
-
-interface Context {
-  initMultimodal(options: { path: string; use_gpu?: boolean }): boolean;
-  tokenize(text: string, options?: { media_paths?: string[] }): Promise<{ tokens: Int32Array }>;
-  release(): Promise<void>;
-}
-// Loaded by its folder with require, as the worker does (see src/worker/llama-node-api.ts).
-const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as {
-  loadModel(options: { model: string; n_ctx?: number }): Promise<Context>;
-};
+import { tinyModel } from './support';
+import { TinyServer } from './tinyServer';
 
 let scratch: string;
-let ctx: Context;
-const count = async (file: string) => (await ctx.tokenize('<__media__>', { media_paths: [file] })).tokens.length;
+let server: TinyServer;
+const count = (file: string) => server.imageTokens(file);
 
 before(async () => {
   scratch = await mkdtemp(path.join(tmpdir(), 'lens-tiling-'));
-  const { modelPath, mmprojPath } = tinyModel('sentence');
-  ctx = await llama.loadModel({ model: modelPath, n_ctx: 8192 });
-  assert.equal(ctx.initMultimodal({ path: mmprojPath, use_gpu: false }), true);
+  server = await TinyServer.start(tinyModel('sentence'), 16384);
 });
 after(async () => {
-  await ctx?.release();
+  await server?.stop();
   await rm(scratch, { recursive: true, force: true });
 });
 

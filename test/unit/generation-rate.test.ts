@@ -14,7 +14,7 @@ describe('GenerationRate', () => {
   it('counts the tokens of batched messages, not the messages', () => {
     const clock = manualClock();
     const rate = new GenerationRate(clock.now);
-    // The worker sends the first token alone, then batches (here every 32 ms): 40 tok/s is ~1.28 tokens
+    // An engine may send the first token alone, then batches (here every 32 ms): 40 tok/s is ~1.28 tokens
     // per batch, so batches of 1 and 2 alternate; at 25 batches a second a message count would say 31.
     assert.equal(rate.add(1), null, 'one token is no rate yet');
     const readings = [];

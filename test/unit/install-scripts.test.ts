@@ -4,7 +4,6 @@
 //
 // The decisions, and why:
 //   esbuild             true   its postinstall checks the platform binary and puts it at bin/esbuild; `npm run build` needs it
-//   @fugood/llama.node  false  a no-op unless npm_config_build_from_source is set; the prebuilt @fugood/node-llama-<platform> is used
 //   node-llama-cpp      false  would download or build llama.cpp bindings; only its llama.cpp source bundle is used (scripts/build-llama-server.sh builds llama-server)
 //   @vscode/vsce-sign   false  fetches a signing binary; vsce uses it only to sign or verify, never to package
 //   keytar              false  vsce's optional credential store for publishing (a native build); never used here

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { CATALOGUE, DEFAULT_ENTRY_ID, defaultEntry, downloadBaseUrl, FAMILIES, fileUrl, kvCacheBytes, mmprojFor, sizeTolerance, unreachableAdvice } from '../../src/models/catalogue';
 import { cpuScreenshotSeconds, type HardwareProfile, recommendModel } from '../../src/models/recommend';
 import { modelSearchRoots } from '../../src/models/discover';
-import { profileFromDevices } from '../../src/models/hardware';
+import { profileFromGpus } from '../../src/models/hardware';
 import { formatBytes, formatDuration } from '../../src/models/units';
 
 const GB = 2 ** 30;
@@ -198,21 +198,20 @@ describe('where models are looked for', () => {
   });
 });
 
-describe("hardware profile from the worker's device list", () => {
-  test('one entry per GPU (the build reporting most memory), CPUs left out', () => {
-    const profile = profileFromDevices(
+describe("hardware profile from the operating system's GPU probes", () => {
+  test('one entry per GPU (the probe reporting most memory); unknown memory counts as none', () => {
+    const profile = profileFromGpus(
       [
-        { variant: 'default', backend: 'CPU', type: 'cpu', deviceName: 'AMD EPYC', maxMemorySize: 0 },
-        { variant: 'cuda', backend: 'CUDA', type: 'gpu', deviceName: 'NVIDIA H100', maxMemorySize: 80 * GB },
-        { variant: 'vulkan', backend: 'Vulkan', type: 'gpu', deviceName: 'NVIDIA H100', maxMemorySize: 79 * GB },
-        { variant: 'vulkan', backend: 'Vulkan', type: 'igpu', deviceName: 'Intel Iris Xe', maxMemorySize: 8 * GB },
+        { vendor: 'nvidia', name: 'NVIDIA H100', memoryBytes: 80 * GB, driver: '550.54.14' },
+        { vendor: 'nvidia', name: 'NVIDIA H100', memoryBytes: 79 * GB, driver: null },
+        { vendor: 'intel', name: 'Intel Iris Xe', memoryBytes: null, driver: null },
       ],
       64 * GB,
     );
     assert.deepEqual(profile, {
       gpus: [
         { name: 'NVIDIA H100', memoryBytes: 80 * GB },
-        { name: 'Intel Iris Xe', memoryBytes: 8 * GB },
+        { name: 'Intel Iris Xe', memoryBytes: 0 },
       ],
       systemMemoryBytes: 64 * GB,
     });

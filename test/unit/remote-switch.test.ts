@@ -20,8 +20,8 @@ describe('SwitchableEngine', () => {
         const engine: Engine =
           kind === 'remote'
             ? new RemoteEngine({ settings: () => ({ endpoint: server.url, model: '', timeoutSeconds: 10, maxTiles: 12 }), apiKey: async () => undefined, log: () => undefined })
-            : // No model configured: never starts a worker in this test.
-              new LocalEngine({ workerPath: '/nonexistent/worker.js', settings: () => ({ modelPath: '', mmprojPath: '', contextSize: 4096, gpuLayers: 0, threads: 1, idleUnloadMinutes: 0 }), log: () => undefined });
+            : // No model configured: never starts llama-server in this test.
+              new LocalEngine({ server: async () => assert.fail('no server is chosen without a model'), settings: () => ({ modelPath: '', mmprojPath: '', contextSize: 4096, gpuLayers: 0, threads: 1, idleUnloadMinutes: 0 }), log: () => undefined });
         const dispose = engine.dispose.bind(engine);
         engine.dispose = async () => {
           disposed.push(kind);

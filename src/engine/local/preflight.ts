@@ -1,14 +1,17 @@
 // Checks done on user-chosen model files before any native code sees them: a malformed GGUF
 // aborts the process that loads it (GGML_ASSERT), and the user deserves to hear which file is
-// wrong and why rather than "the worker stopped unexpectedly".
+// wrong and why rather than "llama-server stopped unexpectedly".
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { EngineError } from '../errors';
 import { Settings } from '../../config';
 import { GgufError, GgufType, ggufTypeName, readGgufHeader, type GgufHeader } from './gguf';
 
-/** The files to load, checked, and what their metadata says the worker needs to know. */
+/** The files to load, checked, and what their metadata says the engine needs to know. */
 export interface ModelFiles {
   modelPath: string;
+  /** general.name, or the file name without .gguf. */
+  modelName: string;
   mmprojPath: string | null;
   /** Most tokens one image can take (InternVL: tiles × 256 + thumbnail), when the projector tells. */
   maxImageTokens: number | null;
@@ -188,8 +191,11 @@ export async function preflightModelFiles(files: { modelPath: string; mmprojPath
       Settings.modelPath,
     );
   }
-  const llm = checkLlm(await facts(files.modelPath, 'model', Settings.modelPath));
-  if (!files.mmprojPath) return { modelPath: files.modelPath, mmprojPath: null, maxImageTokens: null };
+  const llmFacts = await facts(files.modelPath, 'model', Settings.modelPath);
+  const llm = checkLlm(llmFacts);
+  const name = llmFacts.value('general.name');
+  const modelName = typeof name === 'string' && name.trim() ? name.trim().slice(0, 200) : basename(files.modelPath).replace(/\.gguf$/i, '');
+  if (!files.mmprojPath) return { modelPath: files.modelPath, modelName, mmprojPath: null, maxImageTokens: null };
   const maxImageTokens = checkMmproj(await facts(files.mmprojPath, 'mmproj', Settings.mmprojPath), llm, files.modelPath);
-  return { modelPath: files.modelPath, mmprojPath: files.mmprojPath, maxImageTokens };
+  return { modelPath: files.modelPath, modelName, mmprojPath: files.mmprojPath, maxImageTokens };
 }

@@ -4,12 +4,12 @@
 // and are retried with backoff while the server is busy (429) or briefly failing (5xx).
 import { createHash } from 'node:crypto';
 import type { OpenAI } from 'openai';
-import type { ChatCompletionChunk, ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatStats, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from '../engine';
+import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatTurn, type Engine, type EngineState, type LoadedModel, type TokenListener } from '../engine';
 import { EngineError, type EngineErrorCode } from '../errors';
+import { completionStats, createClient, stoppedStats, streamCompletion } from '../openai/client';
+import { buildRequest, REMOTE_REQUEST } from '../openai/request';
 import { keyInClearWarning, parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
-import { buildRequest } from './request';
 
 export interface RemoteSettings {
   /** The server's URL as configured (`http://host:port/v1`). */
@@ -53,36 +53,8 @@ interface Connection {
   info: LoadedModel;
 }
 
-/** llama-server's own timings, sent with its last chunk. */
-interface LlamaServerTimings {
-  prompt_n?: number;
-  prompt_ms?: number;
-  predicted_n?: number;
-  predicted_per_second?: number;
-}
-
-type Usage = NonNullable<ChatCompletionChunk['usage']>;
-
 /** Errors after which the connection is forgotten and the status bar shows the error. */
 const CONNECTION_ERRORS = new Set<EngineErrorCode>(['remote-not-configured', 'remote-unreachable', 'remote-tls', 'remote-unauthorized', 'remote-model-not-found']);
-
-function stoppedStats(imageTokens: number): ChatStats {
-  return {
-    promptTokens: null,
-    contextTokens: null,
-    imageTokens,
-    reusedTokens: null,
-    kvReused: null,
-    imagesEncoded: null,
-    promptMs: null,
-    imageEncodeMs: null,
-    generatedTokens: 0,
-    timeToFirstTokenMs: null,
-    tokensPerSecond: 0,
-    interrupted: true,
-    contextFull: false,
-  };
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -152,22 +124,7 @@ export class RemoteEngine implements Engine {
     const id = createHash('sha256').update(JSON.stringify([endpoint.baseURL, s.model, apiKey ?? ''])).digest('hex');
     if (this.connection?.id === id && !verify) return this.connection;
     this.setState({ kind: 'loading', progress: null });
-    const { OpenAI: Client } = await import('openai');
-    const client = new Client({
-      baseURL: endpoint.baseURL,
-      // Explicit nulls: the client would otherwise read OPENAI_* variables and send an unrelated
-      // OpenAI key or organisation to this server.
-      apiKey: apiKey ?? 'unused',
-      adminAPIKey: null,
-      organization: null,
-      project: null,
-      webhookSecret: null,
-      defaultHeaders: apiKey ? undefined : { Authorization: null },
-      maxRetries: 0,
-      timeout: s.timeoutSeconds * 1000,
-      logLevel: 'off',
-      fetch: fetchKeepingErrorBodies,
-    });
+    const client = await createClient({ baseURL: endpoint.baseURL, apiKey, timeoutMs: s.timeoutSeconds * 1000, fetch: fetchKeepingErrorBodies });
     let model = s.model;
     if (!model || verify) {
       let models: string[];
@@ -253,7 +210,7 @@ export class RemoteEngine implements Engine {
           throw failure;
         }
         const maxTiles = this.options.settings().maxTiles;
-        const prepared = await buildRequest(turns, connection.model, options, maxTiles);
+        const prepared = await buildRequest(turns, connection.model, options, maxTiles, REMOTE_REQUEST);
         if (abort.signal.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
         this.setState({ kind: 'busy', queued: this.waiting, ...connection.info });
         try {
@@ -289,108 +246,21 @@ export class RemoteEngine implements Engine {
   }
 
   private async stream(c: Connection, body: object, imageTokens: number, onToken: (text: string) => void, signal: AbortSignal): Promise<ChatOutcome> {
-    const timeoutMs = this.options.settings().timeoutSeconds * 1000;
-    // The server must start answering, and keep streaming, within the timeout: a stalled stream
-    // is as dead as a server that never answers.
-    const watchdog = new AbortController();
-    const combined = AbortSignal.any([signal, watchdog.signal]);
-    let timer: NodeJS.Timeout | null = null;
-    const disarm = () => {
-      if (timer) clearTimeout(timer);
-      timer = null;
-    };
-    const arm = () => {
-      disarm();
-      timer = setTimeout(() => watchdog.abort(), timeoutMs);
-    };
-    const started = performance.now();
-    let text = '';
-    let firstAt: number | null = null;
-    let lastAt: number | null = null;
-    let deltas = 0;
-    let finish: string | null = null;
-    let usage: Usage | null = null;
-    let timings: LlamaServerTimings | null = null;
-    arm();
-    try {
-      const images = (body as { messages: Array<{ content: unknown }> }).messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p: { type: string }) => p.type === 'image_url') : []));
-      this.options.log('debug', `remote: POST ${c.endpoint.baseURL}/chat/completions (model ${c.model}, ${images.length} image${images.length === 1 ? '' : 's'})`);
-      const stream = await this.withRetries(
-        combined,
-        c.endpoint,
-        () => c.client.chat.completions.create(body as ChatCompletionCreateParamsStreaming, { signal: combined }),
-        disarm,
-        arm,
-      );
-      arm();
-      for await (const chunk of stream) {
-        arm();
-        if (chunk.usage) usage = chunk.usage;
-        const t = (chunk as { timings?: LlamaServerTimings }).timings;
-        if (t) timings = t;
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        if (choice.finish_reason) finish = choice.finish_reason;
-        const piece = choice.delta?.content;
-        if (!piece || signal.aborted) continue;
-        const now = performance.now();
-        firstAt ??= now;
-        lastAt = now;
-        deltas++;
-        text += piece;
-        onToken(piece);
-      }
-    } catch (err) {
-      if (!combined.aborted) throw err;
-    } finally {
-      disarm();
+    const images = (body as { messages: Array<{ content: unknown }> }).messages.flatMap((m) => (Array.isArray(m.content) ? m.content.filter((p: { type: string }) => p.type === 'image_url') : []));
+    this.options.log('debug', `remote: POST ${c.endpoint.baseURL}/chat/completions (model ${c.model}, ${images.length} image${images.length === 1 ? '' : 's'})`);
+    const r = await streamCompletion(c.client, body, {
+      signal,
+      timeoutMs: this.options.settings().timeoutSeconds * 1000,
+      // Remote deltas are not always one token each: the live rate stays approximate.
+      onPiece: (piece) => onToken(piece),
+      send: (request, pause, resume) => this.withRetries(signal, c.endpoint, request, pause, resume),
+    });
+    if (r.timedOut) throw timeoutError(this.failureContext(c.endpoint, c.model, c.hasApiKey));
+    if (!r.interrupted && r.finish === null) {
+      throw new EngineError('remote-failed', `The connection to ${c.endpoint.host} ended before the answer was complete${r.text ? ` (after ${r.text.length} characters)` : ''}. The server may have restarted; try again.`);
     }
-    if (watchdog.signal.aborted && !signal.aborted) throw timeoutError(this.failureContext(c.endpoint, c.model, c.hasApiKey));
-    const interrupted = signal.aborted;
-    if (!interrupted && finish === null) {
-      throw new EngineError('remote-failed', `The connection to ${c.endpoint.host} ended before the answer was complete${text ? ` (after ${text.length} characters)` : ''}. The server may have restarted; try again.`);
-    }
-    if (finish === 'error') throw new EngineError('remote-failed', `The server at ${c.endpoint.host} stopped the answer with an error; see the server's log.`);
-    return { text, stats: this.stats({ usage, timings, imageTokens, started, firstAt, lastAt, deltas, interrupted }) };
-  }
-
-  private stats(r: {
-    usage: Usage | null;
-    timings: LlamaServerTimings | null;
-    imageTokens: number;
-    started: number;
-    firstAt: number | null;
-    lastAt: number | null;
-    deltas: number;
-    interrupted: boolean;
-  }): ChatStats {
-    const contextTokens = r.usage?.prompt_tokens ?? null;
-    // Cache reuse is known only when the server reports it: vLLM/OpenAI `cached_tokens`, or
-    // llama-server's `prompt_n` (the tokens it evaluated) next to the whole prompt.
-    const cached = r.usage?.prompt_tokens_details?.cached_tokens;
-    let reusedTokens: number | null = null;
-    if (typeof cached === 'number') reusedTokens = cached;
-    else if (contextTokens !== null && typeof r.timings?.prompt_n === 'number') reusedTokens = Math.max(0, contextTokens - r.timings.prompt_n);
-    const generatedTokens = r.usage?.completion_tokens ?? r.timings?.predicted_n ?? r.deltas;
-    let tokensPerSecond = r.timings?.predicted_per_second ?? 0;
-    if (!tokensPerSecond && r.firstAt !== null && r.lastAt !== null && r.lastAt > r.firstAt && generatedTokens > 1) {
-      tokensPerSecond = ((generatedTokens - 1) * 1000) / (r.lastAt - r.firstAt);
-    }
-    return {
-      promptTokens: contextTokens !== null && reusedTokens !== null ? contextTokens - reusedTokens : contextTokens,
-      contextTokens,
-      imageTokens: r.imageTokens,
-      reusedTokens,
-      kvReused: reusedTokens === null ? null : reusedTokens > 0,
-      imagesEncoded: null,
-      promptMs: r.timings?.prompt_ms ?? null,
-      imageEncodeMs: null,
-      generatedTokens,
-      timeToFirstTokenMs: r.firstAt === null ? null : r.firstAt - r.started,
-      tokensPerSecond,
-      interrupted: r.interrupted,
-      contextFull: false,
-    };
+    if (r.finish === 'error') throw new EngineError('remote-failed', `The server at ${c.endpoint.host} stopped the answer with an error; see the server's log.`);
+    return { text: r.text, stats: completionStats(r, imageTokens) };
   }
 
   /** Connects and checks the server: it answers, accepts the key, and serves the model. */

@@ -1,6 +1,6 @@
-// The chat-completions request a remote InternVL server gets: the turns with their images as
-// `data:` URLs (already on InternVL's reference grid, prepared by images/ as for the local
-// engine), plus the options LMDeploy and vLLM understand for InternVL.
+// The chat-completions request both engines send: the turns with their images as `data:` URLs
+// (already on InternVL's reference grid, prepared by images/), plus the options LMDeploy and vLLM
+// understand for InternVL and the ones llama-server understands (prompt cache).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { imageTokenCount, loadSharp, probeImage, referenceGrid, type ImageFormat } from '../../images';
@@ -35,7 +35,26 @@ export interface RemoteChatRequest {
   skip_special_tokens: false;
   /** vLLM: the InternVL processor's tile limit. */
   mm_processor_kwargs: { max_dynamic_patch: number };
+  /** llama-server: reuse the KV cache of the longest matching prefix (images included). */
+  cache_prompt: true;
 }
+
+export interface RequestOptions {
+  /**
+   * Recompress large PNGs before sending (over a network the same pixels go several times
+   * smaller); the local server reads them over loopback, where recompressing only costs time.
+   */
+  recompress: boolean;
+  /**
+   * Where the `Image-1:` labels of a turn with several images go: `text` (one text part after the
+   * images: LMDeploy reads only the first text part) or `parts` (each label just before its image,
+   * as llama-server places each image at its part).
+   */
+  labels: 'text' | 'parts';
+}
+
+export const REMOTE_REQUEST: RequestOptions = { recompress: true, labels: 'text' };
+export const LLAMA_SERVER_REQUEST: RequestOptions = { recompress: false, labels: 'parts' };
 
 export interface PreparedRequest {
   body: RemoteChatRequest;
@@ -48,7 +67,7 @@ export interface PreparedRequest {
 const UPLOAD_RECOMPRESS_BYTES = 512 * 1024;
 
 /** Reads an image file (already sized to the grid) as a `data:` URL, with the tokens its grid costs. */
-async function imagePart(path: string, maxTiles: number): Promise<{ part: ImagePart; tokens: number }> {
+async function imagePart(path: string, maxTiles: number, recompress: boolean): Promise<{ part: ImagePart; tokens: number }> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -58,7 +77,7 @@ async function imagePart(path: string, maxTiles: number): Promise<{ part: ImageP
   const info = probeImage(bytes.subarray(0, 64 * 1024), basename(path));
   // Model-sized copies are stored uncompressed (llama.cpp re-reads them every turn); over the
   // network the same pixels go losslessly compressed, several times smaller.
-  if (info.format === 'png' && bytes.length > UPLOAD_RECOMPRESS_BYTES) {
+  if (recompress && info.format === 'png' && bytes.length > UPLOAD_RECOMPRESS_BYTES) {
     const sharp = await loadSharp();
     const smaller = await sharp(bytes).png({ compressionLevel: 6 }).toBuffer();
     if (smaller.length < bytes.length) bytes = smaller;
@@ -79,7 +98,7 @@ function userText(text: string, imageCount: number): string {
   return prefix + text;
 }
 
-export async function buildRequest(turns: ChatTurn[], model: string, options: ChatOptions, maxTiles: number): Promise<PreparedRequest> {
+export async function buildRequest(turns: ChatTurn[], model: string, options: ChatOptions, maxTiles: number, how: RequestOptions = REMOTE_REQUEST): Promise<PreparedRequest> {
   const messages: RequestMessage[] = [];
   let imageTokens = 0;
   let imageCount = 0;
@@ -89,13 +108,15 @@ export async function buildRequest(turns: ChatTurn[], model: string, options: Ch
       continue;
     }
     const parts: Array<ImagePart | TextPart> = [];
-    for (const image of turn.images) {
-      const { part, tokens } = await imagePart(image.path, maxTiles);
+    const labelled = how.labels === 'parts' && turn.images.length > 1;
+    for (const [i, image] of turn.images.entries()) {
+      const { part, tokens } = await imagePart(image.path, maxTiles, how.recompress);
+      if (labelled) parts.push({ type: 'text', text: `${i === 0 ? '' : '\n'}Image-${i + 1}: ` });
       parts.push(part);
       imageTokens += tokens;
       imageCount++;
     }
-    parts.push({ type: 'text', text: userText(turn.text, turn.images.length) });
+    parts.push({ type: 'text', text: labelled ? `\n${turn.text}` : userText(turn.text, turn.images.length) });
     messages.push({ role: 'user', content: parts });
   }
   return {
@@ -108,6 +129,7 @@ export async function buildRequest(turns: ChatTurn[], model: string, options: Ch
       stream_options: { include_usage: true },
       skip_special_tokens: false,
       mm_processor_kwargs: { max_dynamic_patch: maxTiles },
+      cache_prompt: true,
     },
     imageTokens,
     imageCount,
