@@ -1,21 +1,16 @@
 // Image tokens the model is given: the extension's images (resized to InternVL's reference grid)
 // against the same screenshots sent as they are, tiled by llama.cpp's own rule (its "least wasted
 // area" grid with letterboxing). Counted by llama.cpp itself (`tokenize` with the image) on the
-// tiny model through the real @fugood/llama.node. Budget: exactly InternVL's reference count.
+// tiny model through the real llama-server (the test build). Budget: exactly InternVL's reference count.
 //   node --import tsx bench/tiling.bench.ts
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { imageTokenCount, prepareForModel, referenceGrid } from '../src/images';
 import { ensureFixtures } from '../test/fixtures/generate';
 import { testPng } from '../test/fixtures/png';
-import { ROOT } from '../test/integration/support';
-import type { LlamaNode } from './llama-node-api';
+import { TinyServer } from '../test/integration/tinyServer';
 import { reportBench } from './report';
-
-// Loaded by its folder (the worker's own declarations type it).
-const llama = createRequire(__filename)(path.join(ROOT, 'node_modules', '@fugood', 'llama.node')) as LlamaNode;
 
 /** Screens people capture, at the default of 12 tiles. */
 const SCREENS = [
@@ -28,9 +23,8 @@ const SCREENS = [
 async function main(): Promise<void> {
   const { modelPath, mmprojPath } = (await ensureFixtures()).sentence;
   const scratch = await mkdtemp(path.join(tmpdir(), 'lens-tiling-bench-'));
-  const ctx = await llama.loadModel({ model: modelPath, n_ctx: 8192 });
-  await ctx.initMultimodal({ path: mmprojPath, use_gpu: false });
-  const count = async (file: string) => (await ctx.tokenize('<__media__>', { media_paths: [file] })).tokens.length;
+  const server = await TinyServer.start({ modelPath, mmprojPath }, 16384);
+  const count = (file: string) => server.imageTokens(file);
   try {
     console.log(`${'screen'.padEnd(11)} ${'ours'.padStart(6)} ${'InternVL reference'.padStart(19)} ${'llama.cpp as sent'.padStart(18)}  ours ÷ llama.cpp`);
     const rows = [];
@@ -47,7 +41,7 @@ async function main(): Promise<void> {
     }
     reportBench('tiling', rows);
   } finally {
-    await ctx.release();
+    await server.stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }
