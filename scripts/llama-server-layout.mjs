@@ -133,7 +133,8 @@ function isBackendModule(dir, name) {
  * The GCC runtime library exception allows shipping libgomp with the program that uses it.
  */
 function systemLibrary(name) {
-  const r = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  // ldconfig lives in /sbin, which a user's (or a bare CI job's) PATH may not hold.
+  const r = ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig'].map((cmd) => spawnSync(cmd, ['-p'], { encoding: 'utf8' })).find((x) => x.status === 0) ?? { stdout: '' };
   const arch = process.arch === 'x64' ? 'x86-64' : process.arch === 'arm64' ? 'AArch64' : process.arch;
   const line = (r.stdout ?? '').split('\n').find((l) => l.trim().startsWith(`${name} (`) && l.includes(arch));
   return line ? line.slice(line.indexOf('=>') + 2).trim() : null;
