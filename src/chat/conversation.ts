@@ -128,6 +128,12 @@ export class Conversation {
   }
 
   private emit(e: ConversationEvent): void {
+    // A turn of a conversation no longer shown (after New Chat, or another one opened) still ends
+    // in the background and is stored; only the shown conversation's turns reach the view.
+    if (e.type !== 'reset') {
+      const id = e.type === 'turn' ? e.turn.id : e.turnId;
+      if (!this.data.turns.some((t) => t.id === id)) return;
+    }
     for (const l of this.listeners) l(e);
   }
 

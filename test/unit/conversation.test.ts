@@ -83,6 +83,33 @@ describe('Conversation with grounding', () => {
     assert.deepEqual(sizes, [1792]);
   });
 
+  it('after New Chat, the old answer ends in the background without reaching the view: the new chat stays empty', async () => {
+    let release: () => void = () => undefined;
+    const engine = {
+      async chat(_turns: ChatTurn[], _options: unknown, onToken: (t: string, n?: number) => void, signal?: AbortSignal) {
+        onToken('one', 1);
+        // An engine that takes a moment to end a stopped stream (llama-server closing its connection).
+        await new Promise<void>((r) => (release = r));
+        onToken('late', 1);
+        const stats = { promptTokens: 1, contextTokens: 1, imageTokens: 0, reusedTokens: 0, kvReused: false, imagesEncoded: true, promptMs: 1, imageEncodeMs: 1, generatedTokens: 2, timeToFirstTokenMs: 1, tokensPerSecond: 1, interrupted: signal?.aborted ?? false, contextFull: false };
+        return { text: 'onelate', stats };
+      },
+    } as unknown as Engine;
+    const conversation = new Conversation({ engine: () => engine, chatOptions: () => ({ maxTokens: 50, temperature: 0 }), log: () => undefined });
+    const events: string[] = [];
+    conversation.onEvent((e) => events.push(e.type));
+    const asked = conversation.ask('Count');
+    await new Promise((r) => setImmediate(r));
+    const cleared = conversation.clear();
+    events.length = 0;
+    release();
+    const old = await asked;
+    await cleared;
+    assert.equal(old.status, 'stopped');
+    assert.deepEqual(events, [], 'nothing about the old turn reached the view after the reset');
+    assert.equal(conversation.turns.length, 0);
+  });
+
   it('reports the generation rate while tokens stream, counting the tokens each piece holds', async () => {
     let now = 0;
     const engine = {
