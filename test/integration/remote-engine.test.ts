@@ -20,6 +20,7 @@ import { FLAVOURS, OpenAICompatibleServer, tokenPieces, type Flavour } from '../
 import { decodePng, testPng } from '../fixtures/png';
 import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from './support';
+import { TinyServer } from './tinyServer';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-remote-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -137,8 +138,9 @@ describe('RemoteEngine streams grounded answers from each server as the local en
         if (flavour === 'llama-server') assert.ok(s.promptMs !== null && s.promptMs >= 0);
         else assert.equal(s.promptMs, null);
 
-        // The model came from /v1/models; the request carries what InternVL needs.
-        assert.deepEqual(server.requests.map((r) => `${r.method} ${r.path}`), ['GET /v1/models', 'POST /v1/chat/completions']);
+        // The model came from /v1/models, whether it sees from the capability probe (/props, /api/show: this fixture has neither);
+        // the request carries what InternVL needs.
+        assert.deepEqual(server.requests.map((r) => `${r.method} ${r.path}`), ['GET /v1/models', 'GET /props', 'POST /api/show', 'POST /v1/chat/completions']);
         const request = server.chatRequests[0]!;
         assert.equal(request.headers.authorization, undefined, 'no key is set: no Authorization header');
         const body = request.body as ChatBody;
@@ -188,7 +190,7 @@ describe('RemoteEngine requests', () => {
         { role: 'user', text: 'What differs between them?', images: [{ path: screen.modelPath }, { path: dialog.modelPath }] },
       ];
       await engine.chat(turns, OPTIONS, () => undefined);
-      assert.deepEqual(server.requests.map((r) => r.path), ['/v1/chat/completions'], 'a configured model needs no model list');
+      assert.deepEqual(server.requests.map((r) => r.path), ['/props', '/api/show', '/v1/chat/completions'], 'a configured model needs no model list (only the capability probe, once)');
       const body = server.chatRequests[0]!.body as ChatBody;
       assert.deepEqual(body.mm_processor_kwargs, { max_dynamic_patch: 6 });
       assert.deepEqual(body.messages.map((m) => m.role), ['user', 'assistant', 'user']);
@@ -520,6 +522,34 @@ describe('RemoteEngine failures say what to do', () => {
       await engine.dispose();
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('RemoteEngine asks the server whether the model sees images', () => {
+  it('a real llama-server without an mmproj: "cannot see images" before any image is sent; text still answers; with its mmproj images go through', async () => {
+    const sentence = tinyModel('sentence');
+    const textOnly = await TinyServer.start({ modelPath: sentence.modelPath, mmprojPath: null });
+    const vision = await TinyServer.start({ modelPath: sentence.modelPath, mmprojPath: sentence.mmprojPath });
+    try {
+      const blind = remoteEngine(`${textOnly.server.baseURL}/v1`, {}, textOnly.server.apiKey);
+      const err = await blind.engine.chat(ask('What is this?', screen), { maxTokens: 8, temperature: 0 }, () => undefined).then(
+        () => assert.fail('an image was sent to a model that cannot see'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof EngineError && err.code === 'no-vision', String(err));
+      assert.match((err as Error).message, /cannot see images .*--mmproj.*internvlLens\.remote\.model/);
+      const text = await blind.engine.chat(ask('Say something.'), { maxTokens: 8, temperature: 0 }, () => undefined);
+      assert.ok(text.text.length > 0, 'a text question is still answered');
+      await blind.engine.dispose();
+
+      const seeing = remoteEngine(`${vision.server.baseURL}/v1`, {}, vision.server.apiKey);
+      const answer = await seeing.engine.chat(ask('What is this?', screen), { maxTokens: 8, temperature: 0 }, () => undefined);
+      assert.ok(answer.text.length > 0 && (answer.stats.imageTokens ?? 0) > 0, 'the image went through');
+      await seeing.engine.dispose();
+    } finally {
+      await textOnly.stop();
+      await vision.stop();
     }
   });
 });

@@ -10,6 +10,7 @@ import { completionStats, createClient, stoppedStats, streamCompletion } from '.
 import { buildRequest, REMOTE_REQUEST } from '../openai/request';
 import { keyInClearWarning, parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
+import { Settings } from '../../config';
 
 export interface RemoteSettings {
   /** The server's URL as configured (`http://host:port/v1`). */
@@ -150,7 +151,9 @@ export class RemoteEngine implements Engine {
       this.warnedInClear.add(endpoint.baseURL);
       this.options.log('warn', `remote: ${notice}`);
     }
-    const info: LoadedModel = { modelName: model, vision: true, backend: `remote: ${endpoint.baseURL}`, notice };
+    const vision = await probeVision(endpoint, model, apiKey, signal);
+    if (vision === false) this.options.log('info', `remote: ${endpoint.host} says ${model} takes no images`);
+    const info: LoadedModel = { modelName: model, vision: vision ?? true, backend: `remote: ${endpoint.baseURL}`, notice };
     this.connection = { id, client, endpoint, model, hasApiKey: !!apiKey, info };
     this.options.log('info', `remote: using ${model} at ${endpoint.baseURL}${apiKey ? ' (with an API key)' : ''}`);
     return this.connection;
@@ -208,6 +211,13 @@ export class RemoteEngine implements Engine {
           const failure = err instanceof EngineError ? err : describeFailure(err, this.failureContext(parseEndpoint(this.options.settings().endpoint), null, false));
           this.afterFailure(failure);
           throw failure;
+        }
+        if (!connection.info.vision && turns.some((t) => t.images.length > 0)) {
+          throw new EngineError(
+            'no-vision',
+            `${connection.model} at ${connection.endpoint.host} cannot see images (the server says it has no vision input): serve InternVL3 with its mmproj (llama-server --mmproj), or pick a vision model in ${Settings.remoteModel}.`,
+            Settings.remoteModel,
+          );
         }
         const maxTiles = this.options.settings().maxTiles;
         const prepared = await buildRequest(turns, connection.model, options, maxTiles, REMOTE_REQUEST);
@@ -298,4 +308,34 @@ export class RemoteEngine implements Engine {
     await this.unload();
     this.states.clear();
   }
+}
+
+/** Most of a capability answer read (a /props or /api/show body is a few KiB). */
+const PROBE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Whether the served model takes images, as the server itself says: llama-server's /props
+ * (`modalities.vision`) or Ollama's /api/show (`capabilities`). null when the server says neither
+ * (vLLM, LMDeploy, a proxy): then images are sent and the server answers for itself.
+ */
+export async function probeVision(endpoint: Endpoint, model: string, apiKey: string | undefined, signal: AbortSignal): Promise<boolean | null> {
+  const origin = new URL(endpoint.baseURL).origin;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
+  const ask = async (path: string, init: RequestInit): Promise<unknown> => {
+    try {
+      const res = await fetch(`${origin}${path}`, { ...init, headers, signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+      if (!res.ok || !res.body) return null;
+      const declared = Number(res.headers.get('content-length') ?? 0);
+      if (declared > PROBE_MAX_BYTES) return null;
+      const text = await res.text();
+      return text.length > PROBE_MAX_BYTES ? null : (JSON.parse(text) as unknown);
+    } catch {
+      return null;
+    }
+  };
+  const props = (await ask('/props', { method: 'GET' })) as { modalities?: { vision?: unknown } } | null;
+  if (typeof props?.modalities?.vision === 'boolean') return props.modalities.vision;
+  const show = (await ask('/api/show', { method: 'POST', body: JSON.stringify({ model }) })) as { capabilities?: unknown } | null;
+  if (Array.isArray(show?.capabilities)) return show.capabilities.includes('vision');
+  return null;
 }
