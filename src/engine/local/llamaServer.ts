@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { EngineError } from '../errors';
 import { Settings } from '../../config';
+import { readBoundedText } from '../openai/serverInfo';
 
 export type ServerLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
 
@@ -177,7 +178,8 @@ export class LlamaServer {
   async getJson(path: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }> {
     const res = await fetch(`${this.baseURL}${path}`, { headers: { Authorization: `Bearer ${this.apiKey}` }, signal: signal ?? AbortSignal.timeout(5000) });
     // Bounded: /props carries the chat template, a few KB; nothing it sends is near this.
-    const text = (await res.text()).slice(0, 4 * 1024 * 1024);
+    const text = await readBoundedText(res, 4 * 1024 * 1024);
+    if (text === null) return { status: res.status, body: null };
     let body: unknown = null;
     try {
       body = JSON.parse(text);

@@ -10,6 +10,7 @@ import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatStats, 
 import { EngineError } from '../errors';
 import { completionStats, createClient, stoppedStats, streamCompletion, type StreamedCompletion } from '../openai/client';
 import { buildRequest, LLAMA_SERVER_REQUEST, type RequestMessage } from '../openai/request';
+import { visionFromProps } from '../openai/serverInfo';
 import { END_OF_TURN, freePort, LlamaServer, type ServerLaunch, type ServerLog } from './llamaServer';
 import { preflightModelFiles } from './preflight';
 import type { ChosenServer } from './runtimes/choose';
@@ -242,9 +243,9 @@ export class LocalEngine implements Engine {
         }
       }
       const { body } = await server.getJson('/props');
-      const props = (body ?? {}) as { modalities?: { vision?: unknown }; default_generation_settings?: { n_ctx?: unknown } };
+      const props = (body ?? {}) as { default_generation_settings?: { n_ctx?: unknown } };
       // What the server itself says it can take: a model without a (working) projector cannot see.
-      const vision = props.modalities?.vision === true;
+      const vision = visionFromProps(body) === true;
       const contextSize = typeof props.default_generation_settings?.n_ctx === 'number' ? props.default_generation_settings.n_ctx : s.contextSize;
       const info: LoadedModel = {
         modelName: files.modelName,

@@ -8,6 +8,7 @@ import { EngineStateEvents, type ChatOptions, type ChatOutcome, type ChatTurn, t
 import { EngineError, type EngineErrorCode } from '../errors';
 import { completionStats, createClient, stoppedStats, streamCompletion } from '../openai/client';
 import { buildRequest, REMOTE_REQUEST } from '../openai/request';
+import { readBoundedText, visionFromProps } from '../openai/serverInfo';
 import { keyInClearWarning, parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
 import { Settings } from '../../config';
@@ -324,17 +325,15 @@ export async function probeVision(endpoint: Endpoint, model: string, apiKey: str
   const ask = async (path: string, init: RequestInit): Promise<unknown> => {
     try {
       const res = await fetch(`${origin}${path}`, { ...init, headers, signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
-      if (!res.ok || !res.body) return null;
-      const declared = Number(res.headers.get('content-length') ?? 0);
-      if (declared > PROBE_MAX_BYTES) return null;
-      const text = await res.text();
-      return text.length > PROBE_MAX_BYTES ? null : (JSON.parse(text) as unknown);
+      if (!res.ok) return null;
+      const text = await readBoundedText(res, PROBE_MAX_BYTES);
+      return text === null ? null : (JSON.parse(text) as unknown);
     } catch {
       return null;
     }
   };
-  const props = (await ask('/props', { method: 'GET' })) as { modalities?: { vision?: unknown } } | null;
-  if (typeof props?.modalities?.vision === 'boolean') return props.modalities.vision;
+  const props = visionFromProps(await ask('/props', { method: 'GET' }));
+  if (props !== null) return props;
   const show = (await ask('/api/show', { method: 'POST', body: JSON.stringify({ model }) })) as { capabilities?: unknown } | null;
   if (Array.isArray(show?.capabilities)) return show.capabilities.includes('vision');
   return null;
