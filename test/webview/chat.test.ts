@@ -232,6 +232,8 @@ describe('chat webview', () => {
       assert.equal(await p.evaluate(() => document.querySelector('vscode-badge')!.shadowRoot!.adoptedStyleSheets.length > 0), true);
       await p.click('.attachment[data-image-id="a"] .remove');
       await post(p, { type: 'pending', images: [image('b')], error: null });
+      // The tray re-renders on the next frame: wait for it (with a deadline), then check exactly one is left.
+      await p.waitForFunction(() => document.querySelectorAll('.attachment').length <= 1, null, { timeout: 5000 });
       assert.equal(await p.locator('.attachment').count(), 1);
       assert.equal(await p.locator('.attachment .attachment-name').textContent(), 'b.png', 'one image is not numbered');
       await p.fill('.composer textarea', 'Compare\nthem');
