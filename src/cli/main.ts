@@ -14,8 +14,9 @@ import { EngineError } from '../engine/errors';
 import { LocalEngine } from '../engine/local/localEngine';
 import { chooseLlamaServer } from '../engine/local/runtimes/choose';
 import { RemoteEngine } from '../engine/remote/remoteEngine';
-import { parseRegions, presetPrompt, type Region } from '../grounding';
-import { prepareForModel, probeImage, regionToPixels, type ImageTransform } from '../images';
+import { parseRegions, presetPrompt } from '../grounding';
+import { prepareForModel, probeImage, toPublicRegion } from '../images';
+import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
@@ -50,30 +51,11 @@ function integer(value: string | undefined, name: string, fallback: number): num
   return n;
 }
 
-/** A region in the original image's pixels, plus the model's normalised coordinates. */
-type PixelRegion =
-  | { kind: 'box'; label: string | null; box: [number, number, number, number]; normalized: [number, number, number, number] }
-  | { kind: 'point'; label: string | null; point: [number, number]; normalized: [number, number] };
-
-/** Original-image pixels (the same mapping the chat uses), plus the model's normalised coordinates. */
-function toPixels(r: Region, transform: ImageTransform): PixelRegion {
-  const px = regionToPixels(transform, r);
-  const round = (v: number) => Math.round(v);
-  if (px.kind === 'box' && r.kind === 'box') {
-    return { kind: 'box', label: r.label, box: px.box.map(round) as [number, number, number, number], normalized: r.box };
-  }
-  if (px.kind === 'point' && r.kind === 'point') {
-    return { kind: 'point', label: r.label, point: px.point.map(round) as [number, number], normalized: r.point };
-  }
-  throw new Error('region kinds differ');
-}
-
-interface CliResult {
+/** The public grounding result (src/protocol/grounding.ts) plus what the CLI adds: the command, the question sent, the grid and stats. */
+interface CliResult extends GroundingResult {
   command: 'ask' | 'ground';
-  image: { path: string; width: number; height: number; model: { cols: number; rows: number; thumbnail: boolean; tokens: number } };
+  image: GroundingResult['image'] & { path: string; model: { cols: number; rows: number; thumbnail: boolean; tokens: number } };
   question: string;
-  answer: string;
-  regions: PixelRegion[];
   stats: ChatStats;
 }
 
@@ -166,12 +148,13 @@ async function run(argv: string[]): Promise<CliResult> {
       abort.signal,
     );
     return {
+      schema: GROUNDING_SCHEMA,
       command,
       // Upright (EXIF-applied) size: the pixels the regions are given in.
-      image: { path: imagePath, width: prepared.transform.crop.width, height: prepared.transform.crop.height, model: { ...prepared.grid, tokens: prepared.tokens } },
+      image: { path: imagePath, width: prepared.transform.crop.width, height: prepared.transform.crop.height, devicePixelRatio: 1, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
       answer: outcome.text,
-      regions: parseRegions(outcome.text).map((r) => toPixels(r, prepared.transform)),
+      regions: parseRegions(outcome.text).map((r) => toPublicRegion(prepared.transform, r)),
       stats: outcome.stats,
     };
   } finally {

@@ -4,8 +4,9 @@ import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
-import { parseRegions, presetPrompt, type PromptPreset, type Region } from '../grounding';
-import { ImageError, modelCopyReady, regionToPixels, renderAnnotated, type PixelRegion } from '../images';
+import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
+import { ImageError, modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
+import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
 import { pickImage } from './explain';
 
 async function attachUri(ctx: LensContext, uri: vscode.Uri, options: { maxTiles?: number } = {}): Promise<Attachment> {
@@ -92,18 +93,6 @@ async function confirmExport(uri: vscode.Uri, regions: number): Promise<void> {
 }
 
 /** What `internvlLens.ground` returns. */
-export interface GroundResult {
-  /** Upright size of the image in original pixels. */
-  width: number;
-  height: number;
-  /** Device pixels per logical pixel of a screen capture (divide by it for screen points); 1 for files. */
-  devicePixelRatio: number;
-  /** Regions in original pixels; `normalised` is the same region in 0..1 of the image. */
-  regions: (PixelRegion & { normalised: Region })[];
-  /** The model's answer as written. */
-  answer: string;
-}
-
 export interface GroundArgs {
   /** The image: a URI, a URI string or an absolute path, or encoded image bytes. */
   image: vscode.Uri | string | Uint8Array;
@@ -119,28 +108,26 @@ export interface GroundArgs {
  * (or `(image, target)`) → regions in original pixels. Does not touch the chat.
  */
 export function ground(ctx: LensContext) {
-  return async (first: GroundArgs | GroundArgs['image'], second?: string): Promise<GroundResult> => {
+  return async (first: GroundArgs | GroundArgs['image'], second?: string): Promise<GroundingResult> => {
     const args: GroundArgs = isGroundArgs(first) ? first : { image: first, target: second ?? '' };
     if (typeof args.target !== 'string' || !args.target.trim()) throw new Error('internvlLens.ground needs a target: what to find in the image.');
     const preset = args.preset ?? 'locate';
     if (!['locate', 'pointTo', 'findAll'].includes(preset)) throw new Error(`internvlLens.ground: unknown preset ${String(preset)}.`);
     const options = typeof args.maxTiles === 'number' ? { maxTiles: args.maxTiles } : {};
-    const attachment =
-      args.image instanceof Uint8Array
-        ? await ctx.attachments.add(args.image, 'image', options)
-        : await attachUri(ctx, typeof args.image === 'string' ? uriOf(args.image) : args.image, options);
+    const uri = args.image instanceof Uint8Array ? undefined : typeof args.image === 'string' ? uriOf(args.image) : args.image;
+    const attachment = uri ? await attachUri(ctx, uri, options) : await ctx.attachments.add(args.image as Uint8Array, 'image', options);
     const outcome = await ctx.engine.chat(
       [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
       { maxTokens: ctx.config.maxTokens, temperature: 0 },
       () => undefined,
     );
     const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
+    const transform = attachment.model.transform;
     return {
-      width: attachment.width,
-      height: attachment.height,
-      devicePixelRatio: attachment.model.transform.devicePixelRatio,
-      regions: regions.map((r) => ({ ...regionToPixels(attachment.model.transform, r), normalised: r })),
+      schema: GROUNDING_SCHEMA,
+      image: { ...(uri?.scheme === 'file' ? { path: uri.fsPath } : {}), width: attachment.width, height: attachment.height, devicePixelRatio: transform.devicePixelRatio },
       answer: outcome.text,
+      regions: regions.map((r) => toPublicRegion(transform, r)),
     };
   };
 }

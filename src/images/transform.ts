@@ -7,6 +7,7 @@
 //   model      pixels of the resized image the engine got
 //   logical    upright / devicePixelRatio (screen points of a HiDPI capture)
 import type { Region } from '../grounding';
+import type { PublicRegion } from '../protocol/grounding';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 export type Point = [x: number, y: number];
@@ -119,4 +120,24 @@ export function regionToPixels(t: ImageTransform, region: Region): PixelRegion {
 export function pixelCoordinates(t: ImageTransform, region: Region): number[] {
   const px = regionToPixels(t, region);
   return (px.kind === 'box' ? px.box : px.point).map((v) => Math.round(v));
+}
+
+/**
+ * A region in the public grounding schema (src/protocol/grounding.ts): whole original pixels,
+ * clamped to the image, plus the model's own 0..1 coordinates.
+ */
+export function toPublicRegion(t: ImageTransform, region: Region): PublicRegion {
+  const { width, height } = uprightSize(t.stored, t.orientation);
+  const unit = (n: number) => Math.min(1, Math.max(0, n));
+  const px = (n: number, max: number) => Math.min(max, Math.max(0, Math.round(n)));
+  const p = regionToPixels(t, region);
+  if (p.kind === 'point' && region.kind === 'point') {
+    return { kind: 'point', label: region.label, point: [px(p.point[0], width), px(p.point[1], height)], normalized: [unit(region.point[0]), unit(region.point[1])] };
+  }
+  if (p.kind === 'box' && region.kind === 'box') {
+    const [x1, y1, x2, y2] = p.box;
+    const [a, b, c, d] = region.box;
+    return { kind: 'box', label: region.label, box: [px(x1, width), px(y1, height), px(x2, width), px(y2, height)], normalized: [unit(a), unit(b), unit(c), unit(d)] };
+  }
+  throw new Error('region kinds differ');
 }

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { type CodeServer, explorerItem, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import * as v from 'valibot';
 import { labelColour } from '../../src/grounding';
+import { GROUNDING_SCHEMA, GroundingResult } from '../../src/protocol/grounding';
 import { loadSharp } from '../../src/images/prepare';
 import { regionImageBox } from '../webview/overlay-pixels';
 import { encodePng, solidImage } from '../fixtures/png';
@@ -127,31 +129,25 @@ describe('Grounding in a real VS Code', () => {
     const expected = BOXES.map(({ label, box }) => ({
       kind: 'box',
       label,
-      box: [box[0] * 0.8, box[1] * 0.5, box[2] * 0.8, box[3] * 0.5],
-      normalised: { kind: 'box', label, box: box.map((v) => v / 1000) },
+      box: [box[0] * 0.8, box[1] * 0.5, box[2] * 0.8, box[3] * 0.5].map(Math.round),
+      normalized: box.map((v) => v / 1000),
     }));
     for (const r of [result.fromUri, result.fromBytes]) {
-      assert.equal(r.width, IMAGE.width);
-      assert.equal(r.height, IMAGE.height);
-      assert.equal(r.devicePixelRatio, 1);
+      // The public grounding schema (src/protocol/grounding.ts), checked by its own validator too.
+      assert.ok(v.safeParse(GroundingResult, r).success, JSON.stringify(r));
+      assert.equal(r.schema, GROUNDING_SCHEMA);
+      assert.equal(r.image.width, IMAGE.width);
+      assert.equal(r.image.height, IMAGE.height);
+      assert.equal(r.image.devicePixelRatio, 1);
       assert.equal(r.answer, grounding.answer);
-      assert.equal(r.regions.length, expected.length);
-      r.regions.forEach((got, i) => {
-        assert.equal(got.label, expected[i]!.label);
-        assert.deepEqual(got.normalised, expected[i]!.normalised);
-        got.box.forEach((v, k) => assert.ok(Math.abs(v - expected[i]!.box[k]!) < 1e-6, `region ${i} value ${k}: ${v}`));
-      });
+      assert.deepEqual(r.regions, expected);
     }
+    assert.equal(result.fromUri.image.path, join(server.workspace, 'screen.png'));
+    assert.equal(result.fromBytes.image.path, undefined);
   });
 });
 
-interface GroundResult {
-  width: number;
-  height: number;
-  devicePixelRatio: number;
-  answer: string;
-  regions: { kind: string; label: string | null; box: number[]; normalised: unknown }[];
-}
+type GroundResult = GroundingResult;
 
 /** A tiny extension that calls internvlLens.ground as another extension would, packaged as a VSIX. */
 function clientExtensionVsix(): string {

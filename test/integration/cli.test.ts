@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceGrid, imageTokenCount } from '../../src/images';
+import * as v from 'valibot';
+import { GroundingResult } from '../../src/protocol/grounding';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { encodePng, solidImage } from '../fixtures/png';
@@ -46,7 +48,8 @@ describe('internvl-lens CLI', () => {
     // Sent on InternVL's reference grid (800×600 → 4×3 + thumbnail), as the chat sends it, not
     // llama.cpp's letterboxed 2×2 (1282 tokens).
     const grid = referenceGrid(800, 600, 1, 12);
-    assert.deepEqual(out.image, { path: screenshot, width: 800, height: 600, model: { ...grid, tokens: imageTokenCount(grid) } });
+    assert.deepEqual(out.image, { path: screenshot, width: 800, height: 600, devicePixelRatio: 1, model: { ...grid, tokens: imageTokenCount(grid) } });
+    assert.ok(v.safeParse(GroundingResult, out).success, 'the public grounding schema (src/protocol/grounding.ts)');
     assert.deepEqual(out.regions, []);
     assert.equal(out.stats.imageTokens, imageTokenCount(grid));
     assert.equal(imageTokenCount(grid), 3330);
