@@ -20,9 +20,9 @@ import type { Engine } from '../engine/engine';
 import { renderAnnotated } from '../images';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
+import { MCP_SERVER_NAME } from './serverName';
 import { TOOLS, type ToolName } from './tools';
 
-export const MCP_SERVER_NAME = 'internvl-lens';
 
 /** A tool's arguments that do not fit its input schema: the message says which and why. */
 class BadArguments extends Error {}
