@@ -3,12 +3,13 @@
 // remote server's own batching), the model loaded once. A file that cannot be read or is not an
 // image gets an error line and the run goes on; an engine that cannot run (no model, a crash it
 // gives up on) ends the run. --resume skips the images that already have a result line.
-import { open, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { readRegularFile } from '../files';
+import { IMAGE_EXTENSIONS } from '../images';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand } from './analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, integerFlag, UsageError } from './engineFlags';
 import { expandGlob, isGlob } from './glob';
@@ -28,6 +29,7 @@ const BATCH_FAILED_CAP = 63;
 /** Most images in one run, and most bytes of an --out file read back by --resume. */
 const MAX_BATCH_FILES = 100_000;
 const MAX_RESULTS_BYTES = 1024 * 1024 * 1024;
+const IMAGE_FILE = new RegExp(`\\.(${IMAGE_EXTENSIONS.join('|')})$`, 'i');
 
 /** A line of the results file for an image that failed. */
 export interface BatchErrorLine {
@@ -43,11 +45,17 @@ export function isImageFailure(err: unknown): boolean {
   return IMAGE_FAILURES.has(describeError(err).code) || (err instanceof Error && err.name === 'ImageError');
 }
 
-/** The files the arguments name: plain paths as given (a missing one gets its error line), globs expanded. */
+/** The files the arguments name: plain paths as given (a missing one gets its error line), folders' images, globs expanded. */
 export async function batchFiles(args: string[], cwd = process.cwd()): Promise<string[]> {
   const files: string[] = [];
   for (const arg of args) {
-    if (isGlob(arg) && !(await stat(resolve(cwd, arg)).catch(() => null))) {
+    const found = await stat(resolve(cwd, arg)).catch(() => null);
+    if (found?.isDirectory()) {
+      // A folder: its images (by extension), not its sub-folders.
+      const names = (await readdir(resolve(cwd, arg), { withFileTypes: true })).filter((e) => e.isFile() && IMAGE_FILE.test(e.name)).map((e) => join(resolve(cwd, arg), e.name));
+      if (names.length === 0) throw new UsageError(`${arg} is a folder without images (${IMAGE_EXTENSIONS.join(', ')})`);
+      files.push(...names.sort());
+    } else if (isGlob(arg) && !found) {
       const matches = await expandGlob(arg, cwd, MAX_BATCH_FILES);
       if (matches.length === 0) throw new UsageError(`${arg} matches no files`);
       files.push(...matches);

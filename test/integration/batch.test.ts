@@ -75,11 +75,12 @@ describe('internvl-lens batch on the tiny grounding model', () => {
     assert.equal(readFileSync(out, 'utf8'), before, 'nothing lost');
   });
 
-  it('--resume asks only the images without a result: new ones and the failed ones', async () => {
+  it('--resume (on the folder) asks only the images without a result: new ones and the failed ones', async () => {
     writeFileSync(join(shots, 'd.png'), encodePng(200, 100, solidImage(200, 100, [230, 230, 230, 255])));
     // A line cut short by a stopped run: ignored, its image asked again.
     writeFileSync(out, `${readFileSync(out, 'utf8')}{"image":{"path":"${join(shots, 'd.png')}"},"answ`);
-    const r = await batch('--ground', 'the Save button', 'shots/*.png', '--out', out, '--resume');
+    // A folder stands for its images.
+    const r = await batch('--ground', 'the Save button', 'shots', '--out', out, '--resume');
     assert.equal(r.code, 64 + 1, r.stderr);
     assert.match(r.stderr, /batch: 2 images to ask \(3 already answered in /);
     const text = readFileSync(out, 'utf8');
