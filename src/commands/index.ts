@@ -5,6 +5,7 @@ import { captureRegion, captureScreen, captureWindowCommand, clearCaptures, past
 import { explainMermaid } from './diagram';
 import { explainImage } from './explain';
 import { exportAnnotated, ground, locateElement } from './grounding';
+import { ASK_ABOUT_FOLDER, askAboutFolder } from './batch';
 import { SET_UP_MCP_SERVER, setUpMcpServer } from './mcp';
 import { DOWNLOAD_MODEL, downloadModel, TRY_SAMPLE_IMAGE, trySampleImage, USE_EXISTING_MODEL, useExistingModel } from './models';
 import { CHOOSE_RUNTIME, chooseRuntime, offerRuntimeOnFirstLoad } from './runtime';
@@ -34,6 +35,7 @@ const COMMANDS: Record<string, CommandFactory> = {
   [TRY_SAMPLE_IMAGE]: trySampleImage,
   [CHOOSE_RUNTIME]: chooseRuntime,
   [SET_UP_MCP_SERVER]: setUpMcpServer,
+  [ASK_ABOUT_FOLDER]: askAboutFolder,
 };
 
 export function registerCommands(ctx: LensContext): void {
