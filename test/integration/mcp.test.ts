@@ -11,6 +11,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import * as v from 'valibot';
 import { labelColour } from '../../src/grounding';
 import { GroundingResult } from '../../src/protocol/grounding';
+import { OpenAICompatibleServer } from '../fixtures/openai-server';
+import { SCRIPTS } from '../fixtures/scripts';
 import { decodePng, encodePng, pixelAt, solidImage } from '../fixtures/png';
 import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
 import { waitFor } from '../fixtures/wait';
@@ -216,5 +218,29 @@ describe('internvl-lens mcp: capture on a real X display (Xvfb)', () => {
     const bad = (await s.client.callTool({ name: 'capture_screen', arguments: { monitor: 'left' } })) as CallToolResult;
     assert.equal(bad.isError, true);
     assert.match(text(bad), /"monitor" must be a screen id/);
+  });
+});
+
+describe('internvl-lens mcp with --endpoint (the CLI\'s remote flags)', () => {
+  it('locate asks the remote server, with the API key from the environment, and answers in original pixels', async () => {
+    const key = 'sk-mcp-0a1b2c3d';
+    const server = await OpenAICompatibleServer.start({ flavour: 'vllm', models: ['OpenGVLab/InternVL3-14B'], apiKey: key });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'dist', 'cli.js'), 'mcp', '--endpoint', server.url, '--max-tiles', '6'],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', INTERNVL_LENS_API_KEY: key },
+    });
+    const client = new Client({ name: 'lens-mcp-test', version: '1.0.0' });
+    try {
+      await client.connect(transport);
+      server.replies.push({ kind: 'answer', text: SCRIPTS.grounding.text, promptTokens: 3400 });
+      const r = (await client.callTool({ name: 'locate', arguments: { image: screenshot, target: 'the Save button' } })) as CallToolResult;
+      assert.equal(r.isError, undefined, text(r));
+      assert.deepEqual((r.structuredContent as { regions: unknown[] }).regions, EXPECTED_REGIONS);
+      assert.equal(server.chatRequests[0]!.headers.authorization, `Bearer ${key}`);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });
