@@ -6,7 +6,8 @@
 // time where the server has ≥ 2 slots and the machine ≥ 2 cores (else the row is shown, unbudgeted).
 //   node --import tsx bench/batch.bench.ts      (or npm run bench -- batch)
 //   BENCH_BATCH_IMAGES (24), BENCH_BATCH_MODEL (tiny | internvl3-1b: the random-weight pair with real
-//   dimensions, bench/real-dims-model.ts; minutes per image on 2 busy cores), BENCH_BATCH_MAX_TOKENS
+//   dimensions, bench/real-dims-model.ts; minutes per image on 2 busy cores), BENCH_BATCH_MAX_TOKENS,
+//   BENCH_BATCH_IN_FLIGHT (requests at once in the batch runs; default the slots)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -25,6 +26,8 @@ const MODEL = process.env.BENCH_BATCH_MODEL ?? 'tiny';
 const CORES = availableParallelism();
 const THREADS = Math.min(4, CORES);
 const SLOTS = DEFAULT_PARALLEL;
+/** Requests in flight in the batch runs (default: the slots). */
+const IN_FLIGHT = Number(process.env.BENCH_BATCH_IN_FLIGHT ?? SLOTS);
 const BUDGET_SPEEDUP = 1.5;
 
 /** A screenshot-sized image unlike every other one of the run (its own gradient and stripes). */
@@ -89,8 +92,8 @@ async function main(): Promise<void> {
     // Loads the model and warms the caches that are not per image (sharp, the client).
     await runImages({ engine, files: imageSet().slice(0, 2), command: 'ground', text: 'x', maxTiles: model.maxTiles, maxTokens: 4, concurrency: 2, onLine: () => undefined });
     const one1 = await run(1);
-    const slots1 = await run(SLOTS);
-    const slots2 = await run(SLOTS);
+    const slots1 = await run(IN_FLIGHT);
+    const slots2 = await run(IN_FLIGHT);
     const one2 = await run(1);
     const one = (one1 + one2) / 2;
     const slots = (slots1 + slots2) / 2;

@@ -21,27 +21,11 @@ import { renderAnnotated } from '../images';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { MCP_SERVER_NAME } from './serverName';
-import { TOOLS, type ToolName } from './tools';
+import { argumentsProblem, TOOLS, type ToolName } from './tools';
 
 
 /** A tool's arguments that do not fit its input schema: the message says which and why. */
 class BadArguments extends Error {}
-
-function stringArg(args: Record<string, unknown>, name: string, max: number): string {
-  const value = args[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new BadArguments(`"${name}" is required: a non-empty string.`);
-  if (value.length > max) throw new BadArguments(`"${name}" is ${value.length} characters; at most ${max} are accepted.`);
-  return value;
-}
-
-function numberArg(args: Record<string, unknown>, name: string, min: number, max: number, integer: boolean): number | undefined {
-  const value = args[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-    throw new BadArguments(`"${name}" must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, not ${JSON.stringify(value)}.`);
-  }
-  return value;
-}
 
 function quote(s: string, max = 80): string {
   const t = s.replace(/\s+/g, ' ').trim();
@@ -119,11 +103,16 @@ export class LensMcpServer {
   }
 
   private async call(name: ToolName, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+    const tool = TOOLS.find((t) => t.name === name);
+    if (!tool) return errorResult(`There is no tool named ${quote(String(name))}; the tools are ${TOOLS.map((t) => t.name).join(', ')}.`);
+    // The input schema (tools.ts) is the one statement of what the arguments may be.
+    const problem = argumentsProblem(tool, args);
+    if (problem) throw new BadArguments(problem);
     switch (name) {
       case 'locate':
-        return this.analyse('ground', stringArg(args, 'image', 4096), stringArg(args, 'target', 2000), args, ctx);
+        return this.analyse('ground', args.image as string, args.target as string, args, ctx);
       case 'ask_image':
-        return this.analyse('ask', stringArg(args, 'image', 4096), stringArg(args, 'question', 20_000), args, ctx);
+        return this.analyse('ask', args.image as string, args.question as string, args, ctx);
       case 'capture_screen':
         return this.capture(args);
       case 'list_monitors': {
@@ -133,14 +122,12 @@ export class LensMcpServer {
           structuredContent: { monitors },
         };
       }
-      default:
-        return errorResult(`There is no tool named ${quote(String(name))}; the tools are ${TOOLS.map((t) => t.name).join(', ')}.`);
     }
   }
 
   private async analyse(command: ImageCommand, image: string, text: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
-    const maxTokens = numberArg(args, 'maxTokens', 1, 32768, true) ?? this.defaults.maxTokens;
-    const devicePixelRatio = numberArg(args, 'devicePixelRatio', 0.25, 16, false) ?? 1;
+    const maxTokens = (args.maxTokens as number | undefined) ?? this.defaults.maxTokens;
+    const devicePixelRatio = (args.devicePixelRatio as number | undefined) ?? 1;
     const n = ++this.calls;
     // The model loads on the first request (or after a crash): say so while it does.
     const loading = this.engine.onDidChangeState((s) => {

@@ -108,3 +108,46 @@ export const TOOLS: Tool[] = [
     annotations: { readOnlyHint: true, openWorldHint: false },
   },
 ];
+
+interface PropertySchema {
+  type?: string;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  const?: unknown;
+  oneOf?: PropertySchema[];
+}
+
+/** Why `value` does not fit `schema` (the subset of JSON Schema the input schemas above use), or null. */
+function propertyProblem(name: string, value: unknown, schema: PropertySchema): string | null {
+  if (schema.oneOf) return schema.oneOf.some((s) => propertyProblem(name, value, s) === null) ? null : `"${name}" must be ${schema.oneOf.map((s) => (s.const !== undefined ? JSON.stringify(s.const) : `a${s.type === 'integer' ? ' whole number' : ` ${s.type}`}`)).join(' or ')}, not ${JSON.stringify(value)}.`;
+  if (schema.const !== undefined) return value === schema.const ? null : `"${name}" must be ${JSON.stringify(schema.const)}.`;
+  if (schema.type === 'string') {
+    if (typeof value !== 'string' || ((schema.minLength ?? 0) > 0 && value.trim() === '')) return `"${name}" must be a non-empty string.`;
+    if (schema.maxLength !== undefined && value.length > schema.maxLength) return `"${name}" is ${value.length} characters; at most ${schema.maxLength} are accepted.`;
+    return null;
+  }
+  if (schema.type === 'number' || schema.type === 'integer') {
+    const whole = schema.type === 'integer';
+    const ok = typeof value === 'number' && Number.isFinite(value) && (!whole || Number.isInteger(value)) && value >= (schema.minimum ?? -Infinity) && value <= (schema.maximum ?? Infinity);
+    const range = schema.minimum !== undefined && schema.maximum !== undefined ? ` from ${schema.minimum} to ${schema.maximum}` : schema.minimum !== undefined ? ` of at least ${schema.minimum}` : '';
+    return ok ? null : `"${name}" must be ${whole ? 'a whole number' : 'a number'}${range}, not ${JSON.stringify(value)}.`;
+  }
+  return null;
+}
+
+/** Why `args` do not fit the tool's input schema, in one sentence, or null when they do. */
+export function argumentsProblem(tool: Tool, args: Record<string, unknown>): string | null {
+  const properties = (tool.inputSchema.properties ?? {}) as Record<string, PropertySchema>;
+  for (const name of tool.inputSchema.required ?? []) {
+    if (args[name] === undefined) return `"${name}" is required (${Object.keys(properties).filter((p) => (tool.inputSchema.required ?? []).includes(p)).map((p) => `"${p}"`).join(', ')} are).`;
+  }
+  for (const [name, value] of Object.entries(args)) {
+    const schema = properties[name];
+    if (!schema) return `"${name}" is not an argument of ${tool.name}; it takes ${Object.keys(properties).map((p) => `"${p}"`).join(', ') || 'none'}.`;
+    const problem = propertyProblem(name, value, schema);
+    if (problem) return problem;
+  }
+  return null;
+}

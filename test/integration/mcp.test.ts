@@ -146,6 +146,11 @@ describe('internvl-lens mcp on the tiny grounding model', () => {
     const noTarget = await call({ image: screenshot });
     assert.equal(noTarget.isError, true);
     assert.match(text(noTarget), /"target" is required/);
+    const stray = await call({ image: screenshot, target: 'x', colour: 'red' });
+    assert.equal(stray.isError, true);
+    assert.match(text(stray), /"colour" is not an argument of locate; it takes "image", "devicePixelRatio", "maxTokens", "target"/);
+    const tooMany = await call({ image: screenshot, target: 'x', maxTokens: 0.5 });
+    assert.match(text(tooMany), /"maxTokens" must be a whole number from 1 to 32768, not 0\.5/);
     const ok = await call({ image: screenshot, target: 'the Save button' });
     assert.equal(ok.isError, undefined, text(ok));
   });
@@ -217,7 +222,7 @@ describe('internvl-lens mcp: capture on a real X display (Xvfb)', () => {
     assert.deepEqual((found.structuredContent as { regions: { box: number[] }[] }).regions[0]!.box, [64, 96, 192, 192]);
     const bad = (await s.client.callTool({ name: 'capture_screen', arguments: { monitor: 'left' } })) as CallToolResult;
     assert.equal(bad.isError, true);
-    assert.match(text(bad), /"monitor" must be a screen id/);
+    assert.match(text(bad), /"monitor" must be a whole number or "all", not "left"/);
   });
 });
 
