@@ -2,27 +2,17 @@
 // is there), Claude Code's `claude mcp add` command line, Cline's and Cursor's mcpServers JSON. The
 // engine flags come from the extension's settings (the same names the CLI reads: ../cli/engineFlags.ts).
 // No vscode import: the command (src/commands/mcp.ts) and the unit tests share it.
-import { REMOTE_API_KEY_ENV } from '../config';
+import { REMOTE_API_KEY_ENV, type LensConfig } from '../config';
 import { MCP_SERVER_NAME } from './serverName';
 
 export const MCP_CLIENTS = ['vscode', 'claude-code', 'cline', 'cursor'] as const;
 export type McpClient = (typeof MCP_CLIENTS)[number];
 
-/** The settings the server's command line is made from (LensConfig's fields of the same names). */
-export interface McpEngineSettings {
-  engine: 'local' | 'remote';
-  modelPath: string;
-  mmprojPath: string;
-  contextSize: number;
-  gpuLayers: number;
-  threads: number;
-  maxTokens: number;
-  maxTiles: number;
-  llamaServerPath: string;
-  remoteEndpoint: string;
-  remoteModel: string;
-  remoteTimeoutSeconds: number;
-}
+/** The settings the server's command line is made from (src/config.ts reads them). */
+export type McpEngineSettings = Pick<
+  LensConfig,
+  'engine' | 'modelPath' | 'mmprojPath' | 'contextSize' | 'gpuLayers' | 'threads' | 'maxTokens' | 'maxTiles' | 'llamaServerPath' | 'remoteEndpoint' | 'remoteModel' | 'remoteTimeoutSeconds'
+>;
 
 /** How to run the bundled CLI: `node` (or VS Code's own runtime as Node) and dist/cli.js. */
 export interface CliRuntime {
