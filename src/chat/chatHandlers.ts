@@ -2,7 +2,7 @@
 // conversation, the composer and the history store do the work; this relays and reports.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { runRemedy } from '../commands/showError';
+import { runRemedy, showError } from '../commands/showError';
 import { presetPrompt } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
@@ -11,6 +11,7 @@ import type { Composer } from './composer';
 import type { Conversation } from './conversation';
 import type { HistoryStore } from './history';
 import type { WebviewHandlers } from './router';
+import { userErrorOf } from '../userError';
 
 export interface ChatServices {
   conversation: Conversation;
@@ -77,8 +78,9 @@ async function withHistory(s: ChatServices, change: () => Promise<void>): Promis
   try {
     await change();
   } catch (err) {
-    s.log(`history: ${(err as Error).message}`);
-    void vscode.window.showErrorMessage(`InternVL Lens: ${(err as Error).message}`);
+    const error = userErrorOf(err);
+    s.log(`history: ${error.message}`);
+    void showError(error);
   }
   await s.postHistory();
 }
@@ -97,7 +99,7 @@ async function openConversation(s: ChatServices, id: string): Promise<void> {
   if (id === s.conversation.id) return;
   const data = await s.history.load(id);
   if (!data) {
-    void vscode.window.showErrorMessage('InternVL Lens: that conversation could not be read (see the log).');
+    void showError({ message: 'that conversation could not be read (see the log).', remedies: [{ kind: 'showLog' }] });
     await s.postHistory();
     return;
   }

@@ -35,8 +35,13 @@ export function offeredRemedies(error: UserError, continuations: Continuations =
 export async function showError(error: UserError, options: ShowErrorOptions = {}): Promise<void> {
   const items: RemedyItem[] = offeredRemedies(error, options.continuations).map((remedy) => ({ title: remedyLabel(remedy), remedy }));
   const message = `InternVL Lens: ${error.message}`;
-  const show = options.severity === 'info' ? vscode.window.showInformationMessage : options.severity === 'warning' ? vscode.window.showWarningMessage : vscode.window.showErrorMessage;
-  const choice = await show<RemedyItem>(message, ...items);
+  const { window } = vscode;
+  const choice =
+    options.severity === 'info'
+      ? await window.showInformationMessage(message, ...items)
+      : options.severity === 'warning'
+        ? await window.showWarningMessage(message, ...items)
+        : await window.showErrorMessage(message, ...items);
   if (choice) await runRemedy(choice.remedy, options);
 }
 
