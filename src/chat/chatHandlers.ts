@@ -35,20 +35,21 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
     ask: (msg) => {
       if (msg.preset) {
         const { question, prompt } = presetPrompt(msg.preset, msg.text);
-        void conversation.ask(question, composer.take(), { prompt });
+        return conversation.ask(question, composer.take(), { prompt });
       } else if (msg.text.trim()) {
-        void conversation.ask(msg.text, composer.take());
+        return conversation.ask(msg.text, composer.take());
       }
+      return undefined;
     },
     copyRegion: (msg) => copyRegion(s, msg.turnId, msg.index),
     copyText: async (msg) => {
       await vscode.env.clipboard.writeText(msg.text);
       vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
     },
-    exportAnnotated: async (msg) => void (await vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId)),
+    exportAnnotated: (msg) => vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId),
     stop: () => conversation.stop(),
-    regenerate: (msg) => void conversation.redo(msg.turnId),
-    editResend: (msg) => void conversation.redo(msg.turnId, msg.text),
+    regenerate: (msg) => conversation.redo(msg.turnId),
+    editResend: (msg) => conversation.redo(msg.turnId, msg.text),
     newChat: () => conversation.clear(),
     // The remedy was validated on arrival (src/protocol/remedy.ts); continuations cannot run from here.
     remedy: (msg) => runRemedy(msg.remedy, { log: s.log }),

@@ -8,9 +8,9 @@ import { WebviewMessage } from '../protocol/webview';
 
 export type WebviewMessageType = WebviewMessage['type'];
 
-/** One handler per message type; `surface` is the webview that sent it. */
+/** One handler per message type; `surface` is the webview that sent it. What it returns is awaited (a rejection is logged). */
 export type WebviewHandlers<S> = {
-  [K in WebviewMessageType]: (msg: Extract<WebviewMessage, { type: K }>, surface: S) => void | Promise<void>;
+  [K in WebviewMessageType]: (msg: Extract<WebviewMessage, { type: K }>, surface: S) => unknown;
 };
 
 export type WebviewRouter<S> = (surface: S, raw: unknown) => Promise<void>;
@@ -26,7 +26,7 @@ export function createRouter<S>(handlers: WebviewHandlers<S>, log: (message: str
       return;
     }
     // TypeScript cannot pair a union member with its handler by itself; the table's type does.
-    const handler = handlers[msg.type] as (m: WebviewMessage, s: S) => void | Promise<void>;
+    const handler = handlers[msg.type] as (m: WebviewMessage, s: S) => unknown;
     try {
       await handler(msg, surface);
     } catch (err) {
