@@ -4,6 +4,7 @@
 // choice, passed in). No vscode import: the webview URI of a file is passed in too.
 import type { Region } from '../grounding';
 import { pixelCoordinates } from '../images';
+import { isContinuation } from '../protocol/remedy';
 import type { ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
@@ -52,7 +53,8 @@ export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
     status: t.status,
     regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
     // The remedies as the turn carries them (stored with it): the same buttons after a reload.
-    error: t.error ? { message: t.error.message, remedies: [...t.error.remedies] } : null,
+    // Continuations (Retry…) belong to the code that failed, not to the chat: never a button here.
+    error: t.error ? { message: t.error.message, remedies: t.error.remedies.filter((r) => !isContinuation(r)) } : null,
     stats: t.stats,
   };
 }

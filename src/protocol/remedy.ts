@@ -61,10 +61,6 @@ export function remedyLabel(remedy: Remedy): string {
   return LABELS[remedy.kind];
 }
 
-export function sameRemedy(a: Remedy, b: Remedy): boolean {
-  return a.kind === b.kind && (a.kind !== 'openSetting' || a.setting === (b as typeof a).setting);
-}
-
 /**
  * An error as the user sees it: what happened and what fixes it. The same value is shown as a
  * notification, inline in the chat, and stored with the turn (so a reload offers the same fix).
