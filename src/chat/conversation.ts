@@ -2,11 +2,12 @@
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
-import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream, type Region } from '../grounding';
 import type { Attachment } from './attachments';
 import { modelCopyReady } from '../images';
+import type { UserError } from '../protocol/remedy';
 import type { TurnStatus } from '../protocol/webview';
+import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
 
 export interface TurnRecord {
@@ -21,8 +22,8 @@ export interface TurnRecord {
   answer: string;
   status: TurnStatus;
   regions: Region[];
-  /** `code` is the EngineError's, when the engine raised one (the view offers its fix). */
-  error: { message: string; setting?: string; code?: string } | null;
+  /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
+  error: UserError | null;
   stats: string | null;
 }
 
@@ -318,9 +319,8 @@ export class Conversation {
         ` · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
     } catch (err) {
       turn.status = 'error';
-      const message = err instanceof Error ? err.message : String(err);
-      turn.error = { message, ...(err instanceof EngineError ? { code: err.code, ...(err.setting ? { setting: err.setting } : {}) } : {}) };
-      this.options.log(`turn ${turn.id} failed: ${message}`);
+      turn.error = userErrorOf(err);
+      this.options.log(`turn ${turn.id} failed: ${turn.error.message}`);
     } finally {
       this.running = null;
       owner.updated = Date.now();

@@ -5,10 +5,11 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
-import { EngineError } from '../engine/errors';
 import { parseEndpoint } from '../engine/remote/endpoint';
 import { onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings } from '../config';
-import { DOWNLOAD_MODEL, modelSetupActions, runModelSetupAction, USE_EXISTING_MODEL } from './models';
+import { userErrorOf } from '../userError';
+import { DOWNLOAD_MODEL, USE_EXISTING_MODEL } from './models';
+import { showError } from './showError';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -70,16 +71,9 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
   try {
     await action();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    ctx.output.error(`${what}: ${message}`);
-    const code = err instanceof EngineError ? err.code : undefined;
-    const setting = err instanceof EngineError ? err.setting : undefined;
-    const actions = code === 'remote-unauthorized' ? ['Set API Key'] : [...modelSetupActions(setting), setting ? 'Open Settings' : 'Show Log'];
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...actions);
-    if (await runModelSetupAction(choice)) return;
-    if (choice === 'Set API Key') void vscode.commands.executeCommand(SET_API_KEY_COMMAND);
-    else if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
-    else if (choice === 'Show Log') ctx.output.show(true);
+    const error = userErrorOf(err);
+    ctx.output.error(`${what}: ${error.message}`);
+    await showError(error);
   }
 }
 

@@ -1,8 +1,8 @@
 // The remote engine in a real VS Code (code-server): with internvlLens.engine = remote the status
 // bar names the server and model, a question answered by a real HTTP server on 127.0.0.1 (in
 // LMDeploy's streaming format) streams into the chat with its boxes, the API key goes through
-// "Set API Key" into SecretStorage and never into settings or logs, and switching back to local
-// stops all traffic to the server.
+// "Set API Key" (offered again after a window reload) into SecretStorage and never into settings
+// or logs, and switching back to local stops all traffic to the server.
 import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,16 @@ describe('Remote engine in a real VS Code', () => {
       console.log(exthostLog(server, 60, 'InternVL Lens'));
       throw err;
     });
-    await refused.locator('.action', { hasText: 'Set API Key' }).click();
+    assert.deepEqual(await refused.locator('.error .action').allTextContents(), ['Set API Key']);
+    // The stored conversation keeps the error whole: after a window reload the fix is still Set API Key.
+    await page.reload();
+    await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 30_000 });
+    await runCommand(page, 'InternVL Lens: Open Chat', 20_000);
+    frame = await chat();
+    const restored = frame.locator('.turn[data-status="error"]');
+    await restored.locator('.error', { hasText: '401' }).waitFor({ timeout: 20_000 });
+    assert.deepEqual(await restored.locator('.error .action').allTextContents(), ['Set API Key'], 'the restored turn offers the same fix');
+    await restored.locator('.action', { hasText: 'Set API Key' }).click();
     const input = page.locator(`${QUICK_INPUT} input.input`);
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     assert.equal(await input.getAttribute('type'), 'password');
