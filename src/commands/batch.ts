@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { batchFiles, runImages, type BatchLine } from '../cli/batch';
 import type { LensContext } from '../context';
+import { userErrorOf } from '../userError';
+import { showError } from './showError';
 
 export const ASK_ABOUT_FOLDER = 'internvlLens.askAboutFolder';
 
@@ -76,7 +78,8 @@ export function askAboutFolder(ctx: LensContext) {
       );
       void vscode.window.showInformationMessage(`InternVL Lens: ${summary.answered} answered${summary.failed ? `, ${summary.failed} failed (see the file)` : ''} in ${(summary.ms / 1000).toFixed(0)} s.`);
     } catch (err) {
-      void vscode.window.showErrorMessage(`InternVL Lens: the run stopped: ${(err as Error).message}`);
+      // The engine could not answer (no model, a crash it gave up on): the fixes come with the message.
+      void showError(userErrorOf(err, 'The run stopped'), { log: (m) => ctx.output.warn(m) });
     } finally {
       await handle.close();
     }
