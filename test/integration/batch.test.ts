@@ -97,6 +97,18 @@ describe('internvl-lens batch on the tiny grounding model', () => {
     assert.equal(parsed.filter((l) => l.error && l.image.path.endsWith('broken.png')).length, 2, 'the broken file tried again');
   });
 
+  it('two images that do not fit the context together are answered one after the other, not failed', async () => {
+    // 800×600 is 3330 image tokens on InternVL's grid: two at once overflow a 4096-token context
+    // that the server's slots share (llama-server: "failed to process mtmd chunk").
+    const dir = join(scratch, 'big');
+    mkdirSync(dir);
+    for (const [name, grey] of [['x.png', 200], ['y.png', 90]] as const) writeFileSync(join(dir, name), encodePng(800, 600, solidImage(800, 600, [grey, grey, grey, 255])));
+    const results = join(scratch, 'big.jsonl');
+    const r = await batch('--ground', 'the Save button', 'big', '--out', results, '--context', '4096');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(results).map((l) => [l.error, l.regions?.[0]?.box]), [[undefined, [80, 120, 240, 240]], [undefined, [80, 120, 240, 240]]]);
+  });
+
   it('prints usage for a batch without a question, with exit code 2', async () => {
     const r = await batch('shots/a.png', '--out', join(scratch, 'x.jsonl'));
     assert.equal(r.code, 2);

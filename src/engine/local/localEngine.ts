@@ -95,6 +95,16 @@ function textAfterLastImage(messages: RequestMessage[]): { bytes: number; messag
 /** Template tokens per message (`<|im_start|>role\n … <|im_end|>\n`), and the assistant prefix. */
 const TOKENS_PER_MESSAGE = 8;
 
+/** At most how many tokens a prompt takes: its images', one per byte of text, and the template's. */
+function promptTokenBound(messages: RequestMessage[], imageTokens: number): number {
+  let bytes = 0;
+  for (const m of messages) {
+    if (typeof m.content === 'string') bytes += Buffer.byteLength(m.content, 'utf8');
+    else for (const p of m.content) if (p.type === 'text') bytes += Buffer.byteLength(p.text, 'utf8');
+  }
+  return imageTokens + bytes + TOKENS_PER_MESSAGE * (messages.length + 1);
+}
+
 export class LocalEngine implements Engine {
   private running: Running | null = null;
   /** The start in progress, shared by every request that needs the server meanwhile. */
@@ -102,6 +112,9 @@ export class LocalEngine implements Engine {
   private readonly states = new EngineStateEvents();
   private active = 0;
   private readonly queue: Array<() => void> = [];
+  /** Prompt tokens of the requests answering now, and the requests waiting for room in the context. */
+  private reservedTokens = 0;
+  private readonly contextWaiters = new Set<() => void>();
   private idleTimer: NodeJS.Timeout | null = null;
   private crashes: number[] = [];
 
@@ -156,6 +169,33 @@ export class LocalEngine implements Engine {
       if (next) next();
       else if (this.active === 0) this.scheduleIdleUnload();
     }
+  }
+
+  /**
+   * Waits until a prompt of `tokens` fits the context beside the prompts being answered (all slots
+   * share one KV cache: two that do not fit it together fail in llama-server, "failed to process
+   * mtmd chunk"); a prompt alone always runs. Resolves with the release, or early when aborted.
+   */
+  private async reserveContext(tokens: number, contextSize: number, signal?: AbortSignal): Promise<() => void> {
+    while (this.reservedTokens > 0 && this.reservedTokens + tokens > contextSize && !signal?.aborted) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.contextWaiters.delete(wake);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.contextWaiters.add(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+    this.reservedTokens += tokens;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reservedTokens -= tokens;
+      for (const wake of [...this.contextWaiters]) wake();
+    };
   }
 
   /** After an answer (still counted in `active`): busy while others answer, else ready. */
@@ -300,6 +340,11 @@ export class LocalEngine implements Engine {
       const maxTiles = this.options.settings().maxTiles ?? 12;
       const prepared = await buildRequest(turns, r.info.modelName, options, maxTiles, LLAMA_SERVER_REQUEST);
       if (signal?.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
+      const releaseContext = await this.reserveContext(promptTokenBound(prepared.body.messages, prepared.imageTokens), r.contextSize, signal);
+      if (signal?.aborted) {
+        releaseContext();
+        return { text: '', stats: stoppedStats(prepared.imageTokens) };
+      }
       this.setState({ kind: 'busy', queued: this.queue.length, ...r.info });
       const abort = new AbortController();
       const forward = () => abort.abort();
@@ -330,6 +375,7 @@ export class LocalEngine implements Engine {
         }
         return { text: streamed.text, stats: this.stats(streamed, prepared.body.messages, prepared.imageTokens, options, r.contextSize) };
       } finally {
+        releaseContext();
         exit.dispose();
         signal?.removeEventListener('abort', forward);
         if (r.server.alive && this.running === r) this.showAfterAnswer();
