@@ -1,7 +1,7 @@
 // `internvl-lens batch` with the server's parallel slots against the same images one at a time: 24
-// distinct images per run (no prompt-cache reuse between them), the same warm LocalEngine and
+// distinct 448×448 images (one tile each) per run (no prompt-cache reuse between them), the same warm LocalEngine and
 // llama-server (--parallel 2) for both, through the batch command's own runImages() (src/cli/batch.ts).
-// ABBA: one at a time, slots, slots, one at a time, each on a fresh image set, so drift favours
+// In rounds of 4 fresh images per side, alternating which goes first (ABBA), so drift favours
 // neither; images per minute of each, and their ratio, in the same run. Budget: slots ≥ 1.5× one at a
 // time where the server has ≥ 2 slots and the machine ≥ 2 cores (else the row is shown, unbudgeted).
 //   node --import tsx bench/batch.bench.ts      (or npm run bench -- batch)
@@ -29,6 +29,10 @@ const SLOTS = DEFAULT_PARALLEL;
 /** Requests in flight in the batch runs (default: the slots). */
 const IN_FLIGHT = Number(process.env.BENCH_BATCH_IN_FLIGHT ?? SLOTS);
 const BUDGET_SPEEDUP = 1.5;
+/** One 448-px tile per image (256 image tokens): the run measures the slots, not the vision encoder alone. */
+const SIZE = { width: 448, height: 448 };
+/** Images per round and side. */
+const CHUNK = 4;
 
 /** A screenshot-sized image unlike every other one of the run (its own gradient and stripes). */
 function distinctImage(width: number, height: number, seed: number): Buffer {
@@ -71,35 +75,44 @@ async function main(): Promise<void> {
   const rows: BenchRow[] = [];
   try {
     let set = 0;
-    const imageSet = () => {
+    const imageSet = (count: number) => {
       const files: string[] = [];
-      for (let i = 0; i < IMAGES; i++) {
+      for (let i = 0; i < count; i++) {
         const path = join(scratch, `set${set}-${i}.png`);
-        writeFileSync(path, distinctImage(1280, 800, set * 1000 + i));
+        writeFileSync(path, distinctImage(SIZE.width, SIZE.height, set * 1000 + i));
         files.push(path);
       }
       set++;
       return files;
     };
-    const run = async (concurrency: number) => {
-      const files = imageSet();
+    /** Seconds a chunk of fresh images took at `concurrency` requests at once. */
+    const run = async (concurrency: number, count: number) => {
+      const files = imageSet(count);
       const summary = await runImages({ engine, files, command: 'ground', text: 'the Save button', maxTiles: model.maxTiles, maxTokens: model.maxTokens, concurrency, onLine: () => undefined });
       if (summary.failed) throw new Error(`${summary.failed} images failed`);
-      const perMinute = IMAGES / (summary.ms / 60_000);
-      console.log(`${concurrency === 1 ? 'one at a time' : `${concurrency} at a time`}: ${IMAGES} images in ${(summary.ms / 1000).toFixed(1)} s = ${perMinute.toFixed(1)} images/min`);
-      return perMinute;
+      return summary.ms / 1000;
     };
     // Loads the model and warms the caches that are not per image (sharp, the client).
-    await runImages({ engine, files: imageSet().slice(0, 2), command: 'ground', text: 'x', maxTiles: model.maxTiles, maxTokens: 4, concurrency: 2, onLine: () => undefined });
-    const one1 = await run(1);
-    const slots1 = await run(IN_FLIGHT);
-    const slots2 = await run(IN_FLIGHT);
-    const one2 = await run(1);
-    const one = (one1 + one2) / 2;
-    const slots = (slots1 + slots2) / 2;
+    await runImages({ engine, files: imageSet(2), command: 'ground', text: 'x', maxTiles: model.maxTiles, maxTokens: 4, concurrency: 2, onLine: () => undefined });
+    // Short alternating chunks (ABBA per pair of rounds), so that a change in the machine's load
+    // (it is shared) falls on both sides alike.
+    const seconds = { one: 0, slots: 0 };
+    const perRound: string[] = [];
+    for (let round = 0; round * CHUNK < IMAGES; round++) {
+      const count = Math.min(CHUNK, IMAGES - round * CHUNK);
+      const order: Array<'one' | 'slots'> = round % 2 === 0 ? ['one', 'slots'] : ['slots', 'one'];
+      const took: Record<string, number> = {};
+      for (const side of order) took[side] = await run(side === 'one' ? 1 : IN_FLIGHT, count);
+      seconds.one += took.one!;
+      seconds.slots += took.slots!;
+      perRound.push(`${(took.one! / took.slots!).toFixed(2)}`);
+      console.log(`round ${round + 1}: ${count} images one at a time ${took.one!.toFixed(1)} s, ${IN_FLIGHT} at a time ${took.slots!.toFixed(1)} s`);
+    }
+    const one = IMAGES / (seconds.one / 60);
+    const slots = IMAGES / (seconds.slots / 60);
     const budgeted = SLOTS >= 2 && CORES >= 2;
     const label = `batch, ${model.label}`;
-    const note = `${IMAGES} distinct 1280×800 images per run, ground, ≤ ${model.maxTokens} tokens, ABBA (${one1.toFixed(0)}/${one2.toFixed(0)} and ${slots1.toFixed(0)}/${slots2.toFixed(0)} images/min), ${CORES} cores, ${THREADS} threads`;
+    const note = `${IMAGES} distinct ${SIZE.width}×${SIZE.height} images (1 tile) per run, ground, ≤ ${model.maxTokens} tokens, in rounds of ${CHUNK} alternating ABBA (per-round ratios ${perRound.join(', ')}), ${CORES} cores, ${THREADS} threads`;
     rows.push(
       { name: `${label}: ${SLOTS} slots`, value: Number(slots.toFixed(1)), unit: 'images/min', budget: Number.NaN, kind: 'info', note },
       { name: `${label}: one at a time`, value: Number(one.toFixed(1)), unit: 'images/min', budget: Number.NaN, kind: 'info', note: 'same engine and server, concurrency 1' },
