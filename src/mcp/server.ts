@@ -17,7 +17,8 @@ import { captureName } from '../capture/capture';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget } from '../capture/monitors';
 import { captureScreen, listMonitors } from '../capture/screen';
 import type { Engine } from '../engine/engine';
-import { renderAnnotated } from '../images';
+import { loadSharp, renderAnnotated } from '../images';
+import { MAX_DECODE_PIXELS } from '../images/probe';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { MCP_SERVER_NAME } from './serverName';
@@ -45,6 +46,18 @@ export function summarise(result: ImageAnswer, target: string | null): string {
       : `Found ${count} for ${quote(target)} in ${where}: ${places} (original pixels, origin top left).`;
   }
   return `Answered about ${where}${result.regions.length ? ` with ${count}: ${places} (original pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+}
+
+/** Longest side of the annotated image sent back: agents' image inputs are limited (and tokens cost). */
+const SHOWN_MAX_SIDE = 2048;
+
+/** The annotated PNG as sent: scaled down to SHOWN_MAX_SIDE when larger (regions stay in full pixels). */
+async function shownImage(png: Buffer, width: number, height: number): Promise<{ png: Buffer; scale: number }> {
+  const scale = Math.min(1, SHOWN_MAX_SIDE / Math.max(width, height));
+  if (scale === 1) return { png, scale };
+  const sharp = await loadSharp();
+  const resized = await sharp(png, { limitInputPixels: MAX_DECODE_PIXELS }).resize(Math.round(width * scale), Math.round(height * scale)).png().toBuffer();
+  return { png: resized, scale };
 }
 
 function errorResult(message: string): CallToolResult {
@@ -159,12 +172,12 @@ export class LensMcpServer {
         return errorResult('The request was cancelled.');
       }
       this.log('info', `call ${n} (${command}) answered: ${result.stats.generatedTokens} tokens, ${result.regions.length} regions`);
-      const annotated = await renderAnnotated(result.image.path, prepared.transform, regions);
-      const summary = summarise(result, command === 'ground' ? text : null);
+      const annotated = await shownImage(await renderAnnotated(result.image.path, prepared.transform, regions), result.image.width, result.image.height);
+      const summary = `${summarise(result, command === 'ground' ? text : null)}${annotated.scale < 1 ? ` (The image below is shown at ${Math.round(annotated.scale * 100)} %; the coordinates are of the full image.)` : ''}`;
       return {
         content: [
           { type: 'text', text: summary },
-          { type: 'image', data: annotated.toString('base64'), mimeType: 'image/png' },
+          { type: 'image', data: annotated.png.toString('base64'), mimeType: 'image/png' },
         ],
         structuredContent: result as unknown as Record<string, unknown>,
       };

@@ -132,6 +132,17 @@ describe('internvl-lens mcp on the tiny grounding model', () => {
     assert.equal(s.stderr().match(/\] loaded /g)?.length, 1, 'one model load');
   });
 
+  it('a large image comes back scaled to 2048 px on its long side, the regions still in its full pixels', async () => {
+    const wide = join(scratch, 'wide.png');
+    writeFileSync(wide, encodePng(3000, 1000, solidImage(3000, 1000, [230, 230, 230, 255])));
+    const r = (await s.client.callTool({ name: 'locate', arguments: { image: wide, target: 'the Save button' } })) as CallToolResult;
+    assert.equal(r.isError, undefined, text(r));
+    assert.deepEqual((r.structuredContent as { regions: { box: number[] }[] }).regions[0]!.box, [300, 200, 900, 400]);
+    const png = decodePng(Buffer.from((r.content.find((c) => c.type === 'image') as { data: string }).data, 'base64'));
+    assert.deepEqual([png.width, png.height], [2048, 683]);
+    assert.match(text(r), /The image below is shown at 68 %; the coordinates are of the full image/);
+  });
+
   it('refuses a corrupt image, a missing file, a 60 MB file and bad arguments with isError and a clear sentence; the next call works', async () => {
     const call = async (args: Record<string, unknown>) => (await s.client.callTool({ name: 'locate', arguments: args })) as CallToolResult;
     const bad = await call({ image: corrupt, target: 'x' });
