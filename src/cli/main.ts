@@ -3,7 +3,7 @@
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
 //   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [options]
 //       one JSON object on stdout; errors go to stderr as JSON, exit code 1.
-//   internvl-lens batch --question Q [--ground TARGET] FILES-OR-GLOBS… --out results.jsonl   (batch.ts)
+//   internvl-lens batch (--question Q | --ground TARGET) FILES-OR-GLOBS-OR-FOLDERS… --out results.jsonl   (batch.ts)
 //   internvl-lens mcp                    an MCP server on stdio (../mcp/server.ts)
 import { parseArgs } from 'node:util';
 import { analyseImage, describeError } from './analyseImage';
@@ -12,7 +12,7 @@ import { ENGINE_FLAGS, ENGINE_USAGE, engineFromFlags, UsageError } from './engin
 import { runMcpServer } from '../mcp/server';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
-       internvl-lens batch --question Q [--ground TARGET] FILES-OR-GLOBS… --out results.jsonl [--resume]
+       internvl-lens batch (--question Q | --ground TARGET) FILES-OR-GLOBS-OR-FOLDERS… --out results.jsonl [--resume]
        internvl-lens mcp          (a Model Context Protocol server on stdin/stdout)
 ${ENGINE_USAGE}
 ${BATCH_USAGE}`;
