@@ -2,7 +2,7 @@
 // Claude Code, Cline, Cursor, …). One engine, chosen by the CLI's engine flags (../cli/engineFlags.ts),
 // stays loaded across calls and clients' requests share its slots. Tools (tools.ts): locate and
 // ask_image answer in the public grounding schema (structuredContent), with a one-sentence summary
-// and the image with its regions drawn (MCP image content); capture_screen and list_monitors use
+// and the image with its regions drawn (MCP image content); capture_screen, capture_window and list_monitors use
 // the extension's own capture code. Progress is reported while the image is read and prepared,
 // the model loads, and the prompt (the image) is encoded; a cancelled request stops generation.
 // stdout carries only the protocol; every log line goes to stderr.
@@ -16,6 +16,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, typ
 import { captureName } from '../capture/capture';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget } from '../capture/monitors';
 import { captureScreen, listMonitors } from '../capture/screen';
+import { captureWindow, listWindows, type WindowInfo } from '../capture/window';
 import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
@@ -46,6 +47,15 @@ export function summarise(result: ImageAnswer, target: string | null): string {
       : `Found ${count} for ${quote(target)} in ${where}: ${places} (original pixels, origin top left).`;
   }
   return `Answered about ${where}${result.regions.length ? ` with ${count}: ${places} (original pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+}
+
+/** Writes a capture where only this user can read it; returns its path. */
+async function saveCapture(bytes: Uint8Array, kind: string): Promise<string> {
+  const dir = join(tmpdir(), 'internvl-lens-captures');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, captureName(kind).replace(/\.png$/, `-${process.pid}-${Date.now() % 100000}.png`));
+  await writeFile(path, bytes, { mode: 0o600 });
+  return path;
 }
 
 /** Longest side of the annotated image sent back: agents' image inputs are limited (and tokens cost). */
@@ -128,6 +138,8 @@ export class LensMcpServer {
         return this.analyse('ask', args.image as string, args.question as string, args, ctx);
       case 'capture_screen':
         return this.capture(args);
+      case 'capture_window':
+        return this.captureWindow(args);
       case 'list_monitors': {
         const monitors = await listMonitors();
         return {
@@ -186,6 +198,25 @@ export class LensMcpServer {
     }
   }
 
+  private async captureWindow(args: Record<string, unknown>): Promise<CallToolResult> {
+    const windows = await listWindows();
+    const describe = (w: WindowInfo) => `${w.id} ${quote(w.title || w.appName)}${w.appName && w.title ? ` (${w.appName})` : ''} ${w.width}×${w.height}`;
+    const title = typeof args.title === 'string' ? args.title.toLowerCase() : null;
+    const target =
+      typeof args.window === 'number' ? windows.find((w) => w.id === args.window) : title !== null ? windows.find((w) => `${w.title}\n${w.appName}`.toLowerCase().includes(title)) : undefined;
+    if (!target) {
+      const asked = typeof args.window === 'number' ? `There is no window ${args.window}` : title !== null ? `No window's title or app name contains ${quote(args.title as string)}` : 'Say which window: "window" (an id) or "title"';
+      return errorResult(`${asked}. The windows, front-most first: ${windows.map(describe).join('; ') || 'none'}.`);
+    }
+    const shot = await captureWindow(target.id);
+    const path = await saveCapture(shot.bytes, 'window');
+    const { id, title: t, appName, x, y, width, height } = target;
+    return {
+      content: [{ type: 'text', text: `Captured the window ${describe(target)} (${shot.width}×${shot.height} device pixels, scale ${shot.scaleFactor}) to ${path}.` }],
+      structuredContent: { path, width: shot.width, height: shot.height, scaleFactor: shot.scaleFactor, window: { id, title: t, appName, x, y, width, height } },
+    };
+  }
+
   private async capture(args: Record<string, unknown>): Promise<CallToolResult> {
     let target;
     try {
@@ -194,10 +225,7 @@ export class LensMcpServer {
       throw new BadArguments((err as Error).message.replace('"screen"', '"monitor"'));
     }
     const shot = target === ALL_SCREENS ? await captureAllScreens() : await captureScreen(target);
-    const dir = join(tmpdir(), 'internvl-lens-captures');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, captureName(target === ALL_SCREENS ? 'all-screens' : 'screen').replace(/\.png$/, `-${process.pid}-${Date.now() % 100000}.png`));
-    await writeFile(path, shot.bytes, { mode: 0o600 });
+    const path = await saveCapture(shot.bytes, target === ALL_SCREENS ? 'all-screens' : 'screen');
     const out = { path, width: shot.width, height: shot.height, scaleFactor: shot.scaleFactor };
     return {
       content: [{ type: 'text', text: `Captured ${target === ALL_SCREENS ? 'all screens' : 'the screen'} (${shot.width}×${shot.height} device pixels, scale ${shot.scaleFactor}) to ${path}.` }],

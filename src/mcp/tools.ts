@@ -4,7 +4,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import groundingSchema from '../../schemas/grounding-result.v1.json';
 
-export const TOOL_NAMES = ['locate', 'ask_image', 'capture_screen', 'list_monitors'] as const;
+export const TOOL_NAMES = ['locate', 'ask_image', 'capture_screen', 'capture_window', 'list_monitors'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
 
 const imageInput = {
@@ -95,6 +95,36 @@ export const TOOLS: Tool[] = [
         height: { type: 'integer' },
         scaleFactor: { type: 'number', description: 'Device pixels per logical pixel: pass it to locate or ask_image as devicePixelRatio.' },
         monitor: monitorSchema,
+      },
+    },
+    annotations: { readOnlyHint: true, openWorldHint: false },
+  },
+  {
+    name: 'capture_window',
+    title: 'Capture a window',
+    description:
+      'Takes a screenshot of one window (by id, or the front-most whose title or app name contains title), saves it as a PNG on this machine and returns its path, size in device pixels and scale factor, for locate and ask_image. Without arguments it fails with the list of windows.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        window: { type: 'integer', minimum: 0, description: 'A window id (from this tool\'s list of windows).' },
+        title: { type: 'string', minLength: 1, maxLength: 500, description: 'Part of the window\'s title or app name, any case, e.g. "Firefox".' },
+      },
+      additionalProperties: false,
+    },
+    outputSchema: {
+      type: 'object',
+      required: ['path', 'width', 'height', 'scaleFactor', 'window'],
+      properties: {
+        path: { type: 'string', description: 'The PNG file: pass it to locate or ask_image as image.' },
+        width: { type: 'integer', description: 'Device pixels.' },
+        height: { type: 'integer' },
+        scaleFactor: { type: 'number', description: 'Device pixels per logical pixel: pass it to locate or ask_image as devicePixelRatio.' },
+        window: {
+          type: 'object',
+          required: ['id', 'title', 'appName', 'x', 'y', 'width', 'height'],
+          properties: { id: { type: 'integer' }, title: { type: 'string' }, appName: { type: 'string' }, x: { type: 'number' }, y: { type: 'number' }, width: { type: 'number' }, height: { type: 'number' } },
+        },
       },
     },
     annotations: { readOnlyHint: true, openWorldHint: false },

@@ -120,7 +120,7 @@ describe('platform-specific VSIX', () => {
     const client = new Client({ name: 'vsix-test', version: '1.0.0' });
     await client.connect(transport);
     try {
-      assert.equal((await client.listTools()).tools.length, 4);
+      assert.equal((await client.listTools()).tools.length, 5);
       const r = (await client.callTool({ name: 'locate', arguments: { image, target: 'the Save button' } })) as CallToolResult;
       assert.equal(r.isError, undefined, JSON.stringify(r.content));
       assert.deepEqual((r.structuredContent as { regions: { box: number[] }[] }).regions[0]!.box, [40, 60, 120, 120]);

@@ -1,7 +1,7 @@
 // `internvl-lens mcp` as an agent runs it: the MCP SDK's own Client and StdioClientTransport spawn
 // the built server (dist/cli.js mcp) on the tiny models and the test build of llama-server.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -73,11 +73,11 @@ describe('internvl-lens mcp on the tiny grounding model', () => {
   });
   after(() => s.client.close());
 
-  it('initializes and lists its four tools, each with an input and an output schema', async () => {
+  it('initializes and lists its five tools, each with an input and an output schema', async () => {
     assert.equal(s.client.getServerVersion()?.name, 'internvl-lens');
     assert.ok(s.client.getServerCapabilities()?.tools, 'it offers tools');
     const { tools } = await s.client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['ask_image', 'capture_screen', 'list_monitors', 'locate']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['ask_image', 'capture_screen', 'capture_window', 'list_monitors', 'locate']);
     for (const t of tools) {
       assert.equal(t.inputSchema.type, 'object', `${t.name} input schema`);
       assert.equal(t.outputSchema?.type, 'object', `${t.name} output schema`);
@@ -166,8 +166,8 @@ describe('internvl-lens mcp on the tiny grounding model', () => {
     assert.equal(ok.isError, undefined, text(ok));
   });
 
-  it('capture_screen and list_monitors without a display: isError saying there is no display', async () => {
-    for (const name of ['capture_screen', 'list_monitors']) {
+  it('capture_screen, capture_window and list_monitors without a display: isError saying there is no display', async () => {
+    for (const name of ['capture_screen', 'capture_window', 'list_monitors']) {
       const r = (await s.client.callTool({ name, arguments: {} })) as CallToolResult;
       assert.equal(r.isError, true, name);
       assert.match(text(r), /There is no display to capture: DISPLAY is not set/);
@@ -210,6 +210,10 @@ describe('internvl-lens mcp: capture on a real X display (Xvfb)', () => {
   let s: Spawned;
   before(async () => {
     x = await startXDisplay({ width: 640, height: 480 });
+    x.run('xlogo', ['-bg', '#00c000', '-fg', '#000080', '-geometry', '200x120+100+80']);
+    await waitFor('xlogo to map its window', async () => (/"XLogo"/.test((await x.exec('xwininfo', ['-root', '-tree'])).toString()) ? true : undefined));
+    // Listing windows needs a window manager.
+    await x.startWindowManager();
     s = await spawnServer('grounding', [], { DISPLAY: x.display });
   });
   after(async () => {
@@ -217,7 +221,7 @@ describe('internvl-lens mcp: capture on a real X display (Xvfb)', () => {
     await x?.stop();
   });
 
-  it('list_monitors, capture_screen, then locate on the capture: pixels of the screen', async () => {
+  it('list_monitors, capture_screen, then locate on the capture: pixels of the screen; capture_window by title', async () => {
     const monitors = (await s.client.callTool({ name: 'list_monitors', arguments: {} })) as CallToolResult;
     assert.equal(monitors.isError, undefined, text(monitors));
     const list = (monitors.structuredContent as { monitors: { id: number; width: number; height: number }[] }).monitors;
@@ -231,6 +235,18 @@ describe('internvl-lens mcp: capture on a real X display (Xvfb)', () => {
     assert.equal(found.isError, undefined, text(found));
     // [100,200,300,400] of 640×480.
     assert.deepEqual((found.structuredContent as { regions: { box: number[] }[] }).regions[0]!.box, [64, 96, 192, 192]);
+    // A window by part of its app name; without arguments, the list of windows.
+    const listed = (await s.client.callTool({ name: 'capture_window', arguments: {} })) as CallToolResult;
+    assert.equal(listed.isError, true);
+    assert.match(text(listed), /Say which window: "window" \(an id\) or "title"\. The windows, front-most first: \d+ .*XLogo.* 200×120/);
+    const win = (await waitFor('capture_window to find xlogo', async () => {
+      const r = (await s.client.callTool({ name: 'capture_window', arguments: { title: 'xlogo' } })) as CallToolResult;
+      return r.isError ? null : r;
+    })).structuredContent as { path: string; width: number; height: number; window: { appName: string } };
+    assert.equal(win.window.appName, 'XLogo');
+    assert.deepEqual([win.width, win.height], [200, 120]);
+    const png = decodePng(readFileSync(win.path));
+    assert.deepEqual(pixelAt(png, 3, 3).slice(0, 3), [0, 0xc0, 0], 'the window background');
     const bad = (await s.client.callTool({ name: 'capture_screen', arguments: { monitor: 'left' } })) as CallToolResult;
     assert.equal(bad.isError, true);
     assert.match(text(bad), /"monitor" must be a whole number or "all", not "left"/);
