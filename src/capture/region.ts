@@ -7,6 +7,7 @@ import { parseMessage } from '../protocol/validate';
 import { type RegionHostMessage, type RegionRect, RegionWebviewMessage } from '../protocol/region';
 import { webviewHtml } from '../webviewHtml';
 import { clampRect, encodeShot, type ScreenShot } from './screen';
+import { errorMessage } from '../util/errorMessage';
 
 export const REGION_VIEW_TYPE = 'internvlLens.region';
 
@@ -48,7 +49,7 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
       try {
         msg = parseMessage('region panel', RegionWebviewMessage, raw);
       } catch (err) {
-        options.log(`rejected region panel message: ${(err as Error).message}`);
+        options.log(`rejected region panel message: ${errorMessage(err)}`);
         return;
       }
       if (msg.type === 'ready') {
@@ -57,7 +58,7 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
         try {
           result = clampRect(msg.rect, full.width, full.height);
         } catch (err) {
-          options.log(`region panel: ${(err as Error).message}`);
+          options.log(`region panel: ${errorMessage(err)}`);
           return;
         }
         panel.dispose();

@@ -2,9 +2,9 @@
 // and the chat keeps working if the original moves. Each is also prepared once for the model
 // (upright, resized to InternVL's tile grid) with the transform back to its original pixels.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileExists, readRegularFile } from '../files';
+import { fileExists, readRegularFile, writeFileAtomic } from '../files';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import { ImageError, MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
 
@@ -57,13 +57,6 @@ export interface AttachOptions {
   modelCopyInBackground?: boolean;
 }
 
-/** Writes `bytes` to `path` via a temporary file, so no reader ever sees half of it. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
-}
-
 const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
 
 export class AttachmentStore {
@@ -90,7 +83,7 @@ export class AttachmentStore {
     const written = !(await fileExists(path));
     if (written) {
       await mkdir(this.dir, { recursive: true });
-      await writeAtomically(path, buf);
+      await writeFileAtomic(path, buf);
     }
     let model: PreparedImage;
     try {
@@ -134,8 +127,8 @@ export class AttachmentStore {
     const path = join(this.dir, `${hash}.png`);
     const displayPath = join(this.dir, `${hash}.display.jpg`);
     await mkdir(this.dir, { recursive: true });
-    if (!(await fileExists(displayPath))) await writeAtomically(displayPath, grab.display);
-    if (!(await fileExists(path))) void writeInBackground(path, async () => writeAtomically(path, await grab.png())).catch(() => undefined);
+    if (!(await fileExists(displayPath))) await writeFileAtomic(displayPath, grab.display);
+    if (!(await fileExists(path))) void writeInBackground(path, async () => writeFileAtomic(path, await grab.png())).catch(() => undefined);
     const model = await prepareForModel(path, {
       outDir: this.modelDir,
       key: hash,

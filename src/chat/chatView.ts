@@ -10,9 +10,11 @@ import { presetPrompt, type Region } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
 import type { EngineState } from '../engine/engine';
 import type { Attachment, AttachmentStore } from './attachments';
-import type { Conversation, TurnRecord } from './conversation';
+import type { Conversation } from './conversation';
+import type { TurnRecord } from './records';
 import type { HistoryStore } from './history';
 import { webviewHtml } from '../webviewHtml';
+import { errorMessage } from '../util/errorMessage';
 
 export const CHAT_VIEW_TYPE = 'internvlLens.chat';
 export const CHAT_PANEL_TYPE = 'internvlLens.chatPanel';
@@ -141,7 +143,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       msg = parseMessage('webview', WebviewMessage, raw);
     } catch (err) {
-      this.s.log(`rejected webview message: ${(err as Error).message}`);
+      this.s.log(`rejected webview message: ${errorMessage(err)}`);
       return;
     }
     const { conversation } = this.s;
@@ -231,8 +233,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     try {
       await change();
     } catch (err) {
-      this.s.log(`history: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`InternVL Lens: ${(err as Error).message}`);
+      this.s.log(`history: ${errorMessage(err)}`);
+      void vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`);
     }
     await this.postHistory();
   }
@@ -296,7 +298,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         const original = uri.scheme === 'file' ? await this.s.attachments.addFile(uri.fsPath) : await this.s.attachments.add(await readWorkspaceFile(uri, name), name);
         this.addPending(original);
       } catch (err) {
-        this.postPending((err as Error).message);
+        this.postPending(errorMessage(err));
       }
     }
   }
@@ -311,7 +313,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       this.addPending(await this.s.attachments.add(bytes, name));
     } catch (err) {
       // Bad input: a clear message next to the composer; the images already there stay.
-      this.postPending((err as Error).message);
+      this.postPending(errorMessage(err));
     }
   }
 
@@ -332,7 +334,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       }
       this.postPending(null);
     } catch (err) {
-      this.postPending((err as Error).message);
+      this.postPending(errorMessage(err));
     }
   }
 

@@ -17,6 +17,7 @@ import { RemoteEngine } from '../engine/remote/remoteEngine';
 import { parseRegions, presetPrompt } from '../grounding';
 import { prepareForModel, probeImage, toPublicRegion } from '../images';
 import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { errorMessage } from '../util/errorMessage';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
@@ -89,7 +90,7 @@ async function run(argv: string[]): Promise<CliResult> {
   try {
     head = await readFile(imagePath);
   } catch (err) {
-    throw new EngineError('bad-request', `Cannot read the image ${imagePath}: ${(err as Error).message}`);
+    throw new EngineError('bad-request', `Cannot read the image ${imagePath}: ${errorMessage(err)}`);
   }
   probeImage(head, imagePath);
   const verbose = values.verbose;

@@ -11,6 +11,8 @@ import { type ChatGrab, grabForChat, grabScreen, listMonitors, orDesktopTool } f
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
 import { ImageError, modelCopiesSettled } from '../images';
+import { errorMessage } from '../util/errorMessage';
+import { sleep } from '../util/sleep';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -29,12 +31,11 @@ interface CaptureArgs {
   screen?: number | typeof ALL_SCREENS;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Shows why a capture failed (with the button that fixes it, if any) and logs it. */
 export function reportCaptureError(ctx: LensContext, err: unknown): void {
   const known = err instanceof CaptureError || err instanceof ImageError;
-  const message = known ? err.message : `Capture failed: ${err instanceof Error ? err.message : String(err)}`;
+  const message = known ? err.message : `Capture failed: ${errorMessage(err)}`;
   ctx.output.warn(message);
   const help = err instanceof CaptureError ? err.help : undefined;
   void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...(help ? [help.label] : [])).then((choice) => {
@@ -56,7 +57,7 @@ async function applyRetention(ctx: LensContext): Promise<void> {
     const r = await pruneCaptures(ctx.attachments.dir, days * DAY_MS, inUse(ctx));
     if (r.removed) ctx.output.info(`retention: deleted ${r.removed} stored image(s) older than ${days} day(s)`);
   } catch (err) {
-    ctx.output.warn(`retention: ${(err as Error).message}`);
+    ctx.output.warn(`retention: ${errorMessage(err)}`);
   }
 }
 

@@ -9,6 +9,7 @@ import { EngineError } from '../engine/errors';
 import { parseEndpoint } from '../engine/remote/endpoint';
 import { onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings } from '../config';
 import { DOWNLOAD_MODEL, modelSetupActions, runModelSetupAction, USE_EXISTING_MODEL } from './models';
+import { errorMessage } from '../util/errorMessage';
 
 export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
@@ -70,7 +71,7 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
   try {
     await action();
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     ctx.output.error(`${what}: ${message}`);
     const code = err instanceof EngineError ? err.code : undefined;
     const setting = err instanceof EngineError ? err.setting : undefined;

@@ -4,6 +4,7 @@ import { CaptureError } from '../capture/errors';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { LensContext } from '../context';
 import { ImageError, IMAGE_EXTENSIONS } from '../images';
+import { errorMessage } from '../util/errorMessage';
 
 export const EXPLAIN_PROMPT = 'Explain this diagram: what it shows, its main parts and how they relate.';
 
@@ -33,7 +34,7 @@ export function explainImage(ctx: LensContext) {
       const captured = await captureFile(target);
       attachment = await ctx.attachments.add(captured.bytes, captured.name);
     } catch (err) {
-      const message = err instanceof ImageError || err instanceof CaptureError ? err.message : `Could not read ${target.fsPath}: ${(err as Error).message}`;
+      const message = err instanceof ImageError || err instanceof CaptureError ? err.message : `Could not read ${target.fsPath}: ${errorMessage(err)}`;
       ctx.output.warn(message);
       void vscode.window.showErrorMessage(message);
       return;

@@ -8,6 +8,7 @@ import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
 import { ImageError, modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
 import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
 import { pickImage } from './explain';
+import { errorMessage } from '../util/errorMessage';
 
 async function attachUri(ctx: LensContext, uri: vscode.Uri, options: { maxTiles?: number } = {}): Promise<Attachment> {
   const captured = await captureFile(uri);
@@ -28,7 +29,7 @@ export function locateElement(ctx: LensContext) {
       try {
         images = [await attachUri(ctx, uri)];
       } catch (err) {
-        const message = err instanceof ImageError ? err.message : `Could not read ${uri.fsPath}: ${(err as Error).message}`;
+        const message = err instanceof ImageError ? err.message : `Could not read ${uri.fsPath}: ${errorMessage(err)}`;
         ctx.output.warn(message);
         void vscode.window.showErrorMessage(message);
         return;

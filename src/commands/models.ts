@@ -6,7 +6,6 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { SECTION, Settings } from '../config';
-import { EngineError } from '../engine/errors';
 import { preflightModelFiles } from '../engine/local/preflight';
 import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj, unreachableAdvice } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
@@ -17,6 +16,7 @@ import { fitOf, recommendModel } from '../models/recommend';
 import { formatBytes, formatDuration } from '../models/units';
 import { captureFile } from '../capture/file';
 import { presetPrompt } from '../grounding/prompts';
+import { errorMessage } from '../util/errorMessage';
 
 export const DOWNLOAD_MODEL = 'internvlLens.downloadModel';
 export const USE_EXISTING_MODEL = 'internvlLens.useExistingModel';
@@ -27,10 +27,6 @@ const SAMPLE_TARGET = 'the Save button';
 
 function modelsDirectory(ctx: LensContext): string {
   return ctx.config.modelsDirectory || join(ctx.extension.globalStorageUri.fsPath, 'models');
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Points the settings at the files (user settings: models are per machine, not per workspace). */
@@ -68,8 +64,8 @@ async function loadAndOffer(ctx: LensContext, label: string): Promise<void> {
     const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `InternVL Lens: loading ${label}…` }, () => ctx.engine.load());
     if (loaded.modelName) label = loaded.modelName;
   } catch (err) {
-    ctx.output.error(`load after setup: ${describeError(err)}`);
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${describeError(err)}`, 'Show Log');
+    ctx.output.error(`load after setup: ${errorMessage(err)}`);
+    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`, 'Show Log');
     if (choice) ctx.output.show(true);
     return;
   }
@@ -186,7 +182,7 @@ const downloading = new Set<string>();
 
 /** Each failure says what happened and offers the way forward; what was fetched stays for a retry. */
 async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: Mmproj, err: unknown, retry: () => Promise<void>): Promise<void> {
-  const message = describeError(err);
+  const message = errorMessage(err);
   ctx.output.error(`download ${entry.id}: ${message}`);
   if (!(err instanceof DownloadError)) {
     const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Show Log');
@@ -283,7 +279,7 @@ export function useExistingModel(ctx: LensContext) {
     const roots = modelSearchRoots(process.env, homedir(), process.platform, modelsDirectory(ctx));
     const found = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'InternVL Lens: looking for models on this machine…' }, () =>
       findModelsOnDisk(roots).catch((err: unknown) => {
-        ctx.output.warn(`looking for models: ${describeError(err)}`);
+        ctx.output.warn(`looking for models: ${errorMessage(err)}`);
         return [];
       }),
     );
@@ -307,7 +303,7 @@ export function useExistingModel(ctx: LensContext) {
     try {
       await preflightModelFiles(files);
     } catch (err) {
-      const message = err instanceof EngineError ? err.message : describeError(err);
+      const message = errorMessage(err);
       ctx.output.warn(`use existing files: ${message}`);
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Choose Again', 'Download Model…');
       if (choice === 'Choose Again') return run();

@@ -13,6 +13,7 @@ import { probeGpus } from '../engine/local/runtimes/gpus';
 import { installedRuntimes, installRuntime, type InstalledRuntime, planRuntime, removeRuntime, type RuntimePlan } from '../engine/local/runtimes/install';
 import { recommendRuntime, type RuntimeRecommendation } from '../engine/local/runtimes/recommend';
 import { gpuAssets, LLAMA_RELEASE, type RuntimeAsset } from '../engine/local/runtimes/release';
+import { errorMessage } from '../util/errorMessage';
 
 export const CHOOSE_RUNTIME = 'internvlLens.chooseRuntime';
 /** Set once the first-load offer was answered with "Don't Ask Again". */
@@ -47,10 +48,6 @@ function recommendation(ctx: LensContext): Promise<RuntimeRecommendation> {
   return machine;
 }
 
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Asks GitHub what the runtime weighs, asks the user, downloads, checks, unpacks and tries it. */
 async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: string | null): Promise<InstalledRuntime | undefined> {
   let plan: RuntimePlan;
@@ -59,8 +56,8 @@ async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: strin
       planRuntime(asset, storagePath(ctx)),
     );
   } catch (err) {
-    ctx.output.error(`runtime ${asset.id}: ${describeError(err)}`);
-    void vscode.window.showErrorMessage(`InternVL Lens: ${describeError(err)}`);
+    ctx.output.error(`runtime ${asset.id}: ${errorMessage(err)}`);
+    void vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`);
     return undefined;
   }
   const digest = plan.files.every((f) => f.digestFrom === 'pinned') ? 'sha256 pinned by InternVL Lens' : "sha256 checked against GitHub's published digest";
@@ -95,12 +92,12 @@ async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: strin
       });
     });
   } catch (err) {
-    ctx.output.error(`runtime ${asset.id}: ${describeError(err)}`);
+    ctx.output.error(`runtime ${asset.id}: ${errorMessage(err)}`);
     if (err instanceof DownloadError && err.code === 'cancelled') {
       void vscode.window.showInformationMessage(`InternVL Lens: the ${asset.label} runtime download is paused; choosing it again resumes it.`);
     } else {
       const retry = err instanceof DownloadError && err.retryable ? 'Retry' : undefined;
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${describeError(err)}`, ...(retry ? [retry] : []), 'Show Log');
+      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`, ...(retry ? [retry] : []), 'Show Log');
       if (choice === 'Retry') return downloadRuntime(ctx, asset, why);
       if (choice === 'Show Log') ctx.output.show(true);
     }
@@ -204,7 +201,7 @@ export function offerRuntimeOnFirstLoad(ctx: LensContext): vscode.Disposable {
         const runtime = await downloadRuntime(ctx, rec.asset, rec.reason);
         if (runtime) await useDownloaded(ctx, runtime);
       }
-    })().catch((err: unknown) => ctx.output.warn(`runtime offer: ${describeError(err)}`));
+    })().catch((err: unknown) => ctx.output.warn(`runtime offer: ${errorMessage(err)}`));
   });
   return { dispose: () => sub.dispose() };
 }

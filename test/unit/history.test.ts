@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AttachmentStore } from '../../src/chat/attachments';
-import { Conversation, titleFrom, type ConversationData } from '../../src/chat/conversation';
-import { HistoryStore, writeFileAtomic } from '../../src/chat/history';
+import { Conversation, titleFrom } from '../../src/chat/conversation';
+import type { ConversationData } from '../../src/chat/records';
+import { HistoryStore } from '../../src/chat/history';
 import type { ChatTurn, Engine } from '../../src/engine/engine';
 import { testPng } from '../fixtures/png';
 import { CRASH_ID, crashConversation } from '../fixtures/history-data';
@@ -152,13 +153,6 @@ describe('history store', () => {
       assert.deepEqual(readdirSync(join(historyDir, CRASH_ID)).filter((f) => f.endsWith('.tmp')), [], 'half-written files are swept on load');
     }
     assert.ok(seenVersions.size >= 1);
-  });
-
-  it('writeFileAtomic replaces a file whole and leaves no temporary file', async () => {
-    const file = join(dir, 'atomic.json');
-    writeFileSync(file, 'old');
-    await writeFileAtomic(file, 'new');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('atomic')), ['atomic.json']);
   });
 
   it('deleting a conversation removes its image files; others keep theirs', async () => {

@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { imageTokenCount, loadSharp, probeImage, referenceGrid, type ImageFormat } from '../../images';
 import type { ChatOptions, ChatTurn } from '../engine';
 import { EngineError } from '../errors';
+import { errorMessage } from '../../util/errorMessage';
 
 const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp' };
 
@@ -72,7 +73,7 @@ async function imagePart(path: string, maxTiles: number, recompress: boolean): P
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}).`);
   }
   const info = probeImage(bytes.subarray(0, 64 * 1024), basename(path));
   // Model-sized copies are stored uncompressed (llama.cpp re-reads them every turn); over the
