@@ -4,9 +4,10 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TEMPORARY_FILE } from '../files';
+import { IMAGE_FORMATS, storedExtension } from '../images/formats';
 
 /** Files AttachmentStore writes: a content hash, then an image extension (or the model copy's grid); their temp files too. */
-const STORED = /^[0-9a-f]{32}\.[\w.-]*(png|jpg|gif|bmp|webp)$/;
+const STORED = new RegExp(`^[0-9a-f]{32}\\.[\\w.-]*(${IMAGE_FORMATS.map(storedExtension).join('|')})$`);
 
 export interface PruneResult {
   removed: number;

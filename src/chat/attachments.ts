@@ -5,6 +5,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileExists, readRegularFile, writeFileAtomic } from '../files';
+import { storedExtension } from '../images/formats';
+import { cropFromPixelRect } from '../images/transform';
+import type { PixelRect } from '../protocol/rect';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import { ImageError, MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
 
@@ -47,7 +50,7 @@ export interface AttachOptions {
   /** Overrides the maxTiles setting for this image. */
   maxTiles?: number;
   /** Only this part (upright original pixels) is shown to the model; the original is kept whole. */
-  crop?: { x: number; y: number; width: number; height: number } | null;
+  crop?: PixelRect | null;
   /** The image's decoded pixels, when the caller has them (a screen grab): the model copy is made from them. */
   pixels?: RawPixels;
   /**
@@ -56,8 +59,6 @@ export interface AttachOptions {
    */
   modelCopyInBackground?: boolean;
 }
-
-const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
 
 export class AttachmentStore {
   /** Model-sized copies live in a folder of their own, named after the original's hash and grid. */
@@ -79,7 +80,7 @@ export class AttachmentStore {
     const crop = options.crop ?? null;
     // A cropped copy is another image to the model (and to the history), though the file is shared.
     const id = crop ? `${hash}-crop${crop.x}_${crop.y}_${crop.width}_${crop.height}` : hash;
-    const path = join(this.dir, `${hash}.${EXTENSION[info.format]}`);
+    const path = join(this.dir, `${hash}.${storedExtension(info.format)}`);
     const written = !(await fileExists(path));
     if (written) {
       await mkdir(this.dir, { recursive: true });
@@ -91,7 +92,7 @@ export class AttachmentStore {
         outDir: this.modelDir,
         // Named after the id, as a conversation read back from the history finds it (modelCopyPath).
         key: id,
-        crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
+        crop: crop && cropFromPixelRect(crop),
         maxTiles: options.maxTiles ?? this.settings.maxTiles(),
         devicePixelRatio: options.devicePixelRatio ?? 1,
         pixels: options.pixels,

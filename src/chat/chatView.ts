@@ -5,9 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type CropRect, type HostMessage, type ImageView, MAX_ATTACHMENT_BYTES, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
+import { clampRect, type PixelRect } from '../protocol/rect';
+import { type HostMessage, type ImageView, MAX_ATTACHMENT_BYTES, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
 import { presetPrompt, type Region } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
+import { isWholeImage, pixelRectFromCrop } from '../images/transform';
 import type { EngineState } from '../engine/engine';
 import type { Attachment, AttachmentStore } from './attachments';
 import type { Conversation } from './conversation';
@@ -23,7 +25,7 @@ export const CHAT_PANEL_TYPE = 'internvlLens.chatPanel';
 interface PendingImage {
   original: Attachment;
   shown: Attachment;
-  crop: CropRect | null;
+  crop: PixelRect | null;
 }
 
 export interface ChatViewServices {
@@ -317,15 +319,14 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     }
   }
 
-  private async crop(id: string, rect: CropRect | null): Promise<void> {
+  private async crop(id: string, rect: PixelRect | null): Promise<void> {
     const p = this.pending.find((x) => x.shown.id === id);
     if (!p) return;
     try {
       if (rect) {
         // The webview is untrusted: clamp the rectangle to the image again.
-        const x = Math.min(rect.x, p.original.width - 1);
-        const y = Math.min(rect.y, p.original.height - 1);
-        const clamped = { x, y, width: Math.min(rect.width, p.original.width - x), height: Math.min(rect.height, p.original.height - y) };
+        const clamped = clampRect(rect, p.original.width, p.original.height);
+        if (!clamped) throw new Error('The crop is empty: drag a rectangle over the image.');
         p.shown = await this.s.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped });
         p.crop = clamped;
       } else {
@@ -375,8 +376,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     // A screen grab's preview loads and decodes much sooner than its PNG; the webview shows it at
     // the original's size (regions are drawn in original pixels) and loads the PNG on zoom.
     const src = a.displayInline ?? uri(a.displayPath ?? a.path);
-    const c = a.model.transform.crop;
-    const cropped = c.left !== 0 || c.top !== 0 || c.width !== a.width || c.height !== a.height;
     return {
       id: a.id,
       src,
@@ -386,7 +385,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       height: a.height,
       tiles: a.tiles,
       tokens: a.model.tokens,
-      crop: cropped ? { x: c.left, y: c.top, width: c.width, height: c.height } : null,
+      crop: isWholeImage(a.model.transform) ? null : pixelRectFromCrop(a.model.transform.crop),
     };
   }
 

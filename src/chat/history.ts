@@ -11,7 +11,8 @@ import { copyFile, link, lstat, mkdir, readdir, rm, stat } from 'node:fs/promise
 import { extname, join } from 'node:path';
 import * as v from 'valibot';
 import { fileExists, FileRefusedError, readRegularFile, TEMPORARY_FILE, writeFileAtomic } from '../files';
-import { MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
+import { IMAGE_FORMATS, MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
+import { isWholeImage } from '../images/transform';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 import type { Attachment } from './attachments';
@@ -38,7 +39,7 @@ const StoredImage = v.object({
   id: ImageId,
   file: ImageFile,
   name: Name,
-  format: v.picklist(['png', 'jpeg', 'gif', 'bmp', 'webp']),
+  format: v.picklist(IMAGE_FORMATS),
   width: Pixels(1),
   height: Pixels(1),
   tiles: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_TILES + 1)),
@@ -182,10 +183,8 @@ export class HistoryStore {
         continue;
       }
       const { transform, grid, tokens } = s.model;
-      const crop = transform.crop;
-      const full = crop.left === 0 && crop.top === 0 && crop.width === s.width && crop.height === s.height;
       // Where ensureModelCopies (and AttachmentStore) put this image's model-sized copy.
-      const modelPath = modelCopyPath(this.modelDir, s.id, grid, full ? null : crop);
+      const modelPath = modelCopyPath(this.modelDir, s.id, grid, isWholeImage(transform) ? null : transform.crop);
       images.set(s.id, { id: s.id, path, name: s.name, format: s.format, width: s.width, height: s.height, tiles: s.tiles, model: { modelPath, grid, tokens, transform } });
     }
     await this.sweep(id, stored);
@@ -207,12 +206,11 @@ export class HistoryStore {
     for (const a of images) {
       if (await fileExists(a.model.modelPath)) continue;
       const { transform, grid } = a.model;
-      const full = transform.crop.left === 0 && transform.crop.top === 0 && transform.crop.width === a.width && transform.crop.height === a.height;
       const again = await prepareForModel(a.path, {
         outDir: this.modelDir,
         key: a.id,
         maxTiles: tileCount(grid) - (grid.thumbnail ? 1 : 0),
-        crop: full ? null : transform.crop,
+        crop: isWholeImage(transform) ? null : transform.crop,
         devicePixelRatio: transform.devicePixelRatio,
       });
       a.model = again;

@@ -8,25 +8,26 @@ import { readFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_REMOTE_TIMEOUT_SECONDS, REMOTE_API_KEY_ENV } from '../config';
+import { DEFAULT_REMOTE_TIMEOUT_SECONDS, DEFAULTS, REMOTE_API_KEY_ENV } from '../config';
 import type { ChatStats, Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { LocalEngine } from '../engine/local/localEngine';
 import { chooseLlamaServer } from '../engine/local/runtimes/choose';
 import { RemoteEngine } from '../engine/remote/remoteEngine';
 import { parseRegions, presetPrompt } from '../grounding';
-import { prepareForModel, probeImage, toPublicRegion } from '../images';
+import { MAX_TILES, prepareForModel, probeImage, toPublicRegion } from '../images';
+import { clampMaxTiles } from '../images/tiling';
 import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
 import { errorMessage } from '../util/errorMessage';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
   --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
   --mmproj PATH      vision projector GGUF (default: $INTERNVL_LENS_MMPROJ)
-  --context N        context size in tokens (default 8192)
-  --gpu-layers N     layers on the GPU, -1 all (default), 0 CPU only
-  --threads N        CPU threads, 0 automatic (default)
-  --max-tokens N     most tokens to generate (default 1024)
-  --max-tiles N      448-px tiles the image may use, 1–12 (default 12)
+  --context N        context size in tokens (default ${DEFAULTS.contextSize})
+  --gpu-layers N     layers on the GPU, -1 all, 0 CPU only (default ${DEFAULTS.gpuLayers})
+  --threads N        CPU threads, 0 automatic (default ${DEFAULTS.threads})
+  --max-tokens N     most tokens to generate (default ${DEFAULTS.maxTokens})
+  --max-tiles N      448-px tiles the image may use, 1–${MAX_TILES} (default ${DEFAULTS.maxTiles})
   --endpoint URL     ask an OpenAI-compatible server (LMDeploy, vLLM, llama-server) instead,
                      e.g. http://gpu-box:23333/v1; its API key from $${REMOTE_API_KEY_ENV}
   --remote-model M   the served model (default: the first one the server lists)
@@ -98,7 +99,7 @@ async function run(argv: string[]): Promise<CliResult> {
     // Warnings always: they say what to change (an API key sent in clear, a GPU that failed).
     if (verbose || level === 'error' || level === 'warn') process.stderr.write(`[${level}] ${message}\n`);
   };
-  const maxTiles = integer(values['max-tiles'], 'max-tiles', 12);
+  const maxTiles = clampMaxTiles(integer(values['max-tiles'], 'max-tiles', DEFAULTS.maxTiles));
   let engine: Engine;
   if (values.endpoint !== undefined) {
     if (values.model || values.mmproj) throw new UsageError('--endpoint asks a server: --model and --mmproj are for the local engine');
@@ -117,9 +118,9 @@ async function run(argv: string[]): Promise<CliResult> {
     const settings = {
       modelPath: modelPath && resolve(modelPath),
       mmprojPath: mmprojPath && resolve(mmprojPath),
-      contextSize: integer(values.context, 'context', 8192),
-      gpuLayers: integer(values['gpu-layers'], 'gpu-layers', -1),
-      threads: integer(values.threads, 'threads', 0),
+      contextSize: integer(values.context, 'context', DEFAULTS.contextSize),
+      gpuLayers: integer(values['gpu-layers'], 'gpu-layers', DEFAULTS.gpuLayers),
+      threads: integer(values.threads, 'threads', DEFAULTS.threads),
       idleUnloadMinutes: 0,
       maxTiles,
     };
@@ -144,7 +145,7 @@ async function run(argv: string[]): Promise<CliResult> {
     });
     const outcome = await engine.chat(
       [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
-      { maxTokens: integer(values['max-tokens'], 'max-tokens', 1024), temperature: 0 },
+      { maxTokens: integer(values['max-tokens'], 'max-tokens', DEFAULTS.maxTokens), temperature: 0 },
       () => undefined,
       abort.signal,
     );

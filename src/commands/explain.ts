@@ -3,7 +3,8 @@ import * as vscode from 'vscode';
 import { CaptureError } from '../capture/errors';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { LensContext } from '../context';
-import { ImageError, IMAGE_EXTENSIONS } from '../images';
+import { ImageError } from '../images';
+import { EXPLAINABLE_EXTENSIONS } from '../images/formats';
 import { errorMessage } from '../util/errorMessage';
 
 export const EXPLAIN_PROMPT = 'Explain this diagram: what it shows, its main parts and how they relate.';
@@ -13,7 +14,7 @@ export async function pickImage(openLabel = 'Explain', title = 'Choose an image 
     canSelectMany: false,
     openLabel,
     title,
-    filters: { Images: [...IMAGE_EXTENSIONS, 'svg'] },
+    filters: { Images: [...EXPLAINABLE_EXTENSIONS] },
   });
   return picked?.[0];
 }

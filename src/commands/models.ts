@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { SECTION, Settings } from '../config';
+import { setInWorkspace, Settings, writeSetting } from '../config';
 import { preflightModelFiles } from '../engine/local/preflight';
 import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj, unreachableAdvice } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
@@ -17,10 +17,8 @@ import { formatBytes, formatDuration } from '../models/units';
 import { captureFile } from '../capture/file';
 import { presetPrompt } from '../grounding/prompts';
 import { errorMessage } from '../util/errorMessage';
+import { COMMANDS } from './ids';
 
-export const DOWNLOAD_MODEL = 'internvlLens.downloadModel';
-export const USE_EXISTING_MODEL = 'internvlLens.useExistingModel';
-export const TRY_SAMPLE_IMAGE = 'internvlLens.trySampleImage';
 /** The image the walkthrough's last step asks about. */
 export const SAMPLE_IMAGE = ['media', 'sample-gui.png'] as const;
 const SAMPLE_TARGET = 'the Save button';
@@ -31,11 +29,9 @@ function modelsDirectory(ctx: LensContext): string {
 
 /** Points the settings at the files (user settings: models are per machine, not per workspace). */
 async function configure(modelPath: string, mmprojPath: string): Promise<void> {
-  const c = vscode.workspace.getConfiguration(SECTION);
-  await c.update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
-  await c.update('mmprojPath', mmprojPath, vscode.ConfigurationTarget.Global);
-  const inspect = c.inspect<string>('modelPath');
-  if (inspect?.workspaceValue || inspect?.workspaceFolderValue) {
+  await writeSetting(vscode.workspace, 'modelPath', modelPath);
+  await writeSetting(vscode.workspace, 'mmprojPath', mmprojPath);
+  if (setInWorkspace(vscode.workspace, 'modelPath')) {
     void vscode.window.showWarningMessage(`InternVL Lens: this workspace sets its own ${Settings.modelPath}, which wins over the model just set up.`, 'Open Workspace Settings').then((c) => {
       if (c) void vscode.commands.executeCommand('workbench.action.openWorkspaceSettings', Settings.modelPath);
     });
@@ -70,7 +66,7 @@ async function loadAndOffer(ctx: LensContext, label: string): Promise<void> {
     return;
   }
   const choice = await vscode.window.showInformationMessage(`InternVL Lens: ${label} is ready.`, 'Try on the Sample Image', 'Open Chat');
-  if (choice === 'Try on the Sample Image') await vscode.commands.executeCommand(TRY_SAMPLE_IMAGE);
+  if (choice === 'Try on the Sample Image') await vscode.commands.executeCommand(COMMANDS.trySampleImage);
   else if (choice === 'Open Chat') await ctx.chatView.reveal();
 }
 
@@ -124,7 +120,7 @@ export function downloadModel(ctx: LensContext) {
   /** `{ id, mmproj }` (a catalogue id and an mmproj file name, e.g. mmproj-F32.gguf) skips the picker. */
   const run = async (args?: { id?: string; mmproj?: string }): Promise<void> => {
     const chosen = args?.id ? catalogueEntry(args.id) : await pickBuild(ctx);
-    if (chosen === 'existing') return void (await vscode.commands.executeCommand(USE_EXISTING_MODEL));
+    if (chosen === 'existing') return void (await vscode.commands.executeCommand(COMMANDS.useExistingModel));
     if (!chosen) return;
     const entry = chosen;
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
@@ -212,7 +208,7 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: M
       if (choice === 'Choose Another Folder…') {
         const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Store Models Here', title: 'Choose a folder for InternVL3 models' });
         if (!picked?.[0]) return;
-        await vscode.workspace.getConfiguration(SECTION).update('modelsDirectory', picked[0].fsPath, vscode.ConfigurationTarget.Global);
+        await writeSetting(vscode.workspace, 'modelsDirectory', picked[0].fsPath);
         return retry();
       }
       return;
@@ -221,14 +217,14 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: M
     case 'forbidden': {
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Use Existing Model Files…', 'Show Log');
       if (choice === 'Show Log') ctx.output.show(true);
-      else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+      else if (choice) await vscode.commands.executeCommand(COMMANDS.useExistingModel);
       return;
     }
     case 'network': {
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message} ${unreachableAdvice()}`, 'Retry', 'Use Existing Model Files…', 'Show Log');
       if (choice === 'Retry') return retry();
       if (choice === 'Show Log') ctx.output.show(true);
-      else if (choice) await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+      else if (choice) await vscode.commands.executeCommand(COMMANDS.useExistingModel);
       return;
     }
     default: {
@@ -307,7 +303,7 @@ export function useExistingModel(ctx: LensContext) {
       ctx.output.warn(`use existing files: ${message}`);
       const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Choose Again', 'Download Model…');
       if (choice === 'Choose Again') return run();
-      if (choice === 'Download Model…') return void (await vscode.commands.executeCommand(DOWNLOAD_MODEL));
+      if (choice === 'Download Model…') return void (await vscode.commands.executeCommand(COMMANDS.downloadModel));
       return;
     }
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
@@ -322,7 +318,7 @@ export function trySampleImage(ctx: LensContext) {
   return async (): Promise<void> => {
     if (!ctx.config.modelPath) {
       const choice = await vscode.window.showInformationMessage('InternVL Lens: set up a model first.', 'Download Model…', 'Use Existing Model Files…');
-      if (choice) await vscode.commands.executeCommand(choice === 'Download Model…' ? DOWNLOAD_MODEL : USE_EXISTING_MODEL);
+      if (choice) await vscode.commands.executeCommand(choice === 'Download Model…' ? COMMANDS.downloadModel : COMMANDS.useExistingModel);
       return;
     }
     const uri = vscode.Uri.joinPath(ctx.extension.extensionUri, ...SAMPLE_IMAGE);
@@ -330,7 +326,7 @@ export function trySampleImage(ctx: LensContext) {
     const attachment = await ctx.attachments.add(captured.bytes, captured.name);
     const { question, prompt } = presetPrompt('locate', SAMPLE_TARGET);
     // Its own conversation: the sample does not join (and re-process) whatever was being discussed.
-    if (ctx.conversation.turns.length > 0) await vscode.commands.executeCommand('internvlLens.newChat');
+    if (ctx.conversation.turns.length > 0) await vscode.commands.executeCommand(COMMANDS.newChat);
     await ctx.chatView.reveal();
     const turn = await ctx.conversation.ask(question, [attachment], { prompt });
     if (turn.status === 'done') markWalkthrough(WALKTHROUGH_CONTEXT.sampleTried);
@@ -344,8 +340,8 @@ export function modelSetupActions(setting: string | undefined): string[] {
 
 /** Runs the action a button from modelSetupActions names; false when it is not one of them. */
 export async function runModelSetupAction(choice: string | undefined): Promise<boolean> {
-  if (choice === 'Download Model…') await vscode.commands.executeCommand(DOWNLOAD_MODEL);
-  else if (choice === 'Use Existing Model Files…') await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+  if (choice === 'Download Model…') await vscode.commands.executeCommand(COMMANDS.downloadModel);
+  else if (choice === 'Use Existing Model Files…') await vscode.commands.executeCommand(COMMANDS.useExistingModel);
   else return false;
   return true;
 }

@@ -15,7 +15,6 @@ import { recommendRuntime, type RuntimeRecommendation } from '../engine/local/ru
 import { gpuAssets, LLAMA_RELEASE, type RuntimeAsset } from '../engine/local/runtimes/release';
 import { errorMessage } from '../util/errorMessage';
 
-export const CHOOSE_RUNTIME = 'internvlLens.chooseRuntime';
 /** Set once the first-load offer was answered with "Don't Ask Again". */
 const OFFER_DISMISSED_KEY = 'internvlLens.runtimeOfferDismissed';
 
@@ -33,10 +32,6 @@ async function setChoice(ctx: LensContext, choice: RuntimeChoice, label: string)
 
 function storagePath(ctx: LensContext): string {
   return ctx.extension.globalStorageUri.fsPath;
-}
-
-function configuredPath(): string {
-  return vscode.workspace.getConfiguration(SECTION).get<string>('llamaServerPath', '').trim();
 }
 
 let machine: Promise<RuntimeRecommendation> | null = null;
@@ -122,7 +117,7 @@ export function chooseRuntime(ctx: LensContext) {
     );
     const pathVersion = onPath ? await checkOnce(onPath).then((c) => c.version, (err: Error) => `does not run: ${err.message.slice(0, 80)}`) : null;
     const choice = runtimeChoice(ctx);
-    const setting = configuredPath();
+    const setting = ctx.config.llamaServerPath;
     const current = (is: boolean) => (is ? '$(check) ' : '');
     const items: RuntimeItem[] = [{ label: 'For this machine', kind: vscode.QuickPickItemKind.Separator }];
     const usesDownloaded = (r: InstalledRuntime) => choice.kind === 'downloaded' ? choice.dir === r.dir : choice.kind === 'auto' && installed[0] === r;
@@ -192,7 +187,7 @@ export function offerRuntimeOnFirstLoad(ctx: LensContext): vscode.Disposable {
     if (offered || state.kind !== 'ready' || ctx.engine.kind !== 'local') return;
     offered = true;
     void (async () => {
-      if (ctx.extension.globalState.get<boolean>(OFFER_DISMISSED_KEY) || configuredPath() || runtimeChoice(ctx).kind !== 'auto') return;
+      if (ctx.extension.globalState.get<boolean>(OFFER_DISMISSED_KEY) || ctx.config.llamaServerPath || runtimeChoice(ctx).kind !== 'auto') return;
       const rec = await recommendation(ctx);
       if (!rec.asset || (await installedRuntimes(storagePath(ctx), hostTarget())).length > 0) return;
       const answer = await vscode.window.showInformationMessage(`InternVL Lens: ${rec.reason.replace(/\.$/, '')}. Download it?`, `Download ${rec.asset.label} Runtime…`, 'Not Now', "Don't Ask Again");

@@ -8,7 +8,7 @@ import type sharpFunction from 'sharp';
 import type { Sharp } from 'sharp';
 import { decodeBmpFile } from './bmp';
 import { ImageError, MAX_DECODE_PIXELS } from './probe';
-import { gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
+import { clampMaxTiles, gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
 import { createTransform, uprightSize, type ImageTransform, type Rect } from './transform';
 import { fileExists, writeFileAtomic } from '../files';
 import { errorMessage } from '../util/errorMessage';
@@ -124,7 +124,7 @@ export async function openImage(path: string): Promise<Sharp> {
 }
 
 export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {
-  const maxTiles = Math.min(MAX_TILES, Math.max(1, Math.round(options.maxTiles ?? MAX_TILES)));
+  const maxTiles = clampMaxTiles(options.maxTiles ?? MAX_TILES);
   const pixels = options.pixels ?? null;
   let stored: { width: number; height: number };
   let orientation = 1;

@@ -14,6 +14,7 @@ import { visionFromProps } from '../openai/serverInfo';
 import { END_OF_TURN, freePort, LlamaServer, type ServerLaunch, type ServerLog } from './llamaServer';
 import { preflightModelFiles } from './preflight';
 import type { ChosenServer } from './runtimes/choose';
+import { MAX_TILES } from '../../images/tiling';
 import { sleep } from '../../util/sleep';
 import { errorMessage } from '../../util/errorMessage';
 
@@ -299,7 +300,7 @@ export class LocalEngine implements Engine {
           Settings.mmprojPath,
         );
       }
-      const maxTiles = this.options.settings().maxTiles ?? 12;
+      const maxTiles = this.options.settings().maxTiles ?? MAX_TILES;
       const prepared = await buildRequest(turns, r.info.modelName, options, maxTiles, LLAMA_SERVER_REQUEST);
       if (signal?.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
       this.setState({ kind: 'busy', queued: this.queue.length, ...r.info });

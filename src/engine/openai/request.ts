@@ -3,12 +3,11 @@
 // understand for InternVL and the ones llama-server understands (prompt cache).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { imageTokenCount, loadSharp, probeImage, referenceGrid, type ImageFormat } from '../../images';
+import { imageTokenCount, loadSharp, probeImage, referenceGrid } from '../../images';
+import { IMAGE_FORMAT_INFO } from '../../images/formats';
 import type { ChatOptions, ChatTurn } from '../engine';
 import { EngineError } from '../errors';
 import { errorMessage } from '../../util/errorMessage';
-
-const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp' };
 
 export interface ImagePart {
   type: 'image_url';
@@ -84,7 +83,7 @@ async function imagePart(path: string, maxTiles: number, recompress: boolean): P
     if (smaller.length < bytes.length) bytes = smaller;
   }
   const tokens = imageTokenCount(referenceGrid(info.width, info.height, 1, maxTiles));
-  return { part: { type: 'image_url', image_url: { url: `data:${MIME[info.format]};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
+  return { part: { type: 'image_url', image_url: { url: `data:${IMAGE_FORMAT_INFO[info.format].mime};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
 }
 
 /**
