@@ -17,6 +17,7 @@ const LOGS = join(ROOT, 'test-results', 'bench');
 
 const BENCHES = [
   { name: 'engine', file: 'engine.bench.ts', what: 'Lens local vs llama-server driven directly (tiny and InternVL3-1B-shaped pairs), llama-bench' },
+  { name: 'batch', file: 'batch.bench.ts', what: 'internvl-lens batch: 24 images on the server\'s slots vs one at a time, images per minute' },
   { name: 'tiling', file: 'tiling.bench.ts', what: 'image tokens vs llama.cpp\'s default tiling' },
   { name: 'capture', file: 'capture.bench.ts', what: 'capture latency, keypress → image in the chat' },
   { name: 'overlay', file: 'overlay.bench.ts', what: 'overlay render, 500 regions' },

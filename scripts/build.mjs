@@ -53,7 +53,8 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: ['sharp'],
+    // The MCP server's capture_screen loads node-screenshots (native) from dist/node_modules, as the host does.
+    external: ['sharp', 'node-screenshots'],
     plugins: [openaiOnDemand],
   },
   {

@@ -1,5 +1,6 @@
 // Why a capture failed, in words a user can act on. `problem` lets callers and tests tell the
-// cases apart without matching on message text.
+// cases apart without matching on message text; `remedies` are the buttons that fix it.
+import type { Remedy } from '../protocol/remedy';
 
 export type CaptureProblem =
   | 'no-display'
@@ -12,33 +13,24 @@ export type CaptureProblem =
   | 'unavailable'
   | 'failed';
 
-/** A link that fixes the problem (opened with vscode.env.openExternal). */
-export interface CaptureHelp {
-  label: string;
-  url: string;
-}
-
 export class CaptureError extends Error {
   override name = 'CaptureError';
   constructor(
     message: string,
     readonly problem: CaptureProblem,
-    readonly help?: CaptureHelp,
+    readonly remedies: Remedy[] = [],
   ) {
     super(message);
   }
 }
 
-/** Where macOS grants Screen Recording (System Settings → Privacy & Security → Screen Recording). */
-export const MACOS_SCREEN_RECORDING: CaptureHelp = {
-  label: 'Open Screen Recording Settings',
-  url: 'x-apple.systempreferences:com.apple.preference.security?Privacy_ScreenCapture',
-};
+/** Where macOS grants Screen Recording (System Settings → Privacy & Security → Screen Recording): the `openScreenRecordingSettings` remedy. */
+export const MACOS_SCREEN_RECORDING_URL = 'x-apple.systempreferences:com.apple.preference.security?Privacy_ScreenCapture';
 
 export function permissionDenied(): CaptureError {
   return new CaptureError(
     'macOS denied screen capture. Allow VS Code in System Settings → Privacy & Security → Screen Recording, then restart VS Code.',
     'permission',
-    MACOS_SCREEN_RECORDING,
+    [{ kind: 'openScreenRecordingSettings' }],
   );
 }

@@ -1,32 +1,22 @@
-// The chat webview: in the sidebar view and, on request, in editor panels — every copy shows the
-// same Conversation. Relays what the user does; owns the composer's waiting images and the
-// history list. Every message from a webview is validated; unknown or malformed ones are logged.
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+// The chat webview's host surface: in the sidebar view and, on request, in editor panels — every
+// copy shows the same Conversation. Owns the webviews (HTML, lifecycle, readiness) and what is
+// posted to them; messages from them go through the router (router.ts → chatHandlers.ts), the
+// composer's images are composer.ts's, the view shapes viewModel.ts's.
 import * as vscode from 'vscode';
-import { parseMessage } from '../protocol/validate';
-import { clampRect, type PixelRect } from '../protocol/rect';
-import { type HostMessage, type ImageView, MAX_ATTACHMENT_BYTES, type RegionView, type TurnView, WebviewMessage } from '../protocol/webview';
-import { presetPrompt, type Region } from '../grounding';
-import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
-import { isWholeImage, pixelRectFromCrop } from '../images/transform';
+import type { HostMessage } from '../protocol/webview';
 import type { EngineState } from '../engine/engine';
 import type { Attachment, AttachmentStore } from './attachments';
+import { chatHandlers, type ChatHandlerServices, clearHistory } from './chatHandlers';
+import { Composer } from './composer';
 import type { Conversation } from './conversation';
 import type { TurnRecord } from './records';
 import type { HistoryStore } from './history';
+import { createRouter, type WebviewRouter } from './router';
+import { historyMessage, pendingMessage, snapshotMessage, turnView, type ViewTarget } from './viewModel';
 import { webviewHtml } from '../webviewHtml';
-import { errorMessage } from '../util/errorMessage';
 
 export const CHAT_VIEW_TYPE = 'internvlLens.chat';
 export const CHAT_PANEL_TYPE = 'internvlLens.chatPanel';
-
-/** A waiting image: the stored original and, when cropped, the copy the model will see. */
-interface PendingImage {
-  original: Attachment;
-  shown: Attachment;
-  crop: PixelRect | null;
-}
 
 export interface ChatViewServices {
   extensionUri: vscode.Uri;
@@ -48,10 +38,28 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private view: vscode.WebviewView | null = null;
   private readonly surfaces = new Set<Surface>();
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: PendingImage[] = [];
+  private readonly composer: Composer;
+  private readonly handlerServices: ChatHandlerServices<Surface>;
+  private readonly route: WebviewRouter<Surface>;
+  /**
+   * Images whose display copy already went inline (data: URI) in a message: a fresh capture goes
+   * inline once, the webview keeps that image element (by id) after, later messages name the file.
+   */
+  private readonly sentInline = new Set<string>();
 
   constructor(private readonly s: ChatViewServices) {
     const { conversation } = s;
+    this.composer = new Composer(s.attachments, (error) => this.postPending(error));
+    this.handlerServices = {
+      conversation,
+      composer: this.composer,
+      attachments: s.attachments,
+      history: s.history,
+      log: s.log,
+      ready: (surface) => this.ready(surface),
+      postHistory: () => this.postHistory(),
+    };
+    this.route = createRouter(chatHandlers(this.handlerServices), s.log);
     this.disposables.push(
       conversation.onEvent((e) => {
         if (e.type === 'token') {
@@ -121,6 +129,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
   }
 
+  /** Clear All, from the command palette (asks first). */
+  clearHistory(): Promise<void> {
+    return clearHistory(this.handlerServices);
+  }
+
   private resourceRoots(): vscode.Uri[] {
     return [vscode.Uri.joinPath(this.s.extensionUri, 'dist'), vscode.Uri.joinPath(this.s.extensionUri, 'media'), ...this.s.imageRoots];
   }
@@ -136,297 +149,47 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       body: '<main id="app"></main>',
       imgSources: ['data:'],
     });
-    this.disposables.push(webview.onDidReceiveMessage((raw: unknown) => this.receive(surface, raw)));
+    this.disposables.push(webview.onDidReceiveMessage((raw: unknown) => void this.route(surface, raw)));
     return surface;
   }
 
-  private receive(surface: Surface, raw: unknown): void {
-    let msg: WebviewMessage;
-    try {
-      msg = parseMessage('webview', WebviewMessage, raw);
-    } catch (err) {
-      this.s.log(`rejected webview message: ${errorMessage(err)}`);
-      return;
-    }
-    const { conversation } = this.s;
-    switch (msg.type) {
-      case 'ready':
-        surface.ready = true;
-        this.postTo(surface, { type: 'snapshot', turns: conversation.turns.map((t) => this.turnView(t, surface.webview)) });
-        this.postTo(surface, this.pendingMessage(null, surface.webview));
-        void this.postHistory(surface);
-        break;
-      case 'ask': {
-        const images = this.pending.map((p) => p.shown);
-        if (msg.preset) {
-          const { question, prompt } = presetPrompt(msg.preset, msg.text);
-          void conversation.ask(question, images, { prompt });
-        } else if (msg.text.trim()) {
-          void conversation.ask(msg.text, images);
-        } else break;
-        this.pending = [];
-        this.postPending(null);
-        break;
-      }
-      case 'copyRegion':
-        void this.copyRegion(msg.turnId, msg.index);
-        break;
-      case 'copyText':
-        void vscode.env.clipboard.writeText(msg.text).then(() => vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000));
-        break;
-      case 'exportAnnotated':
-        void vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId);
-        break;
-      case 'stop':
-        conversation.stop();
-        break;
-      case 'regenerate':
-        void conversation.redo(msg.turnId);
-        break;
-      case 'editResend':
-        void conversation.redo(msg.turnId, msg.text);
-        break;
-      case 'newChat':
-        void conversation.clear();
-        break;
-      case 'action':
-        void this.runAction(msg.id);
-        break;
-      case 'pickImages':
-        void this.pickImages();
-        break;
-      case 'attachBytes':
-        void this.attachBytes(Buffer.from(msg.data, 'base64'), msg.name);
-        break;
-      case 'attachUris':
-        void this.attachUris(msg.uris);
-        break;
-      case 'removeAttachment':
-        this.pending = this.pending.filter((p) => p.shown.id !== msg.id);
-        this.postPending(null);
-        break;
-      case 'cropAttachment':
-        void this.crop(msg.id, msg.rect);
-        break;
-      case 'openConversation':
-        void this.openConversation(msg.id);
-        break;
-      case 'renameConversation':
-        void this.withHistory(async () => {
-          if (msg.id === conversation.id) await conversation.rename(msg.title);
-          else await this.s.history.rename(msg.id, msg.title);
-        });
-        break;
-      case 'deleteConversation':
-        void this.withHistory(async () => {
-          // Not saved again by the answer it may still be ending.
-          if (msg.id === conversation.id) await conversation.clear({ discard: true });
-          await this.s.history.delete(msg.id);
-        });
-        break;
-      case 'clearHistory':
-        void this.clearHistory();
-        break;
-    }
+  /** A webview said it is ready: until then messages would be lost, so it gets everything now. */
+  private ready(surface: Surface): void {
+    surface.ready = true;
+    this.postTo(surface, snapshotMessage(this.s.conversation.turns, this.target(surface)));
+    this.postTo(surface, pendingMessage(this.composer.images, null, this.target(surface)));
+    void this.postHistory(surface);
   }
 
-  /** Runs a history change, reports a failure inline, and sends the new list. */
-  private async withHistory(change: () => Promise<void>): Promise<void> {
-    try {
-      await change();
-    } catch (err) {
-      this.s.log(`history: ${errorMessage(err)}`);
-      void vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`);
-    }
-    await this.postHistory();
-  }
-
-  async clearHistory(): Promise<void> {
-    const choice = await vscode.window.showWarningMessage('Delete every saved InternVL Lens conversation and its images?', { modal: true }, 'Delete All');
-    if (choice !== 'Delete All') return;
-    await this.withHistory(async () => {
-      await this.s.conversation.clear({ discard: true });
-      await this.s.history.clear();
-    });
-  }
-
-  private async openConversation(id: string): Promise<void> {
-    if (id === this.s.conversation.id) return;
-    const data = await this.s.history.load(id);
-    if (!data) {
-      void vscode.window.showErrorMessage('InternVL Lens: that conversation could not be read (see the log).');
-      await this.postHistory();
-      return;
-    }
-    await this.s.conversation.restore(data);
-  }
-
-  /** Actions are named by id only: the webview cannot ask the host to run arbitrary commands. */
-  private async runAction(id: string): Promise<void> {
-    const [kind, arg] = id.split(':', 2);
-    if (kind === 'openSetting' && arg && /^internvlLens(\.[A-Za-z]+)+$/.test(arg)) {
-      await vscode.commands.executeCommand('workbench.action.openSettings', arg);
-    } else if (kind === 'setApiKey') {
-      await vscode.commands.executeCommand('internvlLens.setApiKey');
-    } else if (kind === 'showLog') {
-      await vscode.commands.executeCommand('internvlLens.showLog');
-    } else {
-      this.s.log(`ignored unknown webview action ${id}`);
-    }
-  }
-
-  private async pickImages(): Promise<void> {
-    const uris = await vscode.window.showOpenDialog({
-      canSelectMany: true,
-      openLabel: 'Attach',
-      title: 'Attach images',
-      filters: { Images: IMAGE_EXTENSIONS.map((e) => e.replace(/^\./, '')) },
-    });
-    if (uris?.length) await this.attachUris(uris.map((u) => u.toString()));
-  }
-
-  /** Files dropped or picked: stat first, regular files within the pasted-bytes cap only, read bounded. */
-  private async attachUris(uris: string[]): Promise<void> {
-    for (const raw of uris) {
-      let uri: vscode.Uri;
-      try {
-        uri = vscode.Uri.parse(raw, true);
-      } catch {
-        this.postPending(`${raw} is not a file.`);
-        continue;
-      }
-      const name = basename(uri.path);
-      try {
-        const original = uri.scheme === 'file' ? await this.s.attachments.addFile(uri.fsPath) : await this.s.attachments.add(await readWorkspaceFile(uri, name), name);
-        this.addPending(original);
-      } catch (err) {
-        this.postPending(errorMessage(err));
-      }
-    }
-  }
-
-  private addPending(original: Attachment): void {
-    if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
-    this.postPending(null);
-  }
-
-  private async attachBytes(bytes: Uint8Array, name: string): Promise<void> {
-    try {
-      this.addPending(await this.s.attachments.add(bytes, name));
-    } catch (err) {
-      // Bad input: a clear message next to the composer; the images already there stay.
-      this.postPending(errorMessage(err));
-    }
-  }
-
-  private async crop(id: string, rect: PixelRect | null): Promise<void> {
-    const p = this.pending.find((x) => x.shown.id === id);
-    if (!p) return;
-    try {
-      if (rect) {
-        // The webview is untrusted: clamp the rectangle to the image again.
-        const clamped = clampRect(rect, p.original.width, p.original.height);
-        if (!clamped) throw new Error('The crop is empty: drag a rectangle over the image.');
-        p.shown = await this.s.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped });
-        p.crop = clamped;
-      } else {
-        p.shown = p.original;
-        p.crop = null;
-      }
-      this.postPending(null);
-    } catch (err) {
-      this.postPending(errorMessage(err));
-    }
-  }
-
-  private pendingMessage(error: string | null, webview: vscode.Webview): HostMessage {
-    return { type: 'pending', images: this.pending.map((p) => ({ ...this.imageView(p.shown, webview), crop: p.crop })), error };
+  /** How domain objects are named in `surface`'s messages (image URIs are made per webview). */
+  private target(surface: Surface): ViewTarget {
+    return {
+      uri: (path) => surface.webview.asWebviewUri(vscode.Uri.file(path)).toString(),
+      inline: (a) => (this.sentInline.has(a.id) ? undefined : a.displayInline),
+    };
   }
 
   private postPending(error: string | null): void {
-    for (const s of this.surfaces) this.postTo(s, this.pendingMessage(error, s.webview));
+    for (const s of this.surfaces) this.postTo(s, pendingMessage(this.composer.images, error, this.target(s)));
   }
 
   private async postHistory(only?: Surface): Promise<void> {
-    const conversations = await this.s.history.list();
-    const { conversation } = this.s;
-    // The conversation on screen is listed even before its first save finishes.
-    if (conversation.turns.length > 0 && !conversations.some((c) => c.id === conversation.id)) {
-      conversations.unshift({ id: conversation.id, title: conversation.title, updated: conversation.updated, turns: conversation.turns.length });
-    }
-    const msg: HostMessage = { type: 'history', conversations, current: conversation.id };
+    const msg = historyMessage(await this.s.history.list(), this.s.conversation);
     for (const s of only ? [only] : this.surfaces) this.postTo(s, msg);
   }
 
-  /** Writes a region's original-pixel coordinates to the clipboard. */
-  private async copyRegion(turnId: string, index: number): Promise<void> {
-    const turn = this.s.conversation.turns.find((t) => t.id === turnId);
-    const region = turn?.regions[index];
-    if (!turn?.target || !region) {
-      this.s.log(`copyRegion: no region ${index} in turn ${turnId}`);
-      return;
-    }
-    const text = pixelCoordinates(turn.target.model.transform, region).join(', ');
-    await vscode.env.clipboard.writeText(text);
-    vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
-  }
-
-  private imageView(a: Attachment, webview: vscode.Webview): ImageView {
-    const uri = (path: string) => webview.asWebviewUri(vscode.Uri.file(path)).toString();
-    // A screen grab's preview loads and decodes much sooner than its PNG; the webview shows it at
-    // the original's size (regions are drawn in original pixels) and loads the PNG on zoom.
-    const src = a.displayInline ?? uri(a.displayPath ?? a.path);
-    return {
-      id: a.id,
-      src,
-      ...(a.displayPath ? { original: uri(a.path) } : {}),
-      name: a.name,
-      width: a.width,
-      height: a.height,
-      tiles: a.tiles,
-      tokens: a.model.tokens,
-      crop: isWholeImage(a.model.transform) ? null : pixelRectFromCrop(a.model.transform.crop),
-    };
-  }
-
-  private turnView(t: TurnRecord, webview: vscode.Webview): TurnView {
-    const image = (a: Attachment) => this.imageView(a, webview);
-    let error: TurnView['error'] = null;
-    if (t.error) {
-      const action =
-        t.error.code === 'remote-unauthorized'
-          ? { id: 'setApiKey', label: 'Set API Key' }
-          : t.error.setting
-            ? { id: `openSetting:${t.error.setting}`, label: 'Open Settings' }
-            : { id: 'showLog', label: 'Show Log' };
-      error = { message: t.error.message, action };
-    }
-    return {
-      id: t.id,
-      question: t.question,
-      images: t.images.map(image),
-      target: t.target ? image(t.target) : null,
-      answer: t.answer,
-      status: t.status,
-      regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
-      error,
-      stats: t.stats,
-    };
-  }
-
   private postSnapshot(): void {
-    for (const s of this.surfaces) this.postTo(s, { type: 'snapshot', turns: this.s.conversation.turns.map((t) => this.turnView(t, s.webview)) });
+    for (const s of this.surfaces) this.postTo(s, snapshotMessage(this.s.conversation.turns, this.target(s)));
   }
 
   private post(msg: HostMessage): void {
     for (const s of this.surfaces) this.postTo(s, msg);
   }
 
-  /** Image URIs are made per webview, so a turn is made for each. */
   private postTurn(turn: TurnRecord): void {
-    for (const s of this.surfaces) this.postTo(s, { type: 'turn', turn: this.turnView(turn, s.webview) });
-    // A fresh capture went inline once; the webview keeps that image element (by id) after.
-    for (const a of [...turn.images, ...(turn.target ? [turn.target] : [])]) delete a.displayInline;
+    for (const s of this.surfaces) this.postTo(s, { type: 'turn', turn: turnView(turn, this.target(s)) });
+    const shown: Attachment[] = [...turn.images, ...(turn.target ? [turn.target] : [])];
+    for (const a of shown) if (a.displayInline) this.sentInline.add(a.id);
   }
 
   private postTo(surface: Surface, msg: HostMessage): void {
@@ -437,21 +200,4 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   dispose(): void {
     for (const d of this.disposables) d.dispose();
   }
-}
-
-/**
- * A file from another file system (a remote workspace): its stat must say a file within the cap
- * before it is read (that API reads whole files only).
- */
-async function readWorkspaceFile(uri: vscode.Uri, name: string): Promise<Uint8Array> {
-  const stat = await vscode.workspace.fs.stat(uri);
-  if (stat.type & vscode.FileType.Directory) throw new Error(`${name} is a folder, not a file.`);
-  if (!(stat.type & vscode.FileType.File)) throw new Error(`${name} is not a regular file; only files can be attached.`);
-  if (stat.size > MAX_ATTACHMENT_BYTES) throw new Error(`${name} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB are refused.`);
-  return vscode.workspace.fs.readFile(uri);
-}
-
-function regionView(target: Attachment, r: Region): RegionView {
-  const pixels = pixelCoordinates(target.model.transform, r);
-  return r.kind === 'box' ? { ...r, pixels: pixels as [number, number, number, number] } : { ...r, pixels: pixels as [number, number] };
 }

@@ -2,10 +2,10 @@
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
-import { EngineError } from '../engine/errors';
 import { parseRegions, RegionStream } from '../grounding';
 import type { Attachment } from './attachments';
 import { modelCopyReady } from '../images';
+import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
 import type { ConversationData, TurnRecord } from './records';
 import { errorMessage } from '../util/errorMessage';
@@ -293,9 +293,8 @@ export class Conversation {
         ` · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
     } catch (err) {
       turn.status = 'error';
-      const message = errorMessage(err);
-      turn.error = { message, ...(err instanceof EngineError ? { code: err.code, ...(err.setting ? { setting: err.setting } : {}) } : {}) };
-      this.options.log(`turn ${turn.id} failed: ${message}`);
+      turn.error = userErrorOf(err);
+      this.options.log(`turn ${turn.id} failed: ${turn.error.message}`);
     } finally {
       this.running = null;
       owner.updated = Date.now();

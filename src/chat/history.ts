@@ -13,6 +13,7 @@ import * as v from 'valibot';
 import { fileExists, FileRefusedError, readRegularFile, TEMPORARY_FILE, writeFileAtomic } from '../files';
 import { IMAGE_FORMATS, MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
 import { isWholeImage } from '../images/transform';
+import { Remedy, type UserError } from '../protocol/remedy';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 import type { Attachment } from './attachments';
@@ -76,9 +77,26 @@ const StoredTurn = v.object({
   answer: v.string(),
   status: StoredTurnStatus,
   regions: v.array(StoredRegion),
-  error: v.nullable(v.object({ message: v.string(), setting: v.optional(Name) })),
+  error: v.nullable(
+    v.object({
+      message: v.string(),
+      code: v.optional(v.pipe(v.string(), v.maxLength(100))),
+      /** The fixes offered. A remedy this version does not know (or a hostile one) drops the list, not the conversation. */
+      remedies: v.optional(v.fallback(v.pipe(v.array(Remedy), v.maxLength(8)), [])),
+      /** Before remedies were stored: the setting that fixes it (Open Settings), else Show Log. */
+      setting: v.optional(Name),
+    }),
+  ),
   stats: v.nullable(v.string()),
 });
+
+/** A stored turn's error as the chat shows it; files from before remedies were stored get what the chat offered then. */
+function storedError(e: v.InferOutput<typeof StoredTurn>['error']): UserError | null {
+  if (!e) return null;
+  const openSetting: Remedy = { kind: 'openSetting', setting: e.setting ?? '' };
+  const remedies = e.remedies ?? [v.is(Remedy, openSetting) ? openSetting : { kind: 'showLog' }];
+  return { message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), remedies };
+}
 
 const StoredConversation = v.object({
   version: v.literal(1),
@@ -196,6 +214,7 @@ export class HistoryStore {
         target: (t.target && pick(t.target)) || null,
         status: t.status === 'queued' || t.status === 'streaming' ? 'stopped' : t.status,
         regions: t.regions,
+        error: storedError(t.error),
       }),
     );
     return { id, title: stored.title, created: stored.created, updated: stored.updated, turns };
@@ -271,7 +290,7 @@ export class HistoryStore {
         answer: t.answer,
         status: t.status,
         regions: t.regions.map((r) => (r.kind === 'box' ? { kind: 'box' as const, label: r.label, box: r.box } : { kind: 'point' as const, label: r.label, point: r.point })),
-        error: t.error,
+        error: t.error && { message: t.error.message, ...(t.error.code !== undefined ? { code: t.error.code } : {}), remedies: t.error.remedies },
         stats: t.stats,
       })),
     };

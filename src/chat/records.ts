@@ -1,6 +1,7 @@
 // A conversation as data: what Conversation (conversation.ts) keeps in memory and the HistoryStore
 // (history.ts) writes to disk and reads back. Both import it; neither imports the other.
 import type { Region } from '../grounding';
+import type { UserError } from '../protocol/remedy';
 import type { Attachment } from './attachments';
 
 /** Where a turn is: waiting its turn, answering, or ended (done, stopped by the user, failed). */
@@ -18,8 +19,8 @@ export interface TurnRecord {
   answer: string;
   status: TurnStatus;
   regions: Region[];
-  /** `code` is the EngineError's, when the engine raised one (the view offers its fix). */
-  error: { message: string; setting?: string; code?: string } | null;
+  /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
+  error: UserError | null;
   stats: string | null;
 }
 

@@ -4,15 +4,17 @@ import * as vscode from 'vscode';
 import { type Capture } from '../capture/capture';
 import { readClipboardImage } from '../capture/clipboard';
 import { CaptureError } from '../capture/errors';
+import { userErrorOf } from '../userError';
+import { showError } from './showError';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget, type ScreenTarget, screenChoices } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
 import { pruneCaptures } from '../capture/retention';
 import { type ChatGrab, grabForChat, grabScreen, listMonitors, orDesktopTool } from '../capture/screen';
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
-import { ImageError, modelCopiesSettled } from '../images';
-import { errorMessage } from '../util/errorMessage';
+import { modelCopiesSettled } from '../images';
 import { sleep } from '../util/sleep';
+import { errorMessage } from '../util/errorMessage';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -34,13 +36,9 @@ interface CaptureArgs {
 
 /** Shows why a capture failed (with the button that fixes it, if any) and logs it. */
 export function reportCaptureError(ctx: LensContext, err: unknown): void {
-  const known = err instanceof CaptureError || err instanceof ImageError;
-  const message = known ? err.message : `Capture failed: ${errorMessage(err)}`;
-  ctx.output.warn(message);
-  const help = err instanceof CaptureError ? err.help : undefined;
-  void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...(help ? [help.label] : [])).then((choice) => {
-    if (help && choice === help.label) void vscode.env.openExternal(vscode.Uri.parse(help.url));
-  });
+  const error = userErrorOf(err, 'Capture failed');
+  ctx.output.warn(error.message);
+  void showError(error);
 }
 
 /** Files the current chat shows or sends to the model, which retention and Clear Captures must keep. */

@@ -1,7 +1,7 @@
 // Chat-level actions: open, new chat, stop, show log; and notifications for failed turns.
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { modelSetupActions, runModelSetupAction } from './models';
+import { showError } from './showError';
 import { errorMessage } from '../util/errorMessage';
 
 export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
@@ -11,19 +11,13 @@ export const newChat = (ctx: LensContext) => () => ctx.conversation.clear();
 export const stopGeneration = (ctx: LensContext) => () => ctx.conversation.stop();
 export const showLog = (ctx: LensContext) => () => ctx.output.show(true);
 
-/** A failed turn is shown inline; one that a setting fixes also gets a notification with the button. */
+/** A failed turn is shown inline and as a notification, both with the same remedies. */
 export function notifyFailures(ctx: LensContext): vscode.Disposable {
   const seen = new Set<string>();
   return ctx.conversation.onEvent((e) => {
     if (e.type !== 'turn' || e.turn.status !== 'error' || !e.turn.error || seen.has(e.turn.id)) return;
     seen.add(e.turn.id);
-    const { message, setting } = e.turn.error;
-    const button = setting ? 'Open Settings' : 'Show Log';
-    void vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...modelSetupActions(setting), button).then(async (choice) => {
-      if (await runModelSetupAction(choice)) return;
-      if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
-      else if (choice === 'Show Log') ctx.output.show(true);
-    });
+    void showError(e.turn.error, { log: (m) => ctx.output.warn(m) });
   });
 }
 

@@ -5,12 +5,11 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
-import { EngineError } from '../engine/errors';
 import { parseEndpoint } from '../engine/remote/endpoint';
 import { type EngineKind, onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings, writeSetting } from '../config';
-import { modelSetupActions, runModelSetupAction } from './models';
-import { errorMessage } from '../util/errorMessage';
+import { userErrorOf } from '../userError';
 import { COMMANDS } from './ids';
+import { showError } from './showError';
 
 /** What the status bar says for a state; `modelFile` names the configured model when none is loaded. */
 export function describeEngineState(state: EngineState, modelFile: string | null): { text: string; tooltip: string; error: boolean } {
@@ -70,16 +69,9 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
   try {
     await action();
   } catch (err) {
-    const message = errorMessage(err);
-    ctx.output.error(`${what}: ${message}`);
-    const code = err instanceof EngineError ? err.code : undefined;
-    const setting = err instanceof EngineError ? err.setting : undefined;
-    const actions = code === 'remote-unauthorized' ? ['Set API Key'] : [...modelSetupActions(setting), setting ? 'Open Settings' : 'Show Log'];
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, ...actions);
-    if (await runModelSetupAction(choice)) return;
-    if (choice === 'Set API Key') void vscode.commands.executeCommand(COMMANDS.setApiKey);
-    else if (choice === 'Open Settings' && setting) void vscode.commands.executeCommand('workbench.action.openSettings', setting);
-    else if (choice === 'Show Log') ctx.output.show(true);
+    const error = userErrorOf(err);
+    ctx.output.error(`${what}: ${error.message}`);
+    await showError(error);
   }
 }
 

@@ -1,11 +1,10 @@
 // "Explain this diagram": from the Explorer context menu, or the palette for the active image.
 import * as vscode from 'vscode';
-import { CaptureError } from '../capture/errors';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { LensContext } from '../context';
-import { ImageError } from '../images';
 import { EXPLAINABLE_EXTENSIONS } from '../images/formats';
-import { errorMessage } from '../util/errorMessage';
+import { userErrorOf } from '../userError';
+import { showError } from './showError';
 
 export const EXPLAIN_PROMPT = 'Explain this diagram: what it shows, its main parts and how they relate.';
 
@@ -35,9 +34,9 @@ export function explainImage(ctx: LensContext) {
       const captured = await captureFile(target);
       attachment = await ctx.attachments.add(captured.bytes, captured.name);
     } catch (err) {
-      const message = err instanceof ImageError || err instanceof CaptureError ? err.message : `Could not read ${target.fsPath}: ${errorMessage(err)}`;
-      ctx.output.warn(message);
-      void vscode.window.showErrorMessage(message);
+      const error = userErrorOf(err, `Could not read ${target.fsPath}`);
+      ctx.output.warn(error.message);
+      void showError(error);
       return;
     }
     await ctx.chatView.reveal();

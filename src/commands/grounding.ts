@@ -5,10 +5,11 @@ import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
 import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
-import { ImageError, modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
+import { modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
 import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
-import { errorMessage } from '../util/errorMessage';
+import { showError } from './showError';
 
 async function attachUri(ctx: LensContext, uri: vscode.Uri, options: { maxTiles?: number } = {}): Promise<Attachment> {
   const captured = await captureFile(uri);
@@ -29,9 +30,9 @@ export function locateElement(ctx: LensContext) {
       try {
         images = [await attachUri(ctx, uri)];
       } catch (err) {
-        const message = err instanceof ImageError ? err.message : `Could not read ${uri.fsPath}: ${errorMessage(err)}`;
-        ctx.output.warn(message);
-        void vscode.window.showErrorMessage(message);
+        const error = userErrorOf(err, `Could not read ${uri.fsPath}`);
+        ctx.output.warn(error.message);
+        void showError(error);
         return;
       }
     }

@@ -28,6 +28,8 @@ export const COMMANDS = {
   useExistingModel: 'internvlLens.useExistingModel',
   trySampleImage: 'internvlLens.trySampleImage',
   chooseRuntime: 'internvlLens.chooseRuntime',
+  setUpMcpServer: 'internvlLens.setUpMcpServer',
+  askAboutFolder: 'internvlLens.askAboutFolder',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

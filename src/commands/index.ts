@@ -6,7 +6,9 @@ import { explainMermaid } from './diagram';
 import { clearApiKey, engineMenu, loadModel, restartEngine, setApiKey, unloadModel } from './engine';
 import { explainImage } from './explain';
 import { exportAnnotated, ground, locateElement } from './grounding';
+import { askAboutFolder } from './batch';
 import { COMMANDS, type CommandName } from './ids';
+import { setUpMcpServer } from './mcp';
 import { downloadModel, trySampleImage, useExistingModel } from './models';
 import { chooseRuntime, offerRuntimeOnFirstLoad } from './runtime';
 
@@ -40,6 +42,8 @@ const FACTORIES: Record<CommandName, CommandFactory> = {
   useExistingModel,
   trySampleImage,
   chooseRuntime,
+  setUpMcpServer,
+  askAboutFolder,
 };
 
 export function registerCommands(ctx: LensContext): void {

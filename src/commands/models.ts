@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { setInWorkspace, Settings, writeSetting } from '../config';
 import { preflightModelFiles } from '../engine/local/preflight';
-import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj, unreachableAdvice } from '../models/catalogue';
+import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
 import { findModelsOnDisk, type FoundModel, modelSearchRoots } from '../models/discover';
 import { queryHardware } from '../models/hardware';
@@ -16,8 +16,10 @@ import { fitOf, recommendModel } from '../models/recommend';
 import { formatBytes, formatDuration } from '../models/units';
 import { captureFile } from '../capture/file';
 import { presetPrompt } from '../grounding/prompts';
+import { modelDownloadError, userErrorOf } from '../userError';
 import { errorMessage } from '../util/errorMessage';
 import { COMMANDS } from './ids';
+import { showError } from './showError';
 
 /** The image the walkthrough's last step asks about. */
 export const SAMPLE_IMAGE = ['media', 'sample-gui.png'] as const;
@@ -60,9 +62,9 @@ async function loadAndOffer(ctx: LensContext, label: string): Promise<void> {
     const loaded = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `InternVL Lens: loading ${label}…` }, () => ctx.engine.load());
     if (loaded.modelName) label = loaded.modelName;
   } catch (err) {
-    ctx.output.error(`load after setup: ${errorMessage(err)}`);
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`, 'Show Log');
-    if (choice) ctx.output.show(true);
+    const error = userErrorOf(err);
+    ctx.output.error(`load after setup: ${error.message}`);
+    await showError(error);
     return;
   }
   const choice = await vscode.window.showInformationMessage(`InternVL Lens: ${label} is ready.`, 'Try on the Sample Image', 'Open Chat');
@@ -125,7 +127,7 @@ export function downloadModel(ctx: LensContext) {
     const entry = chosen;
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
     const mmproj = mmprojFor(entry, args?.mmproj);
-    if (!mmproj) return void vscode.window.showErrorMessage(`InternVL Lens: ${entry.family.name} has no vision projector named ${args?.mmproj}; it has ${entry.family.mmproj.map((m) => m.file).join(', ')}.`);
+    if (!mmproj) return showError({ message: `${entry.family.name} has no vision projector named ${args?.mmproj}; it has ${entry.family.mmproj.map((m) => m.file).join(', ')}.`, remedies: [] });
     const label = `${entry.family.name} ${entry.quant}`;
     const directory = modelsDirectory(ctx);
     // Two downloads of one file would write the same partial file.
@@ -176,64 +178,40 @@ export function downloadModel(ctx: LensContext) {
 /** Catalogue ids being downloaded now. */
 const downloading = new Set<string>();
 
-/** Each failure says what happened and offers the way forward; what was fetched stays for a retry. */
+/** Each failure says what happened and offers the way forward (src/userError.ts); what was fetched stays for a retry. */
 async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: Mmproj, err: unknown, retry: () => Promise<void>): Promise<void> {
-  const message = errorMessage(err);
-  ctx.output.error(`download ${entry.id}: ${message}`);
-  if (!(err instanceof DownloadError)) {
-    const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Show Log');
-    if (choice) ctx.output.show(true);
-    return;
+  const error = modelDownloadError(err);
+  ctx.output.error(`download ${entry.id}: ${error.message}`);
+  if (err instanceof DownloadError && err.code === 'cancelled') {
+    const state = await installState(entry, modelsDirectory(ctx), mmproj);
+    const folder = join(modelsDirectory(ctx), familyFolder(entry.family));
+    const message = `download paused; ${formatBytes(state.totalBytes - state.missingBytes)} of ${formatBytes(state.totalBytes)} is kept in ${folder}. Download Model… resumes it.`;
+    return showError(
+      { ...error, message },
+      {
+        severity: 'info',
+        continuations: {
+          resume: retry,
+          deletePartialDownload: async () => {
+            const paths = installPaths(entry, modelsDirectory(ctx), mmproj);
+            await discardPartial(paths.modelPath);
+            await discardPartial(paths.mmprojPath);
+          },
+        },
+      },
+    );
   }
-  const folder = join(modelsDirectory(ctx), familyFolder(entry.family));
-  switch (err.code) {
-    case 'cancelled': {
-      const state = await installState(entry, modelsDirectory(ctx), mmproj);
-      const choice = await vscode.window.showInformationMessage(
-        `InternVL Lens: download paused; ${formatBytes(state.totalBytes - state.missingBytes)} of ${formatBytes(state.totalBytes)} is kept in ${folder}. Download Model… resumes it.`,
-        'Resume',
-        'Delete Partial Download',
-      );
-      if (choice === 'Resume') return retry();
-      if (choice === 'Delete Partial Download') {
-        const paths = installPaths(entry, modelsDirectory(ctx), mmproj);
-        await discardPartial(paths.modelPath);
-        await discardPartial(paths.mmprojPath);
-      }
-      return;
-    }
-    case 'no-space': {
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Choose Another Folder…', 'Retry');
-      if (choice === 'Retry') return retry();
-      if (choice === 'Choose Another Folder…') {
+  await showError(error, {
+    continuations: {
+      retry,
+      chooseModelsFolder: async () => {
         const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Store Models Here', title: 'Choose a folder for InternVL3 models' });
         if (!picked?.[0]) return;
         await writeSetting(vscode.workspace, 'modelsDirectory', picked[0].fsPath);
-        return retry();
-      }
-      return;
-    }
-    case 'not-found':
-    case 'forbidden': {
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Use Existing Model Files…', 'Show Log');
-      if (choice === 'Show Log') ctx.output.show(true);
-      else if (choice) await vscode.commands.executeCommand(COMMANDS.useExistingModel);
-      return;
-    }
-    case 'network': {
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message} ${unreachableAdvice()}`, 'Retry', 'Use Existing Model Files…', 'Show Log');
-      if (choice === 'Retry') return retry();
-      if (choice === 'Show Log') ctx.output.show(true);
-      else if (choice) await vscode.commands.executeCommand(COMMANDS.useExistingModel);
-      return;
-    }
-    default: {
-      // server, size or checksum mismatch, io: trying again resumes (or starts a deleted file over).
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Retry', 'Show Log');
-      if (choice === 'Retry') return retry();
-      if (choice === 'Show Log') ctx.output.show(true);
-    }
-  }
+        await retry();
+      },
+    },
+  });
 }
 
 interface FoundItem extends vscode.QuickPickItem {
@@ -299,12 +277,10 @@ export function useExistingModel(ctx: LensContext) {
     try {
       await preflightModelFiles(files);
     } catch (err) {
-      const message = errorMessage(err);
-      ctx.output.warn(`use existing files: ${message}`);
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${message}`, 'Choose Again', 'Download Model…');
-      if (choice === 'Choose Again') return run();
-      if (choice === 'Download Model…') return void (await vscode.commands.executeCommand(COMMANDS.downloadModel));
-      return;
+      const error = userErrorOf(err);
+      ctx.output.warn(`use existing files: ${error.message}`);
+      // The files were only picked, not set: choosing again is the fix, not their setting.
+      return showError({ ...error, remedies: [{ kind: 'retry' }, { kind: 'downloadModel' }] }, { continuations: { retry: run } });
     }
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
     await configure(files.modelPath, files.mmprojPath);
@@ -317,9 +293,7 @@ export function useExistingModel(ctx: LensContext) {
 export function trySampleImage(ctx: LensContext) {
   return async (): Promise<void> => {
     if (!ctx.config.modelPath) {
-      const choice = await vscode.window.showInformationMessage('InternVL Lens: set up a model first.', 'Download Model…', 'Use Existing Model Files…');
-      if (choice) await vscode.commands.executeCommand(choice === 'Download Model…' ? COMMANDS.downloadModel : COMMANDS.useExistingModel);
-      return;
+      return showError({ message: 'set up a model first.', remedies: [{ kind: 'downloadModel' }, { kind: 'useExistingModel' }] }, { severity: 'info' });
     }
     const uri = vscode.Uri.joinPath(ctx.extension.extensionUri, ...SAMPLE_IMAGE);
     const captured = await captureFile(uri);
@@ -331,17 +305,4 @@ export function trySampleImage(ctx: LensContext) {
     const turn = await ctx.conversation.ask(question, [attachment], { prompt });
     if (turn.status === 'done') markWalkthrough(WALKTHROUGH_CONTEXT.sampleTried);
   };
-}
-
-/** Buttons that fix "no model" errors, for the notices that report them. */
-export function modelSetupActions(setting: string | undefined): string[] {
-  return setting === Settings.modelPath || setting === Settings.mmprojPath ? ['Download Model…', 'Use Existing Model Files…'] : [];
-}
-
-/** Runs the action a button from modelSetupActions names; false when it is not one of them. */
-export async function runModelSetupAction(choice: string | undefined): Promise<boolean> {
-  if (choice === 'Download Model…') await vscode.commands.executeCommand(COMMANDS.downloadModel);
-  else if (choice === 'Use Existing Model Files…') await vscode.commands.executeCommand(COMMANDS.useExistingModel);
-  else return false;
-  return true;
 }

@@ -7,6 +7,8 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { SECTION } from '../config';
 import { DownloadError } from '../models/download';
+import { runtimeDownloadError, userErrorOf } from '../userError';
+import { showError } from './showError';
 import { formatBytes, formatDuration } from '../models/units';
 import { checkOnce, findOnPath, hostTarget, parseRuntimeChoice, RUNTIME_CHOICE_KEY, type RuntimeChoice } from '../engine/local/runtimes/choose';
 import { probeGpus } from '../engine/local/runtimes/gpus';
@@ -51,8 +53,9 @@ async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: strin
       planRuntime(asset, storagePath(ctx)),
     );
   } catch (err) {
-    ctx.output.error(`runtime ${asset.id}: ${errorMessage(err)}`);
-    void vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`);
+    const error = userErrorOf(err);
+    ctx.output.error(`runtime ${asset.id}: ${error.message}`);
+    void showError(error);
     return undefined;
   }
   const digest = plan.files.every((f) => f.digestFrom === 'pinned') ? 'sha256 pinned by InternVL Lens' : "sha256 checked against GitHub's published digest";
@@ -90,13 +93,11 @@ async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: strin
     ctx.output.error(`runtime ${asset.id}: ${errorMessage(err)}`);
     if (err instanceof DownloadError && err.code === 'cancelled') {
       void vscode.window.showInformationMessage(`InternVL Lens: the ${asset.label} runtime download is paused; choosing it again resumes it.`);
-    } else {
-      const retry = err instanceof DownloadError && err.retryable ? 'Retry' : undefined;
-      const choice = await vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`, ...(retry ? [retry] : []), 'Show Log');
-      if (choice === 'Retry') return downloadRuntime(ctx, asset, why);
-      if (choice === 'Show Log') ctx.output.show(true);
+      return undefined;
     }
-    return undefined;
+    let again: InstalledRuntime | undefined;
+    await showError(runtimeDownloadError(err), { continuations: { retry: async () => (again = await downloadRuntime(ctx, asset, why)) } });
+    return again;
   }
 }
 

@@ -4,6 +4,7 @@ import * as v from 'valibot';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
 import { PixelRect } from './rect';
+import { Remedy } from './remedy';
 
 const Num = v.pipe(v.number(), v.finite());
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
@@ -44,8 +45,8 @@ export type TurnStatus = v.InferOutput<typeof TurnStatus>;
 
 export const ErrorView = v.object({
   message: v.string(),
-  /** An action the host offers to fix the error; the webview sends back only its id. */
-  action: v.optional(v.object({ id: v.string(), label: v.string() })),
+  /** What fixes it (src/protocol/remedy.ts): a button each; the webview sends the chosen one back as it is. */
+  remedies: v.array(Remedy),
 });
 export type ErrorView = v.InferOutput<typeof ErrorView>;
 
@@ -124,7 +125,8 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('exportAnnotated'), turnId: v.pipe(v.string(), v.maxLength(100)) }),
   v.object({ type: v.literal('stop') }),
   v.object({ type: v.literal('newChat') }),
-  v.object({ type: v.literal('action'), id: v.pipe(v.string(), v.maxLength(200)) }),
+  /** A turn error's button: the remedy as the host offered it (validated again here). */
+  v.object({ type: v.literal('remedy'), remedy: Remedy }),
   /** Ask the last question again (the answer is replaced). */
   v.object({ type: v.literal('regenerate'), turnId: Id }),
   /** Replace the last question with `text` and ask it again. */

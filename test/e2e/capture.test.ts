@@ -106,7 +106,7 @@ describe('Capture in a real VS Code', () => {
       throw err;
     });
     const img = panel.locator('.stage img');
-    // Its top-left on the lens.page (the box Playwright reports is clipped to the visible part).
+    // Its top-left on the page (the box Playwright reports is clipped to the visible part).
     const box = (await img.boundingBox())!;
     const size = await img.evaluate((el) => [el.getBoundingClientRect().width, el.getBoundingClientRect().height]);
     assert.deepEqual(size, [SCREEN.width, SCREEN.height], 'shown at its real size');

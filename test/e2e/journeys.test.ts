@@ -120,7 +120,7 @@ describe('User journeys in a real VS Code', () => {
     await stopped.and(frame.locator('[data-status="stopped"]')).waitFor({ timeout: 10_000 });
     const raw = (await stopped.locator('.answer').getAttribute('data-raw')) ?? '';
     assert.match(raw, /^Counting:( tick)+$/);
-    // Ready again, on the same lens.server (stopping closes the stream, not the process), and the answer stays as it was.
+    // Ready again, on the same server (stopping closes the stream, not the process), and the answer stays as it was.
     await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-endless' }).waitFor({ timeout: 10_000 });
     assert.deepEqual(servers(), worker);
     assert.equal(await stopped.locator('.answer').getAttribute('data-raw'), raw, 'the stopped answer did not grow after Stop');

@@ -1,8 +1,8 @@
 // The remote engine in a real VS Code (code-server): with internvlLens.engine = remote the status
 // bar names the server and model, a question answered by a real HTTP server on 127.0.0.1 (in
 // LMDeploy's streaming format) streams into the chat with its boxes, the API key goes through
-// "Set API Key" into SecretStorage and never into settings or logs, and switching back to local
-// stops all traffic to the server.
+// "Set API Key" (offered again after a window reload) into SecretStorage and never into settings
+// or logs, and switching back to local stops all traffic to the server.
 import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,18 +29,26 @@ describe('Remote engine in a real VS Code', () => {
     await api?.close();
   });
 
-  it('names the lens.server in the status bar, asks for the key, streams a grounded answer from the server', async () => {
+  it('names the server in the status bar, asks for the key, streams a grounded answer from the server', async () => {
     await runCommand(lens.page, 'InternVL Lens: Open Chat', 20_000);
     await lens.page.locator('.statusbar-item', { hasText: 'remote: 127.0.0.1/model' }).waitFor({ timeout: 20_000 });
     assert.equal(api.requests.length, 0, 'nothing is sent before a question');
 
-    // Without a key the lens.server refuses; the chat offers the fix.
+    // Without a key the server refuses; the chat offers the fix.
     let frame = await chat();
     await frame.locator('.composer textarea').fill('hello?');
     await frame.locator('.composer textarea').press('Enter');
     const refused = frame.locator('.turn[data-status="error"]');
     await lens.withLogs(refused.locator('.error', { hasText: '401' }).waitFor({ timeout: 30_000 }));
-    await refused.locator('.action', { hasText: 'Set API Key' }).click();
+    assert.deepEqual(await refused.locator('.error .action').allTextContents(), ['Set API Key']);
+    // The stored conversation keeps the error whole: after a window reload the fix is still Set API Key.
+    await lens.page.reload();
+    await lens.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 30_000 });
+    frame = await lens.openChat();
+    const restored = frame.locator('.turn[data-status="error"]');
+    await restored.locator('.error', { hasText: '401' }).waitFor({ timeout: 20_000 });
+    assert.deepEqual(await restored.locator('.error .action').allTextContents(), ['Set API Key'], 'the restored turn offers the same fix');
+    await restored.locator('.action', { hasText: 'Set API Key' }).click();
     const input = lens.page.locator(`${QUICK_INPUT} input.input`);
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     assert.equal(await input.getAttribute('type'), 'password');
@@ -48,7 +56,7 @@ describe('Remote engine in a real VS Code', () => {
     await input.press('Enter');
     await lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'API key stored' }).waitFor({ timeout: 10_000 });
 
-    // Locate Element on the open image: the answer streams from the lens.server, boxes drawn.
+    // Locate Element on the open image: the answer streams from the server, boxes drawn.
     api.replies.push({ kind: 'answer', text: SCRIPTS.grounding.text, pieceDelayMs: 50 });
     // Open Chat took over the side bar: show the Explorer again to open the image.
     await runCommand(lens.page, 'View: Show Explorer');

@@ -6,8 +6,14 @@
 // packaged without llama.cpp: its build comes from GitHub, which this machine cannot reach; that
 // download is tested against a mirror on 127.0.0.1 (test/integration/runtimes-package.test.ts).
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { encodePng, solidImage } from '../fixtures/png';
+import { tinyModel } from '../integration/support';
 import { describe, it } from 'node:test';
 import { packageTarget, VSIX_BUDGET_BYTES } from '../../scripts/package.mjs';
 import { hostTarget, runtimePackages } from '../../scripts/runtime-packages.mjs';
@@ -16,8 +22,8 @@ import { checkLlamaContents, LLAMA_DIR } from '../fixtures/llama-contents';
 import { REPO_ROOT } from './harness';
 
 const MiB = 1048576;
-/** What the extension loads from dist/ (the CLI bundle, sourcemaps and stage leftovers stay out). */
-const BUNDLES = ['extension.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
+/** What the extension loads from dist/, and the CLI agents run (sourcemaps and stage leftovers stay out). */
+const BUNDLES = ['extension.js', 'cli.js', 'svgRasteriser.js', 'bmpDecoder.js', 'webview.js', 'webview.css', 'region.js', 'region.css', 'diagram.js', 'mermaid.min.js', 'openai.js', 'codicon.ttf'];
 
 /**
  * The native libraries every target must carry, one each, as path patterns under dist/node_modules
@@ -91,5 +97,35 @@ describe('platform-specific VSIX', () => {
     assert.equal(await checkVsix(out, foreign, { llamaCpp: false }), bytes);
     assert.ok(!readVsix(out).some((e) => e.name.startsWith(LLAMA_DIR)), '--llama-cpp none: no llama-server');
     console.log(`${foreign}: ${(bytes / MiB).toFixed(2)} MiB, ${entries} files`);
+  });
+
+  it('the packed CLI runs the MCP server (Set Up MCP Server… points agents at it): locate answers on the VSIX\'s own llama-server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lens-vsix-mcp-'));
+    for (const e of readVsix(join(REPO_ROOT, 'dist', 'internvl-lens.vsix'))) {
+      if (!e.name.startsWith('extension/') || e.name.endsWith('/')) continue;
+      const path = join(dir, e.name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, e.read());
+      if (e.mode & 0o111) chmodSync(path, e.mode & 0o777);
+    }
+    const image = join(dir, 'screen.png');
+    writeFileSync(image, encodePng(400, 300, solidImage(400, 300, [230, 230, 230, 255])));
+    const m = tinyModel('grounding');
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [join(dir, 'extension', 'dist', 'cli.js'), 'mcp', '--model', m.modelPath, '--mmproj', m.mmprojPath, '--threads', '2', '--gpu-layers', '0'],
+      // The built-in llama-server unpacks into this cache, not the user's.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', XDG_CACHE_HOME: join(dir, 'cache') },
+    });
+    const client = new Client({ name: 'vsix-test', version: '1.0.0' });
+    await client.connect(transport);
+    try {
+      assert.equal((await client.listTools()).tools.length, 4);
+      const r = (await client.callTool({ name: 'locate', arguments: { image, target: 'the Save button' } })) as CallToolResult;
+      assert.equal(r.isError, undefined, JSON.stringify(r.content));
+      assert.deepEqual((r.structuredContent as { regions: { box: number[] }[] }).regions[0]!.box, [40, 60, 120, 120]);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -2,7 +2,7 @@
 // the built bundles and the tiny models.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { referenceGrid, imageTokenCount } from '../../src/images';
@@ -85,6 +85,17 @@ describe('internvl-lens CLI', () => {
     assert.equal(r.code, 1);
     const err = JSON.parse(r.stderr) as { error: { code: string; message: string } };
     assert.match(err.error.message, new RegExp(`${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which is not a file`));
+  });
+
+  it('refuses an image over 50 MB from its size, without reading it (a bounded read)', async () => {
+    const huge = join(scratch, 'huge.png');
+    writeFileSync(huge, '');
+    truncateSync(huge, 60 * 1024 * 1024);
+    const r = await cli('ask', huge, 'hi', ...modelFlags('sentence'));
+    assert.equal(r.code, 1);
+    const err = JSON.parse(r.stderr) as { error: { code: string; message: string } };
+    assert.equal(err.error.code, 'bad-request');
+    assert.equal(err.error.message, `The image ${huge} is 60.0 MB; files over 50.0 MB are refused.`);
   });
 
   it('prints usage for a wrong command line, with exit code 2', async () => {

@@ -10,7 +10,7 @@ import { AttachmentStore } from '../../src/chat/attachments';
 import { captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from '../../src/capture/capture';
 import { pickImageType } from '../../src/capture/clipboard';
 import { displayKind, isPermissionFailure } from '../../src/capture/display';
-import { CaptureError, permissionDenied } from '../../src/capture/errors';
+import { CaptureError, MACOS_SCREEN_RECORDING_URL, permissionDenied } from '../../src/capture/errors';
 import { findMermaid, isMermaidFile } from '../../src/capture/mermaidSource';
 import { pruneCaptures } from '../../src/capture/retention';
 import { clampSelection, PREVIEW_MAX_SIDE, previewShrink } from '../../src/capture/screen';
@@ -97,7 +97,8 @@ describe('capture checks', () => {
     const err = permissionDenied();
     assert.equal(err.problem, 'permission');
     assert.match(err.message, /System Settings → Privacy & Security → Screen Recording/);
-    assert.match(err.help!.url, /^x-apple\.systempreferences:.*Privacy_ScreenCapture$/);
+    assert.deepEqual(err.remedies, [{ kind: 'openScreenRecordingSettings' }]);
+    assert.match(MACOS_SCREEN_RECORDING_URL, /^x-apple\.systempreferences:.*Privacy_ScreenCapture$/);
   });
 
   it('names captures by kind and time', () => {

@@ -365,10 +365,24 @@ describe('chat webview', () => {
       await p.press('.turn[data-turn-id="last"] .edit-box', 'Escape');
       assert.equal(await p.locator('.edit-box').count(), 0);
       assert.deepEqual(await sent(p), []);
-      // Errors come with the action that fixes them.
-      await post(p, { type: 'turn', turn: turn({ id: 'last', status: 'error', error: { message: 'Model file missing', action: { id: 'openSetting:internvlLens.modelPath', label: 'Open Settings' } } }) });
-      await p.click('.turn[data-turn-id="last"] .error .action');
-      assert.deepEqual(await sent(p), [{ type: 'action', id: 'openSetting:internvlLens.modelPath' }]);
+      // Errors come with the remedies that fix them: a button each, labelled from the remedy, and
+      // the webview sends the remedy itself back (no id to parse).
+      const remedies = [{ kind: 'downloadModel' as const }, { kind: 'useExistingModel' as const }, { kind: 'openSetting' as const, setting: 'internvlLens.modelPath' }];
+      await post(p, { type: 'turn', turn: turn({ id: 'last', status: 'error', error: { message: 'Model file missing', remedies } }) });
+      assert.deepEqual(await p.locator('.turn[data-turn-id="last"] .error .action').allTextContents(), ['Download Model…', 'Use Existing Model Files…', 'Open Settings']);
+      await p.click('.turn[data-turn-id="last"] .error .action[data-remedy="openSetting"]');
+      await p.click('.turn[data-turn-id="last"] .error .action[data-remedy="downloadModel"]');
+      assert.deepEqual(await sent(p), [
+        { type: 'remedy', remedy: { kind: 'openSetting', setting: 'internvlLens.modelPath' } },
+        { type: 'remedy', remedy: { kind: 'downloadModel' } },
+      ]);
+      // A turn whose remedy is not one of the union is dropped whole (validated in the webview too).
+      const hostile = { message: 'Run this', remedies: [{ kind: 'runCommand', command: 'workbench.action.terminal.new' }] };
+      await post(p, { type: 'turn', turn: turn({ id: 'last', status: 'error', error: hostile as never }) });
+      await post(p, { type: 'turn', turn: turn({ id: 'last', status: 'error', error: { message: 'Then this', remedies: [{ kind: 'showLog' }] } }) });
+      await p.locator('.turn[data-turn-id="last"] .error', { hasText: 'Then this' }).waitFor({ timeout: 5000 });
+      assert.deepEqual(await p.locator('.turn[data-turn-id="last"] .error .action').allTextContents(), ['Show Log']);
+      assert.equal(await p.locator('.error', { hasText: 'Run this' }).count(), 0, 'the hostile turn was never drawn');
     } finally {
       await p.close();
     }

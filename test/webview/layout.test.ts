@@ -52,7 +52,7 @@ describe('chat layout', () => {
     it(`at ${width} px (${viewType}): the newest answer's last line, its status and error are above the composer, not behind it`, async () => {
       const p = await open(width, viewType);
       try {
-        const error = { message: 'The conversation no longer fits the context (5 000 of 4 096 tokens).', action: { id: 'newChat', label: 'New Chat' } };
+        const error = { message: 'The conversation no longer fits the context (5 000 of 4 096 tokens).', remedies: [{ kind: 'newChat' as const }, { kind: 'openSetting' as const, setting: 'internvlLens.contextSize' }] };
         await post(p, {
           type: 'snapshot',
           turns: [turn({ id: 't1', images: [image], target: image, answer: longAnswer('First answer ends.') }), turn({ id: 't2', answer: longAnswer('THE VERY LAST LINE.'), status: 'stopped', error })],

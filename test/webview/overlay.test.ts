@@ -231,7 +231,7 @@ describe('chat webview overlay', () => {
       await page.evaluate(() => ((window as unknown as { shownImg: Element }).shownImg = document.querySelector('.stage img')!));
       await assertRegionsOnPixels(page, regions, 'over the preview');
       // The turn ends in an error: its card is rendered afresh, with the same (loaded) image element.
-      await post(page, { type: 'turn', turn: { ...view, status: 'error', error: { message: 'no model', action: { id: 'showLog', label: 'Show Log' } } } });
+      await post(page, { type: 'turn', turn: { ...view, status: 'error', error: { message: 'no model', remedies: [{ kind: 'showLog' }] } } });
       await page.locator('.turn[data-status="error"]').waitFor();
       assert.equal(await page.evaluate(() => document.querySelector('.stage img') === (window as unknown as { shownImg: Element }).shownImg), true, 'the image element is kept');
       await assertRegionsOnPixels(page, regions, 'after the re-render');

@@ -1,5 +1,6 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
+import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
 import { el, icon, withClass } from '../shared/dom';
@@ -123,9 +124,10 @@ export class TurnList {
       const err = el('div', 'error');
       err.setAttribute('role', 'alert');
       err.append(icon('error'), el('span', 'error-message', t.error.message));
-      if (t.error.action) {
-        const { id, label } = t.error.action;
-        err.append(textButton(null, label, () => send({ type: 'action', id }), 'action'));
+      for (const remedy of t.error.remedies) {
+        const button = textButton(null, remedyLabel(remedy), () => send({ type: 'remedy', remedy }), 'action');
+        button.dataset.remedy = remedy.kind;
+        err.append(button);
       }
       card.append(err);
     }

@@ -15,7 +15,10 @@ export interface ClientOptions {
 
 /** A client for `baseURL` that sends only the key given (never an OPENAI_* variable's) and retries nothing itself. */
 export async function createClient(o: ClientOptions): Promise<OpenAI> {
-  const { OpenAI: Client } = await import('openai');
+  const mod = await import('openai');
+  // dist/openai.js is CommonJS: Node's import() finds its named exports only when the bundle is not
+  // minified (cjs-module-lexer); a production build has them on `default` alone.
+  const Client = mod.OpenAI ?? (mod as unknown as { default: typeof mod }).default.OpenAI;
   return new Client({
     baseURL: o.baseURL,
     // Explicit nulls: the client would otherwise read OPENAI_* variables and send an unrelated

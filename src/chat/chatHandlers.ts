@@ -1,0 +1,159 @@
+// What each chat webview message does: the handler table src/chat/router.ts routes to. Thin: the
+// conversation, the composer and the history store do the work; this relays and reports.
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import { runRemedy, showError } from '../commands/showError';
+import { presetPrompt } from '../grounding';
+import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
+import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
+import type { AttachmentStore } from './attachments';
+import type { Composer } from './composer';
+import type { Conversation } from './conversation';
+import type { HistoryStore } from './history';
+import type { WebviewHandlers } from './router';
+import { userErrorOf } from '../userError';
+import { COMMANDS } from '../commands/ids';
+
+export interface ChatServices {
+  conversation: Conversation;
+  composer: Composer;
+  attachments: AttachmentStore;
+  history: HistoryStore;
+  log: (message: string) => void;
+  /** Sends the history list again (after a change to it). */
+  postHistory: () => Promise<void>;
+}
+
+export interface ChatHandlerServices<S> extends ChatServices {
+  /** A webview is ready for messages: it gets everything it shows. */
+  ready: (surface: S) => void;
+}
+
+export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
+  const { conversation, composer } = s;
+  return {
+    ready: (_msg, surface) => s.ready(surface),
+    ask: (msg) => {
+      if (msg.preset) {
+        const { question, prompt } = presetPrompt(msg.preset, msg.text);
+        return conversation.ask(question, composer.take(), { prompt });
+      } else if (msg.text.trim()) {
+        return conversation.ask(msg.text, composer.take());
+      }
+      return undefined;
+    },
+    copyRegion: (msg) => copyRegion(s, msg.turnId, msg.index),
+    copyText: async (msg) => {
+      await vscode.env.clipboard.writeText(msg.text);
+      vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
+    },
+    exportAnnotated: (msg) => vscode.commands.executeCommand(COMMANDS.exportAnnotated, msg.turnId),
+    stop: () => conversation.stop(),
+    regenerate: (msg) => conversation.redo(msg.turnId),
+    editResend: (msg) => conversation.redo(msg.turnId, msg.text),
+    newChat: () => conversation.clear(),
+    // The remedy was validated on arrival (src/protocol/remedy.ts); continuations cannot run from here.
+    remedy: (msg) => runRemedy(msg.remedy, { log: s.log }),
+    pickImages: () => pickImages(s),
+    attachBytes: (msg) => composer.attach(() => s.attachments.add(Buffer.from(msg.data, 'base64'), msg.name)),
+    attachUris: (msg) => attachUris(s, msg.uris),
+    removeAttachment: (msg) => composer.remove(msg.id),
+    cropAttachment: (msg) => composer.crop(msg.id, msg.rect),
+    openConversation: (msg) => openConversation(s, msg.id),
+    renameConversation: (msg) =>
+      withHistory(s, async () => {
+        if (msg.id === conversation.id) await conversation.rename(msg.title);
+        else await s.history.rename(msg.id, msg.title);
+      }),
+    deleteConversation: (msg) =>
+      withHistory(s, async () => {
+        // Not saved again by the answer it may still be ending.
+        if (msg.id === conversation.id) await conversation.clear({ discard: true });
+        await s.history.delete(msg.id);
+      }),
+    clearHistory: () => clearHistory(s),
+  };
+}
+
+/** Runs a history change, reports a failure, and sends the new list. */
+async function withHistory(s: ChatServices, change: () => Promise<void>): Promise<void> {
+  try {
+    await change();
+  } catch (err) {
+    const error = userErrorOf(err);
+    s.log(`history: ${error.message}`);
+    void showError(error);
+  }
+  await s.postHistory();
+}
+
+/** Clear All (the history's button and the command): asks first. */
+export async function clearHistory(s: ChatServices): Promise<void> {
+  const choice = await vscode.window.showWarningMessage('Delete every saved InternVL Lens conversation and its images?', { modal: true }, 'Delete All');
+  if (choice !== 'Delete All') return;
+  await withHistory(s, async () => {
+    await s.conversation.clear({ discard: true });
+    await s.history.clear();
+  });
+}
+
+async function openConversation(s: ChatServices, id: string): Promise<void> {
+  if (id === s.conversation.id) return;
+  const data = await s.history.load(id);
+  if (!data) {
+    void showError({ message: 'that conversation could not be read (see the log).', remedies: [{ kind: 'showLog' }] });
+    await s.postHistory();
+    return;
+  }
+  await s.conversation.restore(data);
+}
+
+async function pickImages(s: ChatServices): Promise<void> {
+  const uris = await vscode.window.showOpenDialog({
+    canSelectMany: true,
+    openLabel: 'Attach',
+    title: 'Attach images',
+    filters: { Images: [...IMAGE_EXTENSIONS] },
+  });
+  if (uris?.length) await attachUris(s, uris.map((u) => u.toString()));
+}
+
+/** Files dropped or picked: stat first, regular files within the pasted-bytes cap only, read bounded. */
+async function attachUris(s: ChatServices, uris: string[]): Promise<void> {
+  for (const raw of uris) {
+    let uri: vscode.Uri;
+    try {
+      uri = vscode.Uri.parse(raw, true);
+    } catch {
+      s.composer.refuse(`${raw} is not a file.`);
+      continue;
+    }
+    const name = basename(uri.path);
+    await s.composer.attach(async () => (uri.scheme === 'file' ? s.attachments.addFile(uri.fsPath) : s.attachments.add(await readWorkspaceFile(uri, name), name)));
+  }
+}
+
+/**
+ * A file from another file system (a remote workspace): its stat must say a file within the cap
+ * before it is read (that API reads whole files only).
+ */
+async function readWorkspaceFile(uri: vscode.Uri, name: string): Promise<Uint8Array> {
+  const stat = await vscode.workspace.fs.stat(uri);
+  if (stat.type & vscode.FileType.Directory) throw new Error(`${name} is a folder, not a file.`);
+  if (!(stat.type & vscode.FileType.File)) throw new Error(`${name} is not a regular file; only files can be attached.`);
+  if (stat.size > MAX_ATTACHMENT_BYTES) throw new Error(`${name} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB are refused.`);
+  return vscode.workspace.fs.readFile(uri);
+}
+
+/** Writes a region's original-pixel coordinates to the clipboard. */
+async function copyRegion(s: ChatServices, turnId: string, index: number): Promise<void> {
+  const turn = s.conversation.turns.find((t) => t.id === turnId);
+  const region = turn?.regions[index];
+  if (!turn?.target || !region) {
+    s.log(`copyRegion: no region ${index} in turn ${turnId}`);
+    return;
+  }
+  const text = pixelCoordinates(turn.target.model.transform, region).join(', ');
+  await vscode.env.clipboard.writeText(text);
+  vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
+}

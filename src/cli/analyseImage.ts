@@ -1,0 +1,117 @@
+// One image, one question, one answer in the public grounding schema: what `ask`, `ground`, `batch`
+// and the MCP server's tools all do. The image is read bounded (src/files.ts), probed before anything
+// decodes it, sized to InternVL's reference grid as the chat sends it, and the regions come back in
+// its original pixels (toPublicRegion).
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ChatStats, Engine, TokenListener } from '../engine/engine';
+import { EngineError } from '../engine/errors';
+import { FileRefusedError, readRegularFile } from '../files';
+import { parseRegions, presetPrompt, type Region } from '../grounding';
+import { prepareForModel, probeImage, toPublicRegion, type PreparedImage } from '../images';
+import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
+
+/** `ask`: the question as given; `ground`: where is TARGET (the locate prompt). */
+export type ImageCommand = 'ask' | 'ground';
+
+/** The public grounding result plus what the CLI adds: the command, the question sent, the grid and stats. */
+export interface ImageAnswer extends GroundingResult {
+  command: ImageCommand;
+  image: GroundingResult['image'] & { path: string; model: { cols: number; rows: number; thumbnail: boolean; tokens: number } };
+  question: string;
+  stats: ChatStats;
+}
+
+/** Where a request is, for progress reports. */
+export type ImageStage = 'reading' | 'preparing' | 'asking' | 'answering';
+
+export interface ImageRequest {
+  path: string;
+  command: ImageCommand;
+  /** The question (ask) or the thing to find (ground). */
+  text: string;
+  maxTiles: number;
+  maxTokens: number;
+  /** Device pixels per logical pixel (a HiDPI screen capture); 1 for files. */
+  devicePixelRatio?: number;
+  signal?: AbortSignal;
+  onStage?: (stage: ImageStage) => void;
+  onToken?: TokenListener;
+}
+
+export interface AnalysedImage {
+  result: ImageAnswer;
+  prepared: PreparedImage;
+  /** The regions as the model wrote them (0..1000 of what it saw), for drawing them. */
+  regions: Region[];
+}
+
+/** Where the model-sized copies of the CLI's images go. */
+const MODEL_COPIES = join(tmpdir(), 'internvl-lens-cli');
+
+export async function analyseImage(engine: Engine, request: ImageRequest): Promise<AnalysedImage> {
+  const imagePath = resolve(request.path);
+  request.onStage?.('reading');
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(imagePath, MAX_ATTACHMENT_BYTES, `The image ${imagePath}`);
+  } catch (err) {
+    if (err instanceof FileRefusedError) throw new EngineError('bad-request', err.message);
+    throw err;
+  }
+  probeImage(bytes, imagePath);
+  request.onStage?.('preparing');
+  const question = request.command === 'ground' ? presetPrompt('locate', request.text).prompt : request.text;
+  // The image goes to the model sized to InternVL's reference grid, as the chat sends it.
+  const prepared = await prepareForModel(imagePath, {
+    outDir: MODEL_COPIES,
+    key: createHash('sha256').update(bytes).digest('hex').slice(0, 32),
+    maxTiles: request.maxTiles,
+    devicePixelRatio: request.devicePixelRatio ?? 1,
+  });
+  request.onStage?.('asking');
+  let first = true;
+  const outcome = await engine.chat(
+    [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
+    { maxTokens: request.maxTokens, temperature: 0 },
+    (text, tokens) => {
+      if (first) {
+        first = false;
+        request.onStage?.('answering');
+      }
+      request.onToken?.(text, tokens);
+    },
+    request.signal,
+  );
+  const regions = parseRegions(outcome.text);
+  return {
+    result: {
+      schema: GROUNDING_SCHEMA,
+      command: request.command,
+      // Upright (EXIF-applied) size: the pixels the regions are given in.
+      image: {
+        path: imagePath,
+        width: prepared.transform.crop.width,
+        height: prepared.transform.crop.height,
+        devicePixelRatio: request.devicePixelRatio ?? 1,
+        model: { ...prepared.grid, tokens: prepared.tokens },
+      },
+      question,
+      answer: outcome.text,
+      regions: regions.map((r) => toPublicRegion(prepared.transform, r)),
+      stats: outcome.stats,
+    },
+    prepared,
+    regions,
+  };
+}
+
+/** The error as the CLI prints it: a code, a message, and the setting to change when there is one. */
+export function describeError(err: unknown): { code: string; message: string; setting?: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = e instanceof EngineError ? e.code : e.name === 'ImageError' ? 'bad-image' : e.name === 'CaptureError' ? 'capture-failed' : 'internal';
+  const setting = e instanceof EngineError ? e.setting : undefined;
+  return { code, message: e.message, ...(setting ? { setting } : {}) };
+}

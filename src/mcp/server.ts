@@ -1,0 +1,224 @@
+// `internvl-lens mcp`: a Model Context Protocol server on stdin/stdout for any agent (VS Code,
+// Claude Code, Cline, Cursor, …). One engine, chosen by the CLI's engine flags (../cli/engineFlags.ts),
+// stays loaded across calls and clients' requests share its slots. Tools (tools.ts): locate and
+// ask_image answer in the public grounding schema (structuredContent), with a one-sentence summary
+// and the image with its regions drawn (MCP image content); capture_screen and list_monitors use
+// the extension's own capture code. Progress is reported while the image is read and prepared,
+// the model loads, and the prompt (the image) is encoded; a cancelled request stops generation.
+// stdout carries only the protocol; every log line goes to stderr.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import { captureName } from '../capture/capture';
+import { ALL_SCREENS, captureAllScreens, parseScreenTarget } from '../capture/monitors';
+import { captureScreen, listMonitors } from '../capture/screen';
+import type { Engine } from '../engine/engine';
+import { renderAnnotated } from '../images';
+import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
+import { MCP_SERVER_NAME } from './serverName';
+import { argumentsProblem, TOOLS, type ToolName } from './tools';
+import { errorMessage } from '../util/errorMessage';
+
+
+/** A tool's arguments that do not fit its input schema: the message says which and why. */
+class BadArguments extends Error {}
+
+function quote(s: string, max = 80): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
+}
+
+/** One sentence for the agent (and the people reading its log) about a grounding result. */
+export function summarise(result: ImageAnswer, target: string | null): string {
+  const where = `${basename(result.image.path)} (${result.image.width}×${result.image.height} px)`;
+  const places = result.regions
+    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .join('; ');
+  const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
+  if (target !== null) {
+    return result.regions.length === 0
+      ? `Found nothing for ${quote(target)} in ${where}; the model answered ${quote(result.answer, 200)}.`
+      : `Found ${count} for ${quote(target)} in ${where}: ${places} (original pixels, origin top left).`;
+  }
+  return `Answered about ${where}${result.regions.length ? ` with ${count}: ${places} (original pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+}
+
+function errorResult(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+const STAGE_WORDS: Record<ImageStage, string> = {
+  reading: 'Reading the image',
+  preparing: 'Preparing the image for the model',
+  asking: 'Encoding the image and the question',
+  answering: 'Answering',
+};
+
+interface CallContext {
+  signal: AbortSignal;
+  progress: (message: string) => void;
+}
+
+export class LensMcpServer {
+  readonly server = new Server(
+    { name: MCP_SERVER_NAME, title: 'InternVL Lens', version: '0.1.0' },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'InternVL Lens sees images, locally. capture_screen takes a screenshot; locate finds things on it and returns boxes in the image\'s pixels; ask_image answers questions about it.',
+    },
+  );
+  /** Requests answered (tests and the log). */
+  private calls = 0;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly defaults: { maxTiles: number; maxTokens: number },
+    private readonly log: CliLog,
+  ) {
+    this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
+    this.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      const token = request.params._meta?.progressToken;
+      let step = 0;
+      const progress = (message: string) => {
+        if (token === undefined || extra.signal.aborted) return;
+        const notification: ServerNotification = { method: 'notifications/progress', params: { progressToken: token, progress: ++step, message } };
+        extra.sendNotification(notification).catch(() => undefined);
+      };
+      const name = request.params.name as ToolName;
+      const args = (request.params.arguments ?? {}) as Record<string, unknown>;
+      try {
+        return await this.call(name, args, { signal: extra.signal, progress });
+      } catch (err) {
+        if (err instanceof BadArguments) return errorResult(`${name}: ${err.message}`);
+        const e = describeError(err);
+        this.log('info', `${name} failed: ${e.code}: ${e.message}`);
+        return errorResult(e.message);
+      }
+    });
+  }
+
+  private async call(name: ToolName, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+    const tool = TOOLS.find((t) => t.name === name);
+    if (!tool) return errorResult(`There is no tool named ${quote(String(name))}; the tools are ${TOOLS.map((t) => t.name).join(', ')}.`);
+    // The input schema (tools.ts) is the one statement of what the arguments may be.
+    const problem = argumentsProblem(tool, args);
+    if (problem) throw new BadArguments(problem);
+    switch (name) {
+      case 'locate':
+        return this.analyse('ground', args.image as string, args.target as string, args, ctx);
+      case 'ask_image':
+        return this.analyse('ask', args.image as string, args.question as string, args, ctx);
+      case 'capture_screen':
+        return this.capture(args);
+      case 'list_monitors': {
+        const monitors = await listMonitors();
+        return {
+          content: [{ type: 'text', text: `${monitors.length} monitor${monitors.length === 1 ? '' : 's'}: ${monitors.map((m) => `${m.id} ${quote(m.name)} ${m.width}×${m.height} at ${m.x},${m.y}, scale ${m.scaleFactor}${m.primary ? ' (primary)' : ''}`).join('; ')}.` }],
+          structuredContent: { monitors },
+        };
+      }
+    }
+  }
+
+  private async analyse(command: ImageCommand, image: string, text: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+    const maxTokens = (args.maxTokens as number | undefined) ?? this.defaults.maxTokens;
+    const devicePixelRatio = (args.devicePixelRatio as number | undefined) ?? 1;
+    const n = ++this.calls;
+    // The model loads on the first request (or after a crash): say so while it does.
+    const loading = this.engine.onDidChangeState((s) => {
+      if (s.kind === 'loading') ctx.progress(`Loading the model${s.progress !== null ? ` (${Math.round(s.progress * 100)} %)` : ''}`);
+    });
+    let tokens = 0;
+    let lastReport = 0;
+    try {
+      const { result, prepared, regions } = await analyseImage(this.engine, {
+        path: image,
+        command,
+        text,
+        maxTiles: this.defaults.maxTiles,
+        maxTokens,
+        devicePixelRatio,
+        signal: ctx.signal,
+        onStage: (stage) => ctx.progress(STAGE_WORDS[stage]),
+        onToken: (_text, count) => {
+          tokens += count ?? 1;
+          const now = performance.now();
+          if (now - lastReport >= 250) {
+            lastReport = now;
+            ctx.progress(`Answering (${tokens} tokens)`);
+          }
+        },
+      });
+      if (result.stats.interrupted && ctx.signal.aborted) {
+        this.log('info', `call ${n} (${command}) cancelled after ${result.stats.generatedTokens} tokens`);
+        return errorResult('The request was cancelled.');
+      }
+      this.log('info', `call ${n} (${command}) answered: ${result.stats.generatedTokens} tokens, ${result.regions.length} regions`);
+      const annotated = await renderAnnotated(result.image.path, prepared.transform, regions);
+      const summary = summarise(result, command === 'ground' ? text : null);
+      return {
+        content: [
+          { type: 'text', text: summary },
+          { type: 'image', data: annotated.toString('base64'), mimeType: 'image/png' },
+        ],
+        structuredContent: result as unknown as Record<string, unknown>,
+      };
+    } finally {
+      loading.dispose();
+    }
+  }
+
+  private async capture(args: Record<string, unknown>): Promise<CallToolResult> {
+    let target;
+    try {
+      target = parseScreenTarget(args.monitor);
+    } catch (err) {
+      throw new BadArguments(errorMessage(err).replace('"screen"', '"monitor"'));
+    }
+    const shot = target === ALL_SCREENS ? await captureAllScreens() : await captureScreen(target);
+    const dir = join(tmpdir(), 'internvl-lens-captures');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, captureName(target === ALL_SCREENS ? 'all-screens' : 'screen').replace(/\.png$/, `-${process.pid}-${Date.now() % 100000}.png`));
+    await writeFile(path, shot.bytes, { mode: 0o600 });
+    const out = { path, width: shot.width, height: shot.height, scaleFactor: shot.scaleFactor };
+    return {
+      content: [{ type: 'text', text: `Captured ${target === ALL_SCREENS ? 'all screens' : 'the screen'} (${shot.width}×${shot.height} device pixels, scale ${shot.scaleFactor}) to ${path}.` }],
+      structuredContent: out,
+    };
+  }
+}
+
+/** Runs the server until its client goes away (stdin ends) or a signal ends it. */
+export async function runMcpServer(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) throw new UsageError('');
+  if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, only flags (got ${positionals.join(' ')})`);
+  const { engine, maxTiles, maxTokens, log } = engineFromFlags(values);
+  const lens = new LensMcpServer(engine, { maxTiles, maxTokens }, log);
+  const transport = new StdioServerTransport();
+  let closing: Promise<void> | null = null;
+  const done = new Promise<void>((resolve) => {
+    const close = () => {
+      closing ??= (async () => {
+        await lens.server.close().catch(() => undefined);
+        await engine.dispose();
+        resolve();
+      })();
+    };
+    process.stdin.once('end', close);
+    process.stdin.once('close', close);
+    process.once('SIGTERM', close);
+    process.once('SIGINT', close);
+    lens.server.onclose = close;
+  });
+  await lens.server.connect(transport);
+  log('info', `${MCP_SERVER_NAME} MCP server ready on stdio`);
+  await done;
+  return 0;
+}
