@@ -2,7 +2,7 @@
 // that names settings can also run in the CLI and in tests.
 import { homedir } from 'node:os';
 import type * as vscode from 'vscode';
-import { MAX_TILES } from './images/tiling';
+import { clampMaxTiles, MAX_TILES } from './images/tiling';
 
 export const SECTION = 'internvlLens';
 
@@ -26,6 +26,32 @@ export const Settings = {
   llamaServerPath: `${SECTION}.llamaServerPath`,
 } as const;
 
+/**
+ * Every setting's default, by its name under SECTION: the one home of them. package.json's
+ * `default`s and the CLI's usage text say the same (test/unit/one-home.test.ts checks the manifest).
+ */
+export const DEFAULTS = {
+  modelPath: '',
+  mmprojPath: '',
+  contextSize: 8192,
+  gpuLayers: -1,
+  threads: 0,
+  maxTokens: 1024,
+  maxTiles: MAX_TILES,
+  captureRetentionDays: 7,
+  idleUnloadMinutes: 15,
+  engine: 'local',
+  'remote.endpoint': '',
+  'remote.model': '',
+  'remote.requestTimeoutSeconds': 120,
+  modelsDirectory: '',
+  historyRetentionDays: 90,
+  llamaServerPath: '',
+} as const;
+
+/** A setting's name under SECTION (`remote.endpoint`), as package.json and getConfiguration(SECTION) name it. */
+export type SettingKey = keyof typeof DEFAULTS;
+
 /** Where the model runs: the local llama-server, or an OpenAI-compatible server elsewhere. */
 export type EngineKind = 'local' | 'remote';
 
@@ -33,7 +59,7 @@ export type EngineKind = 'local' | 'remote';
 export const REMOTE_API_KEY_SECRET = `${SECTION}.remote.apiKey`;
 /** The environment variable the CLI reads the remote server's API key from. */
 export const REMOTE_API_KEY_ENV = 'INTERNVL_LENS_API_KEY';
-export const DEFAULT_REMOTE_TIMEOUT_SECONDS = 120;
+export const DEFAULT_REMOTE_TIMEOUT_SECONDS = DEFAULTS['remote.requestTimeoutSeconds'];
 
 export interface LensConfig {
   modelPath: string;
@@ -73,24 +99,39 @@ function positiveOr(value: number, fallback: number): number {
 
 export function readConfig(workspace: typeof vscode.workspace): LensConfig {
   const c = workspace.getConfiguration(SECTION);
+  const get = <K extends SettingKey>(key: K): (typeof DEFAULTS)[K] extends string ? string : number => c.get(key, DEFAULTS[key]) as never;
   return {
-    modelPath: expandHome(c.get<string>('modelPath', '')),
-    mmprojPath: expandHome(c.get<string>('mmprojPath', '')),
-    contextSize: c.get<number>('contextSize', 8192),
-    gpuLayers: c.get<number>('gpuLayers', -1),
-    threads: c.get<number>('threads', 0),
-    maxTokens: c.get<number>('maxTokens', 1024),
-    maxTiles: Math.min(MAX_TILES, Math.max(1, Math.round(c.get<number>('maxTiles', MAX_TILES)))),
-    captureRetentionDays: c.get<number>('captureRetentionDays', 7),
-    idleUnloadMinutes: c.get<number>('idleUnloadMinutes', 15),
-    engine: c.get<string>('engine', 'local') === 'remote' ? 'remote' : 'local',
-    remoteEndpoint: c.get<string>('remote.endpoint', '').trim(),
-    remoteModel: c.get<string>('remote.model', '').trim(),
-    remoteTimeoutSeconds: positiveOr(c.get<number>('remote.requestTimeoutSeconds', DEFAULT_REMOTE_TIMEOUT_SECONDS), DEFAULT_REMOTE_TIMEOUT_SECONDS),
-    modelsDirectory: expandHome(c.get<string>('modelsDirectory', '')),
-    historyRetentionDays: c.get<number>('historyRetentionDays', 90),
-    llamaServerPath: expandHome(c.get<string>('llamaServerPath', '')),
+    modelPath: expandHome(get('modelPath')),
+    mmprojPath: expandHome(get('mmprojPath')),
+    contextSize: get('contextSize'),
+    gpuLayers: get('gpuLayers'),
+    threads: get('threads'),
+    maxTokens: get('maxTokens'),
+    maxTiles: clampMaxTiles(get('maxTiles')),
+    captureRetentionDays: get('captureRetentionDays'),
+    idleUnloadMinutes: get('idleUnloadMinutes'),
+    engine: get('engine') === 'remote' ? 'remote' : 'local',
+    remoteEndpoint: get('remote.endpoint').trim(),
+    remoteModel: get('remote.model').trim(),
+    remoteTimeoutSeconds: positiveOr(get('remote.requestTimeoutSeconds'), DEFAULT_REMOTE_TIMEOUT_SECONDS),
+    modelsDirectory: expandHome(get('modelsDirectory')),
+    historyRetentionDays: get('historyRetentionDays'),
+    llamaServerPath: expandHome(get('llamaServerPath')),
   };
+}
+
+/**
+ * Changes a setting: the one way the extension writes one. `where`: the user's settings, or the
+ * workspace's.
+ */
+export async function writeSetting<K extends SettingKey>(workspace: typeof vscode.workspace, key: K, value: (typeof DEFAULTS)[K] extends string ? string : number, where: 'user' | 'workspace' = 'user'): Promise<void> {
+  await workspace.getConfiguration(SECTION).update(key, value, where === 'user');
+}
+
+/** Whether the open workspace (or one of its folders) sets `key` itself, winning over the user's value. */
+export function setInWorkspace(workspace: typeof vscode.workspace, key: SettingKey): boolean {
+  const inspect = workspace.getConfiguration(SECTION).inspect(key);
+  return inspect?.workspaceValue !== undefined || inspect?.workspaceFolderValue !== undefined;
 }
 
 /** Calls `listener` when any InternVL Lens setting changes. */

@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, open, stat } from 'node:fs/promises';
+import { access, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { errorMessage } from './util/errorMessage';
 
 export async function fileExists(path: string): Promise<boolean> {
   try {
@@ -31,7 +32,7 @@ export async function readRegularFile(path: string, maxBytes: number, name = pat
   try {
     s = await stat(path);
   } catch (err) {
-    throw new FileRefusedError(`${name} cannot be read: ${(err as Error).message}`);
+    throw new FileRefusedError(`${name} cannot be read: ${errorMessage(err)}`);
   }
   if (s.isDirectory()) throw new FileRefusedError(`${name} is a folder, not a file.`);
   if (!s.isFile()) throw new FileRefusedError(`${name} is not a regular file (a device, pipe or socket); only files can be attached.`);
@@ -59,5 +60,40 @@ export async function readRegularFile(path: string, maxBytes: number, name = pat
     return buf.subarray(0, filled);
   } finally {
     await handle.close();
+  }
+}
+
+let temporaryFiles = 0;
+
+/** How writeFileAtomic names its temporary files: `<path>.<pid>.<n>.tmp`, beside the file. */
+export const TEMPORARY_FILE = /\.\d+\.\d+\.tmp$/;
+
+export interface AtomicWriteOptions {
+  /** Flush the new content to disk before the rename: a power cut cannot leave the new name on empty blocks. */
+  fsync?: boolean;
+}
+
+/**
+ * Writes `path` so that readers see the old content or all of the new, never a part: the content
+ * goes to a temporary file beside it (TEMPORARY_FILE), which is renamed over `path`, or removed
+ * when anything fails. `data` is the content, or a function that fills the temporary file it is given.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array | ((tmp: string) => Promise<unknown>), options: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = `${path}.${process.pid}.${++temporaryFiles}.tmp`;
+  try {
+    if (typeof data === 'function') await data(tmp);
+    else await writeFile(tmp, data);
+    if (options.fsync) {
+      const handle = await open(tmp, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
 }

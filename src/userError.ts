@@ -8,6 +8,7 @@ import { ImageError } from './images/probe';
 import { unreachableAdvice } from './models/catalogue';
 import { DownloadError } from './models/download';
 import type { Remedy, UserError } from './protocol/remedy';
+import { errorMessage } from './util/errorMessage';
 
 const SHOW_LOG: Remedy = { kind: 'showLog' };
 const CHOOSE_MODEL: Remedy[] = [{ kind: 'downloadModel' }, { kind: 'useExistingModel' }];
@@ -53,10 +54,6 @@ export function engineRemedies(code: EngineErrorCode, setting?: string): Remedy[
   }
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Any error → what the user is shown. Errors of ours carry their code and fixes; anything else
  * says what failed (`unknownPrefix`, e.g. "Capture failed") and offers the log.
@@ -65,7 +62,7 @@ export function userErrorOf(err: unknown, unknownPrefix?: string): UserError {
   if (err instanceof EngineError) return { message: err.message, code: err.code, remedies: engineRemedies(err.code, err.setting) };
   if (err instanceof CaptureError) return { message: err.message, code: err.problem, remedies: err.remedies };
   if (err instanceof ImageError) return { message: err.message, code: 'image', remedies: [] };
-  const message = messageOf(err);
+  const message = errorMessage(err);
   return { message: unknownPrefix ? `${unknownPrefix}: ${message}` : message, remedies: [SHOW_LOG] };
 }
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { type Capture, captureName, checkCapturedImage, MAX_CAPTURE_PIXELS } from './capture';
 import { displayKind } from './display';
 import { CaptureError } from './errors';
+import { formatOfMime, IMAGE_FORMAT_INFO, IMAGE_FORMATS, storedExtension } from '../images/formats';
 
 /** Image types asked for in order of preference (those AttachmentStore accepts). */
-const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/bmp', 'image/gif'];
-const EXT: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp', 'image/bmp': 'bmp', 'image/gif': 'gif' };
+const IMAGE_TYPES = IMAGE_FORMATS.map((f) => IMAGE_FORMAT_INFO[f].mime);
 const TIMEOUT_MS = 10_000;
 // Room for a 50-megapixel image even uncompressed (BMP).
 const MAX_BYTES = MAX_CAPTURE_PIXELS * 4 + 1024 * 1024;
@@ -125,7 +125,8 @@ export async function readClipboardImage(): Promise<Capture> {
   } else {
     read = await readLinux();
   }
-  const name = captureName('clipboard').replace(/png$/, EXT[read.type] ?? 'png');
+  const format = formatOfMime(read.type);
+  const name = captureName('clipboard').replace(/png$/, format ? storedExtension(format) : 'png');
   const info = checkCapturedImage(read.bytes, `The clipboard image (${read.type})`);
   return { bytes: read.bytes, name, width: info.width, height: info.height, scaleFactor: 1 };
 }

@@ -1,6 +1,7 @@
 // Pixels from an image file anywhere VS Code can read (local disk, remote workspace).
 import * as vscode from 'vscode';
 import { ImageError } from '../images';
+import { EXPLAINABLE_EXTENSIONS, hasExtension } from '../images/formats';
 import { checkCapturedImage } from './capture';
 import { rasteriseSvg } from './svg';
 
@@ -35,5 +36,5 @@ export function activeImageUri(): vscode.Uri | undefined {
     input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText
       ? input.uri
       : vscode.window.activeTextEditor?.document.uri;
-  return uri && /\.(png|jpe?g|webp|gif|bmp|svg)$/i.test(uri.path) ? uri : undefined;
+  return uri && hasExtension(uri.path, EXPLAINABLE_EXTENSIONS) ? uri : undefined;
 }

@@ -8,6 +8,7 @@ import { parseMessage } from '../protocol/validate';
 import { webviewHtml } from '../webviewHtml';
 import { type Capture, captureName, checkCapturedImage } from './capture';
 import { CaptureError } from './errors';
+import { errorMessage } from '../util/errorMessage';
 
 export const DIAGRAM_VIEW_TYPE = 'internvlLens.diagram';
 const RENDER_TIMEOUT_MS = 30_000;
@@ -49,7 +50,7 @@ export async function renderMermaid(source: string, options: RenderMermaidOption
         try {
           msg = parseMessage('Mermaid panel', DiagramWebviewMessage, raw);
         } catch (err) {
-          options.log(`rejected Mermaid panel message: ${(err as Error).message}`);
+          options.log(`rejected Mermaid panel message: ${errorMessage(err)}`);
           return;
         }
         if (msg.type === 'ready') {

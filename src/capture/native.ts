@@ -4,11 +4,10 @@ import type * as NodeScreenshots from 'node-screenshots';
 import { displayKind, isPermissionFailure } from './display';
 import { CaptureError, permissionDenied } from './errors';
 import { waylandError } from './wayland';
+import { errorMessage } from '../util/errorMessage';
 
 export type NativeImage = NodeScreenshots.Image;
 export type NativeMonitor = NodeScreenshots.Monitor;
-export type NativeWindow = NodeScreenshots.Window;
-
 let runtime: typeof NodeScreenshots | undefined;
 
 export function nodeScreenshots(): typeof NodeScreenshots {
@@ -18,7 +17,7 @@ export function nodeScreenshots(): typeof NodeScreenshots {
       runtime = require('node-screenshots') as typeof NodeScreenshots;
     } catch (err) {
       throw new CaptureError(
-        `Screen capture is not available on ${process.platform}-${process.arch}: its native runtime (node-screenshots) did not load: ${(err as Error).message}`,
+        `Screen capture is not available on ${process.platform}-${process.arch}: its native runtime (node-screenshots) did not load: ${errorMessage(err)}`,
         'unavailable',
       );
     }
@@ -32,7 +31,7 @@ export async function native<T>(what: string, call: () => T | Promise<T>): Promi
     return await call();
   } catch (err) {
     if (err instanceof CaptureError) throw err;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     if (process.platform === 'darwin' && isPermissionFailure(message)) throw permissionDenied();
     if (displayKind() === 'wayland') throw waylandError(message);
     if (/_NET_CLIENT_LIST/.test(message)) {

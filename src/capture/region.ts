@@ -4,9 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { parseMessage } from '../protocol/validate';
-import { type RegionHostMessage, type RegionRect, RegionWebviewMessage } from '../protocol/region';
+import { type RegionHostMessage, RegionWebviewMessage } from '../protocol/region';
+import type { PixelRect } from '../protocol/rect';
 import { webviewHtml } from '../webviewHtml';
-import { clampRect, encodeShot, type ScreenShot } from './screen';
+import { clampSelection, encodeShot, type ScreenShot } from './screen';
+import { errorMessage } from '../util/errorMessage';
 
 export const REGION_VIEW_TYPE = 'internvlLens.region';
 
@@ -20,7 +22,7 @@ export interface PickRegionOptions {
 /** The panel open now: a second Capture Region replaces it (the first one counts as cancelled). */
 let open: vscode.WebviewPanel | undefined;
 
-export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): Promise<RegionRect | undefined> {
+export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): Promise<PixelRect | undefined> {
   open?.dispose();
   const full = await encodeShot(shot, 'region-source');
   await mkdir(options.scratchDir.fsPath, { recursive: true });
@@ -40,24 +42,24 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
   open = panel;
   panel.webview.html = webviewHtml(panel.webview, options.extensionUri, { viewType: REGION_VIEW_TYPE, title: 'Capture Region', script: 'region.js', style: 'region.css' });
 
-  return new Promise<RegionRect | undefined>((resolve) => {
-    let result: RegionRect | undefined;
+  return new Promise<PixelRect | undefined>((resolve) => {
+    let result: PixelRect | undefined;
     const post = (msg: RegionHostMessage) => void panel.webview.postMessage(msg);
     const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
       let msg: RegionWebviewMessage;
       try {
         msg = parseMessage('region panel', RegionWebviewMessage, raw);
       } catch (err) {
-        options.log(`rejected region panel message: ${(err as Error).message}`);
+        options.log(`rejected region panel message: ${errorMessage(err)}`);
         return;
       }
       if (msg.type === 'ready') {
         post({ type: 'show', src: panel.webview.asWebviewUri(file).toString(), width: full.width, height: full.height, scaleFactor: shot.monitor.scaleFactor });
       } else if (msg.type === 'confirm') {
         try {
-          result = clampRect(msg.rect, full.width, full.height);
+          result = clampSelection(msg.rect, full.width, full.height);
         } catch (err) {
-          options.log(`region panel: ${(err as Error).message}`);
+          options.log(`region panel: ${errorMessage(err)}`);
           return;
         }
         panel.dispose();

@@ -3,9 +3,11 @@
 // never one the current chat still uses.
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TEMPORARY_FILE } from '../files';
+import { IMAGE_FORMATS, storedExtension } from '../images/formats';
 
-/** Files AttachmentStore writes: a content hash, then an image extension (or the model copy's grid), and their temp files. */
-const STORED = /^[0-9a-f]{32}\.[\w.-]*(png|jpg|gif|bmp|webp)(\.\d+\.tmp)?$/;
+/** Files AttachmentStore writes: a content hash, then an image extension (or the model copy's grid); their temp files too. */
+const STORED = new RegExp(`^[0-9a-f]{32}\\.[\\w.-]*(${IMAGE_FORMATS.map(storedExtension).join('|')})$`);
 
 export interface PruneResult {
   removed: number;
@@ -31,7 +33,7 @@ async function pruneFolder(dir: string, maxAgeMs: number, keep: ReadonlySet<stri
   }
   for (const name of names) {
     const path = join(dir, name);
-    if (!STORED.test(name) || keep.has(path)) continue;
+    if (!STORED.test(name.replace(TEMPORARY_FILE, '')) || keep.has(path)) continue;
     try {
       const s = await stat(path);
       if (now - s.mtimeMs < maxAgeMs) continue;

@@ -6,6 +6,7 @@ import { displayKind } from './display';
 import { CaptureError } from './errors';
 import { captureWithDesktopTool } from './wayland';
 import { native, type NativeImage, type NativeMonitor, nodeScreenshots, optional } from './native';
+import { clampRect, type PixelRect } from '../protocol/rect';
 
 export interface MonitorInfo {
   id: number;
@@ -23,13 +24,6 @@ export interface MonitorInfo {
 export interface ScreenShot {
   image: NativeImage;
   monitor: MonitorInfo;
-}
-
-export interface CropRect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }
 
 function monitors() {
@@ -80,14 +74,14 @@ export async function grabAllScreens(): Promise<ScreenShot[]> {
 }
 
 /** The grabbed screen, or the `rect` of it (device pixels). */
-async function cropShot(shot: ScreenShot, rect: CropRect | undefined): Promise<NativeImage> {
+async function cropShot(shot: ScreenShot, rect: PixelRect | undefined): Promise<NativeImage> {
   if (!rect) return shot.image;
-  const r = clampRect(rect, shot.image.width, shot.image.height);
+  const r = clampSelection(rect, shot.image.width, shot.image.height);
   return native('crop the capture', () => shot.image.crop(r.x, r.y, r.width, r.height));
 }
 
 /** Encodes a grabbed screen, or the `rect` of it (device pixels), as a PNG capture. */
-export async function encodeShot(shot: ScreenShot, kind: string, rect?: CropRect): Promise<Capture> {
+export async function encodeShot(shot: ScreenShot, kind: string, rect?: PixelRect): Promise<Capture> {
   const image = await cropShot(shot, rect);
   return { ...(await encodeGrab(image, { opaque: true })), name: captureName(kind), width: image.width, height: image.height, scaleFactor: shot.monitor.scaleFactor };
 }
@@ -149,7 +143,7 @@ export function previewShrink(width: number, height: number): number {
 }
 
 /** Grabs a screen (or the `rect` of it) for the chat: display JPEG now, PNG on demand. */
-export async function grabForChat(shot: ScreenShot, kind: string, rect?: CropRect): Promise<ChatGrab> {
+export async function grabForChat(shot: ScreenShot, kind: string, rect?: PixelRect): Promise<ChatGrab> {
   const image = await cropShot(shot, rect);
   const { pixels, pipeline } = await rawGrab(image, true);
   const shrink = previewShrink(pixels.width, pixels.height);
@@ -171,14 +165,11 @@ export async function grabForChat(shot: ScreenShot, kind: string, rect?: CropRec
   };
 }
 
-/** Rounds `rect` to whole pixels inside a width × height image; refuses an empty one. */
-export function clampRect(rect: CropRect, width: number, height: number): CropRect {
-  const x = Math.min(Math.max(0, Math.round(rect.x)), width - 1);
-  const y = Math.min(Math.max(0, Math.round(rect.y)), height - 1);
-  const w = Math.min(Math.round(rect.width), width - x);
-  const h = Math.min(Math.round(rect.height), height - y);
-  if (!(w >= 1 && h >= 1)) throw new CaptureError('The selected region is empty.', 'failed');
-  return { x, y, width: w, height: h };
+/** The selection `rect` in whole pixels inside a width × height screenshot (clampRect); an empty one is refused. */
+export function clampSelection(rect: PixelRect, width: number, height: number): PixelRect {
+  const clamped = clampRect(rect, width, height);
+  if (!clamped) throw new CaptureError('The selected region is empty.', 'failed');
+  return clamped;
 }
 
 /** Runs `grab`; in a Wayland session without X, the desktop's screenshot tool captures instead. */

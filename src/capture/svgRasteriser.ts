@@ -7,6 +7,7 @@ import { ImageError } from '../images/probe';
 import type { SvgChildMessage, SvgJob } from '../protocol/imageJobs';
 import { MAX_CAPTURE_PIXELS } from './capture';
 import { sanitiseSvg } from './svgSanitise';
+import { errorMessage } from '../util/errorMessage';
 
 /** The long side a diagram is drawn at (vector art is drawn crisp, not at its nominal CSS size)... */
 const TARGET_LONG_SIDE = 2048;
@@ -22,7 +23,7 @@ async function draw(sharp: SharpFactory, { svg: bytes, name }: SvgJob): Promise<
   try {
     meta = await sharp(svg, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new ImageError(`${name} is not a valid SVG image (${(err as Error).message.trim()}).`);
+    throw new ImageError(`${name} is not a valid SVG image (${errorMessage(err).trim()}).`);
   }
   const width = meta.width ?? 0;
   const height = meta.height ?? 0;
@@ -39,7 +40,7 @@ async function draw(sharp: SharpFactory, { svg: bytes, name }: SvgJob): Promise<
     const out = await image.png().toBuffer({ resolveWithObject: true });
     return { type: 'drawn', png: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), width: out.info.width, height: out.info.height };
   } catch (err) {
-    throw new ImageError(`${name} could not be drawn (${(err as Error).message.trim()}).`);
+    throw new ImageError(`${name} could not be drawn (${errorMessage(err).trim()}).`);
   }
 }
 

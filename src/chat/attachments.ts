@@ -2,9 +2,12 @@
 // and the chat keeps working if the original moves. Each is also prepared once for the model
 // (upright, resized to InternVL's tile grid) with the transform back to its original pixels.
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { fileExists, readRegularFile } from '../files';
+import { fileExists, readRegularFile, writeFileAtomic } from '../files';
+import { storedExtension } from '../images/formats';
+import { cropFromPixelRect } from '../images/transform';
+import type { PixelRect } from '../protocol/rect';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import { ImageError, MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
 
@@ -47,7 +50,7 @@ export interface AttachOptions {
   /** Overrides the maxTiles setting for this image. */
   maxTiles?: number;
   /** Only this part (upright original pixels) is shown to the model; the original is kept whole. */
-  crop?: { x: number; y: number; width: number; height: number } | null;
+  crop?: PixelRect | null;
   /** The image's decoded pixels, when the caller has them (a screen grab): the model copy is made from them. */
   pixels?: RawPixels;
   /**
@@ -56,15 +59,6 @@ export interface AttachOptions {
    */
   modelCopyInBackground?: boolean;
 }
-
-/** Writes `bytes` to `path` via a temporary file, so no reader ever sees half of it. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
-}
-
-const EXTENSION: Record<ImageFormat, string> = { png: 'png', jpeg: 'jpg', gif: 'gif', bmp: 'bmp', webp: 'webp' };
 
 export class AttachmentStore {
   /** Model-sized copies live in a folder of their own, named after the original's hash and grid. */
@@ -86,11 +80,11 @@ export class AttachmentStore {
     const crop = options.crop ?? null;
     // A cropped copy is another image to the model (and to the history), though the file is shared.
     const id = crop ? `${hash}-crop${crop.x}_${crop.y}_${crop.width}_${crop.height}` : hash;
-    const path = join(this.dir, `${hash}.${EXTENSION[info.format]}`);
+    const path = join(this.dir, `${hash}.${storedExtension(info.format)}`);
     const written = !(await fileExists(path));
     if (written) {
       await mkdir(this.dir, { recursive: true });
-      await writeAtomically(path, buf);
+      await writeFileAtomic(path, buf);
     }
     let model: PreparedImage;
     try {
@@ -98,7 +92,7 @@ export class AttachmentStore {
         outDir: this.modelDir,
         // Named after the id, as a conversation read back from the history finds it (modelCopyPath).
         key: id,
-        crop: crop && { left: crop.x, top: crop.y, width: crop.width, height: crop.height },
+        crop: crop && cropFromPixelRect(crop),
         maxTiles: options.maxTiles ?? this.settings.maxTiles(),
         devicePixelRatio: options.devicePixelRatio ?? 1,
         pixels: options.pixels,
@@ -134,8 +128,8 @@ export class AttachmentStore {
     const path = join(this.dir, `${hash}.png`);
     const displayPath = join(this.dir, `${hash}.display.jpg`);
     await mkdir(this.dir, { recursive: true });
-    if (!(await fileExists(displayPath))) await writeAtomically(displayPath, grab.display);
-    if (!(await fileExists(path))) void writeInBackground(path, async () => writeAtomically(path, await grab.png())).catch(() => undefined);
+    if (!(await fileExists(displayPath))) await writeFileAtomic(displayPath, grab.display);
+    if (!(await fileExists(path))) void writeInBackground(path, async () => writeFileAtomic(path, await grab.png())).catch(() => undefined);
     const model = await prepareForModel(path, {
       outDir: this.modelDir,
       key: hash,

@@ -12,6 +12,7 @@ import type { Conversation } from './conversation';
 import type { HistoryStore } from './history';
 import type { WebviewHandlers } from './router';
 import { userErrorOf } from '../userError';
+import { COMMANDS } from '../commands/ids';
 
 export interface ChatServices {
   conversation: Conversation;
@@ -46,7 +47,7 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
       await vscode.env.clipboard.writeText(msg.text);
       vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
     },
-    exportAnnotated: (msg) => vscode.commands.executeCommand('internvlLens.exportAnnotated', msg.turnId),
+    exportAnnotated: (msg) => vscode.commands.executeCommand(COMMANDS.exportAnnotated, msg.turnId),
     stop: () => conversation.stop(),
     regenerate: (msg) => conversation.redo(msg.turnId),
     editResend: (msg) => conversation.redo(msg.turnId, msg.text),
@@ -112,7 +113,7 @@ async function pickImages(s: ChatServices): Promise<void> {
     canSelectMany: true,
     openLabel: 'Attach',
     title: 'Attach images',
-    filters: { Images: IMAGE_EXTENSIONS.map((e) => e.replace(/^\./, '')) },
+    filters: { Images: [...IMAGE_EXTENSIONS] },
   });
   if (uris?.length) await attachUris(s, uris.map((u) => u.toString()));
 }

@@ -2,14 +2,15 @@
 // with its crop. Every change is reported (with a message when something was refused), and the
 // images already there stay whatever a new one does. No vscode import.
 import { readFile } from 'node:fs/promises';
-import type { CropRect } from '../protocol/webview';
+import { clampRect, type PixelRect } from '../protocol/rect';
+import { errorMessage } from '../util/errorMessage';
 import type { Attachment, AttachmentStore } from './attachments';
 
 /** A waiting image: the stored original and, when cropped, the copy the model will see. */
 export interface PendingImage {
   original: Attachment;
   shown: Attachment;
-  crop: CropRect | null;
+  crop: PixelRect | null;
 }
 
 export class Composer {
@@ -31,7 +32,7 @@ export class Composer {
     try {
       original = await store();
     } catch (err) {
-      this.onChange((err as Error).message);
+      this.onChange(errorMessage(err));
       return;
     }
     if (!this.pending.some((p) => p.shown.id === original.id)) this.pending.push({ original, shown: original, crop: null });
@@ -49,14 +50,13 @@ export class Composer {
   }
 
   /** Crops a waiting image to `rect` (original pixels, clamped again: the webview is untrusted); null undoes it. */
-  async crop(id: string, rect: CropRect | null): Promise<void> {
+  async crop(id: string, rect: PixelRect | null): Promise<void> {
     const p = this.pending.find((x) => x.shown.id === id);
     if (!p) return;
     try {
       if (rect) {
-        const x = Math.min(rect.x, p.original.width - 1);
-        const y = Math.min(rect.y, p.original.height - 1);
-        const clamped = { x, y, width: Math.min(rect.width, p.original.width - x), height: Math.min(rect.height, p.original.height - y) };
+        const clamped = clampRect(rect, p.original.width, p.original.height);
+        if (!clamped) throw new Error('The crop is empty: drag a rectangle over the image.');
         p.shown = await this.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped });
         p.crop = clamped;
       } else {
@@ -65,7 +65,7 @@ export class Composer {
       }
       this.onChange(null);
     } catch (err) {
-      this.onChange((err as Error).message);
+      this.onChange(errorMessage(err));
     }
   }
 

@@ -2,39 +2,14 @@
 // the engine. Knows nothing about webviews; the view renders what it reports.
 import { randomUUID } from 'node:crypto';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
-import { parseRegions, RegionStream, type Region } from '../grounding';
+import { parseRegions, RegionStream } from '../grounding';
 import type { Attachment } from './attachments';
 import { modelCopyReady } from '../images';
-import type { UserError } from '../protocol/remedy';
-import type { TurnStatus } from '../protocol/webview';
 import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
-
-export interface TurnRecord {
-  id: string;
-  /** The question as the chat shows it. */
-  question: string;
-  /** What the model is asked, when a preset wrapped the question in a grounding prompt. */
-  prompt: string | null;
-  images: Attachment[];
-  /** The image the answer's regions refer to: the latest image shown to the model. */
-  target: Attachment | null;
-  answer: string;
-  status: TurnStatus;
-  regions: Region[];
-  /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
-  error: UserError | null;
-  stats: string | null;
-}
-
-/** A conversation as the history stores it. */
-export interface ConversationData {
-  id: string;
-  title: string;
-  created: number;
-  updated: number;
-  turns: TurnRecord[];
-}
+import type { ConversationData, TurnRecord } from './records';
+import { errorMessage } from '../util/errorMessage';
+import { SerialQueue } from '../util/serialQueue';
 
 /** A title from the first question: its first line, shortened. */
 export function titleFrom(question: string): string {
@@ -88,7 +63,8 @@ export class Conversation {
   private readonly saving = new Set<Promise<void>>();
   private readonly listeners = new Set<(e: ConversationEvent) => void>();
   private running: { turn: TurnRecord; abort: AbortController } | null = null;
-  private queue: Promise<void> = Promise.resolve();
+  /** Questions are answered one after another, in the order asked. */
+  private readonly queue = new SerialQueue();
 
   constructor(private readonly options: ConversationOptions) {}
 
@@ -150,7 +126,7 @@ export class Conversation {
     const { store } = this.options;
     if (!store || data.turns.length === 0 || this.discarded.has(data)) return Promise.resolve();
     const saved = store.save({ ...data, turns: [...data.turns] }).catch((err: unknown) => {
-      this.options.log(`history: saving ${data.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.options.log(`history: saving ${data.id} failed: ${errorMessage(err)}`);
     });
     this.saving.add(saved);
     void saved.finally(() => this.saving.delete(saved));
@@ -190,9 +166,7 @@ export class Conversation {
     this.data.updated = Date.now();
     void this.persist(this.data);
     this.emit({ type: 'turn', turn });
-    const done = this.queue.then(() => this.run(turn));
-    this.queue = done;
-    return done.then(() => turn);
+    return this.queue.run(() => this.run(turn)).then(() => turn);
   }
 
   /** The image new questions are about: the latest one shown to the model. */
@@ -253,7 +227,7 @@ export class Conversation {
     }
     if (this.running?.turn === last) {
       this.stop();
-      await this.queue;
+      await this.queue.idle();
     }
     this.records.pop();
     void this.persist(this.data);

@@ -7,16 +7,17 @@
 // A conversation file is read as untrusted input: its size is capped before it is read, its
 // folder (not what it says) is its id, its image names are plain names inside its folder, and
 // the model-sized copies' paths are rebuilt from the image ids, never taken from the file.
-import { randomUUID } from 'node:crypto';
-import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { copyFile, link, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import * as v from 'valibot';
-import { fileExists, FileRefusedError, readRegularFile } from '../files';
-import { MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
+import { fileExists, FileRefusedError, readRegularFile, TEMPORARY_FILE, writeFileAtomic } from '../files';
+import { IMAGE_FORMATS, MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
+import { isWholeImage } from '../images/transform';
 import { Remedy, type UserError } from '../protocol/remedy';
-import { TurnStatus } from '../protocol/webview';
+import { errorMessage } from '../util/errorMessage';
+import { SerialQueue } from '../util/serialQueue';
 import type { Attachment } from './attachments';
-import type { ConversationData, TurnRecord } from './conversation';
+import type { ConversationData, TurnRecord } from './records';
 
 /**
  * The most a conversation file may weigh: read whole and parsed in the host. Answers are text
@@ -39,7 +40,7 @@ const StoredImage = v.object({
   id: ImageId,
   file: ImageFile,
   name: Name,
-  format: v.picklist(['png', 'jpeg', 'gif', 'bmp', 'webp']),
+  format: v.picklist(IMAGE_FORMATS),
   width: Pixels(1),
   height: Pixels(1),
   tiles: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_TILES + 1)),
@@ -64,6 +65,9 @@ const StoredRegion = v.variant('kind', [
   v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]) }),
 ]);
 
+/** A turn's status as stored (the stored format's own list: it changes only with its version). */
+const StoredTurnStatus = v.picklist(['queued', 'streaming', 'done', 'stopped', 'error']);
+
 const StoredTurn = v.object({
   id: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
   question: v.string(),
@@ -71,7 +75,7 @@ const StoredTurn = v.object({
   images: v.array(ImageId),
   target: v.nullable(ImageId),
   answer: v.string(),
-  status: TurnStatus,
+  status: StoredTurnStatus,
   regions: v.array(StoredRegion),
   error: v.nullable(
     v.object({
@@ -117,28 +121,9 @@ const FILE = 'conversation.json';
 const IMAGES = 'images';
 const ID = /^[\w-]{1,100}$/;
 
-/** Writes `data` to `path` so that readers see the old content or all of the new, never a part. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    // Flushed before the rename, or a power cut could leave the new name on empty blocks.
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
 export class HistoryStore {
   /** Saves of one conversation run one after another, in the order they were asked for. */
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new Map<string, SerialQueue>();
 
   constructor(
     readonly dir: string,
@@ -185,7 +170,7 @@ export class HistoryStore {
     try {
       parsed = v.safeParse(StoredConversation, JSON.parse(text));
     } catch (err) {
-      this.log(`history: ${id}/${FILE} is not JSON: ${(err as Error).message}`);
+      this.log(`history: ${id}/${FILE} is not JSON: ${errorMessage(err)}`);
       return null;
     }
     if (!parsed.success) {
@@ -216,10 +201,8 @@ export class HistoryStore {
         continue;
       }
       const { transform, grid, tokens } = s.model;
-      const crop = transform.crop;
-      const full = crop.left === 0 && crop.top === 0 && crop.width === s.width && crop.height === s.height;
       // Where ensureModelCopies (and AttachmentStore) put this image's model-sized copy.
-      const modelPath = modelCopyPath(this.modelDir, s.id, grid, full ? null : crop);
+      const modelPath = modelCopyPath(this.modelDir, s.id, grid, isWholeImage(transform) ? null : transform.crop);
       images.set(s.id, { id: s.id, path, name: s.name, format: s.format, width: s.width, height: s.height, tiles: s.tiles, model: { modelPath, grid, tokens, transform } });
     }
     await this.sweep(id, stored);
@@ -242,12 +225,11 @@ export class HistoryStore {
     for (const a of images) {
       if (await fileExists(a.model.modelPath)) continue;
       const { transform, grid } = a.model;
-      const full = transform.crop.left === 0 && transform.crop.top === 0 && transform.crop.width === a.width && transform.crop.height === a.height;
       const again = await prepareForModel(a.path, {
         outDir: this.modelDir,
         key: a.id,
         maxTiles: tileCount(grid) - (grid.thumbnail ? 1 : 0),
-        crop: full ? null : transform.crop,
+        crop: isWholeImage(transform) ? null : transform.crop,
         devicePixelRatio: transform.devicePixelRatio,
       });
       a.model = again;
@@ -256,23 +238,23 @@ export class HistoryStore {
 
   /** Writes a conversation (its images first, then its JSON, atomically). Saves of one id are serialised. */
   save(data: ConversationData): Promise<void> {
-    const previous = this.writes.get(data.id) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.write(data));
-    this.writes.set(data.id, next);
-    // Forget the write once it is over, whatever its outcome; the caller gets (and handles) `next`.
+    let queue = this.writes.get(data.id);
+    if (!queue) this.writes.set(data.id, (queue = new SerialQueue()));
+    const next = queue.run(() => this.write(data));
+    // Forget the queue once its last write is over, whatever its outcome; the caller gets (and handles) `next`.
     const forget = () => {
-      if (this.writes.get(data.id) === next) this.writes.delete(data.id);
+      if (queue.pending === 0 && this.writes.get(data.id) === queue) this.writes.delete(data.id);
     };
     next.then(forget, (err: unknown) => {
       forget();
-      this.log(`history: saving ${data.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(`history: saving ${data.id} failed: ${errorMessage(err)}`);
     });
     return next;
   }
 
   /** Resolves when every save asked for so far has finished. */
   async flush(): Promise<void> {
-    await Promise.allSettled([...this.writes.values()]);
+    await Promise.all([...this.writes.values()].map((q) => q.idle()));
   }
 
   private async write(data: ConversationData): Promise<void> {
@@ -315,7 +297,8 @@ export class HistoryStore {
     const json = JSON.stringify(stored);
     // Never write what load would refuse to read.
     if (Buffer.byteLength(json) > MAX_CONVERSATION_FILE_BYTES) throw new Error(`conversation ${data.id} is over ${MAX_CONVERSATION_FILE_BYTES / 2 ** 20} MiB; start a new chat (this one is no longer saved)`);
-    await writeFileAtomic(join(folder, FILE), json);
+    // Flushed before the rename, or a power cut could leave the new name on empty blocks.
+    await writeFileAtomic(join(folder, FILE), json, { fsync: true });
   }
 
   /** Removes temporary files of interrupted writes and images no saved turn names. */
@@ -324,7 +307,7 @@ export class HistoryStore {
     if (this.writes.has(id)) return;
     const named = new Set(stored.images.map((i) => i.file));
     const remove = async (path: string) => rm(path, { force: true }).catch((err: Error) => this.log(`history: cannot remove ${path}: ${err.message}`));
-    for (const f of await readdir(folder).catch(() => [] as string[])) if (f.endsWith('.tmp')) await remove(join(folder, f));
+    for (const f of await readdir(folder).catch(() => [] as string[])) if (TEMPORARY_FILE.test(f)) await remove(join(folder, f));
     for (const f of await readdir(join(folder, IMAGES)).catch(() => [] as string[])) if (!named.has(f)) await remove(join(folder, IMAGES, f));
   }
 
@@ -336,7 +319,7 @@ export class HistoryStore {
 
   /** Deletes a conversation with its image files. */
   async delete(id: string): Promise<void> {
-    await this.writes.get(id)?.catch(() => undefined);
+    await this.writes.get(id)?.idle();
     await rm(this.folder(id), { recursive: true, force: true });
   }
 
@@ -356,28 +339,10 @@ export class HistoryStore {
     }
     return n;
   }
-
-  /** Every image file the stored conversations hold (so capture pruning leaves them alone). */
-  async imageFiles(): Promise<Set<string>> {
-    const files = new Set<string>();
-    for (const id of await this.ids()) {
-      const dir = join(this.folder(id), IMAGES);
-      for (const f of await readdir(dir).catch(() => [] as string[])) files.add(join(dir, f));
-    }
-    return files;
-  }
 }
 
 /** A hard link where the file system allows one (no extra space), else a copy; atomic either way. */
 async function storeImage(from: string, to: string): Promise<void> {
-  const tmp = `${to}.${process.pid}.${basename(from)}.tmp`;
-  await rm(tmp, { force: true });
-  try {
-    await link(from, tmp);
-  } catch {
-    await copyFile(from, tmp);
-  }
-  await rename(tmp, to);
+  await writeFileAtomic(to, (tmp) => link(from, tmp).catch(() => copyFile(from, tmp)));
   await stat(to);
 }
-

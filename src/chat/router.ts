@@ -5,6 +5,7 @@
 // too: nothing a webview sends can throw into the extension host. No vscode import.
 import { parseMessage, ProtocolError } from '../protocol/validate';
 import { WebviewMessage } from '../protocol/webview';
+import { errorMessage } from '../util/errorMessage';
 
 export type WebviewMessageType = WebviewMessage['type'];
 
@@ -30,7 +31,7 @@ export function createRouter<S>(handlers: WebviewHandlers<S>, log: (message: str
     try {
       await handler(msg, surface);
     } catch (err) {
-      log(`webview ${msg.type}: ${err instanceof Error ? err.message : String(err)}`);
+      log(`webview ${msg.type}: ${errorMessage(err)}`);
     }
   };
 }

@@ -8,7 +8,8 @@ import { isContinuation } from '../protocol/remedy';
 import type { ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
-import type { TurnRecord } from './conversation';
+import { isWholeImage, pixelRectFromCrop } from '../images/transform';
+import type { TurnRecord } from './records';
 import type { HistoryEntry } from './history';
 
 export interface ViewTarget {
@@ -22,8 +23,6 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
   // A screen grab's preview loads and decodes much sooner than its PNG; the webview shows it at
   // the original's size (regions are drawn in original pixels) and loads the PNG on zoom.
   const src = to.inline(a) ?? to.uri(a.displayPath ?? a.path);
-  const c = a.model.transform.crop;
-  const cropped = c.left !== 0 || c.top !== 0 || c.width !== a.width || c.height !== a.height;
   return {
     id: a.id,
     src,
@@ -33,7 +32,7 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
     height: a.height,
     tiles: a.tiles,
     tokens: a.model.tokens,
-    crop: cropped ? { x: c.left, y: c.top, width: c.width, height: c.height } : null,
+    crop: isWholeImage(a.model.transform) ? null : pixelRectFromCrop(a.model.transform.crop),
   };
 }
 

@@ -3,7 +3,8 @@
 // --endpoint. One home for their names, defaults and usage text.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_REMOTE_TIMEOUT_SECONDS, REMOTE_API_KEY_ENV } from '../config';
+import { DEFAULT_REMOTE_TIMEOUT_SECONDS, DEFAULTS, REMOTE_API_KEY_ENV } from '../config';
+import { clampMaxTiles, MAX_TILES } from '../images/tiling';
 import type { Engine } from '../engine/engine';
 import { LocalEngine } from '../engine/local/localEngine';
 import { chooseLlamaServer } from '../engine/local/runtimes/choose';
@@ -30,11 +31,11 @@ export const ENGINE_FLAGS = {
 
 export const ENGINE_USAGE = `  --model PATH       LLM GGUF (default: $INTERNVL_LENS_MODEL)
   --mmproj PATH      vision projector GGUF (default: $INTERNVL_LENS_MMPROJ)
-  --context N        context size in tokens (default 8192)
-  --gpu-layers N     layers on the GPU, -1 all (default), 0 CPU only
-  --threads N        CPU threads, 0 automatic (default)
-  --max-tokens N     most tokens to generate (default 1024)
-  --max-tiles N      448-px tiles the image may use, 1–12 (default 12)
+  --context N        context size in tokens (default ${DEFAULTS.contextSize})
+  --gpu-layers N     layers on the GPU, -1 all, 0 CPU only (default ${DEFAULTS.gpuLayers})
+  --threads N        CPU threads, 0 automatic (default ${DEFAULTS.threads})
+  --max-tokens N     most tokens to generate (default ${DEFAULTS.maxTokens})
+  --max-tiles N      448-px tiles the image may use, 1–${MAX_TILES} (default ${DEFAULTS.maxTiles})
   --endpoint URL     ask an OpenAI-compatible server (LMDeploy, vLLM, llama-server) instead,
                      e.g. http://gpu-box:23333/v1; its API key from $${REMOTE_API_KEY_ENV}
   --remote-model M   the served model (default: the first one the server lists)
@@ -92,8 +93,8 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
     // Warnings always: they say what to change (an API key sent in clear, a GPU that failed).
     if (verbose || level === 'error' || level === 'warn') process.stderr.write(`[${level}] ${message}\n`);
   };
-  const maxTiles = integerFlag(values['max-tiles'], 'max-tiles', 12);
-  const maxTokens = integerFlag(values['max-tokens'], 'max-tokens', 1024);
+  const maxTiles = clampMaxTiles(integerFlag(values['max-tiles'], 'max-tiles', DEFAULTS.maxTiles));
+  const maxTokens = integerFlag(values['max-tokens'], 'max-tokens', DEFAULTS.maxTokens);
   if (maxTokens < 1) throw new UsageError(`--max-tokens must be at least 1, got ${maxTokens}`);
   let engine: Engine;
   if (values.endpoint !== undefined) {
@@ -113,9 +114,9 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
     const settings = {
       modelPath: modelPath && resolve(modelPath),
       mmprojPath: mmprojPath && resolve(mmprojPath),
-      contextSize: integerFlag(values.context, 'context', 8192),
-      gpuLayers: integerFlag(values['gpu-layers'], 'gpu-layers', -1),
-      threads: integerFlag(values.threads, 'threads', 0),
+      contextSize: integerFlag(values.context, 'context', DEFAULTS.contextSize),
+      gpuLayers: integerFlag(values['gpu-layers'], 'gpu-layers', DEFAULTS.gpuLayers),
+      threads: integerFlag(values.threads, 'threads', DEFAULTS.threads),
       idleUnloadMinutes: 0,
       maxTiles,
     };

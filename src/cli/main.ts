@@ -10,6 +10,7 @@ import { analyseImage, describeError } from './analyseImage';
 import { BATCH_USAGE, runBatch } from './batch';
 import { ENGINE_FLAGS, ENGINE_USAGE, engineFromFlags, UsageError } from './engineFlags';
 import { runMcpServer } from '../mcp/server';
+import { errorMessage } from '../util/errorMessage';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
        internvl-lens batch (--question Q | --ground TARGET) FILES-OR-GLOBS-OR-FOLDERS… --out results.jsonl [--resume]
@@ -54,7 +55,7 @@ run(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: unknown })?.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      const message = (err as Error).message;
+      const message = errorMessage(err);
       process.stderr.write(`${message ? `internvl-lens: ${message}\n` : ''}${USAGE}\n`);
       process.exitCode = 2;
       return;

@@ -8,8 +8,8 @@ import { batchFiles, runImages, type BatchLine } from '../cli/batch';
 import type { LensContext } from '../context';
 import { userErrorOf } from '../userError';
 import { showError } from './showError';
+import { errorMessage } from '../util/errorMessage';
 
-export const ASK_ABOUT_FOLDER = 'internvlLens.askAboutFolder';
 
 /** Requests at once: the local server's slots. */
 const CONCURRENCY = 2;
@@ -25,7 +25,7 @@ export function askAboutFolder(ctx: LensContext) {
     try {
       files = await batchFiles([dir.fsPath]);
     } catch (err) {
-      void vscode.window.showErrorMessage(`InternVL Lens: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`InternVL Lens: ${errorMessage(err)}`);
       return;
     }
     const mode = await vscode.window.showQuickPick(

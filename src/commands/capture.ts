@@ -13,6 +13,8 @@ import { type ChatGrab, grabForChat, grabScreen, listMonitors, orDesktopTool } f
 import { captureWindow, listWindows } from '../capture/window';
 import type { LensContext } from '../context';
 import { modelCopiesSettled } from '../images';
+import { sleep } from '../util/sleep';
+import { errorMessage } from '../util/errorMessage';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -31,7 +33,6 @@ interface CaptureArgs {
   screen?: number | typeof ALL_SCREENS;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Shows why a capture failed (with the button that fixes it, if any) and logs it. */
 export function reportCaptureError(ctx: LensContext, err: unknown): void {
@@ -54,7 +55,7 @@ async function applyRetention(ctx: LensContext): Promise<void> {
     const r = await pruneCaptures(ctx.attachments.dir, days * DAY_MS, inUse(ctx));
     if (r.removed) ctx.output.info(`retention: deleted ${r.removed} stored image(s) older than ${days} day(s)`);
   } catch (err) {
-    ctx.output.warn(`retention: ${(err as Error).message}`);
+    ctx.output.warn(`retention: ${errorMessage(err)}`);
   }
 }
 

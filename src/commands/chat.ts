@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { showError } from './showError';
+import { errorMessage } from '../util/errorMessage';
 
 export const openChat = (ctx: LensContext) => () => ctx.chatView.reveal();
 export const openChatInEditor = (ctx: LensContext) => () => ctx.chatView.openInEditor();
@@ -47,7 +48,7 @@ export function restoreHistory(ctx: LensContext): vscode.Disposable {
       const data = latest && (await ctx.history.load(latest.id));
       if (data && ctx.conversation.id === empty && ctx.conversation.turns.length === 0) await ctx.conversation.restore(data);
     } catch (err) {
-      ctx.output.warn(`history: ${(err as Error).message}`);
+      ctx.output.warn(`history: ${errorMessage(err)}`);
     }
   })();
   return { dispose: () => undefined };

@@ -6,12 +6,10 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
 import { parseEndpoint } from '../engine/remote/endpoint';
-import { onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings } from '../config';
+import { type EngineKind, onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings, writeSetting } from '../config';
 import { userErrorOf } from '../userError';
-import { DOWNLOAD_MODEL, USE_EXISTING_MODEL } from './models';
+import { COMMANDS } from './ids';
 import { showError } from './showError';
-
-export const ENGINE_MENU_COMMAND = 'internvlLens.engineMenu';
 
 /** What the status bar says for a state; `modelFile` names the configured model when none is loaded. */
 export function describeEngineState(state: EngineState, modelFile: string | null): { text: string; tooltip: string; error: boolean } {
@@ -77,8 +75,6 @@ async function run(ctx: LensContext, what: string, action: () => Promise<unknown
   }
 }
 
-export const SET_API_KEY_COMMAND = 'internvlLens.setApiKey';
-export const CLEAR_API_KEY_COMMAND = 'internvlLens.clearApiKey';
 
 /** Asks for the remote server's API key and keeps it in SecretStorage (never in settings or logs). */
 export const setApiKey = (ctx: LensContext) => async () => {
@@ -123,24 +119,24 @@ export const engineMenu = (ctx: LensContext) => async () => {
   type Item = vscode.QuickPickItem & { command: string; args?: unknown[] };
   const items: Item[] = remote
     ? [
-        { label: '$(plug) Test Connection', description: 'asks the server for its models', command: 'internvlLens.loadModel' },
-        { label: '$(key) Set API Key', command: SET_API_KEY_COMMAND },
-        { label: '$(trash) Clear API Key', command: CLEAR_API_KEY_COMMAND },
+        { label: '$(plug) Test Connection', description: 'asks the server for its models', command: COMMANDS.loadModel },
+        { label: '$(key) Set API Key', command: COMMANDS.setApiKey },
+        { label: '$(trash) Clear API Key', command: COMMANDS.clearApiKey },
         { label: '$(vm) Use the Local Model', description: `${Settings.engine}: local`, command: SWITCH_ENGINE, args: ['local'] },
       ]
     : [
-        ...(loaded ? [] : [{ label: '$(play) Load Model', command: 'internvlLens.loadModel' }]),
-        ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: 'internvlLens.unloadModel' }] : []),
-        { label: '$(cloud-download) Download Model…', command: DOWNLOAD_MODEL },
-        { label: '$(folder-opened) Use Existing Model Files…', command: USE_EXISTING_MODEL },
-        { label: '$(debug-restart) Restart Inference Engine', command: 'internvlLens.restartEngine' },
+        ...(loaded ? [] : [{ label: '$(play) Load Model', command: COMMANDS.loadModel }]),
+        ...(loaded ? [{ label: '$(debug-stop) Unload Model', description: 'frees its memory', command: COMMANDS.unloadModel }] : []),
+        { label: '$(cloud-download) Download Model…', command: COMMANDS.downloadModel },
+        { label: '$(folder-opened) Use Existing Model Files…', command: COMMANDS.useExistingModel },
+        { label: '$(debug-restart) Restart Inference Engine', command: COMMANDS.restartEngine },
         { label: '$(cloud) Use a Remote Server', description: `${Settings.engine}: remote`, command: SWITCH_ENGINE, args: ['remote'] },
       ];
-  items.push({ label: '$(output) Show Log', command: 'internvlLens.showLog' }, { label: '$(gear) Model Settings', command: 'workbench.action.openSettings', args: [SECTION] });
+  items.push({ label: '$(output) Show Log', command: COMMANDS.showLog }, { label: '$(gear) Model Settings', command: 'workbench.action.openSettings', args: [SECTION] });
   const picked = await vscode.window.showQuickPick(items, { title: describeCurrent(ctx).tooltip });
   if (!picked) return;
   if (picked.command === SWITCH_ENGINE) {
-    await vscode.workspace.getConfiguration(SECTION).update('engine', picked.args![0], vscode.ConfigurationTarget.Global);
+    await writeSetting(vscode.workspace, 'engine', picked.args![0] as EngineKind);
     if (picked.args![0] === 'remote' && !ctx.config.remoteEndpoint) await vscode.commands.executeCommand('workbench.action.openSettings', Settings.remoteEndpoint);
     return;
   }
@@ -151,7 +147,7 @@ export const engineMenu = (ctx: LensContext) => async () => {
 export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   const item = vscode.window.createStatusBarItem('internvlLens.engine', vscode.StatusBarAlignment.Right, 100);
   item.name = 'InternVL Lens Model';
-  item.command = ENGINE_MENU_COMMAND;
+  item.command = COMMANDS.engineMenu;
   const shownNotices = new Set<string>();
   const update = (state: EngineState) => {
     const view = describeCurrent(ctx);
@@ -171,16 +167,7 @@ export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   return vscode.Disposable.from(item, config, { dispose: () => sub.dispose() });
 }
 
-/** Registers the engine commands and the status bar item. */
+/** Shows the engine's status bar item (its commands are in the table in index.ts). */
 export function registerEngineStatus(ctx: LensContext): void {
-  const commands: Record<string, (ctx: LensContext) => (...args: never[]) => unknown> = {
-    [ENGINE_MENU_COMMAND]: engineMenu,
-    'internvlLens.loadModel': loadModel,
-    'internvlLens.unloadModel': unloadModel,
-    'internvlLens.restartEngine': restartEngine,
-    [SET_API_KEY_COMMAND]: setApiKey,
-    [CLEAR_API_KEY_COMMAND]: clearApiKey,
-  };
-  for (const [name, factory] of Object.entries(commands)) ctx.push(vscode.commands.registerCommand(name, factory(ctx)));
   ctx.push(engineStatusBar(ctx));
 }

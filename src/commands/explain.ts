@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { LensContext } from '../context';
-import { IMAGE_EXTENSIONS } from '../images';
+import { EXPLAINABLE_EXTENSIONS } from '../images/formats';
 import { userErrorOf } from '../userError';
 import { showError } from './showError';
 
@@ -13,7 +13,7 @@ export async function pickImage(openLabel = 'Explain', title = 'Choose an image 
     canSelectMany: false,
     openLabel,
     title,
-    filters: { Images: [...IMAGE_EXTENSIONS, 'svg'] },
+    filters: { Images: [...EXPLAINABLE_EXTENSIONS] },
   });
   return picked?.[0];
 }

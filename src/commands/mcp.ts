@@ -7,8 +7,8 @@ import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import { MCP_SERVER_NAME } from '../mcp/serverName';
 import { claudeCodeCommand, type CliRuntime, type McpClient, McpConfigMergeError, mcpLaunch, mcpServersJson, vscodeMcpJson } from '../mcp/clientConfig';
+import { COMMANDS } from './ids';
 
-export const SET_UP_MCP_SERVER = 'internvlLens.setUpMcpServer';
 
 /** `node` when it is on PATH; else VS Code's own runtime run as Node (ELECTRON_RUN_AS_NODE). */
 function cliRuntime(extensionPath: string): CliRuntime {
@@ -63,7 +63,7 @@ export function setUpMcpServer(ctx: LensContext) {
     if (config.engine === 'local' && (!config.modelPath || !config.mmprojPath)) {
       const pick = await vscode.window.showWarningMessage('InternVL Lens: no model is set up yet (internvlLens.modelPath and mmprojPath). The MCP server needs one.', 'Download Model…', 'Set Up Anyway');
       if (pick === 'Download Model…') {
-        await vscode.commands.executeCommand('internvlLens.downloadModel');
+        await vscode.commands.executeCommand(COMMANDS.downloadModel);
         return;
       }
       if (pick !== 'Set Up Anyway') return;

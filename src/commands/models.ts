@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
-import { SECTION, Settings } from '../config';
+import { setInWorkspace, Settings, writeSetting } from '../config';
 import { preflightModelFiles } from '../engine/local/preflight';
 import { CATALOGUE, type CatalogueEntry, DEFAULT_ENTRY_ID, catalogueEntry, downloadBaseUrl, familyFolder, mmprojFor, type Mmproj } from '../models/catalogue';
 import { discardPartial, DownloadError } from '../models/download';
@@ -17,11 +17,10 @@ import { formatBytes, formatDuration } from '../models/units';
 import { captureFile } from '../capture/file';
 import { presetPrompt } from '../grounding/prompts';
 import { modelDownloadError, userErrorOf } from '../userError';
+import { errorMessage } from '../util/errorMessage';
+import { COMMANDS } from './ids';
 import { showError } from './showError';
 
-export const DOWNLOAD_MODEL = 'internvlLens.downloadModel';
-export const USE_EXISTING_MODEL = 'internvlLens.useExistingModel';
-export const TRY_SAMPLE_IMAGE = 'internvlLens.trySampleImage';
 /** The image the walkthrough's last step asks about. */
 export const SAMPLE_IMAGE = ['media', 'sample-gui.png'] as const;
 const SAMPLE_TARGET = 'the Save button';
@@ -30,17 +29,11 @@ function modelsDirectory(ctx: LensContext): string {
   return ctx.config.modelsDirectory || join(ctx.extension.globalStorageUri.fsPath, 'models');
 }
 
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Points the settings at the files (user settings: models are per machine, not per workspace). */
 async function configure(modelPath: string, mmprojPath: string): Promise<void> {
-  const c = vscode.workspace.getConfiguration(SECTION);
-  await c.update('modelPath', modelPath, vscode.ConfigurationTarget.Global);
-  await c.update('mmprojPath', mmprojPath, vscode.ConfigurationTarget.Global);
-  const inspect = c.inspect<string>('modelPath');
-  if (inspect?.workspaceValue || inspect?.workspaceFolderValue) {
+  await writeSetting(vscode.workspace, 'modelPath', modelPath);
+  await writeSetting(vscode.workspace, 'mmprojPath', mmprojPath);
+  if (setInWorkspace(vscode.workspace, 'modelPath')) {
     void vscode.window.showWarningMessage(`InternVL Lens: this workspace sets its own ${Settings.modelPath}, which wins over the model just set up.`, 'Open Workspace Settings').then((c) => {
       if (c) void vscode.commands.executeCommand('workbench.action.openWorkspaceSettings', Settings.modelPath);
     });
@@ -75,7 +68,7 @@ async function loadAndOffer(ctx: LensContext, label: string): Promise<void> {
     return;
   }
   const choice = await vscode.window.showInformationMessage(`InternVL Lens: ${label} is ready.`, 'Try on the Sample Image', 'Open Chat');
-  if (choice === 'Try on the Sample Image') await vscode.commands.executeCommand(TRY_SAMPLE_IMAGE);
+  if (choice === 'Try on the Sample Image') await vscode.commands.executeCommand(COMMANDS.trySampleImage);
   else if (choice === 'Open Chat') await ctx.chatView.reveal();
 }
 
@@ -129,7 +122,7 @@ export function downloadModel(ctx: LensContext) {
   /** `{ id, mmproj }` (a catalogue id and an mmproj file name, e.g. mmproj-F32.gguf) skips the picker. */
   const run = async (args?: { id?: string; mmproj?: string }): Promise<void> => {
     const chosen = args?.id ? catalogueEntry(args.id) : await pickBuild(ctx);
-    if (chosen === 'existing') return void (await vscode.commands.executeCommand(USE_EXISTING_MODEL));
+    if (chosen === 'existing') return void (await vscode.commands.executeCommand(COMMANDS.useExistingModel));
     if (!chosen) return;
     const entry = chosen;
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
@@ -214,7 +207,7 @@ async function downloadFailed(ctx: LensContext, entry: CatalogueEntry, mmproj: M
       chooseModelsFolder: async () => {
         const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Store Models Here', title: 'Choose a folder for InternVL3 models' });
         if (!picked?.[0]) return;
-        await vscode.workspace.getConfiguration(SECTION).update('modelsDirectory', picked[0].fsPath, vscode.ConfigurationTarget.Global);
+        await writeSetting(vscode.workspace, 'modelsDirectory', picked[0].fsPath);
         await retry();
       },
     },
@@ -260,7 +253,7 @@ export function useExistingModel(ctx: LensContext) {
     const roots = modelSearchRoots(process.env, homedir(), process.platform, modelsDirectory(ctx));
     const found = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'InternVL Lens: looking for models on this machine…' }, () =>
       findModelsOnDisk(roots).catch((err: unknown) => {
-        ctx.output.warn(`looking for models: ${describeError(err)}`);
+        ctx.output.warn(`looking for models: ${errorMessage(err)}`);
         return [];
       }),
     );
@@ -307,7 +300,7 @@ export function trySampleImage(ctx: LensContext) {
     const attachment = await ctx.attachments.add(captured.bytes, captured.name);
     const { question, prompt } = presetPrompt('locate', SAMPLE_TARGET);
     // Its own conversation: the sample does not join (and re-process) whatever was being discussed.
-    if (ctx.conversation.turns.length > 0) await vscode.commands.executeCommand('internvlLens.newChat');
+    if (ctx.conversation.turns.length > 0) await vscode.commands.executeCommand(COMMANDS.newChat);
     await ctx.chatView.reveal();
     const turn = await ctx.conversation.ask(question, [attachment], { prompt });
     if (turn.status === 'done') markWalkthrough(WALKTHROUGH_CONTEXT.sampleTried);

@@ -15,8 +15,8 @@ import { probeGpus } from '../engine/local/runtimes/gpus';
 import { installedRuntimes, installRuntime, type InstalledRuntime, planRuntime, removeRuntime, type RuntimePlan } from '../engine/local/runtimes/install';
 import { recommendRuntime, type RuntimeRecommendation } from '../engine/local/runtimes/recommend';
 import { gpuAssets, LLAMA_RELEASE, type RuntimeAsset } from '../engine/local/runtimes/release';
+import { errorMessage } from '../util/errorMessage';
 
-export const CHOOSE_RUNTIME = 'internvlLens.chooseRuntime';
 /** Set once the first-load offer was answered with "Don't Ask Again". */
 const OFFER_DISMISSED_KEY = 'internvlLens.runtimeOfferDismissed';
 
@@ -36,10 +36,6 @@ function storagePath(ctx: LensContext): string {
   return ctx.extension.globalStorageUri.fsPath;
 }
 
-function configuredPath(): string {
-  return vscode.workspace.getConfiguration(SECTION).get<string>('llamaServerPath', '').trim();
-}
-
 let machine: Promise<RuntimeRecommendation> | null = null;
 function recommendation(ctx: LensContext): Promise<RuntimeRecommendation> {
   machine ??= probeGpus().then((m) => {
@@ -47,10 +43,6 @@ function recommendation(ctx: LensContext): Promise<RuntimeRecommendation> {
     return recommendRuntime(hostTarget(), m);
   });
   return machine;
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Asks GitHub what the runtime weighs, asks the user, downloads, checks, unpacks and tries it. */
@@ -98,7 +90,7 @@ async function downloadRuntime(ctx: LensContext, asset: RuntimeAsset, why: strin
       });
     });
   } catch (err) {
-    ctx.output.error(`runtime ${asset.id}: ${describeError(err)}`);
+    ctx.output.error(`runtime ${asset.id}: ${errorMessage(err)}`);
     if (err instanceof DownloadError && err.code === 'cancelled') {
       void vscode.window.showInformationMessage(`InternVL Lens: the ${asset.label} runtime download is paused; choosing it again resumes it.`);
       return undefined;
@@ -126,7 +118,7 @@ export function chooseRuntime(ctx: LensContext) {
     );
     const pathVersion = onPath ? await checkOnce(onPath).then((c) => c.version, (err: Error) => `does not run: ${err.message.slice(0, 80)}`) : null;
     const choice = runtimeChoice(ctx);
-    const setting = configuredPath();
+    const setting = ctx.config.llamaServerPath;
     const current = (is: boolean) => (is ? '$(check) ' : '');
     const items: RuntimeItem[] = [{ label: 'For this machine', kind: vscode.QuickPickItemKind.Separator }];
     const usesDownloaded = (r: InstalledRuntime) => choice.kind === 'downloaded' ? choice.dir === r.dir : choice.kind === 'auto' && installed[0] === r;
@@ -196,7 +188,7 @@ export function offerRuntimeOnFirstLoad(ctx: LensContext): vscode.Disposable {
     if (offered || state.kind !== 'ready' || ctx.engine.kind !== 'local') return;
     offered = true;
     void (async () => {
-      if (ctx.extension.globalState.get<boolean>(OFFER_DISMISSED_KEY) || configuredPath() || runtimeChoice(ctx).kind !== 'auto') return;
+      if (ctx.extension.globalState.get<boolean>(OFFER_DISMISSED_KEY) || ctx.config.llamaServerPath || runtimeChoice(ctx).kind !== 'auto') return;
       const rec = await recommendation(ctx);
       if (!rec.asset || (await installedRuntimes(storagePath(ctx), hostTarget())).length > 0) return;
       const answer = await vscode.window.showInformationMessage(`InternVL Lens: ${rec.reason.replace(/\.$/, '')}. Download it?`, `Download ${rec.asset.label} Runtime…`, 'Not Now', "Don't Ask Again");
@@ -205,7 +197,7 @@ export function offerRuntimeOnFirstLoad(ctx: LensContext): vscode.Disposable {
         const runtime = await downloadRuntime(ctx, rec.asset, rec.reason);
         if (runtime) await useDownloaded(ctx, runtime);
       }
-    })().catch((err: unknown) => ctx.output.warn(`runtime offer: ${describeError(err)}`));
+    })().catch((err: unknown) => ctx.output.warn(`runtime offer: ${errorMessage(err)}`));
   });
   return { dispose: () => sub.dispose() };
 }

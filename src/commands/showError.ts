@@ -5,8 +5,7 @@
 import * as vscode from 'vscode';
 import { MACOS_SCREEN_RECORDING_URL } from '../capture/errors';
 import { type ContinuationKind, isContinuation, type Remedy, remedyLabel, type UserError } from '../protocol/remedy';
-import { SET_API_KEY_COMMAND } from './engine';
-import { DOWNLOAD_MODEL, USE_EXISTING_MODEL } from './models';
+import { COMMANDS } from './ids';
 
 /** Handlers for the remedies that go on with what failed; a continuation without one is not offered. */
 export type Continuations = Partial<Record<ContinuationKind, () => unknown>>;
@@ -49,22 +48,22 @@ export async function showError(error: UserError, options: ShowErrorOptions = {}
 export async function runRemedy(remedy: Remedy, options: Pick<ShowErrorOptions, 'continuations' | 'log'> = {}): Promise<void> {
   switch (remedy.kind) {
     case 'setApiKey':
-      await vscode.commands.executeCommand(SET_API_KEY_COMMAND);
+      await vscode.commands.executeCommand(COMMANDS.setApiKey);
       return;
     case 'openSetting':
       await vscode.commands.executeCommand('workbench.action.openSettings', remedy.setting);
       return;
     case 'showLog':
-      await vscode.commands.executeCommand('internvlLens.showLog');
+      await vscode.commands.executeCommand(COMMANDS.showLog);
       return;
     case 'downloadModel':
-      await vscode.commands.executeCommand(DOWNLOAD_MODEL);
+      await vscode.commands.executeCommand(COMMANDS.downloadModel);
       return;
     case 'useExistingModel':
-      await vscode.commands.executeCommand(USE_EXISTING_MODEL);
+      await vscode.commands.executeCommand(COMMANDS.useExistingModel);
       return;
     case 'newChat':
-      await vscode.commands.executeCommand('internvlLens.newChat');
+      await vscode.commands.executeCommand(COMMANDS.newChat);
       return;
     case 'openScreenRecordingSettings':
       await vscode.env.openExternal(vscode.Uri.parse(MACOS_SCREEN_RECORDING_URL));

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { BmpJob, BmpWorkerMessage } from '../protocol/imageJobs';
 import { decodeBmp } from './bmp';
 import { ImageError } from './probe';
+import { errorMessage } from '../util/errorMessage';
 
 async function main(port: NonNullable<typeof parentPort>, { path, name }: BmpJob): Promise<void> {
   let msg: BmpWorkerMessage;
@@ -16,7 +17,7 @@ async function main(port: NonNullable<typeof parentPort>, { path, name }: BmpJob
     msg = { type: 'decoded', width, height, rgba };
     transfer.push(rgba);
   } catch (err) {
-    msg = { type: 'refused', message: (err instanceof ImageError ? err.message : `${name} could not be read (${(err as Error).message}).`).slice(0, 2000) };
+    msg = { type: 'refused', message: (err instanceof ImageError ? err.message : `${name} could not be read (${errorMessage(err)}).`).slice(0, 2000) };
   }
   port.postMessage(msg, transfer);
 }

@@ -2,15 +2,17 @@
 // and stretched to exactly cols·448 × rows·448 of InternVL's reference grid, so llama.cpp tiles it
 // as the reference model would and never letterboxes it. sharp is native, so it is loaded on
 // first use, never at activation.
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type sharpFunction from 'sharp';
 import type { Sharp } from 'sharp';
 import { decodeBmpFile } from './bmp';
 import { ImageError, MAX_DECODE_PIXELS } from './probe';
-import { gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
+import { clampMaxTiles, gridPixelSize, imageTokenCount, MAX_TILES, referenceGrid, type TileGrid } from './tiling';
 import { createTransform, uprightSize, type ImageTransform, type Rect } from './transform';
-import { fileExists } from '../files';
+import { fileExists, writeFileAtomic } from '../files';
+import { errorMessage } from '../util/errorMessage';
+import { sleep } from '../util/sleep';
 
 export interface PreparedImage {
   /** A PNG exactly the grid's size: what engines are given. */
@@ -53,7 +55,6 @@ export interface RawPixels {
  * the question, and its own first token takes seconds.
  */
 const BACKGROUND_START_MS = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Model-sized copies being written, by path. A failed write stays here, so that the turn that
@@ -123,7 +124,7 @@ export async function openImage(path: string): Promise<Sharp> {
 }
 
 export async function prepareForModel(path: string, options: PrepareOptions): Promise<PreparedImage> {
-  const maxTiles = Math.min(MAX_TILES, Math.max(1, Math.round(options.maxTiles ?? MAX_TILES)));
+  const maxTiles = clampMaxTiles(options.maxTiles ?? MAX_TILES);
   const pixels = options.pixels ?? null;
   let stored: { width: number; height: number };
   let orientation = 1;
@@ -153,7 +154,7 @@ export async function prepareForModel(path: string, options: PrepareOptions): Pr
 }
 
 function undecodable(path: string, err: unknown): ImageError {
-  return new ImageError(`${basename(path)} cannot be decoded for the model (${(err as Error).message}). Save it as PNG or JPEG.`);
+  return new ImageError(`${basename(path)} cannot be decoded for the model (${errorMessage(err)}). Save it as PNG or JPEG.`);
 }
 
 async function writeModelCopy(path: string, pixels: RawPixels | null, options: PrepareOptions, modelPath: string, size: { width: number; height: number }): Promise<void> {
@@ -171,18 +172,16 @@ async function writeModelCopy(path: string, pixels: RawPixels | null, options: P
   // follow-ups included (it hashes the pixels to find them in its KV cache), and inflating a
   // compressed copy costs ~15 ms of each turn on a 2-core CPU; writing it is quicker too. The
   // price is disk: 3 bytes a pixel (4.8 MB for a 4×2 grid), deleted with the captures.
-  const tmp = `${modelPath}.${process.pid}.tmp`;
-  try {
-    await pipeline
+  await writeFileAtomic(modelPath, (tmp) =>
+    pipeline
       .resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' })
       .flatten({ background: '#ffffff' })
       .png({ compressionLevel: 0 })
-      .toFile(tmp);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw undecodable(path, err);
-  }
-  await rename(tmp, modelPath);
+      .toFile(tmp)
+      .catch((err: unknown) => {
+        throw undecodable(path, err);
+      }),
+  );
 }
 
 /** Where prepareForModel writes the model-sized copy of the image named `key` (so a stored record can be rebuilt, not trusted). */

@@ -1,7 +1,7 @@
 // Reads an image's format and pixel size from its header, without decoding it, so that a file
 // that is not an image is refused before it reaches any engine.
 
-export type ImageFormat = 'png' | 'jpeg' | 'gif' | 'bmp' | 'webp';
+import type { ImageFormat } from './formats';
 
 export interface ImageInfo {
   format: ImageFormat;
@@ -18,8 +18,6 @@ export class ImageError extends Error {
  * is refused rather than risk the editor's memory.
  */
 export const MAX_DECODE_PIXELS = 100_000_000;
-
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp', 'gif', 'bmp'] as const;
 
 function jpegSize(b: Buffer): { width: number; height: number } | null {
   let i = 2;

@@ -12,6 +12,11 @@ export const IMAGE_MARKER_TOKENS = 2;
 /** InternVL3's default and largest tile budget. */
 export const MAX_TILES = 12;
 
+/** A tile limit as a setting or an option gives it, made a whole number from 1 to MAX_TILES. */
+export function clampMaxTiles(n: number): number {
+  return Math.min(MAX_TILES, Math.max(1, Math.round(Number.isFinite(n) ? n : MAX_TILES)));
+}
+
 export interface TileGrid {
   cols: number;
   rows: number;

@@ -8,6 +8,7 @@
 //   logical    upright / devicePixelRatio (screen points of a HiDPI capture)
 import type { Region } from '../grounding';
 import type { PublicRegion } from '../protocol/grounding';
+import type { PixelRect } from '../protocol/rect';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 export type Point = [x: number, y: number];
@@ -40,6 +41,22 @@ export type PixelRegion =
 /** EXIF orientations 5–8 turn the raster a quarter: width and height swap. */
 export function uprightSize(stored: Size, orientation: ExifOrientation): Size {
   return orientation >= 5 ? { width: stored.height, height: stored.width } : { ...stored };
+}
+
+/** Whether the model was shown the whole upright image (no crop). */
+export function isWholeImage(t: ImageTransform): boolean {
+  const upright = uprightSize(t.stored, t.orientation);
+  return t.crop.left === 0 && t.crop.top === 0 && t.crop.width === upright.width && t.crop.height === upright.height;
+}
+
+/** A rectangle from a boundary (webview, region panel) as a crop; the one conversion each way. */
+export function cropFromPixelRect(r: PixelRect): Rect {
+  return { left: r.x, top: r.y, width: r.width, height: r.height };
+}
+
+/** A crop as the boundary's rectangle. */
+export function pixelRectFromCrop(c: Rect): PixelRect {
+  return { x: c.left, y: c.top, width: c.width, height: c.height };
 }
 
 export function createTransform(options: {

@@ -24,6 +24,7 @@ import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type 
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { MCP_SERVER_NAME } from './serverName';
 import { argumentsProblem, TOOLS, type ToolName } from './tools';
+import { errorMessage } from '../util/errorMessage';
 
 
 /** A tool's arguments that do not fit its input schema: the message says which and why. */
@@ -222,7 +223,7 @@ export class LensMcpServer {
     try {
       target = parseScreenTarget(args.monitor);
     } catch (err) {
-      throw new BadArguments((err as Error).message.replace('"screen"', '"monitor"'));
+      throw new BadArguments(errorMessage(err).replace('"screen"', '"monitor"'));
     }
     const shot = target === ALL_SCREENS ? await captureAllScreens() : await captureScreen(target);
     const path = await saveCapture(shot.bytes, target === ALL_SCREENS ? 'all-screens' : 'screen');

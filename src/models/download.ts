@@ -10,10 +10,14 @@
 // pulls its CLI progress-bar dependencies (~330 KB) into the host bundle. This file needs none.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, rename, rm, stat, statfs as nodeStatfs, writeFile } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm, stat, statfs as nodeStatfs } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../files';
+import { errorMessage } from '../util/errorMessage';
+import { SerialQueue } from '../util/serialQueue';
+import { sleep } from '../util/sleep';
 import { formatBytes } from './units';
 
 export type DownloadErrorCode =
@@ -179,17 +183,6 @@ export async function ensureFreeSpace(directory: string, bytes: number, statfs: 
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done);
-  });
-
 interface Response {
   res: http.IncomingMessage;
   /** sha256 and size Hugging Face announces on its redirect (X-Linked-Etag, X-Linked-Size). */
@@ -346,12 +339,12 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       const tries = isUnresolvedHost(err) ? Math.min(retries, UNRESOLVED_RETRIES) : retries;
       if (attempt >= tries) {
         if (!isNetworkError(err)) throw err;
-        const why = isUnresolvedHost(err) ? `${new URL(url).hostname} does not resolve (${(err as Error).message}): this machine looks offline, or its DNS cannot find that name` : (err as Error).message;
+        const why = isUnresolvedHost(err) ? `${new URL(url).hostname} does not resolve (${errorMessage(err)}): this machine looks offline, or its DNS cannot find that name` : errorMessage(err);
         throw new DownloadError('network', `Could not reach ${describeUrl(url)}: ${why}. Check the connection and try again.`);
       }
       const delay = Math.min(30_000, retryDelayMs * 2 ** attempt);
-      log(`asking for ${describeUrl(url)}: ${(err as Error).message}; retrying in ${delay} ms`);
-      onRetry?.({ attempt: attempt + 1, of: tries, delayMs: delay, reason: (err as Error).message });
+      log(`asking for ${describeUrl(url)}: ${errorMessage(err)}; retrying in ${delay} ms`);
+      onRetry?.({ attempt: attempt + 1, of: tries, delayMs: delay, reason: errorMessage(err) });
       await sleep(delay, signal);
     }
   }
@@ -390,19 +383,20 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   try {
     handle = await open(paths.data, record ? 'r+' : 'w');
   } catch (err) {
-    throw new DownloadError('io', `Cannot write ${paths.data}: ${(err as Error).message}. Choose another models folder.`);
+    throw new DownloadError('io', `Cannot write ${paths.data}: ${errorMessage(err)}. Choose another models folder.`);
   }
   const fh = handle;
   const recordOf = (): PartialRecord => ({ version: 1, url, totalBytes: info.totalBytes, etag: info.etag, sha256, pending: segments.filter((s) => s.next < s.end) });
-  let saving: Promise<void> = Promise.resolve();
+  const saving = new SerialQueue();
   // The data is flushed before the record that vouches for it, so a crash never records bytes that are not on disk.
   const save = () =>
-    (saving = saving.then(async () => {
-      if (!info.ranges) return;
-      await fh.datasync();
-      await writeFile(`${paths.record}.tmp`, JSON.stringify(recordOf()));
-      await rename(`${paths.record}.tmp`, paths.record);
-    }).catch((err: unknown) => log(`could not save download progress: ${(err as Error).message}`)));
+    saving
+      .run(async () => {
+        if (!info.ranges) return;
+        await fh.datasync();
+        await writeFileAtomic(paths.record, JSON.stringify(recordOf()));
+      })
+      .catch((err: unknown) => log(`could not save download progress: ${errorMessage(err)}`));
   await save();
 
   const startedAt = Date.now();
@@ -460,7 +454,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         res.destroy();
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOSPC') throw new DownloadError('no-space', `The disk holding ${destination} is full. Free some space and try again: the download resumes.`);
-        throw new DownloadError('io', `Cannot write ${paths.data}: ${(err as Error).message}.`);
+        throw new DownloadError('io', `Cannot write ${paths.data}: ${errorMessage(err)}.`);
       }
       seg.next += piece.length;
       fetchedThisRun += piece.length;
@@ -487,11 +481,11 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         if (failures > retries) {
           throw new DownloadError(
             'network',
-            `The download of ${describeUrl(url)} kept failing (${(err as Error).message}). What was fetched is kept: try again to resume.`,
+            `The download of ${describeUrl(url)} kept failing (${errorMessage(err)}). What was fetched is kept: try again to resume.`,
           );
         }
         const delay = Math.min(30_000, retryDelayMs * 2 ** (failures - 1));
-        log(`download of ${describeUrl(url)} at byte ${seg.next}: ${(err as Error).message}; retrying in ${delay} ms`);
+        log(`download of ${describeUrl(url)} at byte ${seg.next}: ${errorMessage(err)}; retrying in ${delay} ms`);
         await sleep(delay, stop.signal);
       }
     }
@@ -532,14 +526,14 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
   }
   if (signal?.aborted || outcome.failure) {
     await save();
-    await saving;
+    await saving.idle();
     await fh.close().catch(() => undefined);
     throw signal?.aborted ? cancelled() : outcome.failure;
   }
   report();
   // Recorded complete: a cancel during the check below resumes straight to the check.
   await save();
-  await saving;
+  await saving.idle();
 
   // Verify before the file takes its final name. Every range is recorded done, so the last byte
   // was written: a shorter file lost bytes after they were recorded (truncated on disk), and
@@ -558,7 +552,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       actual = await hashFile(paths.data, signal, (done) => report('verifying', done));
     } catch (err) {
       if (signal?.aborted) throw cancelled();
-      throw new DownloadError('io', `Cannot read ${paths.data} to check it: ${(err as Error).message}.`);
+      throw new DownloadError('io', `Cannot read ${paths.data} to check it: ${errorMessage(err)}.`);
     }
     if (actual !== sha256) {
       await discardPartial(destination);
@@ -589,7 +583,7 @@ async function checkExisting(
     return sha;
   } catch (err) {
     if (signal?.aborted) throw cancelled();
-    throw new DownloadError('io', `Cannot read ${path} to check it: ${(err as Error).message}.`);
+    throw new DownloadError('io', `Cannot read ${path} to check it: ${errorMessage(err)}.`);
   }
 }
 

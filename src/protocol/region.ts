@@ -1,13 +1,7 @@
 // Messages between the extension host and the Capture Region panel. The panel is untrusted: the
 // host validates what it receives (and clamps the rectangle to the image again).
 import * as v from 'valibot';
-
-const Pixel = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
-const Size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
-
-/** A rectangle in the screenshot's device pixels. */
-export const RegionRect = v.object({ x: Pixel, y: Pixel, width: Size, height: Size });
-export type RegionRect = v.InferOutput<typeof RegionRect>;
+import { PixelLength as Size, PixelRect } from './rect';
 
 export const RegionHostMessage = v.variant('type', [
   v.object({
@@ -24,7 +18,8 @@ export type RegionHostMessage = v.InferOutput<typeof RegionHostMessage>;
 
 export const RegionWebviewMessage = v.variant('type', [
   v.object({ type: v.literal('ready') }),
-  v.object({ type: v.literal('confirm'), rect: RegionRect }),
+  /** The rectangle in the screenshot's device pixels. */
+  v.object({ type: v.literal('confirm'), rect: PixelRect }),
   v.object({ type: v.literal('cancel') }),
 ]);
 export type RegionWebviewMessage = v.InferOutput<typeof RegionWebviewMessage>;

@@ -3,6 +3,7 @@
 import * as v from 'valibot';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
+import { PixelRect } from './rect';
 import { Remedy } from './remedy';
 
 const Num = v.pipe(v.number(), v.finite());
@@ -11,11 +12,6 @@ const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
 export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
 /** MAX_ATTACHMENT_BYTES as base64, for images the webview sends. */
 export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
-const Pixel = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
-const Size = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
-/** A rectangle in an image's original (upright) pixels. */
-export const CropRect = v.object({ x: Pixel, y: Pixel, width: Size, height: Size });
-export type CropRect = v.InferOutput<typeof CropRect>;
 
 /** A region (0..1 of the image shown) with the same region in original pixels, computed by the host. */
 export const RegionView = v.variant('kind', [
@@ -40,7 +36,7 @@ export const ImageView = v.object({
   tiles: v.pipe(v.number(), v.integer(), v.minValue(1)),
   tokens: v.pipe(v.number(), v.integer(), v.minValue(1)),
   /** The part of the image the model saw, when it was cropped: regions are relative to it. */
-  crop: v.optional(v.nullable(CropRect)),
+  crop: v.optional(v.nullable(PixelRect)),
 });
 export type ImageView = v.InferOutput<typeof ImageView>;
 
@@ -149,7 +145,7 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('attachUris'), uris: v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.minLength(1), v.maxLength(20)) }),
   v.object({ type: v.literal('removeAttachment'), id: Id }),
   /** Crop a waiting image to a rectangle in its original pixels; a null rect undoes the crop. */
-  v.object({ type: v.literal('cropAttachment'), id: Id, rect: v.nullable(CropRect) }),
+  v.object({ type: v.literal('cropAttachment'), id: Id, rect: v.nullable(PixelRect) }),
   v.object({ type: v.literal('openConversation'), id: Id }),
   v.object({ type: v.literal('renameConversation'), id: Id, title: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200)) }),
   v.object({ type: v.literal('deleteConversation'), id: Id }),

@@ -6,68 +6,33 @@
 // check is collected and reported at the end, so a run against an older build still leaves all
 // three screenshots (that is how the "before" set is made).
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import {
-  type CodeServer,
-  exthostLog,
-  launchBrowser,
-  newWorkbenchPage,
-  pasteImage,
-  REPO_ROOT,
-  RESULTS_DIR,
-  runCommand,
-  saveLogs,
-  setSidebarWidth,
-  startCodeServer,
-  webviewPanelFrame,
-  webviewViewFrame,
-} from './harness';
+import { describe, it } from 'node:test';
+import { pasteImage, RESULTS_DIR, runCommand, setSidebarWidth, useLensWorkbench, webviewPanelFrame } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 import { chatBottom } from '../webview/chat-probes';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const SHOTS = join(RESULTS_DIR, 'screenshots', process.env.LENS_SCREENSHOT_SET ?? 'after');
 
 describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
-  const endless = tinyModel('endless');
+  const lens = useLensWorkbench('chat-layout', () => {
+    mkdirSync(SHOTS, { recursive: true });
+    return { model: tinyModel('endless'), viewport: { width: 1400, height: 800 } };
+  });
   const problems: string[] = [];
   const check = (ok: boolean, what: string) => {
     if (!ok) problems.push(what);
   };
 
-  before(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    const workspace = mkdtempSync(join(tmpdir(), 'lens-layout-ws-'));
-    server = await startCodeServer({
-      workspace,
-      settings: { 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 },
-      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
-    });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 800 } });
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'chat-layout').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
-
   it('keeps the newest answer above the composer at every width, with a readable title bar', async () => {
-    await runCommand(page, 'InternVL Lens: Open Chat');
-    let frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 45_000);
+    const page = lens.page;
+    let frame = await lens.openChat();
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
     const width = await setSidebarWidth(page, 300);
     assert.ok(Math.abs(width - 300) <= 2, `side bar at 300 px (got ${width})`);
-    frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+    frame = await lens.chat();
 
     // An image and a question; the endless model answers until Stop.
     await pasteImage(frame, encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])));
@@ -75,12 +40,7 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
     await frame.locator('.composer textarea').fill('Describe this picture in detail.');
     await frame.locator('.composer textarea').press('Enter');
     // Longer than the view at 300 px (about 40 characters a line), well before the model's token limit.
-    await frame
-      .waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 1500, null, { timeout: 90_000 })
-      .catch((err: unknown) => {
-        console.log(exthostLog(server, 60, 'InternVL Lens'));
-        throw err;
-      });
+    await lens.withLogs(frame.waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 1500, null, { timeout: 90_000 }));
     // The composer's Stop must be there to click at 300 px: shown, and nothing over its middle.
     const stopHit = await frame.evaluate(() => {
       const stop = document.querySelector<HTMLElement>('.composer .stop')!;
@@ -103,7 +63,7 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
       if (px !== 300) {
         const got = await setSidebarWidth(page, px);
         assert.ok(Math.abs(got - px) <= 2, `side bar at ${px} px (got ${got})`);
-        frame = await webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat');
+        frame = await lens.chat();
       }
       // The view follows the end of the conversation after its size changed (one frame or two).
       await frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));

@@ -4,17 +4,15 @@
 // (b) New Chat while an answer streams: the old conversation is in the history whole, every
 //     token the chat had shown included.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
-import { type CodeServer, exthostLog, launchBrowser, listProcesses, newWorkbenchPage, REPO_ROOT, runCommand, saveLogs, startCodeServer, webviewViewFrame } from './harness';
+import { describe, it } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { type CodeServer, EXTENSION_ID, listProcesses, useLensWorkbench } from './harness';
+import { sleep } from '../../src/util/sleep';
 import { tinyModel } from '../integration/support';
 import { waitFor } from '../fixtures/wait';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
-const VIEW = 'internvlLens.chat';
 
 interface StoredConversation {
   id: string;
@@ -39,23 +37,6 @@ function storedConversations(server: CodeServer): StoredConversation[] {
   return out;
 }
 
-async function startChat(model: ReturnType<typeof tinyModel>, settings: Record<string, unknown> = {}): Promise<{ server: CodeServer; browser: Browser; page: Page }> {
-  const workspace = mkdtempSync(join(tmpdir(), 'lens-persist-ws-'));
-  const server = await startCodeServer({
-    workspace,
-    settings: { 'internvlLens.modelPath': model.modelPath, 'internvlLens.mmprojPath': model.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2, ...settings },
-    vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
-  });
-  const browser = await launchBrowser();
-  const page = await newWorkbenchPage(browser, server, { viewport: { width: 1300, height: 900 } });
-  return { server, browser, page };
-}
-
-async function openChat(page: Page): Promise<Frame> {
-  await runCommand(page, 'InternVL Lens: Open Chat');
-  return webviewViewFrame(page, EXTENSION_ID, VIEW, 45_000);
-}
-
 async function ask(frame: Frame, question: string): Promise<void> {
   await frame.locator('.composer textarea').fill(question);
   await frame.locator('.composer textarea').press('Enter');
@@ -63,46 +44,33 @@ async function ask(frame: Frame, question: string): Promise<void> {
 
 describe('Nothing lost: a killed extension host', () => {
   const model = tinyModel('grounding');
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
-
-  before(async () => {
-    ({ server, browser, page } = await startChat(model));
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'chat-persistence-kill').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
+  const lens = useLensWorkbench('chat-persistence-kill', () => ({ model, viewport: { width: 1300, height: 900 } }));
 
   it('SIGKILL 100 ms after the last token: after a restart the whole answer is in the history', async () => {
-    let frame = await openChat(page);
+    let frame = await lens.openChat();
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
     await ask(frame, 'Where are the regions?');
     // The moment the whole answer is on screen (the answer's last token), by the chat's own clock.
-    const lastTokenAt = await frame
-      .waitForFunction((expected) => (document.querySelector<HTMLElement>('.turn .answer')?.dataset.raw === expected ? Date.now() : false), model.answer, { timeout: 90_000, polling: 'raf' })
-      .then((h) => h.jsonValue() as Promise<number>)
-      .catch((err: unknown) => {
-        console.log(exthostLog(server, 60, 'InternVL Lens'));
-        throw err;
-      });
-    const hosts = listProcesses().filter((p) => p.pgid === server.pid && p.cmdline.includes('extensionHost'));
+    const lastTokenAt = await lens.withLogs(
+      frame
+        .waitForFunction((expected) => (document.querySelector<HTMLElement>('.turn .answer')?.dataset.raw === expected ? Date.now() : false), model.answer, { timeout: 90_000, polling: 'raf' })
+        .then((h) => h.jsonValue() as Promise<number>),
+    );
+    const hosts = listProcesses().filter((p) => p.pgid === lens.server.pid && p.cmdline.includes('extensionHost'));
     assert.equal(hosts.length, 1, 'one extension host');
-    await new Promise((r) => setTimeout(r, Math.max(0, lastTokenAt + 100 - Date.now())));
+    // Not a synchronisation: the kill is meant to land 100 ms after the last token, whatever happens meanwhile.
+    await sleep(Math.max(0, lastTokenAt + 100 - Date.now()));
     const killedAfterMs = Date.now() - lastTokenAt;
     process.kill(hosts[0]!.pid, 'SIGKILL');
     console.log(`extension host SIGKILLed ${killedAfterMs} ms after the last token reached the chat`);
 
-    const stored = storedConversations(server);
+    const stored = storedConversations(lens.server);
     assert.equal(stored.length, 1, 'the conversation is on disk');
     assert.equal(stored[0]!.turns[0]?.answer, model.answer, 'the whole answer was on disk when the extension host died');
 
-    await page.reload();
-    await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 30_000 });
-    frame = await openChat(page);
+    await lens.page.reload();
+    await lens.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 30_000 });
+    frame = await lens.openChat();
     const turn = frame.locator('.turn');
     await turn.waitFor({ timeout: 30_000 });
     assert.equal(await turn.locator('.question-text').textContent(), 'Where are the regions?');
@@ -112,23 +80,11 @@ describe('Nothing lost: a killed extension host', () => {
 
 describe('Nothing lost: New Chat during a stream', () => {
   const model = tinyModel('endless');
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
-
-  before(async () => {
-    // The tiny model writes 1024 tokens in well under a second: room for an answer still running when New Chat is clicked.
-    ({ server, browser, page } = await startChat(model, { 'internvlLens.maxTokens': 32768, 'internvlLens.contextSize': 40000 }));
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'chat-persistence-new-chat').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
+  // The tiny model writes 1024 tokens in well under a second: room for an answer still running when New Chat is clicked.
+  const lens = useLensWorkbench('chat-persistence-new-chat', () => ({ model, settings: { 'internvlLens.maxTokens': 32768, 'internvlLens.contextSize': 40000 }, viewport: { width: 1300, height: 900 } }));
 
   it('the old conversation is whole in the history, every token shown included', async () => {
-    const frame = await openChat(page);
+    const frame = await lens.openChat();
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
     await ask(frame, 'Count for me.');
     // Well into the stream, past a second of saving on a timer.
@@ -143,17 +99,17 @@ describe('Nothing lost: New Chat during a stream', () => {
     const old = await waitFor(
       `the old conversation on disk with the ${shown.length} characters shown`,
       () => {
-        const c = storedConversations(server).find((s) => s.turns[0]?.question === 'Count for me.');
+        const c = storedConversations(lens.server).find((s) => s.turns[0]?.question === 'Count for me.');
         return c && c.turns[0]!.answer.length >= shown.length ? c : undefined;
       },
       { timeoutMs: 10_000 },
     ).catch((err: Error) => {
-      const c = storedConversations(server).find((s) => s.turns[0]?.question === 'Count for me.');
+      const c = storedConversations(lens.server).find((s) => s.turns[0]?.question === 'Count for me.');
       throw new Error(`${err.message} (stored: ${c ? `${c.turns[0]!.answer.length} characters, ${c.turns[0]!.status}` : 'nothing'})`);
     });
     assert.ok(old.turns[0]!.answer.startsWith(shown), 'the stored answer is the one shown');
-    await waitFor('the stopped answer stored as stopped', () => storedConversations(server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped', { timeoutMs: 30_000 }).catch((err: Error) => {
-      const c = storedConversations(server).find((s) => s.id === old.id);
+    await waitFor('the stopped answer stored as stopped', () => storedConversations(lens.server).find((s) => s.id === old.id)?.turns[0]?.status === 'stopped', { timeoutMs: 30_000 }).catch((err: Error) => {
+      const c = storedConversations(lens.server).find((s) => s.id === old.id);
       // 'done' would mean the answer had ended before New Chat: not the case this test is about.
       throw new Error(`${err.message} (stored: ${c?.turns[0]?.status}, ${c?.turns[0]?.answer.length} characters)`);
     });

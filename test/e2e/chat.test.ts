@@ -3,54 +3,25 @@
 // answer is stopped, the window reloads, and the conversation — question, image, partial
 // answer — is still there, read back from the history on disk.
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
-import { type CodeServer, exthostLog, launchBrowser, newWorkbenchPage, pasteImage, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { describe, it } from 'node:test';
+import { pasteImage, screenshot, useLensWorkbench } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
-const VIEW = 'internvlLens.chat';
-
 describe('Chat panel in a real VS Code', () => {
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
-  const endless = tinyModel('endless');
-  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 45_000);
-
-  before(async () => {
-    const workspace = mkdtempSync(join(tmpdir(), 'lens-chat-ws-'));
-    server = await startCodeServer({
-      workspace,
-      settings: { 'internvlLens.modelPath': endless.modelPath, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 },
-      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
-    });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server, { viewport: { width: 1300, height: 900 } });
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'chat').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
+  const lens = useLensWorkbench('chat', () => ({ model: tinyModel('endless'), viewport: { width: 1300, height: 900 } }));
 
   it('sends a pasted image with a question, stops it, and still has the conversation after a window reload', async () => {
-    await runCommand(page, 'InternVL Lens: Open Chat');
-    let frame = await chat();
+    const page = lens.page;
+    let frame = await lens.openChat();
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
 
     // Paste a 900×600 image into the composer, as Ctrl+V with an image on the clipboard does.
     await pasteImage(frame, encodePng(900, 600, solidImage(900, 600, [30, 160, 90, 255])));
     const cost = frame.locator('.attachment .attachment-cost');
-    await cost.waitFor({ timeout: 15_000 }).catch((err: unknown) => {
-      console.log(exthostLog(server, 60, 'InternVL Lens'));
-      throw err;
-    });
+    await lens.withLogs(cost.waitFor({ timeout: 15_000 }));
     // 900×600 on InternVL's grid: 3×2 tiles and a thumbnail, 256 tokens each.
     assert.equal(await cost.textContent(), '900×600 · 7 tiles × 256 = 1,794 tokens');
 
@@ -66,20 +37,16 @@ describe('Chat panel in a real VS Code', () => {
     assert.equal(await frame.locator('.turn .stage img').count(), 1, 'the turn shows its image');
 
     // On disk: one conversation, its image as a file (not base64 in the JSON).
-    const history = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'history');
+    const history = lens.storagePath('history');
     const [id] = readdirSync(history);
     assert.ok(id && existsSync(join(history, id, 'conversation.json')), 'the conversation is saved');
     assert.equal(readdirSync(join(history, id, 'images')).length, 1);
 
     await page.reload();
     await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 30_000 });
-    await runCommand(page, 'InternVL Lens: Open Chat');
-    frame = await chat();
+    frame = await lens.openChat();
     const turn = frame.locator('.turn[data-status="stopped"]');
-    await turn.waitFor({ timeout: 20_000 }).catch((err: unknown) => {
-      console.log(exthostLog(server, 60, 'InternVL Lens'));
-      throw err;
-    });
+    await lens.withLogs(turn.waitFor({ timeout: 20_000 }));
     assert.equal(await turn.locator('.question-text').textContent(), 'Describe this picture in detail.');
     assert.equal(await turn.locator('.answer').getAttribute('data-raw'), answer, 'the answer as it was when stopped');
     await frame.waitForFunction(() => (document.querySelector<HTMLImageElement>('.turn .stage img')?.naturalWidth ?? 0) === 900, null, { timeout: 10_000 });

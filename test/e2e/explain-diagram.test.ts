@@ -2,35 +2,17 @@
 // PNG in the Explorer, "Explain this diagram", and the real llama.cpp runtime (tiny scripted
 // InternVL model) streams an answer whose boxes land on the right pixels.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
-import {
-  type CodeServer,
-  explorerContextMenu,
-  explorerItem,
-  exthostLog,
-  launchBrowser,
-  listProcesses,
-  newWorkbenchPage,
-  REPO_ROOT,
-  runCommand,
-  saveLogs,
-  screenshot,
-  setSidebarWidth,
-  startCodeServer,
-  webviewViewFrame,
-} from './harness';
+import { describe, it } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { type CodeServer, explorerContextMenu, explorerItem, listProcesses, modelSettings, runCommand, screenshot, setSidebarWidth, useLensWorkbench } from './harness';
 import { encodePng } from '../fixtures/png';
 import { waitFor } from '../fixtures/wait';
 import { tinyModel } from '../integration/support';
 import { type Box, SCRIPTS } from '../fixtures/scripts';
 import { overlayPixels, regionImageBox } from '../webview/overlay-pixels';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
-const VIEW = 'internvlLens.chat';
 const IMAGE = { width: 800, height: 500 };
 const GROUNDING_BOXES: readonly Box[] = SCRIPTS.grounding.regions.flatMap((r): readonly Box[] => r.boxes);
 
@@ -54,39 +36,25 @@ function serverPids(server: CodeServer): number[] {
 }
 
 describe('Explain this diagram in a real VS Code', () => {
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
   const grounding = tinyModel('grounding');
   const endless = tinyModel('endless');
-  const baseSettings = { 'internvlLens.modelPath': grounding.modelPath, 'internvlLens.mmprojPath': grounding.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
+  const baseSettings = modelSettings(grounding);
+  const lens = useLensWorkbench('explain-diagram', (workspace) => {
+    writeFileSync(join(workspace, 'diagram.png'), diagramPng());
+    writeFileSync(join(workspace, 'broken.png'), 'this is a text file with an image name\n');
+    return { model: grounding };
+  });
 
   /** Changes settings as a user editing the workspace's settings.json would (VS Code watches it). */
   function writeSettings(extra: Record<string, unknown>): void {
-    mkdirSync(join(server.workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(server.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...baseSettings, ...extra }, null, 2));
+    mkdirSync(join(lens.workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(lens.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...baseSettings, ...extra }, null, 2));
   }
 
-  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, VIEW, 20_000);
-
-  before(async () => {
-    const workspace = mkdtempSync(join(tmpdir(), 'lens-ws-'));
-    writeFileSync(join(workspace, 'diagram.png'), diagramPng());
-    writeFileSync(join(workspace, 'broken.png'), 'this is a text file with an image name\n');
-    server = await startCodeServer({ workspace, settings: baseSettings, vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix') });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'explain-diagram').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
+  const chat = (): Promise<Frame> => lens.chat();
 
   it('streams the scripted answer and draws one overlay per box on the right pixels at two widths', async () => {
-    await runCommand(page, 'InternVL Lens: Open Chat');
-    let frame = await chat();
+    let frame = await lens.openChat();
     await frame.locator('.empty').waitFor({ timeout: 15_000 });
     // Record every answer text the webview shows, to prove it arrived in pieces.
     await frame.evaluate(() => {
@@ -99,13 +67,10 @@ describe('Explain this diagram in a real VS Code', () => {
       }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
     });
 
-    await explorerContextMenu(page, 'diagram.png', 'Explain this diagram');
+    await explorerContextMenu(lens.page, 'diagram.png', 'Explain this diagram');
     frame = await chat();
     const turn = frame.locator('.turn').first();
-    await turn.and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
-      console.log(exthostLog(server, 60));
-      throw err;
-    });
+    await lens.withLogs(turn.and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 }));
 
     const answer = await frame.$eval('.answer', (el) => ({ raw: (el as HTMLElement).dataset.raw, chunks: Number((el as HTMLElement).dataset.chunks), text: el.textContent }));
     assert.equal(answer.raw, grounding.answer, 'the scripted answer arrived whole');
@@ -139,20 +104,20 @@ describe('Explain this diagram in a real VS Code', () => {
         async () => (Math.abs((await frame.evaluate(() => window.innerWidth)) - sidebar) <= 40 ? check(`side bar ${sidebar} px`) : undefined),
         { timeoutMs: 10_000 },
       );
-    const narrow = await setSidebarWidth(page, 300);
+    const narrow = await setSidebarWidth(lens.page, 300);
     const narrowImage = await redrawnAt(narrow);
-    const wide = await setSidebarWidth(page, 640);
+    const wide = await setSidebarWidth(lens.page, 640);
     const wideImage = await redrawnAt(wide);
     assert.ok(wide - narrow > 200, `the side bar really changed width (${narrow} → ${wide} px)`);
     assert.ok(wideImage - narrowImage > 150, `the image was redrawn at another size (${narrowImage} → ${wideImage} px)`);
-    await screenshot(page, 'explain-diagram');
+    await screenshot(lens.page, 'explain-diagram');
   });
 
   it('explains the image open in the editor from the command palette', async () => {
-    await page.locator('.explorer-folders-view').isVisible().then((v) => (v ? undefined : runCommand(page, 'View: Show Explorer')));
-    await explorerItem(page, 'diagram.png').dblclick();
-    await page.locator('.tabs-container .tab.active', { hasText: 'diagram.png' }).waitFor({ timeout: 10_000 });
-    await runCommand(page, 'InternVL Lens: Explain this diagram');
+    await lens.page.locator('.explorer-folders-view').isVisible().then((v) => (v ? undefined : runCommand(lens.page, 'View: Show Explorer')));
+    await explorerItem(lens.page, 'diagram.png').dblclick();
+    await lens.page.locator('.tabs-container .tab.active', { hasText: 'diagram.png' }).waitFor({ timeout: 10_000 });
+    await runCommand(lens.page, 'InternVL Lens: Explain this diagram');
     const frame = await chat();
     await frame.locator('.turn').nth(1).and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
     assert.equal(await frame.locator('.turn').nth(1).locator('.answer').getAttribute('data-raw'), grounding.answer);
@@ -160,34 +125,34 @@ describe('Explain this diagram in a real VS Code', () => {
   });
 
   it('shows the loaded model in the status bar, with a menu that unloads it', async () => {
-    const item = page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' });
+    const item = lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' });
     await item.waitFor({ timeout: 10_000 });
     await item.click();
-    const unload = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Unload Model' });
+    const unload = lens.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Unload Model' });
     await unload.waitFor({ timeout: 10_000 });
     await unload.click();
-    await page.locator('.statusbar-item', { hasText: 'model.gguf' }).waitFor({ timeout: 10_000 });
-    assert.deepEqual(serverPids(server), [], 'llama-server was ended');
+    await lens.page.locator('.statusbar-item', { hasText: 'model.gguf' }).waitFor({ timeout: 10_000 });
+    assert.deepEqual(serverPids(lens.server), [], 'llama-server was ended');
   });
 
   it('says clearly when a file is not an image', async () => {
-    await explorerContextMenu(page, 'broken.png', 'Explain this diagram');
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'broken.png is not an image' }).waitFor({ timeout: 10_000 });
+    await explorerContextMenu(lens.page, 'broken.png', 'Explain this diagram');
+    await lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'broken.png is not an image' }).waitFor({ timeout: 10_000 });
   });
 
   it('shows an error when llama-server dies mid-answer, and the next question starts a new one', async () => {
     // The endless model under a name of its own, so the status bar (which names the configured
     // file while nothing is loaded) shows when VS Code has picked the new setting up: on a loaded
     // machine that takes longer than any fixed sleep.
-    const endlessModel = join(server.runDir, 'endless-model.gguf');
+    const endlessModel = join(lens.server.runDir, 'endless-model.gguf');
     copyFileSync(endless.modelPath, endlessModel);
-    await runCommand(page, 'InternVL Lens: Unload Model');
+    await runCommand(lens.page, 'InternVL Lens: Unload Model');
     writeSettings({ 'internvlLens.modelPath': endlessModel, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
-    await page.locator('.statusbar-item', { hasText: 'endless-model.gguf' }).waitFor({ timeout: 20_000 });
-    await runCommand(page, 'InternVL Lens: Open Chat');
+    await lens.page.locator('.statusbar-item', { hasText: 'endless-model.gguf' }).waitFor({ timeout: 20_000 });
+    await runCommand(lens.page, 'InternVL Lens: Open Chat');
     // A fresh chat: the earlier turns' images (7 tiles each) would not fit the 4096-token context
     // with this question, and would make the first token wait for their encoding.
-    await runCommand(page, 'InternVL Lens: New Chat');
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
     let frame = await chat();
     await frame.locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
     await frame.locator('.composer textarea').fill('Tell me everything.');
@@ -195,40 +160,40 @@ describe('Explain this diagram in a real VS Code', () => {
     const streaming = frame.locator('.turn[data-status="streaming"] .answer');
     await frame.waitForFunction(() => (document.querySelector<HTMLElement>('.turn[data-status="streaming"] .answer')?.dataset.raw?.length ?? 0) > 20, null, { timeout: 30_000 });
     assert.ok(await streaming.count(), 'an answer is streaming');
-    const before = serverPids(server);
+    const before = serverPids(lens.server);
     assert.equal(before.length, 1, `one llama-server runs (${before.join(', ')})`);
     process.kill(before[0]!, 'SIGKILL');
     // The error is shown within a second or so of the crash (the engine sees the exit at once).
     await frame.locator('.turn[data-status="error"] .error', { hasText: 'stopped unexpectedly' }).waitFor({ timeout: 5_000 });
     // The editor keeps working.
-    await runCommand(page, 'View: Show Explorer');
+    await runCommand(lens.page, 'View: Show Explorer');
 
     // Back to the grounding model; wait until the status bar names its file (not endless-model.gguf).
     writeSettings({ 'internvlLens.maxTokens': 1024 });
-    await runCommand(page, 'InternVL Lens: Unload Model');
-    await page.locator('.statusbar-item', { hasText: /(^|[^-])model\.gguf\s*$/ }).waitFor({ timeout: 20_000 });
-    await runCommand(page, 'InternVL Lens: Open Chat');
+    await runCommand(lens.page, 'InternVL Lens: Unload Model');
+    await lens.page.locator('.statusbar-item', { hasText: /(^|[^-])model\.gguf\s*$/ }).waitFor({ timeout: 20_000 });
+    await runCommand(lens.page, 'InternVL Lens: Open Chat');
     frame = await chat();
     await frame.locator('.composer textarea').fill('Where is the Save button?');
     await frame.locator('.composer textarea').press('Enter');
     await frame.locator('.turn').last().and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
     const raw = await frame.locator('.turn').last().locator('.answer').getAttribute('data-raw');
     assert.equal(raw, grounding.answer);
-    const after = serverPids(server);
+    const after = serverPids(lens.server);
     assert.equal(after.length, 1);
     assert.notEqual(after[0], before[0], 'a new llama-server answered');
   });
 
   it('points at the setting when the model file is missing', async () => {
     writeSettings({ 'internvlLens.modelPath': '/nonexistent/InternVL3-14B-Instruct-Q4_K_M.gguf' });
-    await runCommand(page, 'InternVL Lens: Unload Model');
-    await page.locator('.statusbar-item', { hasText: 'InternVL3-14B-Instruct-Q4_K_M.gguf' }).waitFor({ timeout: 20_000 });
-    await explorerContextMenu(page, 'diagram.png', 'Explain this diagram');
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'does not exist' });
+    await runCommand(lens.page, 'InternVL Lens: Unload Model');
+    await lens.page.locator('.statusbar-item', { hasText: 'InternVL3-14B-Instruct-Q4_K_M.gguf' }).waitFor({ timeout: 20_000 });
+    await explorerContextMenu(lens.page, 'diagram.png', 'Explain this diagram');
+    const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'does not exist' });
     await toast.waitFor({ timeout: 15_000 });
     assert.match((await toast.textContent()) ?? '', /InternVL3-14B-Instruct-Q4_K_M\.gguf/);
     await toast.getByRole('button', { name: 'Open Settings' }).click();
-    await page.locator('.settings-editor').waitFor({ timeout: 10_000 });
+    await lens.page.locator('.settings-editor').waitFor({ timeout: 10_000 });
     const frame = await chat();
     await frame.locator('.turn[data-status="error"] .error', { hasText: 'does not exist' }).last().waitFor({ timeout: 5_000 });
   });

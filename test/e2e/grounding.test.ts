@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
-import { type CodeServer, explorerItem, exthostLog, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, screenshot, startCodeServer, webviewViewFrame } from './harness';
+import { describe, it } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { explorerItem, QUICK_INPUT, REPO_ROOT, runCommand, screenshot, useLensWorkbench } from './harness';
 import * as v from 'valibot';
 import { labelColour } from '../../src/grounding';
 import { GROUNDING_SCHEMA, GroundingResult } from '../../src/protocol/grounding';
@@ -19,50 +19,31 @@ import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from '../integration/support';
 import { waitFor } from '../fixtures/wait';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const IMAGE = { width: 800, height: 500 };
 const BOXES = SCRIPTS.grounding.regions.flatMap((r) => r.boxes.map((box) => ({ label: r.phrase, box })));
 
 describe('Grounding in a real VS Code', () => {
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
   const grounding = tinyModel('grounding');
-  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
-
-  before(async () => {
-    const client = clientExtensionVsix();
-    const workspace = mkdtempSync(join(tmpdir(), 'lens-ground-'));
+  const lens = useLensWorkbench('grounding', (workspace) => {
     writeFileSync(join(workspace, 'screen.png'), encodePng(IMAGE.width, IMAGE.height, solidImage(IMAGE.width, IMAGE.height, [250, 250, 250, 255])));
-    const settings = { 'internvlLens.modelPath': grounding.modelPath, 'internvlLens.mmprojPath': grounding.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
     mkdirSync(join(workspace, '.vscode'), { recursive: true });
-    server = await startCodeServer({ workspace, settings, vsix: [join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), client] });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
+    return { model: grounding, extraVsix: [clientExtensionVsix()] };
   });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'grounding').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
+  const chat = (): Promise<Frame> => lens.chat();
 
   it('Locate Element… answers with boxes over the open image; hover, copy and export work through the host', async () => {
-    await explorerItem(page, 'screen.png').dblclick();
-    await page.locator('.tabs-container .tab.active', { hasText: 'screen.png' }).waitFor({ timeout: 15_000 });
-    await runCommand(page, 'InternVL Lens: Locate Element…', 20_000);
-    const input = page.locator(`${QUICK_INPUT} input.input`);
+    await explorerItem(lens.page, 'screen.png').dblclick();
+    await lens.page.locator('.tabs-container .tab.active', { hasText: 'screen.png' }).waitFor({ timeout: 15_000 });
+    await runCommand(lens.page, 'InternVL Lens: Locate Element…', 20_000);
+    const input = lens.page.locator(`${QUICK_INPUT} input.input`);
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     // The cost is shown before anything is sent: 800×500 is 3×2 tiles + thumbnail on InternVL's grid.
-    await page.locator(QUICK_INPUT, { hasText: '800×500: 7 tiles, 1,794 tokens' }).waitFor({ timeout: 5_000 });
+    await lens.page.locator(QUICK_INPUT, { hasText: '800×500: 7 tiles, 1,794 tokens' }).waitFor({ timeout: 5_000 });
     await input.fill('the Save button');
     await input.press('Enter');
 
     const frame = await chat();
-    await frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 }).catch((err: unknown) => {
-      console.log(exthostLog(server, 60));
-      throw err;
-    });
+    await lens.withLogs(frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 }));
     assert.equal(await frame.locator('.question-text').textContent(), 'Locate element: the Save button');
     assert.match((await frame.locator('figcaption').textContent()) ?? '', /800×500 · 7 tiles · 1,794 tokens/);
     assert.equal(await frame.locator('canvas.overlay').getAttribute('data-drawn'), String(BOXES.length));
@@ -84,17 +65,17 @@ describe('Grounding in a real VS Code', () => {
 
     // Click-to-copy: the host writes the clipboard and says so in the status bar.
     await frame.click('canvas.overlay', { position: inCanvas(at(4, 4)) });
-    await page.locator('.statusbar', { hasText: 'copied "Save button" 80, 100, 240, 200' }).waitFor({ timeout: 5_000 });
+    await lens.page.locator('.statusbar', { hasText: 'copied "Save button" 80, 100, 240, 200' }).waitFor({ timeout: 5_000 });
 
     // Export: the button asks the host, which shows a save dialog (the simple one in the browser).
-    const out = join(server.workspace, 'annotated.png');
+    const out = join(lens.workspace, 'annotated.png');
     await frame.click('.stage-tools .export');
-    const dialog = page.locator(`${QUICK_INPUT} input.input`);
+    const dialog = lens.page.locator(`${QUICK_INPUT} input.input`);
     await dialog.waitFor({ state: 'visible', timeout: 10_000 });
     // The simple dialog fills in its default path once it has read the folder; type over it then.
-    await page.waitForFunction((sel) => ((document.querySelector(sel) as HTMLInputElement | null)?.value ?? '').endsWith('.png'), `${QUICK_INPUT} input.input`, { timeout: 10_000 });
+    await lens.page.waitForFunction((sel) => ((document.querySelector(sel) as HTMLInputElement | null)?.value ?? '').endsWith('.png'), `${QUICK_INPUT} input.input`, { timeout: 10_000 });
     await dialog.fill(out);
-    await page.waitForFunction((sel) => (document.querySelector(sel) as HTMLInputElement | null)?.value.endsWith('annotated.png'), `${QUICK_INPUT} input.input`);
+    await lens.page.waitForFunction((sel) => (document.querySelector(sel) as HTMLInputElement | null)?.value.endsWith('annotated.png'), `${QUICK_INPUT} input.input`);
     await dialog.press('Enter');
     let polls = 0;
     await waitFor(`the annotated PNG written to ${out}`, async () => {
@@ -104,11 +85,11 @@ describe('Grounding in a real VS Code', () => {
       return false;
     }, { timeoutMs: 20_000, intervalMs: 100 });
     // The user is told where it went, with Open and Reveal, and Open shows it in an editor.
-    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
+    const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
     await toast.waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
     await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
-    await page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    await lens.page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     assert.deepEqual([info.width, info.height], [IMAGE.width, IMAGE.height], 'original resolution');
@@ -117,12 +98,12 @@ describe('Grounding in a real VS Code', () => {
     const want = [1, 3, 5].map((k) => parseInt(labelColour('Save button').slice(k, k + 2), 16));
     const got = px(x1!, Math.round((y1! + y2!) / 2));
     assert.ok(got.every((v, k) => Math.abs(v - want[k]!) <= 2), `box edge drawn in its label colour: ${got} vs ${want}`);
-    await screenshot(page, 'grounding-locate');
+    await screenshot(lens.page, 'grounding-locate');
   });
 
   it('internvlLens.ground gives another extension regions in original pixels, from a URI or from bytes', async () => {
-    const out = join(server.workspace, 'ground-result.json');
-    await runCommand(page, 'Lens Client: Ground the Save Button', 20_000);
+    const out = join(lens.workspace, 'ground-result.json');
+    await runCommand(lens.page, 'Lens Client: Ground the Save Button', 20_000);
     await waitFor(`the client extension to write what ground() returned (${out})`, () => existsSync(out), { timeoutMs: 60_000, intervalMs: 100 });
     const result = JSON.parse(readFileSync(out, 'utf8')) as { fromUri: GroundResult; fromBytes: GroundResult } | { error: string };
     if ('error' in result) assert.fail(result.error);
@@ -142,7 +123,7 @@ describe('Grounding in a real VS Code', () => {
       assert.equal(r.answer, grounding.answer);
       assert.deepEqual(r.regions, expected);
     }
-    assert.equal(result.fromUri.image.path, join(server.workspace, 'screen.png'));
+    assert.equal(result.fromUri.image.path, join(lens.workspace, 'screen.png'));
     assert.equal(result.fromBytes.image.path, undefined);
   });
 });

@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type ConsoleMessage, type Frame, type Locator, type Page } from 'playwright-core';
+import { after, before } from 'node:test';
+import { sleep } from '../../src/util/sleep';
 import { waitFor } from '../fixtures/wait';
 
 const execFileAsync = promisify(execFile);
@@ -40,7 +42,6 @@ export const QUIET_SETTINGS: Readonly<Record<string, unknown>> = {
   'workbench.layoutControl.enabled': false,
 };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------
 // code-server
@@ -791,4 +792,146 @@ export async function drawnRegionCount(scope: Locator | Frame): Promise<number> 
   if ((await canvas.count()) === 0) return 0;
   const label = (await canvas.first().getAttribute('aria-label')) ?? '';
   return Number(/^(\d+) regions? /.exec(label)?.[1] ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// The InternVL Lens fixture: what every e2e file starts from
+// ---------------------------------------------------------------------------------------
+
+/** The extension as VS Code names it (publisher.name). */
+export const EXTENSION_ID = 'internvl-lens.internvl-lens';
+/** The chat's webview view. */
+export const CHAT_VIEW = 'internvlLens.chat';
+/** The packaged extension the e2e preparation builds (`node scripts/package.mjs --llama-cpp test`). */
+export const LENS_VSIX = path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
+
+/** A generated tiny model (test/integration/support.ts tinyModel). */
+export interface ModelFiles {
+  modelPath: string;
+  mmprojPath: string;
+}
+
+/** What one e2e file needs of its workbench; `setup` returns it, given the fresh workspace folder. */
+export interface LensSetup {
+  /** The model the settings point at (with a 4096-token context and 2 threads, the tests' machine). */
+  model?: ModelFiles;
+  /** More settings, merged over the model's (and over QUIET_SETTINGS). */
+  settings?: Record<string, unknown>;
+  /** Environment for code-server and so for the extension host (DISPLAY, HF_ENDPOINT, …). */
+  env?: Record<string, string>;
+  /** Other extensions (.vsix) installed beside InternVL Lens. */
+  extraVsix?: string[];
+  /** The browser page's size (default 1400×900). */
+  viewport?: { width: number; height: number };
+  /** Arguments added to CHROMIUM_ARGS. */
+  browserArgs?: string[];
+}
+
+export interface LensWorkbench {
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  /** The workspace folder the workbench has open. */
+  workspace: string;
+  /** The chat view's frame (waits for it; call again after the view was hidden or the window reloaded). */
+  chat(timeoutMs?: number): Promise<Frame>;
+  /** Runs "InternVL Lens: Open Chat" and returns the chat view's frame. */
+  openChat(timeoutMs?: number): Promise<Frame>;
+  /** A path in the extension's global storage of this code-server (attachments/, history/, …). */
+  storagePath(...parts: string[]): string;
+  /** `promise`, and when it fails, the tail of the extension host's and the extension's logs on stderr first. */
+  withLogs<T>(promise: Promise<T>): Promise<T>;
+  /** Saves the logs (test-results/<name>-logs), closes the browser and stops code-server. */
+  close(): Promise<void>;
+}
+
+/** The settings that point the extension at `model`. */
+export function modelSettings(model: ModelFiles): Record<string, unknown> {
+  return { 'internvlLens.modelPath': model.modelPath, 'internvlLens.mmprojPath': model.mmprojPath, 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
+}
+
+/**
+ * Starts code-server with InternVL Lens installed on a fresh workspace folder (named after `name`,
+ * filled by `setup`), a browser, and a page with the workbench open.
+ */
+export async function startLensWorkbench(name: string, setup: (workspace: string) => LensSetup | Promise<LensSetup> = () => ({})): Promise<LensWorkbench> {
+  const workspace = await fs.mkdtemp(path.join(os.tmpdir(), `lens-${sanitize(name)}-`));
+  const s = await setup(workspace);
+  const server = await startCodeServer({
+    workspace,
+    settings: { ...(s.model ? modelSettings(s.model) : {}), ...s.settings },
+    vsix: [LENS_VSIX, ...(s.extraVsix ?? [])],
+    ...(s.env ? { env: s.env } : {}),
+  });
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser({ args: s.browserArgs ?? [] });
+    const page = await newWorkbenchPage(browser, server, { viewport: s.viewport ?? { width: 1400, height: 900 } });
+    const chat = (timeoutMs = 20_000) => webviewViewFrame(page, EXTENSION_ID, CHAT_VIEW, timeoutMs);
+    const opened = browser;
+    return {
+      server,
+      browser,
+      page,
+      workspace,
+      chat,
+      async openChat(timeoutMs = 45_000) {
+        await runCommand(page, 'InternVL Lens: Open Chat', 20_000);
+        return chat(timeoutMs);
+      },
+      storagePath: (...parts) => path.join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, ...parts),
+      withLogs: (promise) =>
+        promise.catch((err: unknown) => {
+          console.error(exthostLog(server, 60, 'InternVL Lens'));
+          throw err;
+        }),
+      async close() {
+        await saveLogs(server, name).catch(() => undefined);
+        await opened.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await saveLogs(server, name).catch(() => undefined);
+    await browser?.close();
+    await server.stop();
+    throw err;
+  }
+}
+
+/**
+ * The workbench of one suite: started (startLensWorkbench) before its first test, closed after
+ * its last one. Call it in the describe() body; its fields are there once the suite runs.
+ */
+export function useLensWorkbench(name: string, setup?: (workspace: string) => LensSetup | Promise<LensSetup>): LensWorkbench {
+  let started: LensWorkbench | undefined;
+  before(async () => {
+    started = await startLensWorkbench(name, setup);
+  });
+  after(async () => {
+    await started?.close();
+  });
+  const get = (): LensWorkbench => {
+    if (!started) throw new Error(`the ${name} workbench has not started (its before hook failed, or it is used outside a test)`);
+    return started;
+  };
+  return {
+    get server() {
+      return get().server;
+    },
+    get browser() {
+      return get().browser;
+    },
+    get page() {
+      return get().page;
+    },
+    get workspace() {
+      return get().workspace;
+    },
+    chat: (timeoutMs) => get().chat(timeoutMs),
+    openChat: (timeoutMs) => get().openChat(timeoutMs),
+    storagePath: (...parts) => get().storagePath(...parts),
+    withLogs: (promise) => get().withLogs(promise),
+    close: () => get().close(),
+  };
 }

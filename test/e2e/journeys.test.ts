@@ -2,40 +2,28 @@
 // llama.cpp runtime on the tiny scripted models: activation on demand (and how long it takes),
 // changing the model in the settings, and stopping a generation.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
-import {
-  activationRecord,
-  activationTimeMs,
-  type CodeServer,
-  extensionHostNativeLibraries,
-  exthostLog,
-  launchBrowser,
-  listProcesses,
-  newWorkbenchPage,
-  REPO_ROOT,
-  runCommand,
-  saveLogs,
-  startCodeServer,
-  webviewViewFrame,
-} from './harness';
+import { describe, it } from 'node:test';
+import type { Frame } from 'playwright-core';
+import { activationRecord, activationTimeMs, EXTENSION_ID, extensionHostNativeLibraries, exthostLog, listProcesses, runCommand, useLensWorkbench } from './harness';
 import { tinyModel } from '../integration/support';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
 /** Generous for a loaded 2-core machine; measured ~50–60 ms on it (bench/results.md). */
 const ACTIVATION_BUDGET_MS = 1000;
 
 describe('User journeys in a real VS Code', () => {
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
   const grounding = tinyModel('grounding');
   const sentence = tinyModel('sentence');
   const endless = tinyModel('endless');
   const base = { 'internvlLens.contextSize': 4096, 'internvlLens.threads': 2 };
+  const lens = useLensWorkbench('journeys', (workspace) => {
+    // The models under names of their own, so the status bar shows which file is configured.
+    const models = join(workspace, 'models');
+    mkdirSync(models);
+    for (const [name, m] of Object.entries({ grounding, sentence, endless })) copyFileSync(m.modelPath, join(models, `${name}-model.gguf`));
+    return { settings: { ...base, 'internvlLens.modelPath': join(models, 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath } };
+  });
 
   let settingsVersion = 0;
   /**
@@ -46,16 +34,16 @@ describe('User journeys in a real VS Code', () => {
    */
   async function writeWorkspaceSettings(settings: Record<string, unknown>): Promise<void> {
     const title = `lens-journeys-settings-${++settingsVersion}`;
-    mkdirSync(join(server.workspace, '.vscode'), { recursive: true });
-    writeFileSync(join(server.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...base, ...settings, 'window.title': title }, null, 2));
-    await page.waitForFunction((t) => document.title === t, title, { timeout: 20_000 });
+    mkdirSync(join(lens.workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(lens.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...base, ...settings, 'window.title': title }, null, 2));
+    await lens.page.waitForFunction((t) => document.title === t, title, { timeout: 20_000 });
   }
 
-  const chat = (): Promise<Frame> => webviewViewFrame(page, EXTENSION_ID, 'internvlLens.chat', 20_000);
+  const chat = (): Promise<Frame> => lens.chat();
   /** The extension's llama-server processes (the built-in build, unpacked into its global storage). */
   const servers = (): number[] =>
     listProcesses()
-      .filter((p) => p.cmdline.includes(server.userDataDir) && /llama-server\b/.test(p.cmdline))
+      .filter((p) => p.cmdline.includes(lens.server.userDataDir) && /llama-server\b/.test(p.cmdline))
       .map((p) => p.pid);
 
   /** Types `question` in the chat and waits for the last turn to end with `status`; returns its raw answer. */
@@ -69,42 +57,21 @@ describe('User journeys in a real VS Code', () => {
       const turn = frame.locator('.turn').nth(turns);
       const raw = (await turn.locator('.answer').getAttribute('data-raw').catch(() => null)) ?? '';
       console.log(`turn ${turns}: status ${await turn.getAttribute('data-status').catch(() => '?')}, ${raw.length} chars: ${JSON.stringify(raw.slice(0, 300))}`);
-      console.log(exthostLog(server, 60, 'InternVL Lens'));
+      console.log(exthostLog(lens.server, 60, 'InternVL Lens'));
       throw err;
     });
     return (await frame.locator('.turn').nth(turns).locator('.answer').getAttribute('data-raw')) ?? '';
   }
 
-  before(async () => {
-    const workspace = mkdtempSync(join(tmpdir(), 'lens-journeys-'));
-    // The models under names of their own, so the status bar shows which file is configured.
-    const models = join(workspace, 'models');
-    mkdirSync(models);
-    for (const [name, m] of Object.entries({ grounding, sentence, endless })) copyFileSync(m.modelPath, join(models, `${name}-model.gguf`));
-    server = await startCodeServer({
-      workspace,
-      settings: { ...base, 'internvlLens.modelPath': join(models, 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath },
-      vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'),
-    });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server, { viewport: { width: 1400, height: 900 } });
-  });
-
-  after(async () => {
-    if (server) await saveLogs(server, 'journeys').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
-  });
-
   it('activates only when first used, quickly, with no native module in the extension host', async () => {
     // The workbench is up and the extension host has started the built-in extensions: ours waits.
-    await page.locator('.statusbar-item').first().waitFor();
-    assert.equal(activationRecord(server, EXTENSION_ID), undefined, 'not activated at startup');
-    await runCommand(page, 'InternVL Lens: Open Chat');
+    await lens.page.locator('.statusbar-item').first().waitFor();
+    assert.equal(activationRecord(lens.server, EXTENSION_ID), undefined, 'not activated at startup');
+    await runCommand(lens.page, 'InternVL Lens: Open Chat');
     await chat();
-    assert.deepEqual(activationRecord(server, EXTENSION_ID), { startup: false, event: 'onCommand:internvlLens.openChat' });
-    assert.deepEqual(extensionHostNativeLibraries(server), [], 'the extension host mapped none of the extension\'s native libraries');
-    const activation = await activationTimeMs(page, 'InternVL Lens');
+    assert.deepEqual(activationRecord(lens.server, EXTENSION_ID), { startup: false, event: 'onCommand:internvlLens.openChat' });
+    assert.deepEqual(extensionHostNativeLibraries(lens.server), [], 'the extension host mapped none of the extension\'s native libraries');
+    const activation = await activationTimeMs(lens.page, 'InternVL Lens');
     assert.equal(activation.startup, false);
     assert.ok(activation.ms <= ACTIVATION_BUDGET_MS, `activated in ${activation.ms} ms (budget ${ACTIVATION_BUDGET_MS} ms)`);
     console.log(`activation: ${activation.ms} ms`);
@@ -112,20 +79,20 @@ describe('User journeys in a real VS Code', () => {
 
   it('changing the model in the settings: the status bar follows, and the next answer comes from the new model', async () => {
     // Nothing loaded yet: the status bar names the configured file, and follows the setting.
-    await page.locator('.statusbar-item', { hasText: 'grounding-model.gguf' }).waitFor({ timeout: 10_000 });
-    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(server.workspace, 'models', 'sentence-model.gguf'), 'internvlLens.mmprojPath': sentence.mmprojPath });
-    await page.locator('.statusbar-item', { hasText: 'sentence-model.gguf' }).waitFor({ timeout: 10_000 });
-    await runCommand(page, 'InternVL Lens: Open Chat');
+    await lens.page.locator('.statusbar-item', { hasText: 'grounding-model.gguf' }).waitFor({ timeout: 10_000 });
+    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(lens.workspace, 'models', 'sentence-model.gguf'), 'internvlLens.mmprojPath': sentence.mmprojPath });
+    await lens.page.locator('.statusbar-item', { hasText: 'sentence-model.gguf' }).waitFor({ timeout: 10_000 });
+    await runCommand(lens.page, 'InternVL Lens: Open Chat');
     assert.equal(await ask('What does this diagram show?'), sentence.answer);
-    await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).waitFor({ timeout: 10_000 });
+    await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).waitFor({ timeout: 10_000 });
     const first = servers();
     assert.equal(first.length, 1);
 
     // With a model loaded, another file in the settings: no unload, no window reload.
-    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(server.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
+    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(lens.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
     assert.equal(await ask('Where is the Save button?'), grounding.answer, 'answered by the newly configured model');
-    await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' }).waitFor({ timeout: 10_000 });
-    assert.equal(await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).count(), 0, 'the old model is no longer shown');
+    await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' }).waitFor({ timeout: 10_000 });
+    assert.equal(await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).count(), 0, 'the old model is no longer shown');
     const second = servers();
     assert.equal(second.length, 1, `one llama-server runs (${second.join(', ')})`);
     assert.notEqual(second[0], first[0], 'the new model runs in a restarted llama-server; the old one ended');
@@ -133,13 +100,13 @@ describe('User journeys in a real VS Code', () => {
 
   it('stops a generation: the answer ends where it was stopped, and the next question is answered', async () => {
     await writeWorkspaceSettings({
-      'internvlLens.modelPath': join(server.workspace, 'models', 'endless-model.gguf'),
+      'internvlLens.modelPath': join(lens.workspace, 'models', 'endless-model.gguf'),
       'internvlLens.mmprojPath': endless.mmprojPath,
       'internvlLens.maxTokens': 100_000,
     });
-    await runCommand(page, 'InternVL Lens: Open Chat');
+    await runCommand(lens.page, 'InternVL Lens: Open Chat');
     await chat(); // the view takes focus when it appears, which would close a palette opened before
-    await runCommand(page, 'InternVL Lens: New Chat');
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
     const frame = await chat();
     await frame.locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
     await frame.locator('.composer textarea').fill('Count for me.');
@@ -148,21 +115,21 @@ describe('User journeys in a real VS Code', () => {
     const worker = servers();
     assert.equal(worker.length, 1);
 
-    await runCommand(page, 'InternVL Lens: Stop Generating');
+    await runCommand(lens.page, 'InternVL Lens: Stop Generating');
     const stopped = frame.locator('.turn').first();
     await stopped.and(frame.locator('[data-status="stopped"]')).waitFor({ timeout: 10_000 });
     const raw = (await stopped.locator('.answer').getAttribute('data-raw')) ?? '';
     assert.match(raw, /^Counting:( tick)+$/);
     // Ready again, on the same server (stopping closes the stream, not the process), and the answer stays as it was.
-    await page.locator('.statusbar-item', { hasText: 'tiny-internvl3-endless' }).waitFor({ timeout: 10_000 });
+    await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-endless' }).waitFor({ timeout: 10_000 });
     assert.deepEqual(servers(), worker);
     assert.equal(await stopped.locator('.answer').getAttribute('data-raw'), raw, 'the stopped answer did not grow after Stop');
     assert.equal(await stopped.getAttribute('data-status'), 'stopped');
 
     // The next question is answered after the switch to another model (in a new chat: the stopped
     // answer, thousands of tokens long, would not leave room in the 4096-token context).
-    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(server.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
-    await runCommand(page, 'InternVL Lens: New Chat');
+    await writeWorkspaceSettings({ 'internvlLens.modelPath': join(lens.workspace, 'models', 'grounding-model.gguf'), 'internvlLens.mmprojPath': grounding.mmprojPath });
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
     await frame.locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await ask('Where is the Save button?'), grounding.answer);
     const after = servers();

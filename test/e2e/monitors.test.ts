@@ -2,19 +2,16 @@
 // real two-monitor X server (Xvnc, test/fixtures/monitors.ts): the quick pick lists both
 // monitors and "All screens"; each choice ends with exactly those pixels stored and in the chat.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type CodeServer, launchBrowser, newWorkbenchPage, QUICK_INPUT, REPO_ROOT, runCommand, saveLogs, startCodeServer } from './harness';
+import { after, describe, it } from 'node:test';
+import { QUICK_INPUT, runCommand, useLensWorkbench } from './harness';
 import { captureAllScreens } from '../../src/capture/monitors';
 import { startMultiMonitorDisplay } from '../fixtures/monitors';
 import { decodePng, pixelAt } from '../fixtures/png';
 import type { XDisplay } from '../fixtures/xdisplay';
 import { waitFor } from '../fixtures/wait';
 
-const EXTENSION_ID = 'internvl-lens.internvl-lens';
 const LEFT = { x: 0, y: 0, width: 1280, height: 720 };
 const RIGHT = { x: 1280, y: 0, width: 640, height: 480 };
 const RED = [192, 0, 0, 255];
@@ -22,46 +19,7 @@ const BLUE = [0, 0, 192, 255];
 
 describe('Capture Screen with two monitors in a real VS Code', () => {
   let x: XDisplay;
-  let server: CodeServer;
-  let browser: Browser;
-  let page: Page;
-
-  /** The newest stored PNG once there are more than `count`. */
-  async function newImage(count: number): Promise<ReturnType<typeof decodePng>> {
-    const dir = join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments');
-    const path = await waitFor('a new stored capture', async () => {
-      const names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.name.endsWith('.png'));
-      if (names.length <= count) return undefined;
-      return names.map((e) => join(dir, e.name)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
-    });
-    return decodePng(readFileSync(path));
-  }
-
-  const storedCount = () => {
-    try {
-      return readdirSync(join(server.userDataDir, 'User', 'globalStorage', EXTENSION_ID, 'attachments')).filter((n) => n.endsWith('.png')).length;
-    } catch {
-      return 0;
-    }
-  };
-
-  /** Runs Capture Screen, checks the choices, picks the row labelled `label`, keeps the capture without asking. */
-  async function captureScreenPicking(label: string): Promise<ReturnType<typeof decodePng>> {
-    const before = storedCount();
-    await runCommand(page, 'InternVL Lens: Capture Screen');
-    const widget = page.locator(QUICK_INPUT);
-    const rows = widget.locator('.monaco-list-row');
-    await waitFor('the screen choice', async () => ((await rows.count()) === 3 ? true : undefined));
-    const labels = await rows.evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent));
-    assert.deepEqual(labels, ['VNC-0', 'VNC-1', 'All screens']);
-    await rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).click();
-    // The question box: Esc stores the capture without asking.
-    await waitFor('the question box', async () => ((await widget.locator('input.input').inputValue()) === 'Describe this screenshot.' ? true : undefined));
-    await page.keyboard.press('Escape');
-    return newImage(before);
-  }
-
-  before(async () => {
+  const lens = useLensWorkbench('monitors', async () => {
     x = await startMultiMonitorDisplay([LEFT, RIGHT]);
     await x.exec('xsetroot', ['-solid', '#ff00ff']);
     for (const [rect, colour] of [
@@ -76,17 +34,47 @@ describe('Capture Screen with two monitors in a real VS Code', () => {
       const all = decodePng((await captureAllScreens()).bytes);
       return pixelAt(all, 1, 1).join() === RED.join() && pixelAt(all, RIGHT.x + RIGHT.width - 1, RIGHT.height - 1).join() === BLUE.join() ? true : undefined;
     });
-    server = await startCodeServer({ workspace: mkdtempSync(join(tmpdir(), 'lens-ws-monitors-')), vsix: join(REPO_ROOT, 'dist', 'internvl-lens.vsix'), env: { DISPLAY: x.display } });
-    browser = await launchBrowser();
-    page = await newWorkbenchPage(browser, server);
+    return { env: { DISPLAY: x.display }, viewport: { width: 1280, height: 800 } };
   });
 
   after(async () => {
-    if (server) await saveLogs(server, 'monitors').catch(() => undefined);
-    await browser?.close();
-    await server?.stop();
     await x?.stop();
   });
+
+  /** The newest stored PNG once there are more than `count`. */
+  async function newImage(count: number): Promise<ReturnType<typeof decodePng>> {
+    const dir = lens.storagePath('attachments');
+    const path = await waitFor('a new stored capture', async () => {
+      const names = readdirSync(dir, { withFileTypes: true }).filter((e) => e.name.endsWith('.png'));
+      if (names.length <= count) return undefined;
+      return names.map((e) => join(dir, e.name)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs).at(-1);
+    });
+    return decodePng(readFileSync(path));
+  }
+
+  const storedCount = () => {
+    try {
+      return readdirSync(lens.storagePath('attachments')).filter((n) => n.endsWith('.png')).length;
+    } catch {
+      return 0;
+    }
+  };
+
+  /** Runs Capture Screen, checks the choices, picks the row labelled `label`, keeps the capture without asking. */
+  async function captureScreenPicking(label: string): Promise<ReturnType<typeof decodePng>> {
+    const before = storedCount();
+    await runCommand(lens.page, 'InternVL Lens: Capture Screen');
+    const widget = lens.page.locator(QUICK_INPUT);
+    const rows = widget.locator('.monaco-list-row');
+    await waitFor('the screen choice', async () => ((await rows.count()) === 3 ? true : undefined));
+    const labels = await rows.evaluateAll((els) => els.map((e) => e.querySelector('.label-name')?.textContent));
+    assert.deepEqual(labels, ['VNC-0', 'VNC-1', 'All screens']);
+    await rows.filter({ has: lens.page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).click();
+    // The question box: Esc stores the capture without asking.
+    await waitFor('the question box', async () => ((await widget.locator('input.input').inputValue()) === 'Describe this screenshot.' ? true : undefined));
+    await lens.page.keyboard.press('Escape');
+    return newImage(before);
+  }
 
   it('picking one monitor stores exactly its pixels', async () => {
     const png = await captureScreenPicking('VNC-1');

@@ -13,7 +13,7 @@ import { displayKind, isPermissionFailure } from '../../src/capture/display';
 import { CaptureError, MACOS_SCREEN_RECORDING_URL, permissionDenied } from '../../src/capture/errors';
 import { findMermaid, isMermaidFile } from '../../src/capture/mermaidSource';
 import { pruneCaptures } from '../../src/capture/retention';
-import { clampRect, PREVIEW_MAX_SIDE, previewShrink } from '../../src/capture/screen';
+import { clampSelection, PREVIEW_MAX_SIDE, previewShrink } from '../../src/capture/screen';
 import { ImageError, loadSharp, modelCopyReady } from '../../src/images';
 import { parseMessage } from '../../src/protocol/validate';
 import { RegionWebviewMessage } from '../../src/protocol/region';
@@ -45,8 +45,8 @@ describe('region selection', () => {
   });
 
   it('the host clamps what the panel sends and refuses an empty rectangle', () => {
-    assert.deepEqual(clampRect({ x: 1900, y: 1070, width: 100, height: 100 }, 1920, 1080), { x: 1900, y: 1070, width: 20, height: 10 });
-    assert.throws(() => clampRect({ x: 5, y: 5, width: 0, height: 10 }, 100, 100), CaptureError);
+    assert.deepEqual(clampSelection({ x: 1900, y: 1070, width: 100, height: 100 }, 1920, 1080), { x: 1900, y: 1070, width: 20, height: 10 });
+    assert.throws(() => clampSelection({ x: 5, y: 5, width: 0, height: 10 }, 100, 100), CaptureError);
   });
 
   it('validates the panel messages', () => {

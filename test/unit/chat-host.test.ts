@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type Attachment, AttachmentStore } from '../../src/chat/attachments';
 import { Composer } from '../../src/chat/composer';
-import type { TurnRecord } from '../../src/chat/conversation';
+import type { TurnRecord } from '../../src/chat/records';
 import { historyMessage, imageView, turnView, type ViewTarget } from '../../src/chat/viewModel';
 import { testPng } from '../fixtures/png';
 

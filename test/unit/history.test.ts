@@ -2,13 +2,16 @@
 // middle of a write (old state or new, never corrupt), and take their image files when deleted.
 import { strict as assert } from 'node:assert';
 import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AttachmentStore } from '../../src/chat/attachments';
-import { Conversation, titleFrom, type ConversationData } from '../../src/chat/conversation';
-import { HistoryStore, writeFileAtomic } from '../../src/chat/history';
+import { Conversation, titleFrom } from '../../src/chat/conversation';
+import type { ConversationData } from '../../src/chat/records';
+import { HistoryStore } from '../../src/chat/history';
+import { TEMPORARY_FILE } from '../../src/files';
+import { waitFor } from '../fixtures/wait';
 import type { ChatTurn, Engine } from '../../src/engine/engine';
 import { testPng } from '../fixtures/png';
 import { CRASH_ID, crashConversation } from '../fixtures/history-data';
@@ -129,36 +132,39 @@ describe('history store', () => {
   it('a crash in the middle of a write leaves the old state or the new one, never a corrupt file', async () => {
     const root = join(dir, 'crash');
     const historyDir = join(root, 'history');
+    const folder = join(historyDir, CRASH_ID);
     const history = new HistoryStore(historyDir, join(root, 'model'));
     await history.save(crashConversation('A'));
-    const seenVersions = new Set<string>();
-    for (let round = 0; round < 8; round++) {
+    const onDisk = (): string => (JSON.parse(readFileSync(join(folder, 'conversation.json'), 'utf8')) as { title: string }).title.slice(-1);
+    const temporary = (): string[] => readdirSync(folder).filter((f) => TEMPORARY_FILE.test(f));
+    for (let round = 0; round < 6; round++) {
       const child = fork(join(REPO_ROOT, 'test', 'fixtures', 'history-writer.ts'), [historyDir], { execArgv: ['--import', 'tsx'], stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
       await new Promise<void>((resolve, reject) => {
         child.once('message', () => resolve());
         child.once('exit', (code) => reject(new Error(`writer exited with ${code} before saving`)));
       });
-      // Killed at a different point of a write each round.
-      await new Promise((r) => setTimeout(r, 5 + round * 17));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      // Frozen while a write is under way (its temporary file is there, the rename is not done),
+      // then killed there: the crash lands mid-write, every round.
+      const before = await waitFor(
+        `round ${round}: the writer frozen mid-write`,
+        () => {
+          if (temporary().length === 0) return undefined;
+          child.kill('SIGSTOP');
+          if (temporary().length > 0) return onDisk();
+          child.kill('SIGCONT'); // the rename landed between the two looks: try the next write
+          return undefined;
+        },
+        { intervalMs: 1, timeoutMs: 20_000 },
+      ).finally(() => child.kill('SIGKILL'));
+      await exited;
+      assert.ok(before === 'A' || before === 'B', `round ${round}: a whole version on disk when it was killed (${before})`);
       const loaded = await history.load(CRASH_ID);
       assert.ok(loaded, `round ${round}: the conversation is readable`);
-      const version = loaded.title.slice(-1);
-      assert.ok(version === 'A' || version === 'B', loaded.title);
-      seenVersions.add(version);
-      assert.deepEqual(loaded, { ...crashConversation(version as 'A' | 'B'), turns: loaded.turns }, `round ${round}: header of version ${version}`);
-      for (const t of loaded.turns) assert.equal(t.answer, version.repeat(200_000), `round ${round}: every answer is version ${version}`);
-      assert.deepEqual(readdirSync(join(historyDir, CRASH_ID)).filter((f) => f.endsWith('.tmp')), [], 'half-written files are swept on load');
+      assert.deepEqual(loaded, { ...crashConversation(before as 'A' | 'B'), turns: loaded.turns }, `round ${round}: the version renamed into place before the crash`);
+      for (const t of loaded.turns) assert.equal(t.answer, before.repeat(200_000), `round ${round}: every answer is version ${before}`);
+      assert.deepEqual(temporary(), [], 'half-written files are swept on load');
     }
-    assert.ok(seenVersions.size >= 1);
-  });
-
-  it('writeFileAtomic replaces a file whole and leaves no temporary file', async () => {
-    const file = join(dir, 'atomic.json');
-    writeFileSync(file, 'old');
-    await writeFileAtomic(file, 'new');
-    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('atomic')), ['atomic.json']);
   });
 
   it('deleting a conversation removes its image files; others keep theirs', async () => {

@@ -2,6 +2,7 @@
 // remove), the question box, Send and Stop; and attaching by paste or drop anywhere in the app.
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { PROMPT_PRESETS, PROMPT_PRESET_IDS } from '../../src/grounding/prompts';
+import { formatOfMime } from '../../src/images/formats';
 import type { PendingImageView, WebviewMessage } from '../../src/protocol/webview';
 import { bytesToBase64 } from '../shared/base64';
 import { textButton, toolbarButton } from '../shared/controls';
@@ -16,7 +17,6 @@ const ASK_PLACEHOLDER = 'Ask about the image…';
 const KEYS_HINT = 'Enter sends, Shift+Enter adds a line';
 /** The question box grows with its text up to this many CSS px, then scrolls. */
 const MAX_INPUT_HEIGHT = 200;
-const IMAGE_TYPES = /^image\/(png|jpeg|gif|bmp|webp)$/;
 
 export class Composer {
   readonly element = el('form', 'composer');
@@ -179,7 +179,7 @@ export class Composer {
   }
 
   private async attachFile(file: File): Promise<void> {
-    if (!IMAGE_TYPES.test(file.type)) {
+    if (!formatOfMime(file.type)) {
       this.state.setAttachError(`${file.name || 'That file'} is not an image (PNG, JPEG, GIF, BMP or WebP).`);
       return;
     }

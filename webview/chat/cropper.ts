@@ -2,13 +2,14 @@
 // image's original pixels and sends only that part to the model.
 // The rectangle rules (drag, move, resize, whole pixels) are the Capture Region panel's:
 // shared/selection.ts.
-import type { CropRect, PendingImageView } from '../../src/protocol/webview';
+import type { PixelRect } from '../../src/protocol/rect';
+import type { PendingImageView } from '../../src/protocol/webview';
 import { textButton } from '../shared/controls';
 import { el } from '../shared/dom';
 import { type Point, type Span, dragSpan, moveSpan, normalise, resizeSpan, toRect } from '../shared/selection';
 
 /** Shows `image` in a dialog; `done` gets the rectangle (or null to send the whole image again). */
-export function openCropper(image: PendingImageView, done: (rect: CropRect | null) => void): void {
+export function openCropper(image: PendingImageView, done: (rect: PixelRect | null) => void): void {
   const dialog = el('div', 'cropper');
   dialog.setAttribute('role', 'dialog');
   dialog.setAttribute('aria-modal', 'true');
@@ -22,7 +23,7 @@ export function openCropper(image: PendingImageView, done: (rect: CropRect | nul
   const selection = el('div', 'cropper-selection');
   selection.hidden = true;
   frame.append(img, selection);
-  let rect: CropRect | null = null;
+  let rect: PixelRect | null = null;
   const size = el('span', 'cropper-size', '');
   const close = () => {
     dialog.remove();

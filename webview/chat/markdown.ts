@@ -26,11 +26,6 @@ purify.addHook('afterSanitizeAttributes', (node) => {
   if (node.nodeName === 'A') node.setAttribute('rel', 'noreferrer noopener');
 });
 
-/** Markdown → a sanitised fragment (no scripts, handlers, styles, media, or links other than http(s)/mailto). */
-export function sanitisedMarkdown(source: string): DocumentFragment {
-  return sanitised(md.render(source));
-}
-
 function sanitised(html: string): DocumentFragment {
   return purify.sanitize(html, {
     ALLOWED_TAGS,

@@ -4,6 +4,7 @@
 import { DiagramHostMessage, type DiagramWebviewMessage } from '../../src/protocol/diagram';
 import { bytesToBase64 } from '../shared/base64';
 import { connectHost } from '../shared/host';
+import { errorMessage } from '../../src/util/errorMessage';
 
 declare const mermaid: {
   initialize(config: Record<string, unknown>): void;
@@ -67,7 +68,7 @@ async function render(source: string): Promise<void> {
 
 const { send } = connectHost<DiagramWebviewMessage, DiagramHostMessage>(DiagramHostMessage, (msg) => {
   render(msg.source).catch((err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     status.textContent = message;
     send({ type: 'error', message: message.slice(0, 2000) });
   });

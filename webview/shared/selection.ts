@@ -1,5 +1,6 @@
 // The rectangle being selected in the Capture Region panel, in image pixels. Pure functions,
 // so the drag / resize / move rules are tested without a browser.
+import type { PixelRect } from '../../src/protocol/rect';
 
 export interface Point {
   x: number;
@@ -62,7 +63,7 @@ export function normalise(s: Span): Span {
 }
 
 /** Whole pixels covered by the span, or null when it is empty. */
-export function toRect(s: Span, b: Bounds): { x: number; y: number; width: number; height: number } | null {
+export function toRect(s: Span, b: Bounds): PixelRect | null {
   const n = normalise(s);
   const x = clamp(Math.round(n.x1), 0, b.width);
   const y = clamp(Math.round(n.y1), 0, b.height);

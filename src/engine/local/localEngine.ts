@@ -14,6 +14,9 @@ import { visionFromProps } from '../openai/serverInfo';
 import { END_OF_TURN, freePort, LlamaServer, type ServerLaunch, type ServerLog } from './llamaServer';
 import { preflightModelFiles } from './preflight';
 import type { ChosenServer } from './runtimes/choose';
+import { MAX_TILES } from '../../images/tiling';
+import { sleep } from '../../util/sleep';
+import { errorMessage } from '../../util/errorMessage';
 
 export interface LocalModelSettings {
   modelPath: string;
@@ -222,7 +225,7 @@ export class LocalEngine implements Engine {
     const wait = this.crashes.at(-1)! + delay - now;
     if (wait <= 0) return;
     this.options.log('warn', `llama-server crashed ${this.crashes.length} times in a minute: restarting in ${(wait / 1000).toFixed(1)} s`);
-    await new Promise((r) => setTimeout(r, wait));
+    await sleep(wait);
   }
 
   /** The running server for the current settings, started (or restarted for new settings) when needed. */
@@ -245,7 +248,7 @@ export class LocalEngine implements Engine {
       chosen = await this.options.server();
     } catch (err) {
       // No llama-server to run (none built in, none on PATH, a wrong setting): say which setting fixes it.
-      const failure = err instanceof EngineError ? err : new EngineError('worker-failed-to-start', (err as Error).message, Settings.llamaServerPath);
+      const failure = err instanceof EngineError ? err : new EngineError('worker-failed-to-start', errorMessage(err), Settings.llamaServerPath);
       this.setState({ kind: 'error', message: failure.message });
       throw failure;
     }
@@ -304,7 +307,7 @@ export class LocalEngine implements Engine {
       return running;
     } catch (err) {
       await server?.stop();
-      const failure = err instanceof EngineError ? err : new EngineError('load-failed', `llama-server could not be started: ${(err as Error).message}`);
+      const failure = err instanceof EngineError ? err : new EngineError('load-failed', `llama-server could not be started: ${errorMessage(err)}`);
       this.setState({ kind: 'error', message: failure.message });
       throw failure;
     }
@@ -337,7 +340,7 @@ export class LocalEngine implements Engine {
           Settings.mmprojPath,
         );
       }
-      const maxTiles = this.options.settings().maxTiles ?? 12;
+      const maxTiles = this.options.settings().maxTiles ?? MAX_TILES;
       const prepared = await buildRequest(turns, r.info.modelName, options, maxTiles, LLAMA_SERVER_REQUEST);
       if (signal?.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
       const releaseContext = await this.reserveContext(promptTokenBound(prepared.body.messages, prepared.imageTokens), r.contextSize, signal);
@@ -405,7 +408,7 @@ export class LocalEngine implements Engine {
       );
     }
     const status = (err as { status?: unknown } | null)?.status;
-    const message = (err as Error | null)?.message ?? String(err);
+    const message = errorMessage(err);
     if (typeof status === 'number' && status >= 400 && status < 500) return new EngineError('bad-request', `llama-server refused the request: ${message}`);
     return new EngineError('completion-failed', `llama-server failed the answer: ${message}`);
   }

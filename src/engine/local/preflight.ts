@@ -6,6 +6,7 @@ import { basename } from 'node:path';
 import { EngineError } from '../errors';
 import { Settings } from '../../config';
 import { GgufError, GgufType, ggufTypeName, readGgufHeader, type GgufHeader } from './gguf';
+import { errorMessage } from '../../util/errorMessage';
 
 /** The files to load, checked, and what their metadata says the engine needs to know. */
 export interface ModelFiles {
@@ -57,7 +58,7 @@ async function readHeader(where: Where): Promise<GgufHeader> {
       }
     }
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be opened (${code ?? (err as Error).message})`;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be opened (${code ?? errorMessage(err)})`;
     throw new EngineError('model-file-missing', `The ${role} file ${path} ${why}. Choose the file in the setting ${setting}.`, setting);
   }
 }

@@ -3,11 +3,11 @@
 // understand for InternVL and the ones llama-server understands (prompt cache).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { imageTokenCount, loadSharp, probeImage, referenceGrid, type ImageFormat } from '../../images';
+import { imageTokenCount, loadSharp, probeImage, referenceGrid } from '../../images';
+import { IMAGE_FORMAT_INFO } from '../../images/formats';
 import type { ChatOptions, ChatTurn } from '../engine';
 import { EngineError } from '../errors';
-
-const MIME: Record<ImageFormat, string> = { png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', bmp: 'image/bmp' };
+import { errorMessage } from '../../util/errorMessage';
 
 export interface ImagePart {
   type: 'image_url';
@@ -72,7 +72,7 @@ async function imagePart(path: string, maxTiles: number, recompress: boolean): P
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}).`);
+    throw new EngineError('bad-request', `The image ${basename(path)} cannot be read (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}).`);
   }
   const info = probeImage(bytes.subarray(0, 64 * 1024), basename(path));
   // Model-sized copies are stored uncompressed (llama.cpp re-reads them every turn); over the
@@ -83,7 +83,7 @@ async function imagePart(path: string, maxTiles: number, recompress: boolean): P
     if (smaller.length < bytes.length) bytes = smaller;
   }
   const tokens = imageTokenCount(referenceGrid(info.width, info.height, 1, maxTiles));
-  return { part: { type: 'image_url', image_url: { url: `data:${MIME[info.format]};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
+  return { part: { type: 'image_url', image_url: { url: `data:${IMAGE_FORMAT_INFO[info.format].mime};base64,${bytes.toString('base64')}`, max_dynamic_patch: maxTiles } }, tokens };
 }
 
 /**

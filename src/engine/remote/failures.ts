@@ -4,6 +4,7 @@
 import { Settings } from '../../config';
 import { EngineError } from '../errors';
 import type { Endpoint } from './endpoint';
+import { errorMessage } from '../../util/errorMessage';
 
 export const SET_API_KEY_COMMAND_TITLE = 'InternVL Lens: Set API Key';
 
@@ -201,7 +202,7 @@ export function describeFailure(err: unknown, ctx: FailureContext): EngineError 
   if (codes.includes('ECONNRESET') || codes.includes('UND_ERR_SOCKET') || /terminated|other side closed|socket hang up/i.test(text)) {
     return new EngineError('remote-failed', `The connection to ${where} was closed before the answer was complete (${lastPart(text) || codes.join(', ')}). The server may have restarted or run out of memory; try again.`);
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return new EngineError('remote-failed', `The request to ${where} failed: ${text || message}`);
 }
 

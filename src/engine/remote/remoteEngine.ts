@@ -12,6 +12,8 @@ import { readBoundedText, visionFromProps } from '../openai/serverInfo';
 import { keyInClearWarning, parseEndpoint, type Endpoint } from './endpoint';
 import { describeFailure, fetchKeepingErrorBodies, httpStatusOf, isRetryable, retryAfterMs, timeoutError, type FailureContext } from './failures';
 import { Settings } from '../../config';
+import { SerialQueue } from '../../util/serialQueue';
+import { sleep } from '../../util/sleep';
 
 export interface RemoteSettings {
   /** The server's URL as configured (`http://host:port/v1`). */
@@ -58,25 +60,11 @@ interface Connection {
 /** Errors after which the connection is forgotten and the status bar shows the error. */
 const CONNECTION_ERRORS = new Set<EngineErrorCode>(['remote-not-configured', 'remote-unreachable', 'remote-tls', 'remote-unauthorized', 'remote-model-not-found']);
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 export class RemoteEngine implements Engine {
   private readonly states = new EngineStateEvents();
   private connection: Connection | null = null;
-  /** Requests run one after another: this is the last one queued. */
-  private tail: Promise<unknown> = Promise.resolve();
-  private waiting = 0;
+  /** Requests run one after another. */
+  private readonly requests = new SerialQueue();
   /** Aborts every request in flight (unload, dispose). */
   private readonly inFlight = new Set<AbortController>();
   private readonly retry: RetryPolicy;
@@ -100,14 +88,8 @@ export class RemoteEngine implements Engine {
   }
 
   private serialised<T>(task: () => Promise<T>): Promise<T> {
-    this.waiting++;
-    if (this.states.current.kind === 'busy') this.setState({ ...this.states.current, queued: this.waiting });
-    const run = async () => {
-      this.waiting--;
-      return task();
-    };
-    const next = this.tail.then(run, run);
-    this.tail = next.catch(() => undefined);
+    const next = this.requests.run(task);
+    if (this.states.current.kind === 'busy') this.setState({ ...this.states.current, queued: this.requests.waiting });
     return next;
   }
 
@@ -223,7 +205,7 @@ export class RemoteEngine implements Engine {
         const maxTiles = this.options.settings().maxTiles;
         const prepared = await buildRequest(turns, connection.model, options, maxTiles, REMOTE_REQUEST);
         if (abort.signal.aborted) return { text: '', stats: stoppedStats(prepared.imageTokens) };
-        this.setState({ kind: 'busy', queued: this.waiting, ...connection.info });
+        this.setState({ kind: 'busy', queued: this.requests.waiting, ...connection.info });
         try {
           const outcome = await this.stream(connection, prepared.body, prepared.imageTokens, onToken, abort.signal);
           // Unloaded meanwhile: stay idle.

@@ -15,6 +15,7 @@ import { dirname, join, posix } from 'node:path';
 import { createBrotliDecompress, createGunzip } from 'node:zlib';
 import yauzl from 'yauzl';
 import { RuntimeError } from './errors';
+import { errorMessage } from '../../../util/errorMessage';
 
 export interface UnpackOptions {
   /** Most bytes of file content in all; default 4 GiB (a ROCm build is well over 1 GiB). */
@@ -347,7 +348,7 @@ async function unpackZip(file: string, writer: Writer): Promise<void> {
           zip.readEntry();
         })().catch((err: unknown) => {
           zip.close();
-          reject(err instanceof RuntimeError ? err : new RuntimeError('archive', `it could not be unpacked (${(err as Error).message})`));
+          reject(err instanceof RuntimeError ? err : new RuntimeError('archive', `it could not be unpacked (${errorMessage(err)})`));
         });
       });
       zip.readEntry();

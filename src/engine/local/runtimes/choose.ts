@@ -12,6 +12,7 @@ import { checkServer, type ServerCheck } from './check';
 import { RuntimeError } from './errors';
 import { installedRuntimes, type InstalledRuntime } from './install';
 import { LLAMA_RELEASE, type ReleasePin, serverExecutableName } from './release';
+import { errorMessage } from '../../../util/errorMessage';
 
 export type ServerSource = 'setting' | 'downloaded' | 'bundled' | 'path';
 
@@ -128,7 +129,7 @@ export async function chooseLlamaServer(options: ChooseOptions): Promise<ChosenS
         await check(r.executable);
         return { executable: r.executable, source: 'downloaded', env: {}, label: runtimeLabel(r), notice: null };
       } catch (err) {
-        notices.push(`The ${runtimeLabel(r)} does not run (${(err as Error).message}).`);
+        notices.push(`The ${runtimeLabel(r)} does not run (${errorMessage(err)}).`);
       }
     }
   }

@@ -10,6 +10,7 @@ import { checkServer, type ServerCheck } from './check';
 import { RuntimeError } from './errors';
 import { GITHUB, nightlyTag, publishedAssets, type PublishedAsset, type ReleaseSource } from './metadata';
 import { assetStem, LLAMA_RELEASE, type ReleasePin, type RuntimeAsset, serverExecutableName } from './release';
+import { errorMessage } from '../../../util/errorMessage';
 
 /** What is written beside an installed runtime: where it came from and what it said it is. */
 export interface RuntimeManifest {
@@ -135,7 +136,7 @@ export async function installRuntime(plan: RuntimePlan, options: InstallOptions 
     try {
       if (tryRun) check = await checkServer(executable);
     } catch (err) {
-      throw new RuntimeError('broken', `The ${plan.asset.label} runtime does not run on this machine (${(err as Error).message}). It needs ${plan.asset.needs}.`);
+      throw new RuntimeError('broken', `The ${plan.asset.label} runtime does not run on this machine (${errorMessage(err)}). It needs ${plan.asset.needs}.`);
     }
     if (requireDevice && check.devices.length === 0) {
       throw new RuntimeError('broken', `The ${plan.asset.label} runtime runs but sees no GPU here: it needs ${plan.asset.needs}.`);

@@ -11,6 +11,7 @@ import https from 'node:https';
 import { createHash } from 'node:crypto';
 import { RuntimeError } from './errors';
 import type { ReleasePin } from './release';
+import { errorMessage } from '../../../util/errorMessage';
 
 /** Where the release API and the downloads live; a test points both at a mirror on 127.0.0.1. */
 export interface ReleaseSource {
@@ -97,7 +98,7 @@ async function releaseAssets(pin: ReleasePin, tag: string, source: ReleaseSource
   try {
     answer = await getBounded(url, { maxBytes: MAX_METADATA_BYTES, timeoutMs: METADATA_TIMEOUT_MS, headers: { accept: 'application/vnd.github+json' }, signal });
   } catch (err) {
-    throw new RuntimeError('metadata', `Could not read ${where}: ${(err as Error).message}. Check the connection and try again.`);
+    throw new RuntimeError('metadata', `Could not read ${where}: ${errorMessage(err)}. Check the connection and try again.`);
   }
   if (answer.status === 404) throw new RuntimeError('not-published', `${where} was not found (HTTP 404).`);
   if (answer.status === 403 || answer.status === 429) {
@@ -127,7 +128,7 @@ export async function nightlyTag(pin: ReleasePin, source: ReleaseSource, signal?
   try {
     answer = await getBounded(downloadUrl(pin, source, pin.release, file.name), { maxBytes: 256, timeoutMs: METADATA_TIMEOUT_MS, signal });
   } catch (err) {
-    throw new RuntimeError('metadata', `Could not read llama.cpp ${pin.release}'s nightly-tag.txt: ${(err as Error).message}.`);
+    throw new RuntimeError('metadata', `Could not read llama.cpp ${pin.release}'s nightly-tag.txt: ${errorMessage(err)}.`);
   }
   if (answer.status !== 200) throw new RuntimeError('metadata', `llama.cpp ${pin.release}'s nightly-tag.txt: HTTP ${answer.status}.`);
   const published = sha256Of(file.digest);

@@ -24,8 +24,9 @@ export interface ReleasePin {
 
 export const LLAMA_RELEASE: ReleasePin = pin;
 
-/** The VSIX targets (scripts/runtime-packages.mjs TARGETS). */
-export type Target = 'linux-x64' | 'linux-arm64' | 'darwin-arm64' | 'darwin-x64' | 'win32-x64';
+/** The VSIX targets: scripts/runtime-packages.mjs says the same (test/unit/one-home.test.ts). */
+export const TARGETS = ['linux-x64', 'linux-arm64', 'darwin-arm64', 'darwin-x64', 'win32-x64'] as const;
+export type Target = (typeof TARGETS)[number];
 
 export type GpuVendor = 'nvidia' | 'amd' | 'intel' | 'apple';
 

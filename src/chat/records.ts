@@ -1,0 +1,35 @@
+// A conversation as data: what Conversation (conversation.ts) keeps in memory and the HistoryStore
+// (history.ts) writes to disk and reads back. Both import it; neither imports the other.
+import type { Region } from '../grounding';
+import type { UserError } from '../protocol/remedy';
+import type { Attachment } from './attachments';
+
+/** Where a turn is: waiting its turn, answering, or ended (done, stopped by the user, failed). */
+export type TurnStatus = 'queued' | 'streaming' | 'done' | 'stopped' | 'error';
+
+export interface TurnRecord {
+  id: string;
+  /** The question as the chat shows it. */
+  question: string;
+  /** What the model is asked, when a preset wrapped the question in a grounding prompt. */
+  prompt: string | null;
+  images: Attachment[];
+  /** The image the answer's regions refer to: the latest image shown to the model. */
+  target: Attachment | null;
+  answer: string;
+  status: TurnStatus;
+  regions: Region[];
+  /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
+  error: UserError | null;
+  stats: string | null;
+}
+
+/** A conversation: its turns and what the history lists it by. */
+export interface ConversationData {
+  id: string;
+  title: string;
+  created: number;
+  updated: number;
+  turns: TurnRecord[];
+}
+
