@@ -369,6 +369,8 @@ describe('chat webview', () => {
       // the webview sends the remedy itself back (no id to parse).
       const remedies = [{ kind: 'downloadModel' as const }, { kind: 'useExistingModel' as const }, { kind: 'openSetting' as const, setting: 'internvlLens.modelPath' }];
       await post(p, { type: 'turn', turn: turn({ id: 'last', status: 'error', error: { message: 'Model file missing', remedies } }) });
+      // The turn renders on the next frame: wait (5 s deadline) for its third button before reading them.
+      await p.locator('.turn[data-turn-id="last"] .error .action').nth(remedies.length - 1).waitFor({ timeout: 5000 });
       assert.deepEqual(await p.locator('.turn[data-turn-id="last"] .error .action').allTextContents(), ['Download Model…', 'Use Existing Model Files…', 'Open Settings']);
       await p.click('.turn[data-turn-id="last"] .error .action[data-remedy="openSetting"]');
       await p.click('.turn[data-turn-id="last"] .error .action[data-remedy="downloadModel"]');
