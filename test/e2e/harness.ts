@@ -373,6 +373,12 @@ async function focusWorkbench(page: Page): Promise<void> {
     const el = document.activeElement as HTMLElement | null;
     if (el?.tagName === 'IFRAME') el.blur();
   });
+  // An open context menu takes the keys (F1 would not reach the workbench): close it first.
+  const menu = page.locator('.context-view .monaco-menu');
+  if (await menu.isVisible()) {
+    await page.keyboard.press('Escape');
+    await menu.waitFor({ state: 'hidden', timeout: 3000 });
+  }
 }
 
 /** The command palette / quick pick widget. */
@@ -437,33 +443,52 @@ export const CONTEXT_MENU_ITEM = '.context-view .monaco-menu .action-item:not(.d
 /**
  * Right-clicks `fileName` in the Explorer and chooses `menuItemLabel` from the context menu.
  * Reveals the Explorer first (workbench.view.explorer) if the tree is not visible.
+ *
+ * VS Code hides the menu before it runs the chosen action, so a menu still open after the
+ * click means the click did not take (on a loaded machine it can land while the menu is being
+ * laid out again: a clean-clone CI run saw the menu stay open for 10 s). Then the menu is
+ * closed with Escape and the whole choice made again, until `timeoutMs` has passed.
  */
 export async function explorerContextMenu(
   page: Page,
   fileName: string,
   menuItemLabel: string,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const left = (atMost: number): number => Math.max(500, Math.min(atMost, deadline - Date.now()));
   const item = explorerItem(page, fileName);
   if (!(await item.isVisible())) {
     await runCommand(page, 'View: Show Explorer');
   }
-  await item.waitFor({ state: 'visible', timeout: timeoutMs });
-  // Right-click alone selects the row for the menu; a left click would also open the file.
-  await item.click({ button: 'right' });
+  await item.waitFor({ state: 'visible', timeout: left(timeoutMs) });
+  const menu = page.locator('.context-view .monaco-menu');
   const entry = page.locator(CONTEXT_MENU_ITEM).filter({ hasText: new RegExp(`^${escapeRegExp(menuItemLabel)}$`) });
-  try {
-    await entry.first().waitFor({ state: 'visible', timeout: timeoutMs });
-  } catch (err) {
-    const shown = await page.locator(CONTEXT_MENU_ITEM).allTextContents();
-    await page.keyboard.press('Escape');
-    throw new Error(`context menu of ${fileName} has no "${menuItemLabel}"; it shows: ${JSON.stringify(shown)}`, {
-      cause: err,
-    });
+  for (;;) {
+    // Right-click alone selects the row for the menu; a left click would also open the file.
+    await item.click({ button: 'right' });
+    try {
+      await entry.first().waitFor({ state: 'visible', timeout: left(timeoutMs) });
+    } catch (err) {
+      const shown = await page.locator(CONTEXT_MENU_ITEM).allTextContents();
+      await page.keyboard.press('Escape');
+      throw new Error(`context menu of ${fileName} has no "${menuItemLabel}"; it shows: ${JSON.stringify(shown)}`, {
+        cause: err,
+      });
+    }
+    await entry.first().hover();
+    await entry.first().click();
+    try {
+      await menu.waitFor({ state: 'hidden', timeout: left(3000) });
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (Date.now() >= deadline) {
+        throw new Error(`the context menu of ${fileName} stayed open after choosing "${menuItemLabel}"`, { cause: err });
+      }
+      await menu.waitFor({ state: 'hidden', timeout: left(3000) });
+    }
   }
-  await entry.first().hover();
-  await entry.first().click();
-  await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: timeoutMs });
 }
 
 // ---------------------------------------------------------------------------------------
