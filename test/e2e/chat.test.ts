@@ -54,7 +54,7 @@ describe('Chat panel in a real VS Code', () => {
 
     // The history lists it; the regenerate button is offered on the restored last turn.
     await frame.locator('.history-toggle').click();
-    assert.deepEqual(await frame.$$eval('.history-title', (es) => es.map((e) => e.textContent)), ['Describe this picture in detail.']);
+    assert.deepEqual(await frame.$$eval('.history-title', (es) => es.map((e) => e.textContent)), ['Describe this picture in detail. · pasted.png']);
     assert.equal(await turn.locator('.regenerate').count(), 1);
     await screenshot(page, 'chat-restored');
   });

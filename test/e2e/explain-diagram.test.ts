@@ -41,6 +41,7 @@ describe('Explain this diagram in a real VS Code', () => {
   const baseSettings = modelSettings(grounding);
   const lens = useLensWorkbench('explain-diagram', (workspace) => {
     writeFileSync(join(workspace, 'diagram.png'), diagramPng());
+    writeFileSync(join(workspace, 'flow.png'), diagramPng());
     writeFileSync(join(workspace, 'broken.png'), 'this is a text file with an image name\n');
     return { model: grounding };
   });
@@ -124,6 +125,26 @@ describe('Explain this diagram in a real VS Code', () => {
     await frame.locator('.turn').nth(1).and(frame.locator('[data-status="done"]')).waitFor({ timeout: 60_000 });
     assert.equal(await frame.locator('.turn').nth(1).locator('.answer').getAttribute('data-raw'), grounding.answer);
     assert.equal(await frame.locator('.turn').nth(1).locator('canvas.overlay').getAttribute('data-drawn'), String(GROUNDING_BOXES.length));
+  });
+
+  it('a new chat that asks the same about another image gets a title of its own in the history', async () => {
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
+    let frame = await chat();
+    await frame.locator('.empty').waitFor({ timeout: 10_000 });
+    await explorerContextMenu(lens.page, 'flow.png', 'Explain this diagram');
+    frame = await chat();
+    await frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 });
+    await frame.locator('.history-toggle').click();
+    const titles = () => frame.$$eval('.history-title', (es) => es.map((e) => e.textContent ?? ''));
+    await waitFor('both conversations in the history', async () => ((await titles()).length === 2 ? true : undefined), { timeoutMs: 10_000 });
+    const [newer, older] = await titles();
+    assert.match(newer!, /^Explain this diagram.* · flow\.png$/);
+    assert.match(older!, /^Explain this diagram.* · diagram\.png$/);
+    // Clear all is not the list's primary (blue) button.
+    const clear = await frame.locator('.history-clear').evaluate((b) => (b as HTMLElement & { secondary?: boolean }).secondary === true);
+    assert.ok(clear, 'Clear all is a secondary button');
+    await screenshot(lens.page, 'explain-diagram-history');
+    await frame.locator('.history-toggle').click();
   });
 
   it('shows the loaded model in the status bar, with a menu that unloads it', async () => {

@@ -92,6 +92,29 @@ describe('chat layout', () => {
     });
   }
 
+  it('at 300 px the history shows each title whole, the image name at its end included', async () => {
+    const p = await open(300);
+    try {
+      const title = (image: string) => `Explain this diagram: what it shows, its main parts and how they… · ${image}`;
+      await post(p, {
+        type: 'history',
+        current: 'c1',
+        conversations: [
+          { id: 'c1', title: title('flow.png'), updated: Date.now(), turns: 1 },
+          { id: 'c2', title: title('architecture.png'), updated: Date.now() - 60_000, turns: 1 },
+        ],
+      });
+      await p.click('.history-toggle');
+      const shown = await p.$$eval('.history-title', (es) =>
+        es.map((e) => ({ text: e.textContent, cut: e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1 })),
+      );
+      assert.equal(shown.length, 2);
+      for (const t of shown) assert.ok(!t.cut, `"${t.text}" is cut off at 300 px`);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('follows a streaming answer at the end; scrolled up it stays put and offers "Jump to latest"', async () => {
     const p = await open(300);
     try {
