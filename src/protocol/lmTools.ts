@@ -3,7 +3,6 @@
 // JSON Schemas the model fills, and the valibot schemas every input is checked against on arrival
 // (the model is untrusted: a bad input gets one sentence saying what to change). No vscode import.
 import * as v from 'valibot';
-import { PixelRect } from './rect';
 
 export const LM_TOOLS = { locate: 'lens_locate', ask: 'lens_ask', capture: 'lens_capture' } as const;
 export type LmToolName = (typeof LM_TOOLS)[keyof typeof LM_TOOLS];
@@ -164,12 +163,21 @@ export const AskInput = v.object({
 });
 export type AskInput = v.InferOutput<typeof AskInput>;
 
+/** A whole number of device pixels (the bounds PixelRect has: src/protocol/rect.ts). */
+const whole = (name: string, min: number) =>
+  v.pipe(v.number(`"${name}" must be a whole number.`), v.integer(`"${name}" must be a whole number.`), v.minValue(min, `"${name}" must be at least ${min}.`), v.maxValue(1_000_000, `"${name}" is at most 1000000.`));
+
 export const CaptureInput = v.pipe(
   v.object({
     source: v.optional(v.picklist(CAPTURE_SOURCES, `"source" must be one of ${CAPTURE_SOURCES.map((s) => `"${s}"`).join(', ')}.`), 'screen'),
     monitor: v.optional(v.pipe(v.number('"monitor" must be a monitor id (a whole number).'), v.integer('"monitor" must be a whole number.'), v.minValue(0, '"monitor" must be at least 0.'), v.maxValue(2 ** 32, '"monitor" is not a monitor id.'))),
     window: v.optional(text('window', MAX_WINDOW_CHARS, 'part of the window\'s title or app name')),
-    region: v.optional(v.strictObject(PixelRect.entries, '"region" must be { x, y, width, height }: whole device pixels, width and height at least 1.')),
+    region: v.optional(
+      v.strictObject(
+        { x: whole('region.x', 0), y: whole('region.y', 0), width: whole('region.width', 1), height: whole('region.height', 1) },
+        '"region" must be { x, y, width, height }: whole device pixels, nothing else.',
+      ),
+    ),
   }),
   v.check((i) => i.source === 'window' || i.window === undefined, '"window" is only for source "window".'),
   v.check((i) => i.source !== 'window' || i.window !== undefined, 'source "window" needs "window": part of the window\'s title or app name.'),
