@@ -55,7 +55,8 @@ export async function answerAboutImages(engine: Engine, images: readonly ImageTo
   };
 }
 
-function quote(s: string, max = 80): string {
+/** `s` on one line in quotes, cut to `max` characters: how a sentence for an agent quotes text. */
+export function quote(s: string, max = 80): string {
   const t = s.replace(/\s+/g, ' ').trim();
   return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
 }

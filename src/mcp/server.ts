@@ -22,7 +22,7 @@ import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
 import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
-import { summariseResult } from '../grounding/answer';
+import { quote, summariseResult } from '../grounding/answer';
 import { MCP_SERVER_NAME } from './serverName';
 import { argumentsProblem, TOOLS, type ToolName } from './tools';
 import { errorMessage } from '../util/errorMessage';
@@ -30,11 +30,6 @@ import { errorMessage } from '../util/errorMessage';
 
 /** A tool's arguments that do not fit its input schema: the message says which and why. */
 class BadArguments extends Error {}
-
-function quote(s: string, max = 80): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
-}
 
 /** Writes a capture where only this user can read it; returns its path. */
 async function saveCapture(bytes: Uint8Array, kind: string): Promise<string> {

@@ -20,7 +20,7 @@ import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
 import { writeFileAtomic } from '../files';
 import { presetPrompt, type PromptPreset } from '../grounding';
-import { answerAboutImages, summariseResult } from '../grounding/answer';
+import { answerAboutImages, quote, summariseResult } from '../grounding/answer';
 import { renderAnnotated } from '../images';
 import type { GroundingResult } from '../protocol/grounding';
 import { type CaptureInput, type CaptureToolResult, LM_TOOLS, type LmToolInput, type LmToolName, type LocateMode, parseToolInput, ToolInputError } from '../protocol/lmTools';
@@ -33,11 +33,6 @@ import { type ImageRoots, locateImageFile, parseImageRef } from './imageRefs';
 const PRESETS: Record<LocateMode, Extract<PromptPreset, 'locate' | 'pointTo' | 'findAll'>> = { box: 'locate', point: 'pointTo', all: 'findAll' };
 /** Captures remembered by path (their scale factor is not in the PNG). */
 const REMEMBERED_CAPTURES = 16;
-
-function quote(s: string, max = 60): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
-}
 
 function fileName(path: string): string {
   return path.split(/[\\/]/).pop() || path;
