@@ -21,7 +21,7 @@ import type { LensContext } from '../context';
 import { writeFileAtomic } from '../files';
 import { presetPrompt, type PromptPreset } from '../grounding';
 import { answerAboutImages, quote, summariseResult } from '../grounding/answer';
-import { renderAnnotated } from '../images';
+import { modelCopyReady, renderAnnotated } from '../images';
 import type { GroundingResult } from '../protocol/grounding';
 import { type CaptureInput, type CaptureToolResult, LM_TOOLS, type LmToolInput, type LmToolName, type LocateMode, parseToolInput, ToolInputError } from '../protocol/lmTools';
 import { userErrorSentence } from '../protocol/remedy';
@@ -138,6 +138,8 @@ export class LensTools {
   private async answer(refs: readonly string[], prompt: string, token: vscode.CancellationToken): Promise<GroundingResult> {
     const images: { attachment: Attachment; path?: string }[] = [];
     for (const ref of refs) images.push(await this.image(ref));
+    // The chat's latest image may be a screen grab whose copies are still being written (AttachmentStore.addGrab).
+    await Promise.all(images.flatMap((i) => [modelCopyReady(i.attachment.model.modelPath), modelCopyReady(i.attachment.path)]));
     const { result, regions, stats } = await answerAboutImages(
       this.ctx.engine,
       images.map((i) => ({ modelPath: i.attachment.model.modelPath, transform: i.attachment.model.transform, ...(i.path !== undefined ? { path: i.path } : {}) })),
