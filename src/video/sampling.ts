@@ -81,3 +81,9 @@ export function frameBudget(frames: number, question: string, maxTokens: number,
 export function frameCountProblem(n: number): string | null {
   return Number.isInteger(n) && n >= 1 && n <= MAX_FRAME_COUNT ? null : `the number of frames must be a whole number from 1 to ${MAX_FRAME_COUNT}, got ${n}`;
 }
+
+/** Why a clip is refused before anything is sent: the numbers, and how many frames would fit. */
+export function budgetRefusal(name: string, b: FrameBudget, fewerFrames: (n: number) => string): string {
+  const room = `${b.frames} frames of ${name} need about ${b.needed.toLocaleString('en-US')} tokens (${b.frameTokens.toLocaleString('en-US')} for the frames at ${frameTokens(1)} each, the rest for the question and the answer); the context holds ${b.contextSize.toLocaleString('en-US')}.`;
+  return b.mostFrames > 0 ? `${room} ${fewerFrames(b.mostFrames)}` : `${room} Not one frame fits beside the answer: raise the context size or lower the answer's most tokens.`;
+}
