@@ -8,7 +8,7 @@
 // stdout carries only the protocol; every log line goes to stderr.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -20,7 +20,8 @@ import { captureWindow, findWindow, listWindows, type WindowInfo } from '../capt
 import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
-import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { analyseClip, isClipPath } from '../cli/analyseClip';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { quote, summariseResult } from '../grounding/answer';
 import { MCP_SERVER_NAME } from './serverName';
@@ -82,7 +83,7 @@ export class LensMcpServer {
 
   constructor(
     private readonly engine: Engine,
-    private readonly defaults: { maxTiles: number; maxTokens: number },
+    private readonly defaults: { maxTiles: number; maxTokens: number; contextSize: number | null },
     private readonly log: CliLog,
   ) {
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
@@ -117,6 +118,8 @@ export class LensMcpServer {
       case 'locate':
         return this.analyse('ground', args.image as string, args.target as string, args, ctx);
       case 'ask_image':
+        if (await isClipPath(args.image as string)) return this.analyseClip(args.image as string, args.question as string, args, ctx);
+        if (args.frames !== undefined || args.start !== undefined || args.end !== undefined) throw new BadArguments('"frames", "start" and "end" are for a video or an animated image; this image is a still one.');
         return this.analyse('ask', args.image as string, args.question as string, args, ctx);
       case 'capture_screen':
         return this.capture(args);
@@ -180,6 +183,34 @@ export class LensMcpServer {
     }
   }
 
+  private async analyseClip(path: string, question: string, args: Record<string, unknown>, ctx: CallContext): Promise<CallToolResult> {
+    const loading = this.engine.onDidChangeState((s) => {
+      if (s.kind === 'loading') ctx.progress('Loading the model');
+    });
+    try {
+      const result = await analyseClip(this.engine, {
+        path,
+        text: question,
+        frames: args.frames as number | undefined,
+        start: (args.start as number | undefined) ?? null,
+        end: (args.end as number | undefined) ?? null,
+        maxTokens: (args.maxTokens as number | undefined) ?? this.defaults.maxTokens,
+        contextSize: this.defaults.contextSize,
+        ffmpegPath: process.env.INTERNVL_LENS_FFMPEG ?? '',
+        signal: ctx.signal,
+        onStage: (stage) => ctx.progress(stage === 'reading' ? 'Reading the frames' : stage === 'asking' ? 'Asking the model' : 'Answering'),
+        fewerFrames: (n) => `Ask again with "frames": ${n}.`,
+      });
+      if (result.stats.interrupted && ctx.signal.aborted) return errorResult('The request was cancelled.');
+      const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
+      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
+      const text = `Answered about ${basename(path)} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+      return { content: [{ type: 'text', text }], structuredContent: result as unknown as Record<string, unknown> };
+    } finally {
+      loading.dispose();
+    }
+  }
+
   private async captureWindow(args: Record<string, unknown>): Promise<CallToolResult> {
     const windows = await listWindows();
     const describe = (w: WindowInfo) => `${w.id} ${quote(w.title || w.appName)}${w.appName && w.title ? ` (${w.appName})` : ''} ${w.width}×${w.height}`;
@@ -220,8 +251,8 @@ export async function runMcpServer(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) throw new UsageError('');
   if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, only flags (got ${positionals.join(' ')})`);
-  const { engine, maxTiles, maxTokens, log } = engineFromFlags(values);
-  const lens = new LensMcpServer(engine, { maxTiles, maxTokens }, log);
+  const { engine, maxTiles, maxTokens, contextSize, log } = engineFromFlags(values);
+  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, contextSize }, log);
   const transport = new StdioServerTransport();
   let closing: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {
