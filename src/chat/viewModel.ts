@@ -2,7 +2,7 @@
 // composer's images and the history list → the view shapes of src/protocol/webview.ts. Pure: it
 // reads the domain objects and never changes them (which image goes inline is the caller's
 // choice, passed in). No vscode import: the webview URI of a file is passed in too.
-import type { Region } from '../grounding';
+import type { Quad, Region } from '../grounding';
 import { pixelCoordinates } from '../images';
 import { isContinuation } from '../protocol/remedy';
 import type { ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
@@ -38,7 +38,9 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
 
 export function regionView(target: Attachment, r: Region): RegionView {
   const pixels = pixelCoordinates(target.model.transform, r);
-  return r.kind === 'box' ? { ...r, pixels: pixels as [number, number, number, number] } : { ...r, pixels: pixels as [number, number] };
+  if (r.kind === 'box') return { ...r, pixels: pixels as [number, number, number, number] };
+  if (r.kind === 'quad') return { ...r, pixels: pixels as Quad };
+  return { ...r, pixels: pixels as [number, number] };
 }
 
 export function turnView(t: TurnRecord, to: ViewTarget): TurnView {

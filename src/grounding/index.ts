@@ -1,5 +1,5 @@
-export type { Region } from './region';
-export { INTERNVL_BOX_SCALE } from './region';
+export type { Region, Quad } from './region';
+export { INTERNVL_BOX_SCALE, quadArea2, quadBounds } from './region';
 export { parseAnswer, parseRegions, RegionStream, type AnswerSegment, type GroundingDebug } from './parse';
 export { serialiseRegions, representableLabel } from './serialise';
 export { GROUNDING_SPECIAL_TOKENS } from './tokens';

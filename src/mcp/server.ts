@@ -39,7 +39,7 @@ function quote(s: string, max = 80): string {
 export function summarise(result: ImageAnswer, target: string | null): string {
   const where = `${basename(result.image.path)} (${result.image.width}×${result.image.height} px)`;
   const places = result.regions
-    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
     .join('; ');
   const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
   if (target !== null) {

@@ -3,7 +3,8 @@
 // `schema` field, and a JSON Schema beside it (schemas/grounding-result.v1.json, checked against
 // this file by test/unit/grounding-schema.test.ts). Coordinates:
 //   box / point   original pixels of the upright image (EXIF applied), integers, origin top left;
-//                 a box is [x1, y1, x2, y2] with x2 ≥ x1, y2 ≥ y1 (edges, not inclusive pixels)
+//                 a box is [x1, y1, x2, y2] with x2 ≥ x1, y2 ≥ y1 (edges, not inclusive pixels);
+//                 a quad is four corners [x1, y1, x2, y2, x3, y3, x4, y4] (a closed polygon)
 //   normalized    the same place as the model wrote it, 0..1 of the image the model was shown
 //                 (after any crop the user asked for)
 //   divide by image.devicePixelRatio for screen points of a HiDPI capture (CSS pixels).
@@ -27,6 +28,14 @@ export const PublicRegion = v.variant('kind', [
     label: Label,
     point: v.strictTuple([Pixel, Pixel]),
     normalized: v.strictTuple([Unit, Unit]),
+  }),
+  // Added within v1 (additive: a result without quads reads as before; a reader that meets a
+  // kind it does not know should skip that region). Four corners x1, y1 … x4, y4 in the model's order.
+  v.object({
+    kind: v.literal('quad'),
+    label: Label,
+    quad: v.strictTuple([Pixel, Pixel, Pixel, Pixel, Pixel, Pixel, Pixel, Pixel]),
+    normalized: v.strictTuple([Unit, Unit, Unit, Unit, Unit, Unit, Unit, Unit]),
   }),
 ]);
 export type PublicRegion = v.InferOutput<typeof PublicRegion>;

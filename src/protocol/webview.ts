@@ -17,6 +17,7 @@ export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 export const RegionView = v.variant('kind', [
   v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num]) }),
   v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]), pixels: v.tuple([Num, Num]) }),
+  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]) }),
 ]);
 export type RegionView = v.InferOutput<typeof RegionView>;
 

@@ -29,8 +29,28 @@ const LABEL_FONT = '11px sans-serif';
 const LABEL_HEIGHT = 14;
 
 export function regionText(r: RegionView): string {
+  if (r.kind === 'quad') return `quad ${[0, 2, 4, 6].map((k) => `(${r.pixels[k]}, ${r.pixels[k + 1]})`).join(' ')} px`;
   return r.kind === 'box' ? `[${r.pixels.join(', ')}] px` : `(${r.pixels.join(', ')}) px`;
 }
+
+/** Whether (x, y) lies inside the polygon of `xs`/`ys` (even-odd rule; edges count as inside for hit tests). */
+function insidePolygon(xs: readonly number[], ys: readonly number[], x: number, y: number): boolean {
+  let inside = false;
+  for (let i = 0, j = xs.length - 1; i < xs.length; j = i++) {
+    const [xi, yi, xj, yj] = [xs[i]!, ys[i]!, xs[j]!, ys[j]!];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** Twice a polygon's area (its absolute value): hit tests prefer the smallest region. */
+function polygonArea(xs: readonly number[], ys: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0, j = xs.length - 1; i < xs.length; j = i++) sum += xs[j]! * ys[i]! - xs[i]! * ys[j]!;
+  return Math.abs(sum) / 2;
+}
+
+const regionKindName = (r: RegionView) => (r.kind === 'box' ? 'box' : r.kind === 'quad' ? 'quad' : 'point');
 
 const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
 
@@ -260,6 +280,19 @@ export class Stage {
           ctx.fillRect(x, y, w, h);
           ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
         }
+      } else if (r.kind === 'quad') {
+        // A closed polygon through the four corners, in the model's order.
+        const q = r.quad;
+        ctx.beginPath();
+        ctx.moveTo(X(q[0]), Y(q[1]));
+        for (let k = 2; k < 8; k += 2) ctx.lineTo(X(q[k]!), Y(q[k + 1]!));
+        ctx.closePath();
+        ctx.lineJoin = 'round';
+        ctx.stroke();
+        if (hot) {
+          ctx.fillStyle = `${colour}4d`;
+          ctx.fill();
+        }
       } else {
         const x = X(r.point[0]);
         const y = Y(r.point[1]);
@@ -278,7 +311,12 @@ export class Stage {
     ctx.textBaseline = 'middle';
     for (const i of labels) {
       const r = this.regions[i]!;
-      const [x, y] = r.kind === 'box' ? [X(r.box[0]), Y(r.box[1]) - LABEL_HEIGHT] : [X(r.point[0]) + 6, Y(r.point[1]) - 4 - LABEL_HEIGHT];
+      const [x, y] =
+        r.kind === 'box'
+          ? [X(r.box[0]), Y(r.box[1]) - LABEL_HEIGHT]
+          : r.kind === 'quad'
+            ? [X(Math.min(r.quad[0], r.quad[2], r.quad[4], r.quad[6])), Y(Math.min(r.quad[1], r.quad[3], r.quad[5], r.quad[7])) - LABEL_HEIGHT]
+            : [X(r.point[0]) + 6, Y(r.point[1]) - 4 - LABEL_HEIGHT];
       const w = ctx.measureText(r.label!).width + 8;
       ctx.fillStyle = this.colours[i]!;
       ctx.fillRect(x, y, w, LABEL_HEIGHT);
@@ -299,6 +337,10 @@ export class Stage {
       if (r.kind === 'box') {
         const [x1, y1, x2, y2] = [X(r.box[0]), Y(r.box[1]), X(r.box[2]), Y(r.box[3])];
         if (x >= x1 && x <= x2 && y >= y1 && y <= y2) hits.push({ i, area: (x2 - x1) * (y2 - y1) });
+      } else if (r.kind === 'quad') {
+        const xs = [0, 2, 4, 6].map((k) => X(r.quad[k]!));
+        const ys = [1, 3, 5, 7].map((k) => Y(r.quad[k]!));
+        if (insidePolygon(xs, ys, x, y)) hits.push({ i, area: polygonArea(xs, ys) });
       } else if (Math.abs(X(r.point[0]) - x) <= CROSSHAIR && Math.abs(Y(r.point[1]) - y) <= CROSSHAIR) {
         hits.push({ i, area: 0 });
       }
@@ -423,9 +465,9 @@ export class Stage {
       item.tabIndex = 0;
       item.title = 'Click to copy the pixel coordinates';
       item.classList.toggle('hot', this.hot.has(i));
-      const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
+      const swatch = el('span', r.kind === 'point' ? 'swatch point' : 'swatch');
       swatch.style.setProperty('--region-colour', this.colours[i]!);
-      item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
+      item.append(swatch, el('span', 'region-name', r.label ?? regionKindName(r)), el('span', 'region-coords', regionText(r)));
       frag.append(item);
     }
     list.append(frag);
