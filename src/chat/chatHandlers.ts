@@ -2,6 +2,7 @@
 // conversation, the composer and the history store do the work; this relays and reports.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { exportRegions } from '../commands/grounding';
 import { runRemedy, showError } from '../commands/showError';
 import { presetPrompt } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
@@ -48,6 +49,11 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
       vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
     },
     exportAnnotated: (msg) => vscode.commands.executeCommand(COMMANDS.exportAnnotated, msg.turnId),
+    exportRegions: async (msg) => {
+      const turn = conversation.turns.find((t) => t.id === msg.turnId);
+      if (!turn) return s.log(`exportRegions: no turn ${msg.turnId}`);
+      await exportRegions(turn, msg.format, { log: s.log });
+    },
     stop: () => conversation.stop(),
     regenerate: (msg) => conversation.redo(msg.turnId),
     editResend: (msg) => conversation.redo(msg.turnId, msg.text),

@@ -3,10 +3,12 @@
 import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
+import type { TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
-import { modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
+import { modelCopyReady, renderAnnotated, toGroundingResult } from '../images';
+import type { GroundingResult } from '../protocol/grounding';
 import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
 import { showError } from './showError';
@@ -60,18 +62,8 @@ export function exportAnnotated(ctx: LensContext) {
       return undefined;
     }
     const target = turn.target;
-    let uri = options?.uri instanceof vscode.Uri ? options.uri : undefined;
-    if (!uri) {
-      const base = target.name.replace(/\.[^.]+$/, '') || 'image';
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      uri = await vscode.window.showSaveDialog({
-        title: 'Export annotated image',
-        saveLabel: 'Export',
-        filters: { 'PNG image': ['png'] },
-        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${base}-annotated.png`) } : {}),
-      });
-      if (!uri) return undefined;
-    }
+    const uri = options?.uri instanceof vscode.Uri ? options.uri : await chooseSaveUri('Export annotated image', `${baseName(target.name)}-annotated.png`, { 'PNG image': ['png'] });
+    if (!uri) return undefined;
     // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
     await modelCopyReady(target.path);
     const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
@@ -80,6 +72,62 @@ export function exportAnnotated(ctx: LensContext) {
     void confirmExport(uri, turn.regions.length);
     return uri;
   };
+}
+
+/** A file name's stem: `screen.png` → `screen`. */
+function baseName(name: string): string {
+  return name.replace(/\.[^.]+$/, '') || 'image';
+}
+
+/** The save dialog every export opens: in the first workspace folder, named `fileName`. */
+async function chooseSaveUri(title: string, fileName: string, filters: Record<string, string[]>): Promise<vscode.Uri | undefined> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return vscode.window.showSaveDialog({ title, saveLabel: 'Export', filters, ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, fileName) } : {}) });
+}
+
+/** pyautogui's coordinates depend on the OS the snippet runs on: this one's (see src/grounding/exports.ts). */
+function pyautoguiPlatform(): PyautoguiPlatform {
+  return process.platform === 'darwin' ? 'darwin' : process.platform === 'win32' ? 'win32' : 'linux';
+}
+
+const EXPORT_FILES = {
+  json: { title: 'Export regions as JSON', ext: 'json', filter: 'JSON (InternVL Lens grounding result)' },
+  csv: { title: 'Export regions as CSV', ext: 'csv', filter: 'CSV' },
+  markdown: { title: 'Export regions as Markdown (with the annotated PNG beside it)', ext: 'md', filter: 'Markdown' },
+} as const;
+
+/**
+ * The region list's exports: JSON, CSV and Markdown are written to a file the user picks (Markdown
+ * with the annotated PNG beside it); the click snippets go to the clipboard. Returns where the
+ * file went (undefined for the clipboard or a cancelled dialog).
+ */
+export async function exportRegions(turn: TurnRecord, format: RegionExportFormat, options: { uri?: vscode.Uri; log: (m: string) => void }): Promise<vscode.Uri | undefined> {
+  if (!turn.target || turn.regions.length === 0) {
+    options.log(`exportRegions: turn ${turn.id} has no regions`);
+    return undefined;
+  }
+  const target = turn.target;
+  const result = toGroundingResult(target.model.transform, turn.answer, turn.regions, target.path);
+  if (format === 'playwright' || format === 'pyautogui') {
+    const text = format === 'playwright' ? playwrightClicks(result) : pyautoguiClicks(result, pyautoguiPlatform());
+    await vscode.env.clipboard.writeText(text);
+    vscode.window.setStatusBarMessage(`InternVL Lens: copied ${turn.regions.length} ${format === 'playwright' ? 'Playwright' : 'pyautogui'} click${turn.regions.length === 1 ? '' : 's'}`, 3000);
+    return undefined;
+  }
+  const file = EXPORT_FILES[format];
+  const uri = options.uri ?? (await chooseSaveUri(file.title, `${baseName(target.name)}-regions.${file.ext}`, { [file.filter]: [file.ext] }));
+  if (!uri) return undefined;
+  let text: string;
+  if (format === 'markdown') {
+    const png = vscode.Uri.joinPath(uri, '..', `${baseName(uri.path.split('/').pop() ?? 'regions')}.png`);
+    await modelCopyReady(target.path);
+    await vscode.workspace.fs.writeFile(png, await renderAnnotated(target.path, target.model.transform, turn.regions));
+    text = regionsMarkdown(result, target.name, png.path.split('/').pop()!);
+  } else text = format === 'json' ? regionsJson(result) : regionsCsv(result);
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
+  options.log(`exported ${turn.regions.length} region(s) over ${target.name} as ${format} to ${uri.fsPath}`);
+  void confirmExport(uri, turn.regions.length);
+  return uri;
 }
 
 /** Says where the export went, with the two things one does next. Not awaited: the command returns at once. */
@@ -124,13 +172,7 @@ export function ground(ctx: LensContext) {
       () => undefined,
     );
     const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
-    const transform = attachment.model.transform;
-    return {
-      schema: GROUNDING_SCHEMA,
-      image: { ...(uri?.scheme === 'file' ? { path: uri.fsPath } : {}), width: attachment.width, height: attachment.height, devicePixelRatio: transform.devicePixelRatio },
-      answer: outcome.text,
-      regions: regions.map((r) => toPublicRegion(transform, r)),
-    };
+    return toGroundingResult(attachment.model.transform, outcome.text, regions, uri?.scheme === 'file' ? uri.fsPath : undefined);
   };
 }
 

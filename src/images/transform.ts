@@ -7,7 +7,7 @@
 //   model      pixels of the resized image the engine got
 //   logical    upright / devicePixelRatio (screen points of a HiDPI capture)
 import type { Quad, Region } from '../grounding';
-import type { PublicRegion } from '../protocol/grounding';
+import { GROUNDING_SCHEMA, type GroundingResult, type PublicRegion } from '../protocol/grounding';
 import type { PixelRect } from '../protocol/rect';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
@@ -171,4 +171,15 @@ export function toPublicRegion(t: ImageTransform, region: Region): PublicRegion 
     return { kind: 'quad', label: region.label, quad: quad as Quad, normalized: region.quad.map(unit) as Quad };
   }
   throw new Error('region kinds differ');
+}
+
+/** The public grounding result for an answer about one image: its regions in original pixels. */
+export function toGroundingResult(t: ImageTransform, answer: string, regions: readonly Region[], path?: string): GroundingResult {
+  const { width, height } = uprightSize(t.stored, t.orientation);
+  return {
+    schema: GROUNDING_SCHEMA,
+    image: { ...(path !== undefined ? { path } : {}), width, height, devicePixelRatio: t.devicePixelRatio },
+    answer,
+    regions: regions.map((r) => toPublicRegion(t, r)),
+  };
 }

@@ -1,6 +1,7 @@
 // Messages between the extension host and the chat webview. The webview is untrusted: the host
 // validates everything it receives; the webview validates what it renders.
 import * as v from 'valibot';
+import { REGION_EXPORT_FORMATS } from '../grounding/exports';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
 import { PixelRect } from './rect';
@@ -124,6 +125,8 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('copyRegion'), turnId: v.pipe(v.string(), v.maxLength(100)), index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
   /** Save the turn's image with its regions drawn, at original resolution. */
   v.object({ type: v.literal('exportAnnotated'), turnId: v.pipe(v.string(), v.maxLength(100)) }),
+  /** Export the turn's regions: JSON, CSV, Markdown to a file the host asks for; click snippets to the clipboard. */
+  v.object({ type: v.literal('exportRegions'), turnId: Id, format: v.picklist(REGION_EXPORT_FORMATS) }),
   v.object({ type: v.literal('stop') }),
   v.object({ type: v.literal('newChat') }),
   /** A turn error's button: the remedy as the host offered it (validated again here). */

@@ -314,6 +314,21 @@ describe('chat webview overlay', () => {
     }
   });
 
+  it('the region list exports: each button asks the host for its format', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      await openTurn(page, { width: 1000, height: 800 }, regions, 'ok');
+      assert.deepEqual(await page.$$eval('.region-exports button', (es) => es.map((e) => e.textContent)), ['JSON', 'CSV', 'Markdown', 'Copy as Playwright click', 'Copy as pyautogui']);
+      for (const format of ['json', 'csv', 'markdown', 'playwright', 'pyautogui']) await page.click(`.region-exports button[data-format="${format}"]`);
+      assert.deepEqual(
+        await sent(page),
+        ['json', 'csv', 'markdown', 'playwright', 'pyautogui'].map((format) => ({ type: 'exportRegions', turnId: 't1', format })),
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
   it('a preset sends the target with the preset id; the host writes the prompt', async () => {
     const page = await browser.newPage();
     try {

@@ -4,6 +4,7 @@
 // well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
 import { labelColour } from '../../src/grounding/colour';
+import type { RegionExportFormat } from '../../src/grounding/exports';
 import type { ImageView, RegionView } from '../../src/protocol/webview';
 import { el, iconButton, withClass } from '../shared/dom';
 import type { ViewerState } from './state';
@@ -14,6 +15,8 @@ export interface StageHost {
   /** Copy region `index`'s pixel coordinates (the host writes the clipboard). */
   copy(index: number): void;
   exportAnnotated(): void;
+  /** Export the regions (the host writes the file or the clipboard). */
+  exportRegions(format: RegionExportFormat): void;
   /** The pointer is over these regions now (empty: over none). */
   hover(indexes: number[]): void;
 }
@@ -53,6 +56,15 @@ function polygonArea(xs: readonly number[], ys: readonly number[]): number {
 const regionKindName = (r: RegionView) => (r.kind === 'box' ? 'box' : r.kind === 'quad' ? 'quad' : 'point');
 
 const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
+
+/** The region list's exports: its button text and what it does. */
+const REGION_EXPORTS: [RegionExportFormat, string, string][] = [
+  ['json', 'JSON', 'Save the regions as JSON in the public grounding schema'],
+  ['csv', 'CSV', 'Save the regions as CSV (original pixels and click points)'],
+  ['markdown', 'Markdown', 'Save a Markdown report for an issue: the annotated PNG and the list'],
+  ['playwright', 'Copy as Playwright click', 'Copy await page.mouse.click(x, y) per region, in CSS pixels (device pixels / the capture\'s scale)'],
+  ['pyautogui', 'Copy as pyautogui', 'Copy pyautogui.click(x, y) per region (physical pixels; points on macOS)'],
+];
 
 /**
  * Image elements of stages just disposed, by image id (a content hash: same id, same pixels): a
@@ -413,7 +425,18 @@ export class Stage {
     const box = el('details', 'regions');
     const list = el('ol', 'region-list');
     list.setAttribute('aria-label', 'Regions');
-    box.append(el('summary', undefined, regionCount(this.regions.length)), list);
+    const exports = el('div', 'region-exports');
+    exports.setAttribute('role', 'toolbar');
+    exports.setAttribute('aria-label', 'Export the regions');
+    for (const [format, text, title] of REGION_EXPORTS) {
+      const b = el('button', 'link-button', text);
+      b.type = 'button';
+      b.title = title;
+      b.dataset.format = format;
+      b.addEventListener('click', () => this.host.exportRegions(format));
+      exports.append(b);
+    }
+    box.append(el('summary', undefined, regionCount(this.regions.length)), exports, list);
     if (this.regions.length <= MANY_REGIONS) {
       box.open = true;
       this.fillList(list, 0);

@@ -1,5 +1,6 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
+import type { RegionExportFormat } from '../../src/grounding/exports';
 import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
@@ -79,6 +80,7 @@ export class TurnList {
     const stageHost = {
       copy: (index: number) => send({ type: 'copyRegion', turnId: t.id, index }),
       exportAnnotated: () => send({ type: 'exportAnnotated', turnId: t.id }),
+      exportRegions: (format: RegionExportFormat) => send({ type: 'exportRegions', turnId: t.id, format }),
       hover: (indexes: number[]) => this.lightRegions(card, t.id, indexes),
     };
 
