@@ -24,6 +24,7 @@ export const Settings = {
   modelsDirectory: `${SECTION}.modelsDirectory`,
   historyRetentionDays: `${SECTION}.historyRetentionDays`,
   llamaServerPath: `${SECTION}.llamaServerPath`,
+  groundingRefine: `${SECTION}.grounding.refine`,
 } as const;
 
 /**
@@ -47,6 +48,7 @@ export const DEFAULTS = {
   modelsDirectory: '',
   historyRetentionDays: 90,
   llamaServerPath: '',
+  'grounding.refine': 'auto',
 } as const;
 
 /** A setting's name under SECTION (`remote.endpoint`), as package.json and getConfiguration(SECTION) name it. */
@@ -60,6 +62,18 @@ export const REMOTE_API_KEY_SECRET = `${SECTION}.remote.apiKey`;
 /** The environment variable the CLI reads the remote server's API key from. */
 export const REMOTE_API_KEY_ENV = 'INTERNVL_LENS_API_KEY';
 export const DEFAULT_REMOTE_TIMEOUT_SECONDS = DEFAULTS['remote.requestTimeoutSeconds'];
+
+/**
+ * Zoom-in refine after a locate pass (src/images/refine.ts): `auto` when the tile grid shrinks the
+ * image by more than REFINE_AUTO_SHRINK, `always`, or `off`.
+ */
+export const REFINE_MODES = ['auto', 'always', 'off'] as const;
+export type RefineMode = (typeof REFINE_MODES)[number];
+
+/** A refine mode as a setting, option or flag gives it; anything else is the default. */
+export function refineModeOf(value: unknown): RefineMode {
+  return REFINE_MODES.includes(value as RefineMode) ? (value as RefineMode) : DEFAULTS['grounding.refine'];
+}
 
 export interface LensConfig {
   modelPath: string;
@@ -86,6 +100,8 @@ export interface LensConfig {
   historyRetentionDays: number;
   /** internvlLens.llamaServerPath: one's own llama-server; '' uses the chosen runtime. */
   llamaServerPath: string;
+  /** internvlLens.grounding.refine: a second, zoomed-in pass after locating. */
+  refine: RefineMode;
 }
 
 function expandHome(p: string): string {
@@ -117,6 +133,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     modelsDirectory: expandHome(get('modelsDirectory')),
     historyRetentionDays: get('historyRetentionDays'),
     llamaServerPath: expandHome(get('llamaServerPath')),
+    refine: refineModeOf(get('grounding.refine')),
   };
 }
 

@@ -9,6 +9,7 @@
 //                 (after any crop the user asked for)
 //   divide by image.devicePixelRatio for screen points of a HiDPI capture (CSS pixels).
 import * as v from 'valibot';
+import { PixelRect } from './rect';
 
 export const GROUNDING_SCHEMA = 'internvl-lens/grounding/v1' as const;
 
@@ -51,11 +52,35 @@ export const GroundingImage = v.object({
 });
 export type GroundingImage = v.InferOutput<typeof GroundingImage>;
 
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/**
+ * Added within v1 (optional, additive): a zoom-in refine ran after the first pass. `regions` are
+ * then the refined ones where a second look found one; this keeps what the first pass said.
+ */
+export const GroundingRefinement = v.object({
+  /** The first pass's regions, one per entry of `regions`, in the same order. */
+  coarse: v.array(PublicRegion),
+  /** Per region: whether it is the refined one (false: the first pass's, kept). */
+  refined: v.array(v.boolean()),
+  /** Per region: the window the second pass saw, in original pixels; null where none was needed. */
+  windows: v.array(v.nullable(PixelRect)),
+  /** The second passes' answers, in order. */
+  answers: v.array(v.string()),
+  passes: Count,
+  /** What the second passes cost: prompt tokens (images included), image tokens, wall time. */
+  promptTokens: Count,
+  imageTokens: Count,
+  milliseconds: Count,
+});
+export type GroundingRefinement = v.InferOutput<typeof GroundingRefinement>;
+
 export const GroundingResult = v.object({
   schema: v.literal(GROUNDING_SCHEMA),
   image: GroundingImage,
   /** The model's answer as written (tags included). */
   answer: v.string(),
   regions: v.array(PublicRegion),
+  refinement: v.optional(GroundingRefinement),
 });
 export type GroundingResult = v.InferOutput<typeof GroundingResult>;
