@@ -7,7 +7,9 @@ import type { TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
 import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
+import { refineModeOf, type RefineMode } from '../config';
 import { modelCopyReady, renderAnnotated, toGroundingResult } from '../images';
+import { describeRefinement, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
 import type { GroundingResult } from '../protocol/grounding';
 import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
@@ -151,6 +153,8 @@ export interface GroundArgs {
   /** "locate" (default, boxes), "pointTo" (a click point) or "findAll" (every instance). */
   preset?: Extract<PromptPreset, 'locate' | 'pointTo' | 'findAll'>;
   maxTiles?: number;
+  /** Zoom-in refine after locating: 'auto' | 'always' | 'off'; default the internvlLens.grounding.refine setting. */
+  refine?: RefineMode;
 }
 
 /**
@@ -172,7 +176,24 @@ export function ground(ctx: LensContext) {
       () => undefined,
     );
     const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
-    return toGroundingResult(attachment.model.transform, outcome.text, regions, uri?.scheme === 'file' ? uri.fsPath : undefined);
+    const transform = attachment.model.transform;
+    const mode = args.refine === undefined ? ctx.config.refine : refineModeOf(args.refine);
+    let refinement: RefineOutcome | null = null;
+    if (regions.length > 0 && shouldRefine(mode, transform)) {
+      refinement = await refineRegions({
+        engine: ctx.engine,
+        imagePath: attachment.path,
+        transform,
+        regions,
+        prompt: presetPrompt(preset, args.target).prompt,
+        maxTiles: args.maxTiles ?? ctx.config.maxTiles,
+        maxTokens: ctx.config.maxTokens,
+        outDir: ctx.attachments.modelDir,
+        key: attachment.id,
+      });
+      ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
+    }
+    return refinedGroundingResult(transform, outcome.text, regions, refinement, uri?.scheme === 'file' ? uri.fsPath : undefined);
   };
 }
 

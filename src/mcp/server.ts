@@ -20,6 +20,7 @@ import { captureWindow, listWindows, type WindowInfo } from '../capture/window';
 import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
+import { refineModeOf, type RefineMode } from '../config';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { MCP_SERVER_NAME } from './serverName';
@@ -80,6 +81,7 @@ const STAGE_WORDS: Record<ImageStage, string> = {
   preparing: 'Preparing the image for the model',
   asking: 'Encoding the image and the question',
   answering: 'Answering',
+  refining: 'Looking again, zoomed in around each box',
 };
 
 interface CallContext {
@@ -101,7 +103,7 @@ export class LensMcpServer {
 
   constructor(
     private readonly engine: Engine,
-    private readonly defaults: { maxTiles: number; maxTokens: number },
+    private readonly defaults: { maxTiles: number; maxTokens: number; refine: RefineMode },
     private readonly log: CliLog,
   ) {
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
@@ -169,6 +171,7 @@ export class LensMcpServer {
         maxTiles: this.defaults.maxTiles,
         maxTokens,
         devicePixelRatio,
+        refine: refineModeOf(args.refine ?? this.defaults.refine),
         signal: ctx.signal,
         onStage: (stage) => ctx.progress(STAGE_WORDS[stage]),
         onToken: (_text, count) => {
@@ -240,8 +243,8 @@ export async function runMcpServer(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) throw new UsageError('');
   if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, only flags (got ${positionals.join(' ')})`);
-  const { engine, maxTiles, maxTokens, log } = engineFromFlags(values);
-  const lens = new LensMcpServer(engine, { maxTiles, maxTokens }, log);
+  const { engine, maxTiles, maxTokens, refine, log } = engineFromFlags(values);
+  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, refine }, log);
   const transport = new StdioServerTransport();
   let closing: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {
