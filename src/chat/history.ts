@@ -87,6 +87,9 @@ const StoredTurn = v.object({
   answer: v.string(),
   status: StoredTurnStatus,
   regions: v.array(StoredRegion),
+  // Added later within the same stored version (optional): a locate preset's zoom-in refine.
+  refine: v.optional(v.boolean()),
+  refined: v.optional(v.array(v.nullable(StoredRegion))),
   error: v.nullable(
     v.object({
       message: v.string(),
@@ -300,6 +303,8 @@ export class HistoryStore {
         answer: t.answer,
         status: t.status,
         regions: t.regions.map(storedRegion),
+        ...(t.refine ? { refine: true } : {}),
+        ...(t.refined ? { refined: t.refined.map((r) => r && storedRegion(r)) } : {}),
         error: t.error && { message: t.error.message, ...(t.error.code !== undefined ? { code: t.error.code } : {}), remedies: t.error.remedies },
         stats: t.stats,
       })),

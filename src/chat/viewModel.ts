@@ -5,7 +5,7 @@
 import type { Quad, Region } from '../grounding';
 import { pixelCoordinates } from '../images';
 import { isContinuation } from '../protocol/remedy';
-import type { ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
+import type { CoarseShape, ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
 import { isWholeImage, pixelRectFromCrop } from '../images/transform';
@@ -36,11 +36,26 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
   };
 }
 
-export function regionView(target: Attachment, r: Region): RegionView {
+export function regionView(target: Attachment, r: Region, coarse?: Region): RegionView {
   const pixels = pixelCoordinates(target.model.transform, r);
-  if (r.kind === 'box') return { ...r, pixels: pixels as [number, number, number, number] };
-  if (r.kind === 'quad') return { ...r, pixels: pixels as Quad };
-  return { ...r, pixels: pixels as [number, number] };
+  const first = coarse ? { coarse: coarseShape(coarse) } : {};
+  if (r.kind === 'box') return { ...r, pixels: pixels as [number, number, number, number], ...first };
+  if (r.kind === 'quad') return { ...r, pixels: pixels as Quad, ...first };
+  return { ...r, pixels: pixels as [number, number], ...first };
+}
+
+function coarseShape(r: Region): CoarseShape {
+  return r.kind === 'box' ? { kind: 'box', box: r.box } : r.kind === 'quad' ? { kind: 'quad', quad: r.quad } : { kind: 'point', point: r.point };
+}
+
+/** A turn's regions as shown: the refined one where a zoom-in pass found it, carrying the first pass's. */
+function turnRegions(t: TurnRecord): RegionView[] {
+  const target = t.target;
+  if (!target) return [];
+  return t.regions.map((r, i) => {
+    const refined = t.refined?.[i];
+    return refined ? regionView(target, refined, r) : regionView(target, r);
+  });
 }
 
 export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
@@ -52,7 +67,7 @@ export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
     target: t.target ? image(t.target) : null,
     answer: t.answer,
     status: t.status,
-    regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
+    regions: turnRegions(t),
     // The remedies as the turn carries them (stored with it): the same buttons after a reload.
     // Continuations (Retry…) belong to the code that failed, not to the chat: never a button here.
     error: t.error ? { message: t.error.message, remedies: t.error.remedies.filter((r) => !isContinuation(r)) } : null,

@@ -107,7 +107,7 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
       stats: outcome.stats,
     },
     prepared,
-    regions: bestRegions(coarse, refinement),
+    regions: bestRegions(coarse, refinement?.refined),
   };
 }
 

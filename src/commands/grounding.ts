@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
-import type { TurnRecord } from '../chat/records';
+import { shownRegions, type TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
 import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
@@ -50,7 +50,7 @@ export function locateElement(ctx: LensContext) {
     if (!target?.trim()) return;
     const { question, prompt } = presetPrompt('locate', target);
     await ctx.chatView.reveal();
-    await ctx.conversation.ask(question, images, { prompt });
+    await ctx.conversation.ask(question, images, { prompt, refine: true });
   };
 }
 
@@ -68,7 +68,7 @@ export function exportAnnotated(ctx: LensContext) {
     if (!uri) return undefined;
     // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
     await modelCopyReady(target.path);
-    const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
+    const png = await renderAnnotated(target.path, target.model.transform, shownRegions(turn));
     await vscode.workspace.fs.writeFile(uri, png);
     ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
     void confirmExport(uri, turn.regions.length);
@@ -109,7 +109,7 @@ export async function exportRegions(turn: TurnRecord, format: RegionExportFormat
     return undefined;
   }
   const target = turn.target;
-  const result = toGroundingResult(target.model.transform, turn.answer, turn.regions, target.path);
+  const result = toGroundingResult(target.model.transform, turn.answer, shownRegions(turn), target.path);
   if (format === 'playwright' || format === 'pyautogui') {
     const text = format === 'playwright' ? playwrightClicks(result) : pyautoguiClicks(result, pyautoguiPlatform());
     await vscode.env.clipboard.writeText(text);
@@ -123,7 +123,7 @@ export async function exportRegions(turn: TurnRecord, format: RegionExportFormat
   if (format === 'markdown') {
     const png = vscode.Uri.joinPath(uri, '..', `${baseName(uri.path.split('/').pop() ?? 'regions')}.png`);
     await modelCopyReady(target.path);
-    await vscode.workspace.fs.writeFile(png, await renderAnnotated(target.path, target.model.transform, turn.regions));
+    await vscode.workspace.fs.writeFile(png, await renderAnnotated(target.path, target.model.transform, shownRegions(turn)));
     text = regionsMarkdown(result, target.name, png.path.split('/').pop()!);
   } else text = format === 'json' ? regionsJson(result) : regionsCsv(result);
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));

@@ -175,8 +175,8 @@ export function describeRefinement(o: RefineOutcome): string {
 }
 
 /** The regions to draw and report: each refined one where the second look found it, else the first pass's. */
-export function bestRegions(coarse: readonly Region[], outcome: RefineOutcome | null): Region[] {
-  return coarse.map((r, i) => outcome?.refined[i] ?? r);
+export function bestRegions(coarse: readonly Region[], refined: readonly (Region | null)[] | null | undefined): Region[] {
+  return coarse.map((r, i) => refined?.[i] ?? r);
 }
 
 /**
@@ -184,7 +184,7 @@ export function bestRegions(coarse: readonly Region[], outcome: RefineOutcome | 
  * `refinement` keeps the first pass's regions, the windows and the cost.
  */
 export function refinedGroundingResult(t: ImageTransform, answer: string, coarse: readonly Region[], outcome: RefineOutcome | null, path?: string): GroundingResult {
-  const result = toGroundingResult(t, answer, bestRegions(coarse, outcome), path);
+  const result = toGroundingResult(t, answer, bestRegions(coarse, outcome?.refined), path);
   if (!outcome) return result;
   return {
     ...result,

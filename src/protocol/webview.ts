@@ -14,11 +14,26 @@ export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
 /** MAX_ATTACHMENT_BYTES as base64, for images the webview sends. */
 export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 
-/** A region (0..1 of the image shown) with the same region in original pixels, computed by the host. */
+const Box = v.tuple([Num, Num, Num, Num]);
+const Point = v.tuple([Num, Num]);
+const Quad = v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]);
+
+/** Where the first pass put a region that a zoom-in refine moved (0..1 of the image shown): drawn faint. */
+export const CoarseShape = v.variant('kind', [
+  v.object({ kind: v.literal('box'), box: Box }),
+  v.object({ kind: v.literal('point'), point: Point }),
+  v.object({ kind: v.literal('quad'), quad: Quad }),
+]);
+export type CoarseShape = v.InferOutput<typeof CoarseShape>;
+
+/**
+ * A region (0..1 of the image shown) with the same region in original pixels, computed by the
+ * host; after a zoom-in refine, the refined region, with the first pass's in `coarse`.
+ */
 export const RegionView = v.variant('kind', [
-  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num]) }),
-  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]), pixels: v.tuple([Num, Num]) }),
-  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]) }),
+  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: Box, pixels: Box, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: Point, pixels: Point, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: Quad, pixels: Quad, coarse: v.optional(CoarseShape) }),
 ]);
 export type RegionView = v.InferOutput<typeof RegionView>;
 

@@ -101,7 +101,7 @@ describe('zoom-in refine', () => {
     ];
     const refined: Region = { kind: 'box', label: 'Save', box: [0.501, 0.502, 0.515, 0.518] };
     const outcome: RefineOutcome = { refined: [refined, null], windows: [{ left: 1766, top: 856, width: 448, height: 448 }, null], answers: ['a'], passes: 1, promptTokens: 300, imageTokens: 258, generatedTokens: 20, milliseconds: 1234 };
-    assert.deepEqual(bestRegions(coarse, outcome), [refined, coarse[1]]);
+    assert.deepEqual(bestRegions(coarse, outcome.refined), [refined, coarse[1]]);
     const result = refinedGroundingResult(t, 'answer', coarse, outcome, '/tmp/s.png');
     assert.deepEqual(result.regions.map((r) => r.kind === 'box' && r.box), [pixelCoordinates(t, refined), pixelCoordinates(t, coarse[1]!)]);
     assert.deepEqual(result.refinement?.coarse.map((r) => r.kind === 'box' && r.box), coarse.map((r) => pixelCoordinates(t, r)));

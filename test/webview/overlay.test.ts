@@ -314,6 +314,33 @@ describe('chat webview overlay', () => {
     }
   });
 
+  it('after a zoom-in refine the refined box is drawn solid and the first pass faint and dashed; the list marks it', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      const refined: Region = { kind: 'box', label: 'Save', box: [0.5, 0.5, 0.7, 0.7] };
+      await openTurn(page, { width: 1000, height: 800 }, [], 'ok');
+      const view = turn({ src: (await page.evaluate(() => document.querySelector<HTMLImageElement>('.stage img')!.src)), width: 1000, height: 800 }, [refined]);
+      view.regions[0] = { ...view.regions[0]!, coarse: { kind: 'box', box: [0.1, 0.1, 0.3, 0.3] } } as TurnView['regions'][number];
+      await post(page, { type: 'snapshot', turns: [view] });
+      await page.waitForFunction(() => document.querySelector('canvas.overlay')?.getAttribute('data-drawn') === '1');
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      const [left, top, w, h] = await imageBox(page);
+      const colour = labelColour('Save');
+      // Down the coarse box's left edge (dashes: take the strongest of several pixels).
+      const along = (nx: number, from: number) => Array.from({ length: 9 }, (_, k): [number, number] => [left + nx * w + 1, top + (from + k * 0.005) * h]);
+      const coarse = (await overlayPixels(page, along(0.1, 0.15))).filter((p): p is number[] => p !== null);
+      const strongest = coarse.reduce((a, b) => (b[3]! > a[3]! ? b : a));
+      assert.ok(strongest[3]! > 50 && strongest[3]! < 160, `the first pass is faint (alpha ${strongest[3]})`);
+      assert.ok(coarse.some((p) => p[3]! < strongest[3]! / 2), 'and dashed: gaps along its edge');
+      const solid = (await overlayPixels(page, along(0.5, 0.55))).filter((p): p is number[] => p !== null);
+      for (const p of solid) assertColour(p, colour, 'the refined box edge');
+      assert.ok(solid.every((p) => p[3]! > 200), 'the refined box is solid');
+      assert.deepEqual(await page.$$eval('.region-list li', (es) => es.map((e) => e.textContent)), ['Save[500, 400, 700, 560] pxrefined']);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('the region list exports: each button asks the host for its format', async () => {
     const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
     try {

@@ -5,7 +5,7 @@
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
 import { labelColour } from '../../src/grounding/colour';
 import type { RegionExportFormat } from '../../src/grounding/exports';
-import type { ImageView, RegionView } from '../../src/protocol/webview';
+import type { CoarseShape, ImageView, RegionView } from '../../src/protocol/webview';
 import { el, iconButton, withClass } from '../shared/dom';
 import type { ViewerState } from './state';
 
@@ -30,6 +30,8 @@ const CROSSHAIR = 8;
 const LINE = 2;
 const LABEL_FONT = '11px sans-serif';
 const LABEL_HEIGHT = 14;
+/** A first-pass region a zoom-in refine moved is drawn this opaque. */
+const COARSE_ALPHA = 0.4;
 
 export function regionText(r: RegionView): string {
   if (r.kind === 'quad') return `quad ${[0, 2, 4, 6].map((k) => `(${r.pixels[k]}, ${r.pixels[k + 1]})`).join(' ')} px`;
@@ -276,6 +278,14 @@ export class Stage {
     ctx.lineWidth = LINE;
     const X = (nx: number) => (this.part.x + nx * this.part.w) * width;
     const Y = (ny: number) => (this.part.y + ny * this.part.h) * height;
+    // First passes that a zoom-in refine moved: faint and dashed, under the refined regions.
+    ctx.save();
+    ctx.globalAlpha = COARSE_ALPHA;
+    ctx.setLineDash([4, 3]);
+    this.regions.forEach((r, i) => {
+      if (r.coarse) this.traceCoarse(ctx, r.coarse, this.colours[i]!, X, Y);
+    });
+    ctx.restore();
     this.regions.forEach((r, i) => {
       const colour = this.colours[i]!;
       const hot = this.hot.has(i);
@@ -335,6 +345,19 @@ export class Stage {
       ctx.fillStyle = '#000';
       ctx.fillText(r.label!, x + 4, y + LABEL_HEIGHT / 2);
     }
+  }
+
+  /** Strokes a first-pass shape (the caller sets its faint style). */
+  private traceCoarse(ctx: CanvasRenderingContext2D, c: CoarseShape, colour: string, X: (n: number) => number, Y: (n: number) => number): void {
+    ctx.strokeStyle = colour;
+    ctx.beginPath();
+    if (c.kind === 'box') ctx.rect(X(c.box[0]) + LINE / 2, Y(c.box[1]) + LINE / 2, Math.max(0, X(c.box[2]) - X(c.box[0]) - LINE), Math.max(0, Y(c.box[3]) - Y(c.box[1]) - LINE));
+    else if (c.kind === 'quad') {
+      ctx.moveTo(X(c.quad[0]), Y(c.quad[1]));
+      for (let k = 2; k < 8; k += 2) ctx.lineTo(X(c.quad[k]!), Y(c.quad[k + 1]!));
+      ctx.closePath();
+    } else ctx.arc(X(c.point[0]), Y(c.point[1]), CROSSHAIR, 0, Math.PI * 2);
+    ctx.stroke();
   }
 
   /** The regions under a pointer at client (x, y): the smallest box first, points within reach. */
@@ -491,6 +514,11 @@ export class Stage {
       const swatch = el('span', r.kind === 'point' ? 'swatch point' : 'swatch');
       swatch.style.setProperty('--region-colour', this.colours[i]!);
       item.append(swatch, el('span', 'region-name', r.label ?? regionKindName(r)), el('span', 'region-coords', regionText(r)));
+      if (r.coarse) {
+        const mark = el('span', 'region-refined', 'refined');
+        mark.title = 'Placed by a zoom-in second look; the first pass is drawn faint';
+        item.append(mark);
+      }
       frag.append(item);
     }
     list.append(frag);
