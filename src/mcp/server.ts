@@ -21,7 +21,7 @@ import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
 import { refineModeOf, type RefineMode } from '../config';
-import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { analyseClip, isClipPath } from '../cli/analyseClip';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { quote, summariseResult } from '../grounding/answer';
