@@ -11,10 +11,24 @@ import type { ConversationData, TurnRecord } from './records';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 
-/** A title from the first question: its first line, shortened. */
-export function titleFrom(question: string): string {
-  const line = question.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
+/** Longest title made from a question: three lines of the history list in a 300 px sidebar. */
+const TITLE_CHARS = 80;
+/** Room kept for the image's name in a title. */
+const TITLE_IMAGE_CHARS = 32;
+
+/**
+ * A title from the first question and the image it is about: the question's first line, shortened,
+ * then the image's name. Questions the extension asks (Explain this diagram, Describe this
+ * screenshot.) are the same every time: the image tells those conversations apart.
+ */
+export function titleFrom(question: string, imageName?: string): string {
+  const line = (question.trim().split('\n')[0] ?? '').trim();
+  const name = imageName?.trim() ?? '';
+  const shown = name.length > TITLE_IMAGE_CHARS ? `${name.slice(0, TITLE_IMAGE_CHARS - 1)}…` : name;
+  const room = shown ? TITLE_CHARS - shown.length - 3 : TITLE_CHARS;
+  const head = line.length > room ? `${line.slice(0, room - 1).trimEnd()}…` : line;
+  if (!shown) return head || 'Image conversation';
+  return head ? `${head} · ${shown}` : shown;
 }
 
 export type ConversationEvent =
@@ -162,7 +176,7 @@ export class Conversation {
       stats: null,
     };
     this.records.push(turn);
-    if (!this.data.title) this.data.title = titleFrom(question);
+    if (!this.data.title) this.data.title = titleFrom(question, (images[0] ?? turn.target)?.name);
     this.data.updated = Date.now();
     void this.persist(this.data);
     this.emit({ type: 'turn', turn });

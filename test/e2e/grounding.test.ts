@@ -86,7 +86,8 @@ describe('Grounding in a real VS Code', () => {
     const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
     await toast.waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
-    await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
+    assert.equal(await toast.locator('.monaco-button', { hasText: 'Reveal in Explorer' }).count(), 1, 'Reveal in Explorer is offered');
+    await toast.locator('.monaco-button', { hasText: /^Open$/ }).first().click();
     await lens.page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -827,8 +827,11 @@ export async function drawnRegionCount(scope: Locator | Frame): Promise<number> 
 export const EXTENSION_ID = 'internvl-lens.internvl-lens';
 /** The chat's webview view. */
 export const CHAT_VIEW = 'internvlLens.chat';
-/** The packaged extension the e2e preparation builds (`node scripts/package.mjs --llama-cpp test`). */
-export const LENS_VSIX = path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
+/**
+ * The packaged extension the e2e preparation builds (`node scripts/package.mjs --llama-cpp test`);
+ * LENS_VSIX names another (an older build, for "before" screenshots: scripts/issue16-screenshots.sh).
+ */
+export const LENS_VSIX = process.env.LENS_VSIX ? path.resolve(process.env.LENS_VSIX) : path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
 
 /**
  * A small extension of the test's own, packaged as a VSIX to install beside InternVL Lens (LensSetup

@@ -67,7 +67,8 @@ export class TurnList {
     for (const s of this.stages.get(turnId) ?? []) if (s.regionsOf === 'target') s.stage.highlight(wanted);
   }
 
-  private renderTurn(t: TurnView): HTMLElement {
+  /** A card for `t`; the answer of `previous` (this turn's card on the page) is taken over, its unchanged parts kept. */
+  private renderTurn(t: TurnView, previous?: HTMLElement | null): HTMLElement {
     const { state, send } = this;
     const card = el('article', 'turn');
     card.dataset.turnId = t.id;
@@ -98,7 +99,8 @@ export class TurnList {
       own.push({ stage, regionsOf: isTarget ? 'target' : 'none' });
       q.append(stage.element);
     });
-    const answer = el('div', 'answer');
+    // Its status changed (the answer ended, an error came): the answer's nodes stay, no blank frame.
+    const answer = previous?.querySelector<HTMLElement>(':scope > .answer') ?? el('div', 'answer');
     answer.dataset.raw = t.answer;
     answer.dataset.chunks = String(state.chunks.get(t.id) ?? 0);
     answer.setAttribute('aria-busy', String(isRunning(t)));
@@ -229,7 +231,7 @@ export class TurnList {
   private renderAll(): void {
     const { state } = this;
     for (const id of this.stages.keys()) if (!state.turns.has(id)) this.stages.delete(id);
-    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!)));
+    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!, this.cardOf(id))));
     if (state.order.length === 0) {
       const empty = el('div', 'empty');
       empty.append(
@@ -245,14 +247,14 @@ export class TurnList {
   private upsert(t: TurnView, old: TurnView | undefined): void {
     const existing = this.cardOf(t.id);
     if (existing && old && this.patchTurn(existing, old, t)) return;
-    const card = this.renderTurn(t);
+    const card = this.renderTurn(t, existing);
     if (existing) existing.replaceWith(card);
     else {
       this.element.querySelector('.empty')?.remove();
       // The turn before lost its "last turn" actions (regenerate, edit).
       const previous = this.state.order.at(-2);
       const prevCard = previous ? this.cardOf(previous) : null;
-      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!));
+      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!, prevCard));
       this.element.append(card);
     }
     this.drawStages(t.id);
