@@ -24,6 +24,7 @@ export const Settings = {
   modelsDirectory: `${SECTION}.modelsDirectory`,
   historyRetentionDays: `${SECTION}.historyRetentionDays`,
   llamaServerPath: `${SECTION}.llamaServerPath`,
+  ffmpegPath: `${SECTION}.ffmpegPath`,
 } as const;
 
 /**
@@ -47,6 +48,7 @@ export const DEFAULTS = {
   modelsDirectory: '',
   historyRetentionDays: 90,
   llamaServerPath: '',
+  ffmpegPath: '',
 } as const;
 
 /** A setting's name under SECTION (`remote.endpoint`), as package.json and getConfiguration(SECTION) name it. */
@@ -86,6 +88,8 @@ export interface LensConfig {
   historyRetentionDays: number;
   /** internvlLens.llamaServerPath: one's own llama-server; '' uses the chosen runtime. */
   llamaServerPath: string;
+  /** internvlLens.ffmpegPath: the ffmpeg that reads videos; '' finds it on PATH. */
+  ffmpegPath: string;
 }
 
 function expandHome(p: string): string {
@@ -117,6 +121,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     modelsDirectory: expandHome(get('modelsDirectory')),
     historyRetentionDays: get('historyRetentionDays'),
     llamaServerPath: expandHome(get('llamaServerPath')),
+    ffmpegPath: expandHome(get('ffmpegPath')),
   };
 }
 

@@ -7,7 +7,8 @@ import type { Attachment } from './attachments';
 import { modelCopyReady } from '../images';
 import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
-import type { ConversationData, TurnRecord } from './records';
+import type { ClipRecord, ConversationData, TurnRecord } from './records';
+import { regionFrames } from '../video/regions';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 
@@ -162,7 +163,8 @@ export class Conversation {
   }
 
   /** Adds a question (with images) and answers it after any turn already running. */
-  ask(question: string, images: Attachment[] = [], options: { prompt?: string } = {}): Promise<TurnRecord> {
+  /** `clip`: the images are that clip's frames, in order (asked as `Frame1: <image>…`). */
+  ask(question: string, images: Attachment[] = [], options: { prompt?: string; clip?: ClipRecord } = {}): Promise<TurnRecord> {
     const turn: TurnRecord = {
       id: randomUUID(),
       question,
@@ -174,6 +176,7 @@ export class Conversation {
       regions: [],
       error: null,
       stats: null,
+      ...(options.clip ? { clip: { ...options.clip, regionFrames: [] } } : {}),
     };
     this.records.push(turn);
     if (!this.data.title) this.data.title = titleFrom(question, (images[0] ?? turn.target)?.name);
@@ -247,7 +250,8 @@ export class Conversation {
     void this.persist(this.data);
     this.emit({ type: 'reset' });
     const edited = text !== undefined && text.trim() !== last.question;
-    return this.ask(edited ? text.trim() : last.question, last.images, edited ? {} : { ...(last.prompt ? { prompt: last.prompt } : {}) });
+    const clip = last.clip ? { clip: last.clip } : {};
+    return this.ask(edited ? text.trim() : last.question, last.images, edited ? clip : { ...(last.prompt ? { prompt: last.prompt } : {}), ...clip });
   }
 
   private history(records: readonly TurnRecord[], upTo: TurnRecord): ChatTurn[] {
@@ -292,6 +296,7 @@ export class Conversation {
           if (reading) this.emit({ type: 'rate', turnId: turn.id, rate: reading });
           if (regionStream.push(text).length > 0) {
             turn.regions = [...regionStream.regions];
+            placeOnFrames(turn);
             this.emit({ type: 'turn', turn });
           }
         },
@@ -299,6 +304,7 @@ export class Conversation {
       );
       if (!abort.signal.aborted) turn.answer = outcome.text;
       turn.regions = parseRegions(turn.answer, turn.answer === regionStream.text ? undefined : debug);
+      placeOnFrames(turn);
       turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
       const s = outcome.stats;
       turn.stats =
@@ -320,7 +326,12 @@ export class Conversation {
   }
 }
 
-/** The engine sees the model-sized copy of each image, never the original. */
+/** The engine sees the model-sized copy of each image, never the original; a clip's as frames. */
 function userTurn(t: TurnRecord): ChatTurn {
-  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })) };
+  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })), ...(t.clip ? { frames: true } : {}) };
+}
+
+/** A clip turn's regions: on the frame the answer named before each (src/video/regions.ts). */
+function placeOnFrames(turn: TurnRecord): void {
+  if (turn.clip) turn.clip.regionFrames = regionFrames(turn.answer, turn.clip.frames.length).slice(0, turn.regions.length);
 }

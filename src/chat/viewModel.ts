@@ -41,16 +41,28 @@ export function regionView(target: Attachment, r: Region): RegionView {
   return r.kind === 'box' ? { ...r, pixels: pixels as [number, number, number, number] } : { ...r, pixels: pixels as [number, number] };
 }
 
+/** A turn's regions for the view: over its target, or, in a clip turn, over the frame each was named with. */
+function regionViews(t: TurnRecord): RegionView[] {
+  if (!t.target) return [];
+  const clip = t.clip;
+  if (!clip) return t.regions.map((r) => regionView(t.target!, r));
+  return t.regions.map((r, i) => {
+    const frame = clip.regionFrames?.[i] ?? t.images.length;
+    return { ...regionView(t.images[frame - 1] ?? t.target!, r), frame };
+  });
+}
+
 export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
   const image = (a: Attachment) => imageView(a, to);
   return {
     id: t.id,
     question: t.question,
     images: t.images.map(image),
+    ...(t.clip ? { clip: { name: t.clip.name, duration: t.clip.duration, frames: t.clip.frames } } : {}),
     target: t.target ? image(t.target) : null,
     answer: t.answer,
     status: t.status,
-    regions: t.target ? t.regions.map((r) => regionView(t.target!, r)) : [],
+    regions: regionViews(t),
     // The remedies as the turn carries them (stored with it): the same buttons after a reload.
     // Continuations (Retry…) belong to the code that failed, not to the chat: never a button here.
     error: t.error ? { message: t.error.message, remedies: t.error.remedies.filter((r) => !isContinuation(r)) } : null,

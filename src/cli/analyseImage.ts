@@ -8,9 +8,10 @@ import { join, resolve } from 'node:path';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { FileRefusedError, readRegularFile } from '../files';
-import { parseRegions, presetPrompt, type Region } from '../grounding';
-import { prepareForModel, probeImage, toPublicRegion, type PreparedImage } from '../images';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { presetPrompt, type Region } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
+import { prepareForModel, probeImage, type PreparedImage } from '../images';
+import type { GroundingResult } from '../protocol/grounding';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 
 /** `ask`: the question as given; `ground`: where is TARGET (the locate prompt). */
@@ -73,35 +74,24 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
   });
   request.onStage?.('asking');
   let first = true;
-  const outcome = await engine.chat(
-    [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
-    { maxTokens: request.maxTokens, temperature: 0 },
-    (text, tokens) => {
+  const { result, regions, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
+    maxTokens: request.maxTokens,
+    signal: request.signal,
+    onToken: (text, tokens) => {
       if (first) {
         first = false;
         request.onStage?.('answering');
       }
       request.onToken?.(text, tokens);
     },
-    request.signal,
-  );
-  const regions = parseRegions(outcome.text);
+  });
   return {
     result: {
-      schema: GROUNDING_SCHEMA,
+      ...result,
       command: request.command,
-      // Upright (EXIF-applied) size: the pixels the regions are given in.
-      image: {
-        path: imagePath,
-        width: prepared.transform.crop.width,
-        height: prepared.transform.crop.height,
-        devicePixelRatio: request.devicePixelRatio ?? 1,
-        model: { ...prepared.grid, tokens: prepared.tokens },
-      },
+      image: { ...result.image, path: imagePath, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
-      answer: outcome.text,
-      regions: regions.map((r) => toPublicRegion(prepared.transform, r)),
-      stats: outcome.stats,
+      stats,
     },
     prepared,
     regions,

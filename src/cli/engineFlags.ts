@@ -68,6 +68,8 @@ export interface EngineSetup {
   maxTiles: number;
   /** Most tokens per answer (--max-tokens). */
   maxTokens: number;
+  /** The local engine's context in tokens (--context); null for a remote server (it has its own). */
+  contextSize: number | null;
   log: CliLog;
 }
 
@@ -97,6 +99,7 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
   const maxTokens = integerFlag(values['max-tokens'], 'max-tokens', DEFAULTS.maxTokens);
   if (maxTokens < 1) throw new UsageError(`--max-tokens must be at least 1, got ${maxTokens}`);
   let engine: Engine;
+  let contextSize: number | null = null;
   if (values.endpoint !== undefined) {
     if (values.model || values.mmproj) throw new UsageError('--endpoint asks a server: --model and --mmproj are for the local engine');
     const settings = {
@@ -120,6 +123,7 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
       idleUnloadMinutes: 0,
       maxTiles,
     };
+    contextSize = settings.contextSize;
     const configuredPath = values['llama-server'] ?? process.env.INTERNVL_LENS_LLAMA_SERVER ?? '';
     engine = new LocalEngine({
       settings: () => settings,
@@ -128,5 +132,5 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
       log,
     });
   }
-  return { engine, maxTiles, maxTokens, log };
+  return { engine, maxTiles, maxTokens, contextSize, log };
 }

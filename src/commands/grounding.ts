@@ -4,9 +4,10 @@ import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
-import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
-import { modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { presetPrompt, type PromptPreset } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
+import { modelCopyReady, renderAnnotated } from '../images';
+import type { GroundingResult } from '../protocol/grounding';
 import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
 import { showError } from './showError';
@@ -118,19 +119,12 @@ export function ground(ctx: LensContext) {
     const options = typeof args.maxTiles === 'number' ? { maxTiles: args.maxTiles } : {};
     const uri = args.image instanceof Uint8Array ? undefined : typeof args.image === 'string' ? uriOf(args.image) : args.image;
     const attachment = uri ? await attachUri(ctx, uri, options) : await ctx.attachments.add(args.image as Uint8Array, 'image', options);
-    const outcome = await ctx.engine.chat(
-      [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
-      { maxTokens: ctx.config.maxTokens, temperature: 0 },
-      () => undefined,
-    );
-    const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
-    const transform = attachment.model.transform;
-    return {
-      schema: GROUNDING_SCHEMA,
-      image: { ...(uri?.scheme === 'file' ? { path: uri.fsPath } : {}), width: attachment.width, height: attachment.height, devicePixelRatio: transform.devicePixelRatio },
-      answer: outcome.text,
-      regions: regions.map((r) => toPublicRegion(transform, r)),
-    };
+    const image = { modelPath: attachment.model.modelPath, transform: attachment.model.transform, ...(uri?.scheme === 'file' ? { path: uri.fsPath } : {}) };
+    const { result } = await answerAboutImages(ctx.engine, [image], presetPrompt(preset, args.target).prompt, {
+      maxTokens: ctx.config.maxTokens,
+      debug: (m) => ctx.output.debug(`grounding: ${m}`),
+    });
+    return result;
   };
 }
 

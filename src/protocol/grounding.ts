@@ -48,5 +48,7 @@ export const GroundingResult = v.object({
   /** The model's answer as written (tags included). */
   answer: v.string(),
   regions: v.array(PublicRegion),
+  /** A PNG of the image with the regions drawn, at its original size, when the caller asked for one. */
+  annotatedImage: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
 export type GroundingResult = v.InferOutput<typeof GroundingResult>;

@@ -5,6 +5,7 @@ import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
 import { PixelRect } from './rect';
 import { Remedy } from './remedy';
+import { MAX_FRAME_COUNT } from '../video/sampling';
 
 const Num = v.pipe(v.number(), v.finite());
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
@@ -14,9 +15,11 @@ export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
 export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 
 /** A region (0..1 of the image shown) with the same region in original pixels, computed by the host. */
+/** A clip turn's region is on one frame (1-based, `Frame3`); absent for an image. */
+const FrameNumber = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_FRAME_COUNT)));
 export const RegionView = v.variant('kind', [
-  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num]) }),
-  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]), pixels: v.tuple([Num, Num]) }),
+  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num]), frame: FrameNumber }),
+  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]), pixels: v.tuple([Num, Num]), frame: FrameNumber }),
 ]);
 export type RegionView = v.InferOutput<typeof RegionView>;
 
@@ -50,10 +53,22 @@ export const ErrorView = v.object({
 });
 export type ErrorView = v.InferOutput<typeof ErrorView>;
 
+/** A clip a turn asks about: its images are these frames, in order (the chat shows a strip). */
+export const ClipView = v.object({
+  name: v.string(),
+  duration: v.pipe(Num, v.minValue(0)),
+  frames: v.pipe(
+    v.array(v.object({ number: v.pipe(v.number(), v.integer(), v.minValue(1)), index: v.pipe(v.number(), v.integer(), v.minValue(0)), seconds: v.pipe(Num, v.minValue(0)) })),
+    v.maxLength(MAX_FRAME_COUNT),
+  ),
+});
+export type ClipView = v.InferOutput<typeof ClipView>;
+
 export const TurnView = v.object({
   id: v.string(),
   question: v.string(),
   images: v.array(ImageView),
+  clip: v.optional(ClipView),
   /** The image the answer's regions are drawn over: the latest image of the conversation. */
   target: v.nullable(ImageView),
   answer: v.string(),

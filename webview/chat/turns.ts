@@ -1,5 +1,6 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
+import { clipTime } from '../../src/protocol/clip';
 import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
@@ -9,7 +10,8 @@ import { Stage } from './stage';
 import { type ChatChange, type ChatState, isRunning } from './state';
 
 type Send = (msg: WebviewMessage) => void;
-type OwnStage = { stage: Stage; regionsOf: 'target' | 'none' };
+/** `local`: the stage shows some of the turn's regions (a clip frame's): local index → the turn's index. */
+type OwnStage = { stage: Stage; regionsOf: 'target' | 'none'; local?: number[] };
 
 export class TurnList {
   readonly element = el('section', 'turns');
@@ -17,6 +19,8 @@ export class TurnList {
   private readonly stages = new Map<string, OwnStage[]>();
   /** Answers re-render at most once a frame, however fast tokens arrive. */
   private readonly answersDue = new Set<string>();
+  /** The frame shown large in each clip turn (chosen in its strip), by turn id. */
+  private readonly shownFrames = new Map<string, number>();
 
   constructor(
     private readonly state: ChatState,
@@ -64,7 +68,10 @@ export class TurnList {
     for (const e of card.querySelectorAll<HTMLElement>('.answer [data-regions]')) {
       e.classList.toggle('hot', e.dataset.regions!.split(' ').some((i) => wanted.has(Number(i))));
     }
-    for (const s of this.stages.get(turnId) ?? []) if (s.regionsOf === 'target') s.stage.highlight(wanted);
+    for (const s of this.stages.get(turnId) ?? []) {
+      if (s.regionsOf !== 'target') continue;
+      s.stage.highlight(s.local ? new Set(s.local.flatMap((original, i) => (wanted.has(original) ? [i] : []))) : wanted);
+    }
   }
 
   /** A card for `t`; the answer of `previous` (this turn's card on the page) is taken over, its unchanged parts kept. */
@@ -89,10 +96,12 @@ export class TurnList {
     if (state.isLast(t.id)) qRow.append(withClass(toolbarButton('edit', 'Edit and resend this question', () => this.editQuestion(card, t)), 'edit-question'));
     q.append(qRow);
     card.append(q);
-    // Regions are drawn once: over this turn's own image, or over the conversation's latest one.
-    const ownTarget = t.target !== null && t.images.some((i) => i.id === t.target!.id);
+    // Regions are drawn once: over this turn's own image, or over the conversation's latest one;
+    // a clip's over the frame the answer named.
+    const ownTarget = t.clip !== undefined || (t.target !== null && t.images.some((i) => i.id === t.target!.id));
     const numbered = t.images.length > 1;
-    t.images.forEach((image, i) => {
+    if (t.clip) q.append(this.frameStrip(card, t, own, stageHost));
+    else t.images.forEach((image, i) => {
       const isTarget = ownTarget && image.id === t.target!.id;
       const stage = new Stage(image, isTarget ? t.regions : [], state.viewer(t.id, image.id), stageHost);
       if (numbered) stage.element.prepend(el('div', 'image-number', `Image-${i + 1}`));
@@ -135,6 +144,60 @@ export class TurnList {
     }
     card.append(this.turnActions(t));
     return card;
+  }
+
+  /**
+   * A clip's frames as a strip of thumbnails with their times; the chosen frame (at first the one
+   * the answer's first region is on) is shown large below, with the regions on that frame.
+   */
+  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: { copy(i: number): void; exportAnnotated(): void; hover(i: number[]): void }): HTMLElement {
+    const clip = t.clip!;
+    const box = el('div', 'clip');
+    const strip = el('div', 'frame-strip');
+    strip.setAttribute('role', 'list');
+    strip.setAttribute('aria-label', `${clip.name}: ${clip.frames.length} frames of ${clipTime(clip.duration)}`);
+    const shown = this.shownFrames.get(t.id) ?? t.regions[0]?.frame ?? null;
+    t.images.forEach((image, i) => {
+      const f = clip.frames[i];
+      if (!f) return;
+      const thumb = el('button', 'frame-thumb');
+      thumb.type = 'button';
+      thumb.dataset.frame = String(f.number);
+      thumb.setAttribute('role', 'listitem');
+      thumb.setAttribute('aria-pressed', String(shown === f.number));
+      const onFrame = t.regions.filter((r) => r.frame === f.number).length;
+      thumb.title = `Frame${f.number}: frame ${f.index} at ${clipTime(f.seconds)}${onFrame ? ` · ${onFrame} region${onFrame === 1 ? '' : 's'}` : ''}`;
+      const img = el('img');
+      img.src = image.src;
+      img.alt = `Frame${f.number}`;
+      img.draggable = false;
+      thumb.append(img, el('span', 'frame-label', `Frame${f.number} · ${clipTime(f.seconds)}`));
+      if (onFrame) thumb.classList.add('has-regions');
+      thumb.addEventListener('click', () => {
+        this.shownFrames.set(t.id, shown === f.number ? 0 : f.number);
+        const fresh = this.renderTurn(this.state.turns.get(t.id) ?? t);
+        card.replaceWith(fresh);
+        this.drawStages(t.id);
+        fresh.querySelector<HTMLElement>(`.frame-thumb[data-frame="${f.number}"]`)?.focus();
+      });
+      strip.append(thumb);
+    });
+    box.append(strip);
+    const image = shown ? t.images[shown - 1] : undefined;
+    if (image) {
+      const local: number[] = [];
+      const regions = t.regions.filter((r, i) => r.frame === shown && local.push(i));
+      const stage = new Stage(image, regions, this.state.viewer(t.id, image.id), {
+        copy: (i) => host.copy(local[i] ?? i),
+        exportAnnotated: host.exportAnnotated,
+        hover: (indexes) => host.hover(indexes.map((i) => local[i] ?? i)),
+      });
+      stage.element.classList.add('frame-large');
+      stage.element.dataset.frame = String(shown);
+      own.push({ stage, regionsOf: 'target', local });
+      box.append(stage.element);
+    }
+    return box;
   }
 
   private turnActions(t: TurnView): HTMLElement {
@@ -192,6 +255,8 @@ export class TurnList {
    */
   private patchTurn(card: HTMLElement, old: TurnView, t: TurnView): boolean {
     if (t.error || old.error || t.question !== old.question || imagesKey(old) !== imagesKey(t) || old.status !== t.status) return false;
+    // A clip's regions go on the frames they name: the strip is drawn afresh.
+    if (t.clip && t.regions.length !== old.regions.length) return false;
     const before = old.regions.length;
     if (t.regions.length < before || !sameRegion(old.regions[before - 1], t.regions[before - 1])) return false;
     if (t.regions.length > before) {
