@@ -10,7 +10,9 @@ import { EngineError } from '../engine/errors';
 import { FileRefusedError, readRegularFile } from '../files';
 import { presetPrompt, type Region } from '../grounding';
 import { answerAboutImages } from '../grounding/answer';
+import type { RefineMode } from '../config';
 import { prepareForModel, probeImage, type PreparedImage } from '../images';
+import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
 import type { GroundingResult } from '../protocol/grounding';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 
@@ -26,7 +28,7 @@ export interface ImageAnswer extends GroundingResult {
 }
 
 /** Where a request is, for progress reports. */
-export type ImageStage = 'reading' | 'preparing' | 'asking' | 'answering';
+export type ImageStage = 'reading' | 'preparing' | 'asking' | 'answering' | 'refining';
 
 export interface ImageRequest {
   path: string;
@@ -37,6 +39,8 @@ export interface ImageRequest {
   maxTokens: number;
   /** Device pixels per logical pixel (a HiDPI screen capture); 1 for files. */
   devicePixelRatio?: number;
+  /** `ground` only: a zoom-in second pass around each box (src/images/refine.ts); default off. */
+  refine?: RefineMode;
   signal?: AbortSignal;
   onStage?: (stage: ImageStage) => void;
   onToken?: TokenListener;
@@ -45,7 +49,7 @@ export interface ImageRequest {
 export interface AnalysedImage {
   result: ImageAnswer;
   prepared: PreparedImage;
-  /** The regions as the model wrote them (0..1000 of what it saw), for drawing them. */
+  /** The regions (0..1 of what the model saw; the refined ones where a second look found them), for drawing them. */
   regions: Region[];
 }
 
@@ -66,15 +70,16 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
   request.onStage?.('preparing');
   const question = request.command === 'ground' ? presetPrompt('locate', request.text).prompt : request.text;
   // The image goes to the model sized to InternVL's reference grid, as the chat sends it.
+  const key = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const prepared = await prepareForModel(imagePath, {
     outDir: MODEL_COPIES,
-    key: createHash('sha256').update(bytes).digest('hex').slice(0, 32),
+    key,
     maxTiles: request.maxTiles,
     devicePixelRatio: request.devicePixelRatio ?? 1,
   });
   request.onStage?.('asking');
   let first = true;
-  const { result, regions, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
+  const { result: coarseResult, regions: coarse, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
     maxTokens: request.maxTokens,
     signal: request.signal,
     onToken: (text, tokens) => {
@@ -85,16 +90,23 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
       request.onToken?.(text, tokens);
     },
   });
+  let refinement: RefineOutcome | null = null;
+  if (request.command === 'ground' && coarse.length > 0 && shouldRefine(request.refine ?? 'off', prepared.transform) && !stats.interrupted) {
+    request.onStage?.('refining');
+    refinement = await refineRegions({ engine, imagePath, transform: prepared.transform, regions: coarse, prompt: question, maxTiles: request.maxTiles, maxTokens: request.maxTokens, outDir: MODEL_COPIES, key, signal: request.signal });
+  }
+  const result = refinement ? refinedGroundingResult(prepared.transform, coarseResult.answer, coarse, refinement, imagePath) : coarseResult;
   return {
     result: {
       ...result,
       command: request.command,
+      // Upright (EXIF-applied) size: the pixels the regions are given in.
       image: { ...result.image, path: imagePath, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
       stats,
     },
     prepared,
-    regions,
+    regions: bestRegions(coarse, refinement?.refined),
   };
 }
 

@@ -66,7 +66,7 @@ export function summariseResult(result: GroundingResult, target: string | null):
   const name = result.image.path?.split(/[\\/]/).pop() || 'the image';
   const where = `${name} (${result.image.width}×${result.image.height} px)`;
   const places = result.regions
-    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
     .join('; ');
   const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
   if (target !== null) {

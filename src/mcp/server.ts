@@ -20,7 +20,8 @@ import { captureWindow, findWindow, listWindows, type WindowInfo } from '../capt
 import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
-import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { refineModeOf, type RefineMode } from '../config';
+import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { analyseClip, isClipPath } from '../cli/analyseClip';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { quote, summariseResult } from '../grounding/answer';
@@ -62,6 +63,7 @@ const STAGE_WORDS: Record<ImageStage, string> = {
   preparing: 'Preparing the image for the model',
   asking: 'Encoding the image and the question',
   answering: 'Answering',
+  refining: 'Looking again, zoomed in around each box',
 };
 
 interface CallContext {
@@ -83,7 +85,7 @@ export class LensMcpServer {
 
   constructor(
     private readonly engine: Engine,
-    private readonly defaults: { maxTiles: number; maxTokens: number; contextSize: number | null },
+    private readonly defaults: { maxTiles: number; maxTokens: number; contextSize: number | null; refine: RefineMode },
     private readonly log: CliLog,
   ) {
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
@@ -153,6 +155,7 @@ export class LensMcpServer {
         maxTiles: this.defaults.maxTiles,
         maxTokens,
         devicePixelRatio,
+        refine: refineModeOf(args.refine ?? this.defaults.refine),
         signal: ctx.signal,
         onStage: (stage) => ctx.progress(STAGE_WORDS[stage]),
         onToken: (_text, count) => {
@@ -203,7 +206,7 @@ export class LensMcpServer {
       });
       if (result.stats.interrupted && ctx.signal.aborted) return errorResult('The request was cancelled.');
       const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
-      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
+      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
       const text = `Answered about ${basename(path)} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
       return { content: [{ type: 'text', text }], structuredContent: result as unknown as Record<string, unknown> };
     } finally {
@@ -251,8 +254,8 @@ export async function runMcpServer(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) throw new UsageError('');
   if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, only flags (got ${positionals.join(' ')})`);
-  const { engine, maxTiles, maxTokens, contextSize, log } = engineFromFlags(values);
-  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, contextSize }, log);
+  const { engine, maxTiles, maxTokens, contextSize, refine, log } = engineFromFlags(values);
+  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, contextSize, refine }, log);
   const transport = new StdioServerTransport();
   let closing: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {

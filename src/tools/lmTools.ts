@@ -14,7 +14,7 @@ import type { Capture } from '../capture/capture';
 import { CaptureError } from '../capture/errors';
 import { captureAllScreens } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
-import { captureScreen, encodeShot, grabScreen, orDesktopTool } from '../capture/screen';
+import { encodeShot, grabScreen, orDesktopTool } from '../capture/screen';
 import { captureWindow, findWindow, listWindows } from '../capture/window';
 import type { Attachment } from '../chat/attachments';
 import type { LensContext } from '../context';
@@ -218,8 +218,14 @@ export class LensTools {
   private async take(input: CaptureInput): Promise<{ capture: Capture; result: Pick<CaptureToolResult, 'monitor' | 'window'> }> {
     switch (input.source) {
       case 'screen': {
-        const capture = await captureScreen(input.monitor);
-        return { capture, result: {} };
+        let monitor: CaptureToolResult['monitor'];
+        // Wayland without X: the desktop's screenshot tool takes it, and says nothing of monitors.
+        const capture = await orDesktopTool(async () => {
+          const shot = await grabScreen(input.monitor);
+          monitor = { id: shot.monitor.id, name: shot.monitor.name };
+          return encodeShot(shot, 'screen');
+        });
+        return { capture, result: monitor ? { monitor } : {} };
       }
       case 'allScreens':
         return { capture: await orDesktopTool(captureAllScreens), result: {} };

@@ -162,6 +162,7 @@ describe('Language-model tools in a real VS Code', () => {
     const [json, sentence] = parts(await invoke('lens_capture', { source: 'screen' }, { accept: true, says }));
     const shot = json as CaptureToolResult;
     assert.deepEqual([shot.width, shot.height, shot.scaleFactor, shot.source], [SCREEN.width, SCREEN.height, 1, 'screen']);
+    assert.equal(typeof shot.monitor?.id, 'number', 'which monitor');
     const png = decodePng(readFileSync(shot.path));
     assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height], 'a real PNG of the display');
     assert.deepEqual(pixelAt(png, LOGO.x + 5, LOGO.y + 5), GREEN, 'the xlogo window is in it');

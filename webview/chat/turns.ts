@@ -1,12 +1,13 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
 import { clipTime } from '../../src/protocol/clip';
+import type { RegionExportFormat } from '../../src/grounding/exports';
 import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
 import { el, icon, withClass } from '../shared/dom';
 import { renderAnswer } from './markdown';
-import { Stage } from './stage';
+import { Stage, type StageHost } from './stage';
 import { type ChatChange, type ChatState, isRunning } from './state';
 
 type Send = (msg: WebviewMessage) => void;
@@ -87,6 +88,7 @@ export class TurnList {
     const stageHost = {
       copy: (index: number) => send({ type: 'copyRegion', turnId: t.id, index }),
       exportAnnotated: () => send({ type: 'exportAnnotated', turnId: t.id }),
+      exportRegions: (format: RegionExportFormat) => send({ type: 'exportRegions', turnId: t.id, format }),
       hover: (indexes: number[]) => this.lightRegions(card, t.id, indexes),
     };
 
@@ -150,7 +152,7 @@ export class TurnList {
    * A clip's frames as a strip of thumbnails with their times; the chosen frame (at first the one
    * the answer's first region is on) is shown large below, with the regions on that frame.
    */
-  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: { copy(i: number): void; exportAnnotated(): void; hover(i: number[]): void }): HTMLElement {
+  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: StageHost): HTMLElement {
     const clip = t.clip!;
     const box = el('div', 'clip');
     const strip = el('div', 'frame-strip');
@@ -190,6 +192,7 @@ export class TurnList {
       const stage = new Stage(image, regions, this.state.viewer(t.id, image.id), {
         copy: (i) => host.copy(local[i] ?? i),
         exportAnnotated: host.exportAnnotated,
+        exportRegions: host.exportRegions,
         hover: (indexes) => host.hover(indexes.map((i) => local[i] ?? i)),
       });
       stage.element.classList.add('frame-large');
