@@ -12,6 +12,7 @@
 #       libkrb5-dev                   code-server's `kerberos` native module (gssapi headers)
 #       build-essential python3 pkg-config   node-gyp builds (node-pty, kerberos, ...)
 #       strace iproute2               offline proof (e2e/offline.test.ts): socket calls traced in a loopback-only namespace
+#       ffmpeg                        videos (Explain this video): test clips made and read back (ffmpeg, ffprobe)
 #   * code-server $CODE_SERVER_VERSION (bundles VS Code 1.100.3 server + web workbench) into
 #     <repo>/.tools/code-server, its own npm project, gitignored, NOT in package.json. `.tools` is
 #     the machine cache's tools/ folder (scripts/machine-cache.sh) unless the checkout has its own;
@@ -43,7 +44,7 @@ die() { log "ERROR: $*" >&2; exit 1; }
 # 1. Debian packages
 # ---------------------------------------------------------------------------------------
 APT_PACKAGES=(chromium fonts-liberation xvfb xauth openbox x11-apps x11-utils xclip ripgrep libkrb5-dev
-              tigervnc-standalone-server x11-xserver-utils strace iproute2
+              tigervnc-standalone-server x11-xserver-utils strace iproute2 ffmpeg
               build-essential python3 pkg-config ca-certificates)
 
 is_installed() {

@@ -24,6 +24,7 @@ export const Settings = {
   modelsDirectory: `${SECTION}.modelsDirectory`,
   historyRetentionDays: `${SECTION}.historyRetentionDays`,
   llamaServerPath: `${SECTION}.llamaServerPath`,
+  ffmpegPath: `${SECTION}.ffmpegPath`,
   groundingRefine: `${SECTION}.grounding.refine`,
 } as const;
 
@@ -48,6 +49,7 @@ export const DEFAULTS = {
   modelsDirectory: '',
   historyRetentionDays: 90,
   llamaServerPath: '',
+  ffmpegPath: '',
   'grounding.refine': 'auto',
 } as const;
 
@@ -100,6 +102,8 @@ export interface LensConfig {
   historyRetentionDays: number;
   /** internvlLens.llamaServerPath: one's own llama-server; '' uses the chosen runtime. */
   llamaServerPath: string;
+  /** internvlLens.ffmpegPath: the ffmpeg that reads videos; '' finds it on PATH. */
+  ffmpegPath: string;
   /** internvlLens.grounding.refine: a second, zoomed-in pass after locating. */
   refine: RefineMode;
 }
@@ -133,6 +137,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     modelsDirectory: expandHome(get('modelsDirectory')),
     historyRetentionDays: get('historyRetentionDays'),
     llamaServerPath: expandHome(get('llamaServerPath')),
+    ffmpegPath: expandHome(get('ffmpegPath')),
     refine: refineModeOf(get('grounding.refine')),
   };
 }

@@ -7,7 +7,10 @@ import { basename, join } from 'node:path';
 import { fileExists, readRegularFile, writeFileAtomic } from '../files';
 import { storedExtension } from '../images/formats';
 import { cropFromPixelRect } from '../images/transform';
+import { clipTime } from '../protocol/clip';
 import type { PixelRect } from '../protocol/rect';
+import type { SampledClip } from '../video/clip';
+import type { ClipRecord } from './records';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import { ImageError, MAX_TILES, prepareForModel, probeImage, tileCount, uprightSize, type ImageFormat, type PreparedImage, type RawPixels, writeInBackground } from '../images';
 
@@ -60,6 +63,12 @@ export interface AttachOptions {
   modelCopyInBackground?: boolean;
 }
 
+/** A clip's frames stored as attachments (one 448-px tile each for the model), and the turn's record of them. */
+export interface StoredClip {
+  frames: Attachment[];
+  record: ClipRecord;
+}
+
 export class AttachmentStore {
   /** Model-sized copies live in a folder of their own, named after the original's hash and grid. */
   readonly modelDir: string;
@@ -106,6 +115,16 @@ export class AttachmentStore {
     }
     const upright = uprightSize(model.transform.stored, model.transform.orientation);
     return { id, path, name: basename(originalName), format: info.format, ...upright, model, tiles: tileCount(model.grid) };
+  }
+
+  /** Stores each chosen frame of a clip (src/video/clip.ts) as a PNG attachment whose model copy is one tile. */
+  async addClip(clip: SampledClip): Promise<StoredClip> {
+    const frames: Attachment[] = [];
+    for (const f of clip.frames) frames.push(await this.add(f.png, `${clip.name} frame ${f.number} at ${clipTime(f.seconds)}.png`, { maxTiles: 1 }));
+    return {
+      frames,
+      record: { name: clip.name, fps: clip.fps, frameCount: clip.frameCount, duration: clip.duration, frames: clip.frames.map((f) => ({ number: f.number, index: f.index, seconds: f.seconds })) },
+    };
   }
 
   /**

@@ -9,14 +9,29 @@ import { modelCopyReady } from '../images';
 import { describeRefinement, refineRegions, shouldRefine } from '../images/refine';
 import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
-import type { ConversationData, TurnRecord } from './records';
+import type { ClipRecord, ConversationData, TurnRecord } from './records';
+import { regionFrames } from '../video/regions';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 
-/** A title from the first question: its first line, shortened. */
-export function titleFrom(question: string): string {
-  const line = question.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
+/** Longest title made from a question: three lines of the history list in a 300 px sidebar. */
+const TITLE_CHARS = 80;
+/** Room kept for the image's name in a title. */
+const TITLE_IMAGE_CHARS = 32;
+
+/**
+ * A title from the first question and the image it is about: the question's first line, shortened,
+ * then the image's name. Questions the extension asks (Explain this diagram, Describe this
+ * screenshot.) are the same every time: the image tells those conversations apart.
+ */
+export function titleFrom(question: string, imageName?: string): string {
+  const line = (question.trim().split('\n')[0] ?? '').trim();
+  const name = imageName?.trim() ?? '';
+  const shown = name.length > TITLE_IMAGE_CHARS ? `${name.slice(0, TITLE_IMAGE_CHARS - 1)}…` : name;
+  const room = shown ? TITLE_CHARS - shown.length - 3 : TITLE_CHARS;
+  const head = line.length > room ? `${line.slice(0, room - 1).trimEnd()}…` : line;
+  if (!shown) return head || 'Image conversation';
+  return head ? `${head} · ${shown}` : shown;
 }
 
 export type ConversationEvent =
@@ -152,7 +167,8 @@ export class Conversation {
   }
 
   /** Adds a question (with images) and answers it after any turn already running. */
-  ask(question: string, images: Attachment[] = [], options: { prompt?: string; refine?: boolean } = {}): Promise<TurnRecord> {
+  /** `clip`: the images are that clip's frames, in order (asked as `Frame1: <image>…`); `refine`: a locate preset's zoom-in pass may follow. */
+  ask(question: string, images: Attachment[] = [], options: { prompt?: string; clip?: ClipRecord; refine?: boolean } = {}): Promise<TurnRecord> {
     const turn: TurnRecord = {
       id: randomUUID(),
       question,
@@ -165,9 +181,10 @@ export class Conversation {
       regions: [],
       error: null,
       stats: null,
+      ...(options.clip ? { clip: { ...options.clip, regionFrames: [] } } : {}),
     };
     this.records.push(turn);
-    if (!this.data.title) this.data.title = titleFrom(question);
+    if (!this.data.title) this.data.title = titleFrom(question, (images[0] ?? turn.target)?.name);
     this.data.updated = Date.now();
     void this.persist(this.data);
     this.emit({ type: 'turn', turn });
@@ -238,7 +255,8 @@ export class Conversation {
     void this.persist(this.data);
     this.emit({ type: 'reset' });
     const edited = text !== undefined && text.trim() !== last.question;
-    return this.ask(edited ? text.trim() : last.question, last.images, edited ? {} : { ...(last.prompt ? { prompt: last.prompt } : {}), ...(last.refine ? { refine: true } : {}) });
+    const clip = last.clip ? { clip: last.clip } : {};
+    return this.ask(edited ? text.trim() : last.question, last.images, edited ? clip : { ...(last.prompt ? { prompt: last.prompt } : {}), ...(last.refine ? { refine: true } : {}), ...clip });
   }
 
   private history(records: readonly TurnRecord[], upTo: TurnRecord): ChatTurn[] {
@@ -319,6 +337,7 @@ export class Conversation {
           if (reading) this.emit({ type: 'rate', turnId: turn.id, rate: reading });
           if (regionStream.push(text).length > 0) {
             turn.regions = [...regionStream.regions];
+            placeOnFrames(turn);
             this.emit({ type: 'turn', turn });
           }
         },
@@ -326,6 +345,7 @@ export class Conversation {
       );
       if (!abort.signal.aborted) turn.answer = outcome.text;
       turn.regions = parseRegions(turn.answer, turn.answer === regionStream.text ? undefined : debug);
+      placeOnFrames(turn);
       const stopped = abort.signal.aborted || outcome.stats.interrupted;
       const s = outcome.stats;
       turn.stats =
@@ -349,7 +369,12 @@ export class Conversation {
   }
 }
 
-/** The engine sees the model-sized copy of each image, never the original. */
+/** The engine sees the model-sized copy of each image, never the original; a clip's as frames. */
 function userTurn(t: TurnRecord): ChatTurn {
-  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })) };
+  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })), ...(t.clip ? { frames: true } : {}) };
+}
+
+/** A clip turn's regions: on the frame the answer named before each (src/video/regions.ts). */
+function placeOnFrames(turn: TurnRecord): void {
+  if (turn.clip) turn.clip.regionFrames = regionFrames(turn.answer, turn.clip.frames.length).slice(0, turn.regions.length);
 }

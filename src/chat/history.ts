@@ -101,6 +101,17 @@ const StoredTurn = v.object({
     }),
   ),
   stats: v.nullable(v.string()),
+  /** A clip's frames (the turn's images, in order); absent for images. */
+  clip: v.optional(
+    v.object({
+      name: v.pipe(v.string(), v.maxLength(1000)),
+      fps: v.pipe(Num, v.minValue(0)),
+      frameCount: v.pipe(Num, v.integer(), v.minValue(1)),
+      duration: v.pipe(Num, v.minValue(0)),
+      frames: v.pipe(v.array(v.object({ number: v.pipe(Num, v.integer(), v.minValue(1)), index: v.pipe(Num, v.integer(), v.minValue(0)), seconds: v.pipe(Num, v.minValue(0)) })), v.maxLength(64)),
+      regionFrames: v.optional(v.pipe(v.array(v.pipe(Num, v.integer(), v.minValue(1))), v.maxLength(10_000))),
+    }),
+  ),
 });
 
 /** A stored turn's error as the chat shows it; files from before remedies were stored get what the chat offered then. */
@@ -307,6 +318,7 @@ export class HistoryStore {
         ...(t.refined ? { refined: t.refined.map((r) => r && storedRegion(r)) } : {}),
         error: t.error && { message: t.error.message, ...(t.error.code !== undefined ? { code: t.error.code } : {}), remedies: t.error.remedies },
         stats: t.stats,
+        ...(t.clip ? { clip: t.clip } : {}),
       })),
     };
     const json = JSON.stringify(stored);

@@ -27,6 +27,20 @@ export interface TurnRecord {
   /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
   error: UserError | null;
   stats: string | null;
+  /** The turn's images are a clip's frames, in order (src/video/): where each is in the clip. */
+  clip?: ClipRecord;
+}
+
+/** A clip a turn asks about: its images are these frames, one each, `Frame1:` first. */
+export interface ClipRecord {
+  name: string;
+  fps: number;
+  frameCount: number;
+  /** Seconds. */
+  duration: number;
+  frames: { number: number; index: number; seconds: number }[];
+  /** For each of the turn's regions (same order), the frame it was named with; set when the answer ends. */
+  regionFrames?: number[];
 }
 
 /** A conversation: its turns and what the history lists it by. */

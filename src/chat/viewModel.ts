@@ -54,13 +54,19 @@ function referred(t: TurnRecord): { referred?: [number, number, number, number][
   return boxes.length > 0 ? { referred: boxes } : {};
 }
 
-/** A turn's regions as shown: the refined one where a zoom-in pass found it, carrying the first pass's. */
-function turnRegions(t: TurnRecord): RegionView[] {
-  const target = t.target;
-  if (!target) return [];
+/**
+ * A turn's regions for the view: over its target, or, in a clip turn, over the frame each was
+ * named with; the refined one where a zoom-in pass found it, carrying the first pass's.
+ */
+function regionViews(t: TurnRecord): RegionView[] {
+  if (!t.target) return [];
+  const clip = t.clip;
   return t.regions.map((r, i) => {
     const refined = t.refined?.[i];
-    return refined ? regionView(target, refined, r) : regionView(target, r);
+    const over = (a: Attachment) => (refined ? regionView(a, refined, r) : regionView(a, r));
+    if (!clip) return over(t.target!);
+    const frame = clip.regionFrames?.[i] ?? t.images.length;
+    return { ...over(t.images[frame - 1] ?? t.target!), frame };
   });
 }
 
@@ -70,10 +76,11 @@ export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
     id: t.id,
     question: t.question,
     images: t.images.map(image),
+    ...(t.clip ? { clip: { name: t.clip.name, duration: t.clip.duration, frames: t.clip.frames } } : {}),
     target: t.target ? image(t.target) : null,
     answer: t.answer,
     status: t.status,
-    regions: turnRegions(t),
+    regions: regionViews(t),
     ...referred(t),
     // The remedies as the turn carries them (stored with it): the same buttons after a reload.
     // Continuations (Retry…) belong to the code that failed, not to the chat: never a button here.

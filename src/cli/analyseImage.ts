@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { FileRefusedError, readRegularFile } from '../files';
-import { parseRegions, presetPrompt, type Region } from '../grounding';
+import { presetPrompt, type Region } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
 import type { RefineMode } from '../config';
 import { prepareForModel, probeImage, type PreparedImage } from '../images';
 import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
@@ -78,25 +79,23 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
   });
   request.onStage?.('asking');
   let first = true;
-  const outcome = await engine.chat(
-    [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
-    { maxTokens: request.maxTokens, temperature: 0 },
-    (text, tokens) => {
+  const { result: coarseResult, regions: coarse, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
+    maxTokens: request.maxTokens,
+    signal: request.signal,
+    onToken: (text, tokens) => {
       if (first) {
         first = false;
         request.onStage?.('answering');
       }
       request.onToken?.(text, tokens);
     },
-    request.signal,
-  );
-  const coarse = parseRegions(outcome.text);
+  });
   let refinement: RefineOutcome | null = null;
-  if (request.command === 'ground' && coarse.length > 0 && shouldRefine(request.refine ?? 'off', prepared.transform) && !outcome.stats.interrupted) {
+  if (request.command === 'ground' && coarse.length > 0 && shouldRefine(request.refine ?? 'off', prepared.transform) && !stats.interrupted) {
     request.onStage?.('refining');
     refinement = await refineRegions({ engine, imagePath, transform: prepared.transform, regions: coarse, prompt: question, maxTiles: request.maxTiles, maxTokens: request.maxTokens, outDir: MODEL_COPIES, key, signal: request.signal });
   }
-  const result = refinedGroundingResult(prepared.transform, outcome.text, coarse, refinement);
+  const result = refinement ? refinedGroundingResult(prepared.transform, coarseResult.answer, coarse, refinement, imagePath) : coarseResult;
   return {
     result: {
       ...result,
@@ -104,7 +103,7 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
       // Upright (EXIF-applied) size: the pixels the regions are given in.
       image: { ...result.image, path: imagePath, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
-      stats: outcome.stats,
+      stats,
     },
     prepared,
     regions: bestRegions(coarse, refinement?.refined),

@@ -72,6 +72,8 @@ export interface EngineSetup {
   maxTiles: number;
   /** Most tokens per answer (--max-tokens). */
   maxTokens: number;
+  /** The local engine's context in tokens (--context); null for a remote server (it has its own). */
+  contextSize: number | null;
   /** Zoom-in refine after a locate (--refine). */
   refine: RefineMode;
   log: CliLog;
@@ -105,6 +107,7 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
   const refine = refineModeOf(values.refine);
   if (values.refine !== undefined && values.refine !== refine) throw new UsageError(`--refine must be ${REFINE_MODES.join(', ')}; got ${values.refine}`);
   let engine: Engine;
+  let contextSize: number | null = null;
   if (values.endpoint !== undefined) {
     if (values.model || values.mmproj) throw new UsageError('--endpoint asks a server: --model and --mmproj are for the local engine');
     const settings = {
@@ -128,6 +131,7 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
       idleUnloadMinutes: 0,
       maxTiles,
     };
+    contextSize = settings.contextSize;
     const configuredPath = values['llama-server'] ?? process.env.INTERNVL_LENS_LLAMA_SERVER ?? '';
     engine = new LocalEngine({
       settings: () => settings,
@@ -136,5 +140,5 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
       log,
     });
   }
-  return { engine, maxTiles, maxTokens, refine, log };
+  return { engine, maxTiles, maxTokens, contextSize, refine, log };
 }

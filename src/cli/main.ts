@@ -2,17 +2,22 @@
 // the LocalEngine and its llama-server, or the RemoteEngine with --endpoint (engineFlags.ts).
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
 //   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [--refine auto|always|off] [options]
+//   internvl-lens ask --video FILE "question" [--frames N] [--start S] [--end S] [--ffmpeg PATH]
+//       a video (MP4, WebM, MOV, MKV: ffmpeg) or animated image (GIF, WebP, APNG): its frames
 //       one JSON object on stdout; errors go to stderr as JSON, exit code 1.
 //   internvl-lens batch (--question Q | --ground TARGET) FILES-OR-GLOBS-OR-FOLDERS… --out results.jsonl   (batch.ts)
 //   internvl-lens mcp                    an MCP server on stdio (../mcp/server.ts)
 import { parseArgs } from 'node:util';
 import { analyseImage, describeError } from './analyseImage';
+import { askVideo, VIDEO_FLAGS, VIDEO_USAGE } from './askVideo';
 import { BATCH_USAGE, runBatch } from './batch';
 import { ENGINE_FLAGS, ENGINE_USAGE, engineFromFlags, UsageError } from './engineFlags';
 import { runMcpServer } from '../mcp/server';
 import { errorMessage } from '../util/errorMessage';
 
 const USAGE = `usage: internvl-lens ask IMAGE "question" | ground IMAGE "target"
+       internvl-lens ask --video FILE "question" [--frames N] [--start S] [--end S] [--ffmpeg PATH]
+${VIDEO_USAGE}
        internvl-lens batch (--question Q | --ground TARGET) FILES-OR-GLOBS-OR-FOLDERS… --out results.jsonl [--resume]
        internvl-lens mcp          (a Model Context Protocol server on stdin/stdout)
 ${ENGINE_USAGE}
@@ -22,10 +27,12 @@ async function askOrGround(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } },
+    options: { ...ENGINE_FLAGS, ...VIDEO_FLAGS, help: { type: 'boolean', short: 'h', default: false } },
   });
-  const [command, imageArg, text] = positionals;
   if (values.help) throw new UsageError('');
+  if (values.video !== undefined) return askVideo(positionals, values);
+  const [command, imageArg, text] = positionals;
+  if (values.frames !== undefined || values.start !== undefined || values.end !== undefined) throw new UsageError('--frames, --start and --end go with --video FILE');
   if ((command !== 'ask' && command !== 'ground') || !imageArg || !text || positionals.length > 3) {
     throw new UsageError('expected: ask IMAGE "question" or ground IMAGE "target"');
   }

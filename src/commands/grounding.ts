@@ -5,7 +5,8 @@ import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
 import { shownRegions, type TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
-import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
+import { presetPrompt, type PromptPreset } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
 import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
 import { refineModeOf, type RefineMode } from '../config';
 import { modelCopyReady, renderAnnotated, toGroundingResult } from '../images';
@@ -170,30 +171,29 @@ export function ground(ctx: LensContext) {
     const options = typeof args.maxTiles === 'number' ? { maxTiles: args.maxTiles } : {};
     const uri = args.image instanceof Uint8Array ? undefined : typeof args.image === 'string' ? uriOf(args.image) : args.image;
     const attachment = uri ? await attachUri(ctx, uri, options) : await ctx.attachments.add(args.image as Uint8Array, 'image', options);
-    const outcome = await ctx.engine.chat(
-      [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
-      { maxTokens: ctx.config.maxTokens, temperature: 0 },
-      () => undefined,
-    );
-    const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
+    const prompt = presetPrompt(preset, args.target).prompt;
+    const path = uri?.scheme === 'file' ? uri.fsPath : undefined;
     const transform = attachment.model.transform;
+    const image = { modelPath: attachment.model.modelPath, transform, ...(path !== undefined ? { path } : {}) };
+    const { result, regions } = await answerAboutImages(ctx.engine, [image], prompt, {
+      maxTokens: ctx.config.maxTokens,
+      debug: (m) => ctx.output.debug(`grounding: ${m}`),
+    });
     const mode = args.refine === undefined ? ctx.config.refine : refineModeOf(args.refine);
-    let refinement: RefineOutcome | null = null;
-    if (regions.length > 0 && shouldRefine(mode, transform)) {
-      refinement = await refineRegions({
-        engine: ctx.engine,
-        imagePath: attachment.path,
-        transform,
-        regions,
-        prompt: presetPrompt(preset, args.target).prompt,
-        maxTiles: args.maxTiles ?? ctx.config.maxTiles,
-        maxTokens: ctx.config.maxTokens,
-        outDir: ctx.attachments.modelDir,
-        key: attachment.id,
-      });
-      ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
-    }
-    return refinedGroundingResult(transform, outcome.text, regions, refinement, uri?.scheme === 'file' ? uri.fsPath : undefined);
+    if (regions.length === 0 || !shouldRefine(mode, transform)) return result;
+    const refinement: RefineOutcome = await refineRegions({
+      engine: ctx.engine,
+      imagePath: attachment.path,
+      transform,
+      regions,
+      prompt,
+      maxTiles: args.maxTiles ?? ctx.config.maxTiles,
+      maxTokens: ctx.config.maxTokens,
+      outDir: ctx.attachments.modelDir,
+      key: attachment.id,
+    });
+    ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
+    return refinedGroundingResult(transform, result.answer, regions, refinement, path);
   };
 }
 

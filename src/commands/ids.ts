@@ -30,6 +30,7 @@ export const COMMANDS = {
   chooseRuntime: 'internvlLens.chooseRuntime',
   setUpMcpServer: 'internvlLens.setUpMcpServer',
   askAboutFolder: 'internvlLens.askAboutFolder',
+  explainVideo: 'internvlLens.explainVideo',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -11,6 +11,7 @@ import { COMMANDS, type CommandName } from './ids';
 import { setUpMcpServer } from './mcp';
 import { downloadModel, trySampleImage, useExistingModel } from './models';
 import { chooseRuntime, offerRuntimeOnFirstLoad } from './runtime';
+import { explainVideo } from './video';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 
@@ -44,6 +45,7 @@ const FACTORIES: Record<CommandName, CommandFactory> = {
   chooseRuntime,
   setUpMcpServer,
   askAboutFolder,
+  explainVideo,
 };
 
 export function registerCommands(ctx: LensContext): void {

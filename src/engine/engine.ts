@@ -37,6 +37,11 @@ export interface ChatTurn {
   role: 'user' | 'assistant';
   text: string;
   images: ChatImage[];
+  /**
+   * The images are a clip's frames (src/video/): labelled `Frame1: <image>\nFrame2: <image>\n…`
+   * before the question, as InternVL's video example writes them, one 448-px tile each.
+   */
+  frames?: boolean;
 }
 
 export interface ChatOptions {

@@ -40,3 +40,15 @@ export function hasExtension(path: string, extensions: readonly string[]): boole
 
 /** The `when` clause of the Explorer and editor-title menus' *Explain this diagram* (package.json). */
 export const EXPLAINABLE_WHEN_CLAUSE = `resourceExtname =~ /^\\.(${EXPLAINABLE_EXTENSIONS.join('|')})$/i`;
+
+/** Videos, read through ffmpeg (src/video/ffmpeg.ts): *Explain this video*. */
+export const VIDEO_EXTENSIONS: readonly string[] = ['mp4', 'webm', 'mov', 'mkv'];
+
+/** Animated images, read through sharp (src/video/animated.ts): GIF, animated WebP and APNG. */
+export const ANIMATED_IMAGE_EXTENSIONS: readonly string[] = ['gif', 'webp', 'apng'];
+
+/** What *Explain this video* opens: videos and animated images (a PNG may be an APNG too). */
+export const MOVING_EXTENSIONS: readonly string[] = [...VIDEO_EXTENSIONS, ...ANIMATED_IMAGE_EXTENSIONS, 'png'];
+
+/** The `when` clause of the Explorer and editor-title menus' *Explain this video* (package.json): not every PNG. */
+export const MOVING_WHEN_CLAUSE = `resourceExtname =~ /^\\.(${[...VIDEO_EXTENSIONS, ...ANIMATED_IMAGE_EXTENSIONS].join('|')})$/i`;

@@ -92,18 +92,12 @@ export function storedToUpright(t: ImageTransform, [x, y]: Point): Point {
   }
 }
 
-export function uprightToStored(t: ImageTransform, [u, v]: Point): Point {
-  const { width: w, height: h } = t.stored;
-  switch (t.orientation) {
-    case 1: return [u, v];
-    case 2: return [w - u, v];
-    case 3: return [w - u, h - v];
-    case 4: return [u, h - v];
-    case 5: return [v, u];
-    case 6: return [v, h - u];
-    case 7: return [w - v, h - u];
-    case 8: return [w - v, u];
-  }
+/** The orientation that turns an upright image back as stored: 6 (a quarter turn) and 8 undo each other, the rest themselves. */
+const INVERSE_ORIENTATION: Record<ExifOrientation, ExifOrientation> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
+
+/** The inverse of storedToUpright: the upright image, turned by the inverse orientation. */
+export function uprightToStored(t: ImageTransform, point: Point): Point {
+  return storedToUpright({ ...t, stored: uprightSize(t.stored, t.orientation), orientation: INVERSE_ORIENTATION[t.orientation] }, point);
 }
 
 export function uprightToNormalised(t: ImageTransform, [x, y]: Point): Point {

@@ -3,6 +3,7 @@
 // has one home: schemas/grounding-result.v1.json (src/protocol/grounding.ts).
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import groundingSchema from '../../schemas/grounding-result.v1.json';
+import { DEFAULT_FRAME_COUNT, frameTokens, MAX_FRAME_COUNT } from '../video/sampling';
 import { REFINE_MODES } from '../config';
 
 export const TOOL_NAMES = ['locate', 'ask_image', 'capture_screen', 'capture_window', 'list_monitors'] as const;
@@ -73,7 +74,14 @@ export const TOOLS: Tool[] = [
     inputSchema: {
       type: 'object',
       required: ['image', 'question'],
-      properties: { ...commonInputs, question: { type: 'string', minLength: 1, maxLength: 20000, description: 'The question about the image.' } },
+      properties: {
+        ...commonInputs,
+        image: { ...imageInput, description: `${imageInput.description} Or a video (MP4, WebM, MOV, MKV; needs ffmpeg) or an animated GIF, WebP or APNG: then "frames" frames of it are shown, each region says its frame.` },
+        question: { type: 'string', minLength: 1, maxLength: 20000, description: 'The question about the image.' },
+        frames: { type: 'integer', minimum: 1, maximum: MAX_FRAME_COUNT, description: `A video: how many frames the model sees, evenly spread (default ${DEFAULT_FRAME_COUNT}; ${frameTokens(1)} tokens each).` },
+        start: { type: 'number', minimum: 0, description: 'A video: only from this second on.' },
+        end: { type: 'number', minimum: 0, description: 'A video: only up to this second.' },
+      },
       additionalProperties: false,
     },
     outputSchema: groundingOutput,

@@ -81,6 +81,8 @@ export const GroundingResult = v.object({
   /** The model's answer as written (tags included). */
   answer: v.string(),
   regions: v.array(PublicRegion),
+  /** A PNG of the image with the regions drawn, at its original size, when the caller asked for one. */
+  annotatedImage: v.optional(v.pipe(v.string(), v.minLength(1))),
   refinement: v.optional(GroundingRefinement),
 });
 export type GroundingResult = v.InferOutput<typeof GroundingResult>;

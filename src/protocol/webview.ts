@@ -6,6 +6,7 @@ import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
 import { PixelRect } from './rect';
 import { Remedy } from './remedy';
+import { MAX_FRAME_COUNT } from '../video/sampling';
 
 const Num = v.pipe(v.number(), v.finite());
 const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(100));
@@ -14,6 +15,8 @@ export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
 /** MAX_ATTACHMENT_BYTES as base64, for images the webview sends. */
 export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 
+/** A clip turn's region is on one frame (1-based, `Frame3`); absent for an image. */
+const FrameNumber = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_FRAME_COUNT)));
 const Box = v.tuple([Num, Num, Num, Num]);
 const Point = v.tuple([Num, Num]);
 const Quad = v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]);
@@ -31,9 +34,9 @@ export type CoarseShape = v.InferOutput<typeof CoarseShape>;
  * host; after a zoom-in refine, the refined region, with the first pass's in `coarse`.
  */
 export const RegionView = v.variant('kind', [
-  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: Box, pixels: Box, coarse: v.optional(CoarseShape) }),
-  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: Point, pixels: Point, coarse: v.optional(CoarseShape) }),
-  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: Quad, pixels: Quad, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: Box, pixels: Box, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: Point, pixels: Point, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: Quad, pixels: Quad, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
 ]);
 export type RegionView = v.InferOutput<typeof RegionView>;
 
@@ -67,10 +70,22 @@ export const ErrorView = v.object({
 });
 export type ErrorView = v.InferOutput<typeof ErrorView>;
 
+/** A clip a turn asks about: its images are these frames, in order (the chat shows a strip). */
+export const ClipView = v.object({
+  name: v.string(),
+  duration: v.pipe(Num, v.minValue(0)),
+  frames: v.pipe(
+    v.array(v.object({ number: v.pipe(v.number(), v.integer(), v.minValue(1)), index: v.pipe(v.number(), v.integer(), v.minValue(0)), seconds: v.pipe(Num, v.minValue(0)) })),
+    v.maxLength(MAX_FRAME_COUNT),
+  ),
+});
+export type ClipView = v.InferOutput<typeof ClipView>;
+
 export const TurnView = v.object({
   id: v.string(),
   question: v.string(),
   images: v.array(ImageView),
+  clip: v.optional(ClipView),
   /** The image the answer's regions are drawn over: the latest image of the conversation. */
   target: v.nullable(ImageView),
   answer: v.string(),

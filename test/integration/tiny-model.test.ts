@@ -28,6 +28,7 @@ before(async () => {
     sentence: await readExpected(fixtures.sentence),
     grounding: await readExpected(fixtures.grounding),
     endless: await readExpected(fixtures.endless),
+    video: await readExpected(fixtures.video),
   };
   scratch = await mkdtemp(path.join(tmpdir(), 'tiny-model-test-'));
   smallPng = path.join(scratch, 'small.png');

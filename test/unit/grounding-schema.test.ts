@@ -19,6 +19,7 @@ const good = {
   schema: GROUNDING_SCHEMA,
   image: { path: '/tmp/screen.png', width: 800, height: 600, devicePixelRatio: 2 },
   answer: '<ref>Save</ref><box>[[100, 200, 300, 400]]</box>',
+  annotatedImage: '/tmp/screen.annotated.png',
   regions: [
     { kind: 'box', label: 'Save', box: [80, 120, 240, 240], normalized: [0.1, 0.2, 0.3, 0.4] },
     { kind: 'point', label: null, point: [10, 20], normalized: [0.0125, 0.0333] },
@@ -34,7 +35,7 @@ describe('public grounding schema', () => {
 
   it('both spellings agree on generated mutations of a result', () => {
     const mutate = fc.record({
-      path: fc.constantFrom('schema', 'image.width', 'image.devicePixelRatio', 'regions.0.kind', 'regions.0.box', 'regions.0.box.2', 'regions.0.normalized.1', 'regions.1.point', 'regions.1.label', 'regions.2.quad', 'regions.2.quad.7', 'regions.2.normalized.5', 'regions.2.kind', 'answer', 'regions'),
+      path: fc.constantFrom('schema', 'image.width', 'image.devicePixelRatio', 'regions.0.kind', 'regions.0.box', 'regions.0.box.2', 'regions.0.normalized.1', 'regions.1.point', 'regions.1.label', 'regions.2.quad', 'regions.2.quad.7', 'regions.2.normalized.5', 'regions.2.kind', 'answer', 'annotatedImage', 'regions'),
       value: fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.double({ noNaN: false }), fc.string(), fc.constant(null), fc.array(fc.integer({ min: -2, max: 5 }), { maxLength: 9 }), fc.constantFrom('box', 'point', 'quad', GROUNDING_SCHEMA)),
     });
     fc.assert(

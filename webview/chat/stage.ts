@@ -334,55 +334,83 @@ export class Stage {
     const X = (nx: number) => (this.part.x + nx * this.part.w) * width;
     const Y = (ny: number) => (this.part.y + ny * this.part.h) * height;
     // First passes that a zoom-in refine moved: faint and dashed, under the refined regions.
-    ctx.save();
-    ctx.globalAlpha = COARSE_ALPHA;
-    ctx.setLineDash([4, 3]);
+    if (this.regions.some((r) => r.coarse)) {
+      ctx.save();
+      ctx.globalAlpha = COARSE_ALPHA;
+      ctx.setLineDash([4, 3]);
+      this.regions.forEach((r, i) => {
+        if (r.coarse) this.traceCoarse(ctx, r.coarse, this.colours[i]!, X, Y);
+      });
+      ctx.restore();
+    }
+    // One path per colour (a label's colour): 500 regions of 37 labels are 37 strokes, not 500.
+    const paths = new Map<string, Path2D>();
+    const pathOf = (colour: string) => {
+      let path = paths.get(colour);
+      if (!path) paths.set(colour, (path = new Path2D()));
+      return path;
+    };
+    const hotOnes: number[] = [];
     this.regions.forEach((r, i) => {
-      if (r.coarse) this.traceCoarse(ctx, r.coarse, this.colours[i]!, X, Y);
-    });
-    ctx.restore();
-    this.regions.forEach((r, i) => {
-      const colour = this.colours[i]!;
-      const hot = this.hot.has(i);
-      ctx.strokeStyle = colour;
+      const path = pathOf(this.colours[i]!);
       if (r.kind === 'box') {
         const x = X(r.box[0]);
         const y = Y(r.box[1]);
         const w = X(r.box[2]) - x;
         const h = Y(r.box[3]) - y;
         // The stroke lies inside the box, as a border would: its outer edge is the box's edge.
-        ctx.strokeRect(x + LINE / 2, y + LINE / 2, Math.max(0, w - LINE), Math.max(0, h - LINE));
-        if (hot) {
-          ctx.fillStyle = `${colour}4d`;
-          ctx.fillRect(x, y, w, h);
-          ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
-        }
+        path.rect(x + LINE / 2, y + LINE / 2, Math.max(0, w - LINE), Math.max(0, h - LINE));
       } else if (r.kind === 'quad') {
         // A closed polygon through the four corners, in the model's order.
+        const q = r.quad;
+        path.moveTo(X(q[0]), Y(q[1]));
+        for (let k = 2; k < 8; k += 2) path.lineTo(X(q[k]!), Y(q[k + 1]!));
+        path.closePath();
+      } else {
+        const x = X(r.point[0]);
+        const y = Y(r.point[1]);
+        path.moveTo(x - CROSSHAIR, y);
+        path.lineTo(x + CROSSHAIR, y);
+        path.moveTo(x, y - CROSSHAIR);
+        path.lineTo(x, y + CROSSHAIR);
+      }
+      if (this.hot.has(i)) hotOnes.push(i);
+      if (r.label && (labelsAlways || this.hot.has(i))) labels.push(i);
+    });
+    for (const [colour, path] of paths) {
+      ctx.strokeStyle = colour;
+      ctx.stroke(path);
+    }
+    // The lit regions over the others: filled, with a ring around.
+    for (const i of hotOnes) {
+      const r = this.regions[i]!;
+      const colour = this.colours[i]!;
+      ctx.strokeStyle = colour;
+      if (r.kind === 'box') {
+        const x = X(r.box[0]);
+        const y = Y(r.box[1]);
+        const w = X(r.box[2]) - x;
+        const h = Y(r.box[3]) - y;
+        ctx.fillStyle = `${colour}4d`;
+        ctx.fillRect(x, y, w, h);
+        ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
+      } else if (r.kind === 'quad') {
         const q = r.quad;
         ctx.beginPath();
         ctx.moveTo(X(q[0]), Y(q[1]));
         for (let k = 2; k < 8; k += 2) ctx.lineTo(X(q[k]!), Y(q[k + 1]!));
         ctx.closePath();
-        ctx.lineJoin = 'round';
+        ctx.fillStyle = `${colour}4d`;
+        ctx.fill();
+        ctx.lineWidth = LINE + 2;
         ctx.stroke();
-        if (hot) {
-          ctx.fillStyle = `${colour}4d`;
-          ctx.fill();
-        }
+        ctx.lineWidth = LINE;
       } else {
-        const x = X(r.point[0]);
-        const y = Y(r.point[1]);
         ctx.beginPath();
-        ctx.moveTo(x - CROSSHAIR, y);
-        ctx.lineTo(x + CROSSHAIR, y);
-        ctx.moveTo(x, y - CROSSHAIR);
-        ctx.lineTo(x, y + CROSSHAIR);
-        if (hot) ctx.arc(x, y, CROSSHAIR + 3, 0, Math.PI * 2);
+        ctx.arc(X(r.point[0]), Y(r.point[1]), CROSSHAIR + 3, 0, Math.PI * 2);
         ctx.stroke();
       }
-      if (r.label && (labelsAlways || hot)) labels.push(i);
-    });
+    }
     // The user's own regions: white dashes over a dark edge, readable on any image.
     for (const [x1, y1, x2, y2] of this.referred) {
       const [x, y, w, h] = [X(x1), Y(y1), X(x2) - X(x1), Y(y2) - Y(y1)];

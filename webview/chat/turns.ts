@@ -1,5 +1,6 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
+import { clipTime } from '../../src/protocol/clip';
 import type { RegionExportFormat } from '../../src/grounding/exports';
 import type { PixelRect } from '../../src/protocol/rect';
 import { remedyLabel } from '../../src/protocol/remedy';
@@ -7,11 +8,12 @@ import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/
 import { textButton, toolbarButton } from '../shared/controls';
 import { el, icon, withClass } from '../shared/dom';
 import { renderAnswer } from './markdown';
-import { Stage } from './stage';
+import { Stage, type StageHost } from './stage';
 import { type ChatChange, type ChatState, isRunning } from './state';
 
 type Send = (msg: WebviewMessage) => void;
-type OwnStage = { stage: Stage; regionsOf: 'target' | 'none' };
+/** `local`: the stage shows some of the turn's regions (a clip frame's): local index → the turn's index. */
+type OwnStage = { stage: Stage; regionsOf: 'target' | 'none'; local?: number[] };
 
 export class TurnList {
   readonly element = el('section', 'turns');
@@ -19,6 +21,8 @@ export class TurnList {
   private readonly stages = new Map<string, OwnStage[]>();
   /** Answers re-render at most once a frame, however fast tokens arrive. */
   private readonly answersDue = new Set<string>();
+  /** The frame shown large in each clip turn (chosen in its strip), by turn id. */
+  private readonly shownFrames = new Map<string, number>();
 
   constructor(
     private readonly state: ChatState,
@@ -66,10 +70,14 @@ export class TurnList {
     for (const e of card.querySelectorAll<HTMLElement>('.answer [data-regions]')) {
       e.classList.toggle('hot', e.dataset.regions!.split(' ').some((i) => wanted.has(Number(i))));
     }
-    for (const s of this.stages.get(turnId) ?? []) if (s.regionsOf === 'target') s.stage.highlight(wanted);
+    for (const s of this.stages.get(turnId) ?? []) {
+      if (s.regionsOf !== 'target') continue;
+      s.stage.highlight(s.local ? new Set(s.local.flatMap((original, i) => (wanted.has(original) ? [i] : []))) : wanted);
+    }
   }
 
-  private renderTurn(t: TurnView): HTMLElement {
+  /** A card for `t`; the answer of `previous` (this turn's card on the page) is taken over, its unchanged parts kept. */
+  private renderTurn(t: TurnView, previous?: HTMLElement | null): HTMLElement {
     const { state, send } = this;
     const card = el('article', 'turn');
     card.dataset.turnId = t.id;
@@ -92,17 +100,20 @@ export class TurnList {
     if (state.isLast(t.id)) qRow.append(withClass(toolbarButton('edit', 'Edit and resend this question', () => this.editQuestion(card, t)), 'edit-question'));
     q.append(qRow);
     card.append(q);
-    // Regions are drawn once: over this turn's own image, or over the conversation's latest one.
-    const ownTarget = t.target !== null && t.images.some((i) => i.id === t.target!.id);
+    // Regions are drawn once: over this turn's own image, or over the conversation's latest one;
+    // a clip's over the frame the answer named.
+    const ownTarget = t.clip !== undefined || (t.target !== null && t.images.some((i) => i.id === t.target!.id));
     const numbered = t.images.length > 1;
-    t.images.forEach((image, i) => {
+    if (t.clip) q.append(this.frameStrip(card, t, own, stageHost));
+    else t.images.forEach((image, i) => {
       const isTarget = ownTarget && image.id === t.target!.id;
       const stage = new Stage(image, isTarget ? t.regions : [], state.viewer(t.id, image.id), stageHost, isTarget ? t.referred : undefined);
       if (numbered) stage.element.prepend(el('div', 'image-number', `Image-${i + 1}`));
       own.push({ stage, regionsOf: isTarget ? 'target' : 'none' });
       q.append(stage.element);
     });
-    const answer = el('div', 'answer');
+    // Its status changed (the answer ended, an error came): the answer's nodes stay, no blank frame.
+    const answer = previous?.querySelector<HTMLElement>(':scope > .answer') ?? el('div', 'answer');
     answer.dataset.raw = t.answer;
     answer.dataset.chunks = String(state.chunks.get(t.id) ?? 0);
     answer.setAttribute('aria-busy', String(isRunning(t)));
@@ -137,6 +148,62 @@ export class TurnList {
     }
     card.append(this.turnActions(t));
     return card;
+  }
+
+  /**
+   * A clip's frames as a strip of thumbnails with their times; the chosen frame (at first the one
+   * the answer's first region is on) is shown large below, with the regions on that frame.
+   */
+  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: StageHost): HTMLElement {
+    const clip = t.clip!;
+    const box = el('div', 'clip');
+    const strip = el('div', 'frame-strip');
+    strip.setAttribute('role', 'list');
+    strip.setAttribute('aria-label', `${clip.name}: ${clip.frames.length} frames of ${clipTime(clip.duration)}`);
+    const shown = this.shownFrames.get(t.id) ?? t.regions[0]?.frame ?? null;
+    t.images.forEach((image, i) => {
+      const f = clip.frames[i];
+      if (!f) return;
+      const thumb = el('button', 'frame-thumb');
+      thumb.type = 'button';
+      thumb.dataset.frame = String(f.number);
+      thumb.setAttribute('role', 'listitem');
+      thumb.setAttribute('aria-pressed', String(shown === f.number));
+      const onFrame = t.regions.filter((r) => r.frame === f.number).length;
+      thumb.title = `Frame${f.number}: frame ${f.index} at ${clipTime(f.seconds)}${onFrame ? ` · ${onFrame} region${onFrame === 1 ? '' : 's'}` : ''}`;
+      const img = el('img');
+      img.src = image.src;
+      img.alt = `Frame${f.number}`;
+      img.draggable = false;
+      thumb.append(img, el('span', 'frame-label', `Frame${f.number} · ${clipTime(f.seconds)}`));
+      if (onFrame) thumb.classList.add('has-regions');
+      thumb.addEventListener('click', () => {
+        this.shownFrames.set(t.id, shown === f.number ? 0 : f.number);
+        const fresh = this.renderTurn(this.state.turns.get(t.id) ?? t);
+        card.replaceWith(fresh);
+        this.drawStages(t.id);
+        fresh.querySelector<HTMLElement>(`.frame-thumb[data-frame="${f.number}"]`)?.focus();
+      });
+      strip.append(thumb);
+    });
+    box.append(strip);
+    const image = shown ? t.images[shown - 1] : undefined;
+    if (image) {
+      const local: number[] = [];
+      const regions = t.regions.filter((r, i) => r.frame === shown && local.push(i));
+      const stage = new Stage(image, regions, this.state.viewer(t.id, image.id), {
+        copy: (i) => host.copy(local[i] ?? i),
+        exportAnnotated: host.exportAnnotated,
+        exportRegions: host.exportRegions,
+        hover: (indexes) => host.hover(indexes.map((i) => local[i] ?? i)),
+        askRegion: host.askRegion,
+      });
+      stage.element.classList.add('frame-large');
+      stage.element.dataset.frame = String(shown);
+      own.push({ stage, regionsOf: 'target', local });
+      box.append(stage.element);
+    }
+    return box;
   }
 
   private turnActions(t: TurnView): HTMLElement {
@@ -194,6 +261,8 @@ export class TurnList {
    */
   private patchTurn(card: HTMLElement, old: TurnView, t: TurnView): boolean {
     if (t.error || old.error || t.question !== old.question || imagesKey(old) !== imagesKey(t) || old.status !== t.status) return false;
+    // A clip's regions go on the frames they name: the strip is drawn afresh.
+    if (t.clip && t.regions.length !== old.regions.length) return false;
     const before = old.regions.length;
     if (t.regions.length < before || !sameRegion(old.regions[before - 1], t.regions[before - 1])) return false;
     if (t.regions.length > before) {
@@ -233,7 +302,7 @@ export class TurnList {
   private renderAll(): void {
     const { state } = this;
     for (const id of this.stages.keys()) if (!state.turns.has(id)) this.stages.delete(id);
-    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!)));
+    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!, this.cardOf(id))));
     if (state.order.length === 0) {
       const empty = el('div', 'empty');
       empty.append(
@@ -249,14 +318,14 @@ export class TurnList {
   private upsert(t: TurnView, old: TurnView | undefined): void {
     const existing = this.cardOf(t.id);
     if (existing && old && this.patchTurn(existing, old, t)) return;
-    const card = this.renderTurn(t);
+    const card = this.renderTurn(t, existing);
     if (existing) existing.replaceWith(card);
     else {
       this.element.querySelector('.empty')?.remove();
       // The turn before lost its "last turn" actions (regenerate, edit).
       const previous = this.state.order.at(-2);
       const prevCard = previous ? this.cardOf(previous) : null;
-      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!));
+      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!, prevCard));
       this.element.append(card);
     }
     this.drawStages(t.id);

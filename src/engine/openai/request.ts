@@ -91,11 +91,16 @@ async function imagePart(path: string, maxTiles: number, recompress: boolean): P
  * Several images in one turn are numbered as InternVL's model card does (`Image-1: <image>`),
  * so the question can refer to them; vLLM places each image at its `<image>`.
  */
-function userText(text: string, imageCount: number): string {
-  if (imageCount < 2) return text;
+function userText(text: string, imageCount: number, frames: boolean): string {
+  if (imageCount < 2 && !frames) return text;
   let prefix = '';
-  for (let i = 1; i <= imageCount; i++) prefix += `Image-${i}: <image>\n`;
+  for (let i = 1; i <= imageCount; i++) prefix += `${imageLabel(i, frames)}<image>\n`;
   return prefix + text;
+}
+
+/** `Image-2: ` for one of several images, `Frame2: ` for a clip's frame (InternVL's video prompt). */
+function imageLabel(n: number, frames: boolean): string {
+  return frames ? `Frame${n}: ` : `Image-${n}: `;
 }
 
 export async function buildRequest(turns: ChatTurn[], model: string, options: ChatOptions, maxTiles: number, how: RequestOptions = REMOTE_REQUEST): Promise<PreparedRequest> {
@@ -108,15 +113,17 @@ export async function buildRequest(turns: ChatTurn[], model: string, options: Ch
       continue;
     }
     const parts: Array<ImagePart | TextPart> = [];
-    const labelled = how.labels === 'parts' && turn.images.length > 1;
+    const frames = turn.frames === true;
+    const labelled = how.labels === 'parts' && (turn.images.length > 1 || frames);
     for (const [i, image] of turn.images.entries()) {
-      const { part, tokens } = await imagePart(image.path, maxTiles, how.recompress);
-      if (labelled) parts.push({ type: 'text', text: `${i === 0 ? '' : '\n'}Image-${i + 1}: ` });
+      // A frame is one tile (the model card's max_num=1): already 448×448, so every server tiles it so.
+      const { part, tokens } = await imagePart(image.path, frames ? 1 : maxTiles, how.recompress);
+      if (labelled) parts.push({ type: 'text', text: `${i === 0 ? '' : '\n'}${imageLabel(i + 1, frames)}` });
       parts.push(part);
       imageTokens += tokens;
       imageCount++;
     }
-    parts.push({ type: 'text', text: labelled ? `\n${turn.text}` : userText(turn.text, turn.images.length) });
+    parts.push({ type: 'text', text: labelled ? `\n${turn.text}` : userText(turn.text, turn.images.length, frames) });
     messages.push({ role: 'user', content: parts });
   }
   return {

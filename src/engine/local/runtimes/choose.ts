@@ -77,11 +77,11 @@ export function wellKnownBinDirs(env: NodeJS.ProcessEnv, platform: NodeJS.Platfo
   return ['/home/linuxbrew/.linuxbrew/bin', ...(env.HOME ? [join(env.HOME, '.local', 'bin')] : [])];
 }
 
-/** The first `llama-server` on PATH (then in the well-known folders) that is an executable file. */
-export async function findOnPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Promise<string | null> {
+/** The first `program` (llama-server unless told) on PATH, then in the well-known folders, that is an executable file. */
+export async function findOnPath(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, program = 'llama-server'): Promise<string | null> {
   const pathVar = env.PATH ?? env.Path ?? '';
   const dirs = [...pathVar.split(platform === 'win32' ? ';' : delimiter), ...wellKnownBinDirs(env, platform)].filter((d) => d.trim() !== '');
-  const names = platform === 'win32' ? ['llama-server.exe'] : ['llama-server'];
+  const names = platform === 'win32' ? [`${program}.exe`] : [program];
   for (const dir of dirs) {
     for (const name of names) {
       const candidate = join(dir.replace(/^"(.*)"$/, '$1'), name);

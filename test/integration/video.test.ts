@@ -1,0 +1,136 @@
+// Clips made in the test (every frame shows its own number), read back through ffmpeg and sharp:
+// the frames extracted are exactly the ones InternVL's get_index chooses, at the right times.
+import { strict as assert } from 'node:assert';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CaptureError } from '../../src/capture/errors';
+import { userErrorOf } from '../../src/userError';
+import { sampleClip } from '../../src/video/clip';
+import { ffmpegInstallAdvice, findFfmpeg } from '../../src/video/ffmpeg';
+import { frameIndices } from '../../src/video/sampling';
+import { frameNumberOf, makeAnimation, makeApng, makeClip, type ClipSpec } from '../fixtures/clips';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'lens-video-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
+  { container: 'mp4', fps: 30, seconds: 4, frames: 8 },
+  { container: 'mp4', fps: '30000/1001', seconds: 3, frames: 8 },
+  { container: 'mov', fps: 24, seconds: 5, frames: 6, start: 1.5, end: 4 },
+  { container: 'webm', fps: 25, seconds: 3, frames: 8 },
+  { container: 'mkv', fps: 60, seconds: 2, frames: 12, end: 1.25 },
+  { container: 'mp4', fps: 5, seconds: 1, frames: 8 },
+  { container: 'mkv', fps: 12, seconds: 6, frames: 3, start: 2 },
+];
+
+describe('videos through ffmpeg', () => {
+  for (const spec of CLIPS) {
+    const label = `${spec.container} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
+    it(`${label}: the frames shown are get_index's, at their times`, async () => {
+      const path = await makeClip(dir, spec);
+      const clip = await sampleClip(path, { ffmpegPath: '', frames: spec.frames, start: spec.start ?? null, end: spec.end ?? null });
+      const fps = typeof spec.fps === 'number' ? spec.fps : 30000 / 1001;
+      assert.ok(Math.abs(clip.fps - fps) < 1e-6, `fps ${clip.fps}`);
+      assert.equal(clip.frameCount, Math.round(spec.seconds * fps));
+      const bound = spec.start !== undefined || spec.end !== undefined ? ([spec.start ?? 0, spec.end ?? clip.frameCount / fps] as [number, number]) : null;
+      const expected = frameIndices({ bound, fps, maxFrame: clip.frameCount - 1, numSegments: spec.frames });
+      assert.deepEqual(clip.frames.map((f) => f.index), expected);
+      // What each picture shows is the frame it claims to be.
+      assert.deepEqual(await Promise.all(clip.frames.map((f) => frameNumberOf(f.png))), expected);
+      for (const f of clip.frames) assert.ok(Math.abs(f.seconds - f.index / fps) < 0.002, `frame ${f.index} at ${f.seconds} s`);
+      assert.deepEqual(clip.frames.map((f) => f.number), expected.map((_, i) => i + 1));
+      assert.equal(clip.source, 'ffmpeg');
+    });
+  }
+
+  it('a 1080p frame is stored at most 1024 px on its long side, in the clip aspect', async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 10, seconds: 1, width: 1920, height: 1080 });
+    const clip = await sampleClip(path, { ffmpegPath: '', frames: 2 });
+    assert.deepEqual([clip.width, clip.height], [1920, 1080]);
+    assert.deepEqual([clip.frames[0]!.width, clip.frames[0]!.height], [1024, 576]);
+    assert.deepEqual(await Promise.all(clip.frames.map((f) => frameNumberOf(f.png))), clip.frames.map((f) => f.index));
+  });
+
+  it('a start past the end, or an empty part, is refused in words', async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 10, seconds: 1 });
+    await assert.rejects(sampleClip(path, { ffmpegPath: '', start: 5 }), /1\.00 s long; a start at 5 s is past its end/);
+    await assert.rejects(sampleClip(path, { ffmpegPath: '', start: 0.8, end: 0.2 }), /is empty/);
+    await assert.rejects(sampleClip(path, { ffmpegPath: '', frames: 40 }), /1 to 32/);
+  });
+
+  it('a file that is no video: ffmpeg says why, bounded', async () => {
+    const path = join(dir, 'not-a-video.mp4');
+    writeFileSync(path, 'hello');
+    await assert.rejects(sampleClip(path, { ffmpegPath: '' }), (err: unknown) => err instanceof CaptureError && /ffprobe of not-a-video\.mp4 failed|no video/.test(err.message));
+  });
+});
+
+describe('animated images through sharp', () => {
+  const delays = [100, 200, 50, 300, 100, 100, 40, 100, 100, 250, 100, 100];
+  for (const format of ['gif', 'webp'] as const) {
+    it(`${format}: frames by their delays, as get_index over their average rate`, async () => {
+      const path = await makeAnimation(join(dir, `anim.${format}`), format, delays);
+      const clip = await sampleClip(path, { ffmpegPath: '/nonexistent/ffmpeg' });
+      assert.equal(clip.source, 'sharp');
+      assert.equal(clip.frameCount, delays.length);
+      const total = delays.reduce((a, b) => a + b, 0) / 1000;
+      assert.ok(Math.abs(clip.fps - delays.length / total) < 1e-9);
+      const expected = frameIndices({ bound: null, fps: clip.fps, maxFrame: delays.length - 1 });
+      assert.deepEqual(clip.frames.map((f) => f.index), expected);
+      assert.deepEqual(await Promise.all(clip.frames.map((f) => frameNumberOf(f.png))), expected);
+      // Each frame starts after the delays before it.
+      for (const f of clip.frames) assert.ok(Math.abs(f.seconds - delays.slice(0, f.index).reduce((a, b) => a + b, 0) / 1000) < 1e-9);
+    });
+  }
+
+  it('APNG (ffmpeg-encoded: changed rectangles, blend and dispose) composed frame by frame, no ffmpeg to read it', async () => {
+    const path = await makeApng(dir, 10, 2);
+    const clip = await sampleClip(path, { ffmpegPath: '/nonexistent/ffmpeg', frames: 8 });
+    assert.equal(clip.source, 'apng');
+    assert.equal(clip.frameCount, 20);
+    const expected = frameIndices({ bound: null, fps: 10, maxFrame: 19 });
+    assert.deepEqual(await Promise.all(clip.frames.map((f) => frameNumberOf(f.png))), expected);
+    assert.deepEqual(clip.frames.map((f) => f.seconds.toFixed(3)), expected.map((i) => (i / 10).toFixed(3)));
+  });
+});
+
+describe('without ffmpeg', () => {
+  it('says how to install it on each platform, and offers the setting', async () => {
+    const empty = join(dir, 'empty-bin');
+    mkdirSync(empty, { recursive: true });
+    for (const platform of ['linux', 'darwin', 'win32'] as const) {
+      const err = await findFfmpeg('', { PATH: empty, HOME: empty }, platform).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof CaptureError, platform);
+      assert.equal(err.problem, 'no-tool');
+      assert.ok(err.message.includes(ffmpegInstallAdvice(platform)), err.message);
+      const shown = userErrorOf(err);
+      assert.deepEqual(shown.remedies, [{ kind: 'openSetting', setting: 'internvlLens.ffmpegPath' }]);
+    }
+    assert.match(ffmpegInstallAdvice('linux'), /apt install ffmpeg.*dnf install ffmpeg/);
+    assert.match(ffmpegInstallAdvice('darwin'), /brew install ffmpeg/);
+    assert.match(ffmpegInstallAdvice('win32'), /winget install Gyan\.FFmpeg/);
+  });
+
+  it('a video with ffmpegPath set to nothing runnable: the message, before anything runs', async () => {
+    const path = await makeClip(dir, { container: 'webm', fps: 10, seconds: 1 });
+    await assert.rejects(sampleClip(path, { ffmpegPath: join(dir, 'no-such-ffmpeg') }), /internvlLens\.ffmpegPath is .*no-such-ffmpeg, which is not an executable file/);
+  });
+
+  it('ffmpegPath set: ffprobe is found beside it', async () => {
+    const bin = join(dir, 'own-bin');
+    mkdirSync(bin, { recursive: true });
+    for (const n of ['ffmpeg', 'ffprobe']) {
+      writeFileSync(join(bin, n), '#!/bin/sh\nexit 1\n');
+      chmodSync(join(bin, n), 0o755);
+    }
+    assert.deepEqual(await findFfmpeg(join(bin, 'ffmpeg'), { PATH: '' }, 'linux'), { ffmpeg: join(bin, 'ffmpeg'), ffprobe: join(bin, 'ffprobe') });
+  });
+});
