@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // Overlay rendering in headless Chromium with the shipped webview bundle (dist/webview.js):
 // 500 regions over a 1920×1080 screenshot — drawing them, hovering one, streaming them in one
-// at a time, and a whole turn rendered afresh — each against one frame (16 ms), layout included.
+// at a time, and a whole turn rendered afresh (its task, and each frame after it until the whole
+// answer is on the page) — each against one frame (16 ms), layout included.
 //   node scripts/build.mjs && node --import tsx bench/overlay.bench.ts
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
     await page.goto(pathToFileURL(join(dir, 'index.html')).href);
     const turn = turnWith(REGIONS, pathToFileURL(join(dir, 'shot.png')).href);
     const result = await page.evaluate(
-      ({ turn, runs }) => {
+      async ({ turn, runs }) => {
         // Forces style and layout; the overlay itself is painted synchronously when a turn changes.
         const layout = () => document.querySelector('canvas.overlay')?.getBoundingClientRect().width ?? 0;
         const dispatch = (data: unknown) => window.dispatchEvent(new MessageEvent('message', { data }));
@@ -63,21 +64,47 @@ async function main(): Promise<void> {
           layout();
           return performance.now() - t0;
         };
+        // The work of each later frame: every animation-frame callback the webview asks for,
+        // with the layout it leaves, summed per frame (callbacks of one frame share its time stamp).
+        const raf = window.requestAnimationFrame.bind(window);
+        const frameWork = new Map<number, number>();
+        window.requestAnimationFrame = (cb) =>
+          raf((stamp) => {
+            const ms = time(() => cb(stamp));
+            frameWork.set(stamp, (frameWork.get(stamp) ?? 0) + ms);
+          });
+        const nextFrame = () => new Promise<number>((resolve) => raf(resolve));
+        const answerComplete = async () => {
+          const deadline = performance.now() + 20_000;
+          while (document.querySelector<HTMLElement>('.answer')?.dataset.rendered !== 'complete') {
+            if (performance.now() > deadline) throw new Error('the answer was not complete within 20 s');
+            await nextFrame();
+          }
+        };
         const withRegions = (n: number) => ({ ...turn, regions: turn.regions.slice(0, n) });
         const full: number[] = [];
+        const fullFrames: number[] = [];
         const overlay: number[] = [];
         const hover: number[] = [];
         const streamed: number[] = [];
         const validate: number[] = [];
         for (let i = 0; i < runs; i++) {
-          // A finished answer with 500 regions shown afresh (opening the view): a text not seen
-          // before, so nothing rendered earlier can be reused.
-          const fresh = { ...turn, answer: `${turn.answer}\n\nRun ${i}.` };
+          // A finished answer with 500 regions shown afresh (opening the view): a turn and a text
+          // not seen before, so nothing rendered earlier can be reused. The message's own task,
+          // then every later frame until the whole answer is on the page.
+          const fresh = { ...turn, id: `fresh-${i}`, answer: `Run ${i}.\n\n${turn.answer}` };
+          frameWork.clear();
           full.push(time(() => dispatch({ type: 'snapshot', turns: [fresh] })));
+          await answerComplete();
+          fullFrames.push(Math.max(0, ...frameWork.values()));
+        }
+        window.requestAnimationFrame = raf;
+        for (let i = 0; i < runs; i++) {
           // The overlay alone: 499 regions added to a turn already on screen.
           dispatch({ type: 'snapshot', turns: [withRegions(1)] });
           layout();
           overlay.push(time(() => dispatch({ type: 'turn', turn })));
+          await answerComplete();
           // The same turn again: message validation and the no-op patch, no new marks.
           validate.push(time(() => dispatch({ type: 'turn', turn })));
           // Hovering the words of region 7 lights its box (a repaint of the overlay) and its list entry.
@@ -117,7 +144,7 @@ async function main(): Promise<void> {
         // Streaming: the 500 regions arrive one host message each, as the parser completes them.
         dispatch({ type: 'snapshot', turns: [withRegions(0)] });
         for (let n = 1; n <= turn.regions.length; n++) streamed.push(time(() => dispatch({ type: 'turn', turn: withRegions(n) })));
-        return { full, overlay, hover, streamed, baseline, validate, drawn: Number(document.querySelector<HTMLElement>('canvas.overlay')?.dataset.drawn ?? 0) };
+        return { full, fullFrames, overlay, hover, streamed, baseline, validate, drawn: Number(document.querySelector<HTMLElement>('canvas.overlay')?.dataset.drawn ?? 0) };
       },
       { turn, runs: RUNS },
     );
@@ -129,22 +156,26 @@ async function main(): Promise<void> {
       ['same turn again (validation only)', result.validate],
       ['hover highlight (500 regions)', result.hover],
       ['streaming: one more region (p95 of 500)', result.streamed],
-      ['whole turn afresh (answer, 500 regions)', result.full],
+      ['whole turn afresh: the message\'s task', result.full],
+      ['whole turn afresh: its longest later frame', result.fullFrames],
     ] as const;
     for (const [name, xs] of rows) {
       const st = stats(xs);
       console.log(`  ${name.padEnd(42)} median ${st.median.toFixed(2).padStart(7)} ms  p95 ${st.p95.toFixed(2).padStart(7)} ms  ${(st.median / FRAME_MS).toFixed(2)}× budget`);
     }
-    // The whole turn: the card, its image viewer with 500 regions, parsing the 500-line answer
-    // (grounding tags, then markdown: not sliced, most of what is left over a frame on a busy
-    // machine) and building its first slice (~3 ms); the rest of the answer's nodes (sanitising,
-    // linking 1000 region phrases, their layout) follow over the next frames (webview/chat/markdown.ts).
-    const WHOLE_TURN_NOTE = 'one frame: the card, the viewer, parsing the answer and its first slice; the rest of the answer is built over the next frames';
-    reportBench('overlay', rows.map(([name, xs]) => ({ name: `overlay: ${name} (median)`, value: stats(xs).median, unit: 'ms', budget: FRAME_MS, note: xs === result.full ? WHOLE_TURN_NOTE : 'one frame' })));
+    // The whole turn: the message's task builds the card and its image viewer with 500 regions
+    // drawn; the 500-line answer (grounding tags, markdown, sanitising, 1000 region links) is
+    // parsed in the next frame and built a few milliseconds a frame (webview/chat/markdown.ts).
+    // Both must fit a frame: the task, and the worst of the frames after it.
+    const notes = new Map<readonly number[], string>([
+      [result.full, 'one frame: the card and its viewer with 500 regions drawn, layout included'],
+      [result.fullFrames, 'one frame: parsing the answer, then each slice of it, layout included'],
+    ]);
+    reportBench('overlay', rows.map(([name, xs]) => ({ name: `overlay: ${name} (median)`, value: stats(xs).median, unit: 'ms', budget: FRAME_MS, note: notes.get(xs) ?? 'one frame' })));
     console.log(`  streaming total for 500 regions: ${result.streamed.reduce((a, b) => a + b, 0).toFixed(0)} ms`);
     console.log(`  overlay / baseline: ${(stats(result.overlay).median / stats(result.baseline).median).toFixed(2)}× (same page, same run)`);
     console.log(`  load average while measuring: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
-    if (stats(result.overlay).median > FRAME_MS) process.exitCode = 1;
+    if ([result.overlay, result.full, result.fullFrames].some((xs) => stats(xs).median > FRAME_MS)) process.exitCode = 1;
   } finally {
     await browser.close();
     rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ export const Settings = {
   historyRetentionDays: `${SECTION}.historyRetentionDays`,
   llamaServerPath: `${SECTION}.llamaServerPath`,
   ffmpegPath: `${SECTION}.ffmpegPath`,
+  groundingRefine: `${SECTION}.grounding.refine`,
 } as const;
 
 /**
@@ -49,6 +50,7 @@ export const DEFAULTS = {
   historyRetentionDays: 90,
   llamaServerPath: '',
   ffmpegPath: '',
+  'grounding.refine': 'auto',
 } as const;
 
 /** A setting's name under SECTION (`remote.endpoint`), as package.json and getConfiguration(SECTION) name it. */
@@ -62,6 +64,18 @@ export const REMOTE_API_KEY_SECRET = `${SECTION}.remote.apiKey`;
 /** The environment variable the CLI reads the remote server's API key from. */
 export const REMOTE_API_KEY_ENV = 'INTERNVL_LENS_API_KEY';
 export const DEFAULT_REMOTE_TIMEOUT_SECONDS = DEFAULTS['remote.requestTimeoutSeconds'];
+
+/**
+ * Zoom-in refine after a locate pass (src/images/refine.ts): `auto` when the tile grid shrinks the
+ * image by more than REFINE_AUTO_SHRINK, `always`, or `off`.
+ */
+export const REFINE_MODES = ['auto', 'always', 'off'] as const;
+export type RefineMode = (typeof REFINE_MODES)[number];
+
+/** A refine mode as a setting, option or flag gives it; anything else is the default. */
+export function refineModeOf(value: unknown): RefineMode {
+  return REFINE_MODES.includes(value as RefineMode) ? (value as RefineMode) : DEFAULTS['grounding.refine'];
+}
 
 export interface LensConfig {
   modelPath: string;
@@ -90,6 +104,8 @@ export interface LensConfig {
   llamaServerPath: string;
   /** internvlLens.ffmpegPath: the ffmpeg that reads videos; '' finds it on PATH. */
   ffmpegPath: string;
+  /** internvlLens.grounding.refine: a second, zoomed-in pass after locating. */
+  refine: RefineMode;
 }
 
 function expandHome(p: string): string {
@@ -122,6 +138,7 @@ export function readConfig(workspace: typeof vscode.workspace): LensConfig {
     historyRetentionDays: get('historyRetentionDays'),
     llamaServerPath: expandHome(get('llamaServerPath')),
     ffmpegPath: expandHome(get('ffmpegPath')),
+    refine: refineModeOf(get('grounding.refine')),
   };
 }
 

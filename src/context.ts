@@ -37,6 +37,7 @@ export class LensContext implements vscode.Disposable {
       log: (m) => this.output.debug(m),
       store: this.history,
       prepareImages: (images) => this.history.ensureModelCopies(images),
+      refine: () => ({ mode: this.config.refine, maxTiles: this.config.maxTiles, outDir: this.attachments.modelDir }),
     });
     this.chatView = new ChatViewProvider({
       extensionUri: extension.extensionUri,

@@ -4,11 +4,10 @@
 import * as vscode from 'vscode';
 import { ImageError } from '../images';
 import { DiagramWebviewMessage, MAX_MERMAID_SOURCE, type DiagramHostMessage } from '../protocol/diagram';
-import { parseMessage } from '../protocol/validate';
+import { onValidMessage } from '../protocol/validate';
 import { webviewHtml } from '../webviewHtml';
 import { type Capture, captureName, checkCapturedImage } from './capture';
 import { CaptureError } from './errors';
-import { errorMessage } from '../util/errorMessage';
 
 export const DIAGRAM_VIEW_TYPE = 'internvlLens.diagram';
 const RENDER_TIMEOUT_MS = 30_000;
@@ -45,14 +44,7 @@ export async function renderMermaid(source: string, options: RenderMermaidOption
         done();
         reject(new CaptureError('The Mermaid panel was closed before the diagram was drawn.', 'failed'));
       });
-      panel.webview.onDidReceiveMessage((raw: unknown) => {
-        let msg: DiagramWebviewMessage;
-        try {
-          msg = parseMessage('Mermaid panel', DiagramWebviewMessage, raw);
-        } catch (err) {
-          options.log(`rejected Mermaid panel message: ${errorMessage(err)}`);
-          return;
-        }
+      onValidMessage(panel.webview, 'Mermaid panel', DiagramWebviewMessage, options.log, (msg) => {
         if (msg.type === 'ready') {
           void panel.webview.postMessage({ type: 'render', source } satisfies DiagramHostMessage);
         } else if (msg.type === 'error') {

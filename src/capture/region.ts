@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { parseMessage } from '../protocol/validate';
+import { onValidMessage } from '../protocol/validate';
 import { type RegionHostMessage, RegionWebviewMessage } from '../protocol/region';
 import type { PixelRect } from '../protocol/rect';
 import { webviewHtml } from '../webviewHtml';
@@ -45,14 +45,7 @@ export async function pickRegion(shot: ScreenShot, options: PickRegionOptions): 
   return new Promise<PixelRect | undefined>((resolve) => {
     let result: PixelRect | undefined;
     const post = (msg: RegionHostMessage) => void panel.webview.postMessage(msg);
-    const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
-      let msg: RegionWebviewMessage;
-      try {
-        msg = parseMessage('region panel', RegionWebviewMessage, raw);
-      } catch (err) {
-        options.log(`rejected region panel message: ${errorMessage(err)}`);
-        return;
-      }
+    const sub = onValidMessage(panel.webview, 'region panel', RegionWebviewMessage, options.log, (msg) => {
       if (msg.type === 'ready') {
         post({ type: 'show', src: panel.webview.asWebviewUri(file).toString(), width: full.width, height: full.height, scaleFactor: shot.monitor.scaleFactor });
       } else if (msg.type === 'confirm') {

@@ -48,3 +48,9 @@ export async function captureWindow(id: number): Promise<Capture> {
   const scaleFactor = optional(() => target.currentMonitor().scaleFactor(), 1) || 1;
   return { ...(await encodeGrab(image)), name: captureName('window'), width: image.width, height: image.height, scaleFactor };
 }
+
+/** The front-most window whose title or app name contains `part` (any case); undefined when none does. */
+export function findWindow(windows: readonly WindowInfo[], part: string): WindowInfo | undefined {
+  const p = part.toLowerCase();
+  return windows.find((w) => `${w.title}\n${w.appName}`.toLowerCase().includes(p));
+}

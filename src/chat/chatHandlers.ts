@@ -2,8 +2,9 @@
 // conversation, the composer and the history store do the work; this relays and reports.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
+import { exportRegions } from '../commands/grounding';
 import { runRemedy, showError } from '../commands/showError';
-import { presetPrompt } from '../grounding';
+import { isRefinable, presetPrompt } from '../grounding';
 import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import type { AttachmentStore } from './attachments';
@@ -36,7 +37,7 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
     ask: (msg) => {
       if (msg.preset) {
         const { question, prompt } = presetPrompt(msg.preset, msg.text);
-        return conversation.ask(question, composer.take(), { prompt });
+        return conversation.ask(question, composer.take(), { prompt, refine: isRefinable(msg.preset) });
       } else if (msg.text.trim()) {
         return conversation.ask(msg.text, composer.take());
       }
@@ -48,6 +49,11 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
       vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
     },
     exportAnnotated: (msg) => vscode.commands.executeCommand(COMMANDS.exportAnnotated, msg.turnId),
+    exportRegions: async (msg) => {
+      const turn = conversation.turns.find((t) => t.id === msg.turnId);
+      if (!turn) return s.log(`exportRegions: no turn ${msg.turnId}`);
+      await exportRegions(turn, msg.format, { log: s.log });
+    },
     stop: () => conversation.stop(),
     regenerate: (msg) => conversation.redo(msg.turnId),
     editResend: (msg) => conversation.redo(msg.turnId, msg.text),
@@ -153,7 +159,7 @@ async function copyRegion(s: ChatServices, turnId: string, index: number): Promi
     s.log(`copyRegion: no region ${index} in turn ${turnId}`);
     return;
   }
-  const text = pixelCoordinates(turn.target.model.transform, region).join(', ');
+  const text = pixelCoordinates(turn.target.model.transform, turn.refined?.[index] ?? region).join(', ');
   await vscode.env.clipboard.writeText(text);
   vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
 }

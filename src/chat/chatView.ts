@@ -129,6 +129,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     );
   }
 
+  /** Puts a stored image in the composer, waiting for a question (a capture whose question box was dismissed). */
+  addToComposer(attachment: Attachment): Promise<void> {
+    return this.composer.attach(() => Promise.resolve(attachment));
+  }
+
   /** Clear All, from the command palette (asks first). */
   clearHistory(): Promise<void> {
     return clearHistory(this.handlerServices);

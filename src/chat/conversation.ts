@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import type { ChatOptions, ChatTurn, Engine } from '../engine/engine';
 import { parseRegions, RegionStream } from '../grounding';
 import type { Attachment } from './attachments';
+import type { RefineMode } from '../config';
 import { modelCopyReady } from '../images';
+import { describeRefinement, refineRegions, shouldRefine } from '../images/refine';
 import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
 import type { ClipRecord, ConversationData, TurnRecord } from './records';
@@ -12,10 +14,24 @@ import { regionFrames } from '../video/regions';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
 
-/** A title from the first question: its first line, shortened. */
-export function titleFrom(question: string): string {
-  const line = question.trim().split('\n')[0] ?? '';
-  return line.length > 60 ? `${line.slice(0, 57)}…` : line || 'Image conversation';
+/** Longest title made from a question: three lines of the history list in a 300 px sidebar. */
+const TITLE_CHARS = 80;
+/** Room kept for the image's name in a title. */
+const TITLE_IMAGE_CHARS = 32;
+
+/**
+ * A title from the first question and the image it is about: the question's first line, shortened,
+ * then the image's name. Questions the extension asks (Explain this diagram, Describe this
+ * screenshot.) are the same every time: the image tells those conversations apart.
+ */
+export function titleFrom(question: string, imageName?: string): string {
+  const line = (question.trim().split('\n')[0] ?? '').trim();
+  const name = imageName?.trim() ?? '';
+  const shown = name.length > TITLE_IMAGE_CHARS ? `${name.slice(0, TITLE_IMAGE_CHARS - 1)}…` : name;
+  const room = shown ? TITLE_CHARS - shown.length - 3 : TITLE_CHARS;
+  const head = line.length > room ? `${line.slice(0, room - 1).trimEnd()}…` : line;
+  if (!shown) return head || 'Image conversation';
+  return head ? `${head} · ${shown}` : shown;
 }
 
 export type ConversationEvent =
@@ -44,6 +60,8 @@ export interface ConversationOptions {
   prepareImages?: (images: Attachment[]) => Promise<void>;
   /** Milliseconds, for the live generation rate (tests drive it). */
   clock?: () => number;
+  /** Zoom-in refine after a locate preset's answer (src/images/refine.ts); none: never. */
+  refine?: () => { mode: RefineMode; maxTiles: number; outDir: string };
 }
 
 function emptyConversation(): ConversationData {
@@ -149,12 +167,13 @@ export class Conversation {
   }
 
   /** Adds a question (with images) and answers it after any turn already running. */
-  /** `clip`: the images are that clip's frames, in order (asked as `Frame1: <image>…`). */
-  ask(question: string, images: Attachment[] = [], options: { prompt?: string; clip?: ClipRecord } = {}): Promise<TurnRecord> {
+  /** `clip`: the images are that clip's frames, in order (asked as `Frame1: <image>…`); `refine`: a locate preset's zoom-in pass may follow. */
+  ask(question: string, images: Attachment[] = [], options: { prompt?: string; clip?: ClipRecord; refine?: boolean } = {}): Promise<TurnRecord> {
     const turn: TurnRecord = {
       id: randomUUID(),
       question,
       prompt: options.prompt ?? null,
+      ...(options.refine ? { refine: true } : {}),
       images,
       target: images.at(-1) ?? this.latestImage(),
       answer: '',
@@ -165,7 +184,7 @@ export class Conversation {
       ...(options.clip ? { clip: { ...options.clip, regionFrames: [] } } : {}),
     };
     this.records.push(turn);
-    if (!this.data.title) this.data.title = titleFrom(question);
+    if (!this.data.title) this.data.title = titleFrom(question, (images[0] ?? turn.target)?.name);
     this.data.updated = Date.now();
     void this.persist(this.data);
     this.emit({ type: 'turn', turn });
@@ -237,7 +256,7 @@ export class Conversation {
     this.emit({ type: 'reset' });
     const edited = text !== undefined && text.trim() !== last.question;
     const clip = last.clip ? { clip: last.clip } : {};
-    return this.ask(edited ? text.trim() : last.question, last.images, edited ? clip : { ...(last.prompt ? { prompt: last.prompt } : {}), ...clip });
+    return this.ask(edited ? text.trim() : last.question, last.images, edited ? clip : { ...(last.prompt ? { prompt: last.prompt } : {}), ...(last.refine ? { refine: true } : {}), ...clip });
   }
 
   private history(records: readonly TurnRecord[], upTo: TurnRecord): ChatTurn[] {
@@ -250,6 +269,42 @@ export class Conversation {
     }
     turns.push(userTurn(upTo));
     return turns;
+  }
+
+  /**
+   * After a locate preset's answer: a zoom-in pass around each box (src/images/refine.ts), when the
+   * setting asks for one. The answer's regions stay (drawn faint); a failed or stopped refine
+   * keeps them alone and says so in the stats, never failing the turn.
+   */
+  private async refineTurn(turn: TurnRecord, signal: AbortSignal): Promise<void> {
+    const settings = this.options.refine?.();
+    const target = turn.target;
+    if (!settings || !turn.refine || !target || turn.regions.length === 0 || !shouldRefine(settings.mode, target.model.transform)) return;
+    turn.stats = `${turn.stats ?? ''} · refining…`;
+    this.emit({ type: 'turn', turn });
+    const first = turn.stats.slice(0, -' · refining…'.length);
+    try {
+      // A screen grab's lossless original may still be being written.
+      await modelCopyReady(target.path);
+      const outcome = await refineRegions({
+        engine: this.options.engine(),
+        imagePath: target.path,
+        transform: target.model.transform,
+        regions: turn.regions,
+        prompt: turn.prompt ?? turn.question,
+        maxTiles: settings.maxTiles,
+        maxTokens: this.options.chatOptions().maxTokens,
+        outDir: settings.outDir,
+        key: target.id,
+        signal,
+      });
+      turn.refined = outcome.refined;
+      turn.stats = `${first} · ${describeRefinement(outcome)}`;
+      this.options.log(`turn ${turn.id}: ${describeRefinement(outcome)}`);
+    } catch (err) {
+      turn.stats = `${first} · ${signal.aborted ? 'refine stopped' : `refine failed: ${errorMessage(err)}`}`;
+      this.options.log(`turn ${turn.id}: refine ${signal.aborted ? 'stopped' : `failed: ${errorMessage(err)}`}`);
+    }
   }
 
   private async run(turn: TurnRecord): Promise<void> {
@@ -291,12 +346,14 @@ export class Conversation {
       if (!abort.signal.aborted) turn.answer = outcome.text;
       turn.regions = parseRegions(turn.answer, turn.answer === regionStream.text ? undefined : debug);
       placeOnFrames(turn);
-      turn.status = abort.signal.aborted || outcome.stats.interrupted ? 'stopped' : 'done';
+      const stopped = abort.signal.aborted || outcome.stats.interrupted;
       const s = outcome.stats;
       turn.stats =
         `${s.contextTokens ?? '?'} prompt tokens (${s.kvReused ? `${s.reusedTokens} cached, ` : ''}${s.imageTokens} image${s.imagesEncoded === false ? ', not re-encoded' : ''})` +
         ` · first token ${s.timeToFirstTokenMs === null ? '–' : `${(s.timeToFirstTokenMs / 1000).toFixed(2)} s`}` +
         ` · ${s.generatedTokens} generated · ${s.tokensPerSecond.toFixed(1)} tok/s`;
+      if (!stopped) await this.refineTurn(turn, abort.signal);
+      turn.status = stopped || abort.signal.aborted ? 'stopped' : 'done';
     } catch (err) {
       turn.status = 'error';
       turn.error = userErrorOf(err);

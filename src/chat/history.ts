@@ -10,6 +10,7 @@
 import { copyFile, link, lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import * as v from 'valibot';
+import type { Region } from '../grounding';
 import { fileExists, FileRefusedError, readRegularFile, TEMPORARY_FILE, writeFileAtomic } from '../files';
 import { IMAGE_FORMATS, MAX_TILES, modelCopyPath, modelCopyReady, prepareForModel, tileCount } from '../images';
 import { isWholeImage } from '../images/transform';
@@ -63,7 +64,16 @@ type StoredImage = v.InferOutput<typeof StoredImage>;
 const StoredRegion = v.variant('kind', [
   v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]) }),
   v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]) }),
+  // Added later within the same stored version: files without quads read as before.
+  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]) }),
 ]);
+
+/** A region as it is stored: the domain's own shape, no other fields. */
+function storedRegion(r: Region): v.InferOutput<typeof StoredRegion> {
+  if (r.kind === 'box') return { kind: 'box', label: r.label, box: r.box };
+  if (r.kind === 'quad') return { kind: 'quad', label: r.label, quad: r.quad };
+  return { kind: 'point', label: r.label, point: r.point };
+}
 
 /** A turn's status as stored (the stored format's own list: it changes only with its version). */
 const StoredTurnStatus = v.picklist(['queued', 'streaming', 'done', 'stopped', 'error']);
@@ -77,6 +87,9 @@ const StoredTurn = v.object({
   answer: v.string(),
   status: StoredTurnStatus,
   regions: v.array(StoredRegion),
+  // Added later within the same stored version (optional): a locate preset's zoom-in refine.
+  refine: v.optional(v.boolean()),
+  refined: v.optional(v.array(v.nullable(StoredRegion))),
   error: v.nullable(
     v.object({
       message: v.string(),
@@ -300,7 +313,9 @@ export class HistoryStore {
         target: t.target?.id ?? null,
         answer: t.answer,
         status: t.status,
-        regions: t.regions.map((r) => (r.kind === 'box' ? { kind: 'box' as const, label: r.label, box: r.box } : { kind: 'point' as const, label: r.label, point: r.point })),
+        regions: t.regions.map(storedRegion),
+        ...(t.refine ? { refine: true } : {}),
+        ...(t.refined ? { refined: t.refined.map((r) => r && storedRegion(r)) } : {}),
         error: t.error && { message: t.error.message, ...(t.error.code !== undefined ? { code: t.error.code } : {}), remedies: t.error.remedies },
         stats: t.stats,
         ...(t.clip ? { clip: t.clip } : {}),

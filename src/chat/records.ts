@@ -1,6 +1,7 @@
 // A conversation as data: what Conversation (conversation.ts) keeps in memory and the HistoryStore
 // (history.ts) writes to disk and reads back. Both import it; neither imports the other.
 import type { Region } from '../grounding';
+import { bestRegions } from '../images/refine';
 import type { UserError } from '../protocol/remedy';
 import type { Attachment } from './attachments';
 
@@ -19,6 +20,10 @@ export interface TurnRecord {
   answer: string;
   status: TurnStatus;
   regions: Region[];
+  /** A locate preset asked this: a zoom-in refine may follow the answer (src/images/refine.ts). */
+  refine?: boolean;
+  /** Per region, the refined one a zoom-in pass found (null: none); absent when no refine ran. */
+  refined?: (Region | null)[];
   /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
   error: UserError | null;
   stats: string | null;
@@ -47,3 +52,8 @@ export interface ConversationData {
   turns: TurnRecord[];
 }
 
+
+/** The regions a turn shows and exports: the refined one where a zoom-in pass found it, else the answer's. */
+export function shownRegions(t: Pick<TurnRecord, 'regions' | 'refined'>): Region[] {
+  return bestRegions(t.regions, t.refined);
+}

@@ -2,10 +2,10 @@
 // composer's images and the history list → the view shapes of src/protocol/webview.ts. Pure: it
 // reads the domain objects and never changes them (which image goes inline is the caller's
 // choice, passed in). No vscode import: the webview URI of a file is passed in too.
-import type { Region } from '../grounding';
+import type { Quad, Region } from '../grounding';
 import { pixelCoordinates } from '../images';
 import { isContinuation } from '../protocol/remedy';
-import type { ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
+import type { CoarseShape, ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
 import { isWholeImage, pixelRectFromCrop } from '../images/transform';
@@ -36,19 +36,31 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
   };
 }
 
-export function regionView(target: Attachment, r: Region): RegionView {
+export function regionView(target: Attachment, r: Region, coarse?: Region): RegionView {
   const pixels = pixelCoordinates(target.model.transform, r);
-  return r.kind === 'box' ? { ...r, pixels: pixels as [number, number, number, number] } : { ...r, pixels: pixels as [number, number] };
+  const first = coarse ? { coarse: coarseShape(coarse) } : {};
+  if (r.kind === 'box') return { ...r, pixels: pixels as [number, number, number, number], ...first };
+  if (r.kind === 'quad') return { ...r, pixels: pixels as Quad, ...first };
+  return { ...r, pixels: pixels as [number, number], ...first };
 }
 
-/** A turn's regions for the view: over its target, or, in a clip turn, over the frame each was named with. */
+function coarseShape(r: Region): CoarseShape {
+  return r.kind === 'box' ? { kind: 'box', box: r.box } : r.kind === 'quad' ? { kind: 'quad', quad: r.quad } : { kind: 'point', point: r.point };
+}
+
+/**
+ * A turn's regions for the view: over its target, or, in a clip turn, over the frame each was
+ * named with; the refined one where a zoom-in pass found it, carrying the first pass's.
+ */
 function regionViews(t: TurnRecord): RegionView[] {
   if (!t.target) return [];
   const clip = t.clip;
-  if (!clip) return t.regions.map((r) => regionView(t.target!, r));
   return t.regions.map((r, i) => {
+    const refined = t.refined?.[i];
+    const over = (a: Attachment) => (refined ? regionView(a, refined, r) : regionView(a, r));
+    if (!clip) return over(t.target!);
     const frame = clip.regionFrames?.[i] ?? t.images.length;
-    return { ...regionView(t.images[frame - 1] ?? t.target!, r), frame };
+    return { ...over(t.images[frame - 1] ?? t.target!), frame };
   });
 }
 

@@ -105,9 +105,9 @@ export async function analyseClip(engine: Engine, request: ClipRequest): Promise
   const frames = regionFrames(outcome.text, clip.frames.length);
   const toClipPixels = (r: PublicRegion): PublicRegion => {
     const px = (n: number, max: number) => Math.min(max, Math.max(0, Math.round(n * max)));
-    return r.kind === 'box'
-      ? { ...r, box: [px(r.normalized[0], clip.width), px(r.normalized[1], clip.height), px(r.normalized[2], clip.width), px(r.normalized[3], clip.height)] }
-      : { ...r, point: [px(r.normalized[0], clip.width), px(r.normalized[1], clip.height)] };
+    if (r.kind === 'box') return { ...r, box: [px(r.normalized[0], clip.width), px(r.normalized[1], clip.height), px(r.normalized[2], clip.width), px(r.normalized[3], clip.height)] };
+    if (r.kind === 'quad') return { ...r, quad: r.normalized.map((n, k) => px(n, k % 2 ? clip.height : clip.width)) as typeof r.quad };
+    return { ...r, point: [px(r.normalized[0], clip.width), px(r.normalized[1], clip.height)] };
   };
   return {
     schema: GROUNDING_SCHEMA,

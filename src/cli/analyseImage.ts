@@ -8,9 +8,12 @@ import { join, resolve } from 'node:path';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { FileRefusedError, readRegularFile } from '../files';
-import { parseRegions, presetPrompt, type Region } from '../grounding';
-import { prepareForModel, probeImage, toPublicRegion, type PreparedImage } from '../images';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { presetPrompt, type Region } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
+import type { RefineMode } from '../config';
+import { prepareForModel, probeImage, type PreparedImage } from '../images';
+import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
+import type { GroundingResult } from '../protocol/grounding';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 
 /** `ask`: the question as given; `ground`: where is TARGET (the locate prompt). */
@@ -25,7 +28,7 @@ export interface ImageAnswer extends GroundingResult {
 }
 
 /** Where a request is, for progress reports. */
-export type ImageStage = 'reading' | 'preparing' | 'asking' | 'answering';
+export type ImageStage = 'reading' | 'preparing' | 'asking' | 'answering' | 'refining';
 
 export interface ImageRequest {
   path: string;
@@ -36,6 +39,8 @@ export interface ImageRequest {
   maxTokens: number;
   /** Device pixels per logical pixel (a HiDPI screen capture); 1 for files. */
   devicePixelRatio?: number;
+  /** `ground` only: a zoom-in second pass around each box (src/images/refine.ts); default off. */
+  refine?: RefineMode;
   signal?: AbortSignal;
   onStage?: (stage: ImageStage) => void;
   onToken?: TokenListener;
@@ -44,7 +49,7 @@ export interface ImageRequest {
 export interface AnalysedImage {
   result: ImageAnswer;
   prepared: PreparedImage;
-  /** The regions as the model wrote them (0..1000 of what it saw), for drawing them. */
+  /** The regions (0..1 of what the model saw; the refined ones where a second look found them), for drawing them. */
   regions: Region[];
 }
 
@@ -65,46 +70,43 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
   request.onStage?.('preparing');
   const question = request.command === 'ground' ? presetPrompt('locate', request.text).prompt : request.text;
   // The image goes to the model sized to InternVL's reference grid, as the chat sends it.
+  const key = createHash('sha256').update(bytes).digest('hex').slice(0, 32);
   const prepared = await prepareForModel(imagePath, {
     outDir: MODEL_COPIES,
-    key: createHash('sha256').update(bytes).digest('hex').slice(0, 32),
+    key,
     maxTiles: request.maxTiles,
     devicePixelRatio: request.devicePixelRatio ?? 1,
   });
   request.onStage?.('asking');
   let first = true;
-  const outcome = await engine.chat(
-    [{ role: 'user', text: question, images: [{ path: prepared.modelPath }] }],
-    { maxTokens: request.maxTokens, temperature: 0 },
-    (text, tokens) => {
+  const { result: coarseResult, regions: coarse, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
+    maxTokens: request.maxTokens,
+    signal: request.signal,
+    onToken: (text, tokens) => {
       if (first) {
         first = false;
         request.onStage?.('answering');
       }
       request.onToken?.(text, tokens);
     },
-    request.signal,
-  );
-  const regions = parseRegions(outcome.text);
+  });
+  let refinement: RefineOutcome | null = null;
+  if (request.command === 'ground' && coarse.length > 0 && shouldRefine(request.refine ?? 'off', prepared.transform) && !stats.interrupted) {
+    request.onStage?.('refining');
+    refinement = await refineRegions({ engine, imagePath, transform: prepared.transform, regions: coarse, prompt: question, maxTiles: request.maxTiles, maxTokens: request.maxTokens, outDir: MODEL_COPIES, key, signal: request.signal });
+  }
+  const result = refinement ? refinedGroundingResult(prepared.transform, coarseResult.answer, coarse, refinement, imagePath) : coarseResult;
   return {
     result: {
-      schema: GROUNDING_SCHEMA,
+      ...result,
       command: request.command,
       // Upright (EXIF-applied) size: the pixels the regions are given in.
-      image: {
-        path: imagePath,
-        width: prepared.transform.crop.width,
-        height: prepared.transform.crop.height,
-        devicePixelRatio: request.devicePixelRatio ?? 1,
-        model: { ...prepared.grid, tokens: prepared.tokens },
-      },
+      image: { ...result.image, path: imagePath, model: { ...prepared.grid, tokens: prepared.tokens } },
       question,
-      answer: outcome.text,
-      regions: regions.map((r) => toPublicRegion(prepared.transform, r)),
-      stats: outcome.stats,
+      stats,
     },
     prepared,
-    regions,
+    regions: bestRegions(coarse, refinement?.refined),
   };
 }
 

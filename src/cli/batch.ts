@@ -10,6 +10,7 @@ import type { Engine } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { readRegularFile } from '../files';
 import { IMAGE_EXTENSIONS } from '../images';
+import type { RefineMode } from '../config';
 import { analyseImage, describeError, type ImageAnswer, type ImageCommand } from './analyseImage';
 import { ENGINE_FLAGS, engineFromFlags, integerFlag, UsageError } from './engineFlags';
 import { expandGlob, isGlob } from './glob';
@@ -89,6 +90,8 @@ export interface BatchOptions {
   text: string;
   maxTiles: number;
   maxTokens: number;
+  /** Zoom-in refine for `ground` (src/images/refine.ts); default off. */
+  refine?: RefineMode;
   concurrency: number;
   /** Receives each finished line, in the order they finish. */
   onLine: (line: BatchLine, index: number) => Promise<void> | void;
@@ -119,7 +122,7 @@ export async function runImages(options: BatchOptions): Promise<BatchSummary> {
       const path = options.files[index];
       if (path === undefined) return;
       try {
-        const { result } = await analyseImage(options.engine, { path, command: options.command, text: options.text, maxTiles: options.maxTiles, maxTokens: options.maxTokens, signal });
+        const { result } = await analyseImage(options.engine, { path, command: options.command, text: options.text, maxTiles: options.maxTiles, maxTokens: options.maxTokens, refine: options.refine ?? 'off', signal });
         if (signal.aborted) return;
         answered++;
         await options.onLine(result, index);
@@ -174,7 +177,7 @@ export async function runBatch(argv: string[]): Promise<number> {
   const all = await batchFiles(positionals);
   const files = all.filter((f) => !skip.has(f));
   const skipped = all.length - files.length;
-  const { engine, maxTiles, maxTokens } = engineFromFlags(values);
+  const { engine, maxTiles, maxTokens, refine } = engineFromFlags(values);
   const out = await open(outPath, 'a');
   if (needsNewline) await out.write('\n');
   const abort = new AbortController();
@@ -190,6 +193,7 @@ export async function runBatch(argv: string[]): Promise<number> {
       text,
       maxTiles,
       maxTokens,
+      refine,
       concurrency,
       signal: abort.signal,
       onLine: async (line) => {

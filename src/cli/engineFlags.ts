@@ -3,7 +3,7 @@
 // --endpoint. One home for their names, defaults and usage text.
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_REMOTE_TIMEOUT_SECONDS, DEFAULTS, REMOTE_API_KEY_ENV } from '../config';
+import { DEFAULT_REMOTE_TIMEOUT_SECONDS, DEFAULTS, REFINE_MODES, refineModeOf, REMOTE_API_KEY_ENV, type RefineMode } from '../config';
 import { clampMaxTiles, MAX_TILES } from '../images/tiling';
 import type { Engine } from '../engine/engine';
 import { LocalEngine } from '../engine/local/localEngine';
@@ -26,6 +26,7 @@ export const ENGINE_FLAGS = {
   'remote-model': { type: 'string' },
   timeout: { type: 'string' },
   'llama-server': { type: 'string' },
+  refine: { type: 'string' },
   verbose: { type: 'boolean', default: false },
 } as const;
 
@@ -42,6 +43,8 @@ export const ENGINE_USAGE = `  --model PATH       LLM GGUF (default: $INTERNVL_L
   --timeout S        seconds to wait for the server to answer (default ${DEFAULT_REMOTE_TIMEOUT_SECONDS})
   --llama-server P   the llama-server to run (default: $INTERNVL_LENS_LLAMA_SERVER, the built-in
                      one, then PATH)
+  --refine MODE      after locating, look again zoomed in around each box: auto (when the grid
+                     shrinks the image by more than 1.5×), always or off (default ${DEFAULTS['grounding.refine']})
   --verbose          llama-server's (or the remote requests') log on stderr`;
 
 /** The parsed engine flags (as parseArgs gives them). */
@@ -57,6 +60,7 @@ export interface EngineFlagValues {
   'remote-model'?: string;
   timeout?: string;
   'llama-server'?: string;
+  refine?: string;
   verbose?: boolean;
 }
 
@@ -70,6 +74,8 @@ export interface EngineSetup {
   maxTokens: number;
   /** The local engine's context in tokens (--context); null for a remote server (it has its own). */
   contextSize: number | null;
+  /** Zoom-in refine after a locate (--refine). */
+  refine: RefineMode;
   log: CliLog;
 }
 
@@ -98,6 +104,8 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
   const maxTiles = clampMaxTiles(integerFlag(values['max-tiles'], 'max-tiles', DEFAULTS.maxTiles));
   const maxTokens = integerFlag(values['max-tokens'], 'max-tokens', DEFAULTS.maxTokens);
   if (maxTokens < 1) throw new UsageError(`--max-tokens must be at least 1, got ${maxTokens}`);
+  const refine = refineModeOf(values.refine);
+  if (values.refine !== undefined && values.refine !== refine) throw new UsageError(`--refine must be ${REFINE_MODES.join(', ')}; got ${values.refine}`);
   let engine: Engine;
   let contextSize: number | null = null;
   if (values.endpoint !== undefined) {
@@ -132,5 +140,5 @@ export function engineFromFlags(values: EngineFlagValues): EngineSetup {
       log,
     });
   }
-  return { engine, maxTiles, maxTokens, contextSize, log };
+  return { engine, maxTiles, maxTokens, contextSize, refine, log };
 }

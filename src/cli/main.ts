@@ -1,7 +1,7 @@
 // The headless CLI: the extension's engines without the editor, for scripts, CI jobs and agents:
 // the LocalEngine and its llama-server, or the RemoteEngine with --endpoint (engineFlags.ts).
 //   internvl-lens ask IMAGE "question"   [--model M.gguf] [--mmproj P.gguf] [options]
-//   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [options]
+//   internvl-lens ground IMAGE "target"  [--endpoint URL [--remote-model NAME]] [--refine auto|always|off] [options]
 //   internvl-lens ask --video FILE "question" [--frames N] [--start S] [--end S] [--ffmpeg PATH]
 //       a video (MP4, WebM, MOV, MKV: ffmpeg) or animated image (GIF, WebP, APNG): its frames
 //       one JSON object on stdout; errors go to stderr as JSON, exit code 1.
@@ -36,12 +36,12 @@ async function askOrGround(argv: string[]): Promise<number> {
   if ((command !== 'ask' && command !== 'ground') || !imageArg || !text || positionals.length > 3) {
     throw new UsageError('expected: ask IMAGE "question" or ground IMAGE "target"');
   }
-  const { engine, maxTiles, maxTokens } = engineFromFlags(values);
+  const { engine, maxTiles, maxTokens, refine } = engineFromFlags(values);
   const abort = new AbortController();
   const onSigint = () => abort.abort();
   process.once('SIGINT', onSigint);
   try {
-    const { result } = await analyseImage(engine, { path: imageArg, command, text, maxTiles, maxTokens, signal: abort.signal });
+    const { result } = await analyseImage(engine, { path: imageArg, command, text, maxTiles, maxTokens, refine, signal: abort.signal });
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {

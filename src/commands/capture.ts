@@ -17,6 +17,8 @@ import { sleep } from '../util/sleep';
 import { errorMessage } from '../util/errorMessage';
 
 export const CAPTURE_PROMPT = 'Describe this screenshot.';
+/** Beside VS Code's own "Press 'Enter' to confirm or 'Escape' to cancel": what each key does here. */
+export const CAPTURE_QUESTION_HINT = 'Enter asks now; Escape puts the capture in the chat, waiting for your question.';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Lets the workbench repaint after a quick pick closes, so it is not in the capture. */
 const PICKER_CLOSE_MS = 200;
@@ -84,12 +86,13 @@ async function sendToChat(ctx: LensContext, capture: Capture | ChatGrab, args: C
       : await vscode.window.showInputBox({
           title: `Ask about ${capture.name} (${capture.width}×${capture.height})`,
           value: CAPTURE_PROMPT,
-          prompt: 'Enter sends it to the chat. Esc keeps the capture stored without asking.',
+          prompt: CAPTURE_QUESTION_HINT,
           ignoreFocusOut: true,
         });
-  if (question === undefined) return;
   await ctx.chatView.reveal();
-  void ctx.conversation.ask(question.trim() || CAPTURE_PROMPT, [attachment]);
+  // Dismissed: the capture is not lost, it waits in the chat's composer for a question.
+  if (question === undefined) await ctx.chatView.addToComposer(attachment);
+  else void ctx.conversation.ask(question.trim() || CAPTURE_PROMPT, [attachment]);
 }
 
 function captureCommand(ctx: LensContext, take: (args: CaptureArgs | undefined) => Promise<Capture | ChatGrab | undefined>) {

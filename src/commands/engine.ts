@@ -1,27 +1,30 @@
 // The engine's face in the status bar: what is loaded and what it is doing, and a menu to load,
 // unload or restart it and to open the log. In remote mode it names the server and model, and the
 // API key commands keep the key in VS Code's SecretStorage.
-import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { LensContext } from '../context';
 import type { EngineState } from '../engine/engine';
+import { modelDisplayName } from '../engine/local/preflight';
 import { parseEndpoint } from '../engine/remote/endpoint';
 import { type EngineKind, onConfigChange, REMOTE_API_KEY_SECRET, SECTION, Settings, writeSetting } from '../config';
 import { userErrorOf } from '../userError';
 import { COMMANDS } from './ids';
 import { showError } from './showError';
 
-/** What the status bar says for a state; `modelFile` names the configured model when none is loaded. */
-export function describeEngineState(state: EngineState, modelFile: string | null): { text: string; tooltip: string; error: boolean } {
+/**
+ * What the status bar says for a state; `configured` names the configured model (its one name, as
+ * the loaded model is named: modelDisplayName) while none is loaded.
+ */
+export function describeEngineState(state: EngineState, configured: string | null): { text: string; tooltip: string; error: boolean } {
   switch (state.kind) {
     case 'idle':
-      return modelFile
-        ? { text: `$(circle-outline) ${modelFile}`, tooltip: `InternVL Lens: ${modelFile} is not loaded; it loads on the first question.`, error: false }
+      return configured
+        ? { text: `$(circle-outline) ${configured}`, tooltip: `InternVL Lens: ${configured} is not loaded; it loads on the first question.`, error: false }
         : { text: '$(circle-slash) InternVL: no model', tooltip: `InternVL Lens: no model is set (${Settings.modelPath}).`, error: false };
     case 'loading':
       return {
-        text: `$(loading~spin) InternVL: loading${state.progress === null ? '' : ` ${Math.round(state.progress * 100)}%`}`,
-        tooltip: 'InternVL Lens: loading the model',
+        text: `$(loading~spin) ${configured ?? 'InternVL'}: loading${state.progress === null ? '' : ` ${Math.round(state.progress * 100)}%`}`,
+        tooltip: `InternVL Lens: loading ${configured ?? 'the model'}`,
         error: false,
       };
     case 'ready':
@@ -104,11 +107,11 @@ export const loadModel = (ctx: LensContext) => () => run(ctx, 'load', () => ctx.
 export const unloadModel = (ctx: LensContext) => () => run(ctx, 'unload', () => ctx.engine.unload());
 export const restartEngine = (ctx: LensContext) => () => run(ctx, 'restart', () => ctx.engine.restart());
 
-/** The status bar's words for the engine that runs now. */
-function describeCurrent(ctx: LensContext): { text: string; tooltip: string; error: boolean } {
+/** The status bar's words for the engine that runs now (the configured model named as it will be once loaded). */
+async function describeCurrent(ctx: LensContext): Promise<{ text: string; tooltip: string; error: boolean }> {
   const config = ctx.config;
   if (ctx.engine.kind === 'remote') return describeRemoteState(ctx.engine.state, config.remoteEndpoint, config.remoteModel);
-  return describeEngineState(ctx.engine.state, config.modelPath ? basename(config.modelPath) : null);
+  return describeEngineState(ctx.engine.state, config.modelPath ? await modelDisplayName(config.modelPath) : null);
 }
 
 const SWITCH_ENGINE = 'internvlLens.switchEngine';
@@ -133,7 +136,7 @@ export const engineMenu = (ctx: LensContext) => async () => {
         { label: '$(cloud) Use a Remote Server', description: `${Settings.engine}: remote`, command: SWITCH_ENGINE, args: ['remote'] },
       ];
   items.push({ label: '$(output) Show Log', command: COMMANDS.showLog }, { label: '$(gear) Model Settings', command: 'workbench.action.openSettings', args: [SECTION] });
-  const picked = await vscode.window.showQuickPick(items, { title: describeCurrent(ctx).tooltip });
+  const picked = await vscode.window.showQuickPick(items, { title: (await describeCurrent(ctx)).tooltip });
   if (!picked) return;
   if (picked.command === SWITCH_ENGINE) {
     await writeSetting(vscode.workspace, 'engine', picked.args![0] as EngineKind);
@@ -149,21 +152,26 @@ export function engineStatusBar(ctx: LensContext): vscode.Disposable {
   item.name = 'InternVL Lens Model';
   item.command = COMMANDS.engineMenu;
   const shownNotices = new Set<string>();
-  const update = (state: EngineState) => {
-    const view = describeCurrent(ctx);
-    item.text = view.text;
-    item.tooltip = view.tooltip;
-    item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  // Reading the configured model's name is asynchronous: only the newest update is shown, and the
+  // item appears once it has its first words (never a file name that the model's name then replaces).
+  let latest = 0;
+  const update = async (state: EngineState) => {
     if (state.kind === 'ready' && state.notice && !shownNotices.has(state.notice)) {
       shownNotices.add(state.notice);
       void vscode.window.showWarningMessage(`InternVL Lens: ${state.notice}`);
     }
+    const mine = ++latest;
+    const view = await describeCurrent(ctx);
+    if (mine !== latest) return;
+    item.text = view.text;
+    item.tooltip = view.tooltip;
+    item.backgroundColor = view.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    item.show();
   };
-  update(ctx.engine.state);
-  item.show();
-  const sub = ctx.engine.onDidChangeState(update);
-  // With no model loaded the item names the configured file (or server): follow the settings.
-  const config = onConfigChange(vscode.workspace, () => update(ctx.engine.state));
+  void update(ctx.engine.state);
+  const sub = ctx.engine.onDidChangeState((state) => void update(state));
+  // With no model loaded the item names the configured model (or server): follow the settings.
+  const config = onConfigChange(vscode.workspace, () => void update(ctx.engine.state));
   return vscode.Disposable.from(item, config, { dispose: () => sub.dispose() });
 }
 

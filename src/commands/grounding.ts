@@ -3,10 +3,15 @@
 import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
+import { shownRegions, type TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
-import { parseRegions, presetPrompt, type PromptPreset } from '../grounding';
-import { modelCopyReady, renderAnnotated, toPublicRegion } from '../images';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { presetPrompt, type PromptPreset } from '../grounding';
+import { answerAboutImages } from '../grounding/answer';
+import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
+import { refineModeOf, type RefineMode } from '../config';
+import { modelCopyReady, renderAnnotated, toGroundingResult } from '../images';
+import { describeRefinement, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
+import type { GroundingResult } from '../protocol/grounding';
 import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
 import { showError } from './showError';
@@ -46,7 +51,7 @@ export function locateElement(ctx: LensContext) {
     if (!target?.trim()) return;
     const { question, prompt } = presetPrompt('locate', target);
     await ctx.chatView.reveal();
-    await ctx.conversation.ask(question, images, { prompt });
+    await ctx.conversation.ask(question, images, { prompt, refine: true });
   };
 }
 
@@ -60,26 +65,72 @@ export function exportAnnotated(ctx: LensContext) {
       return undefined;
     }
     const target = turn.target;
-    let uri = options?.uri instanceof vscode.Uri ? options.uri : undefined;
-    if (!uri) {
-      const base = target.name.replace(/\.[^.]+$/, '') || 'image';
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      uri = await vscode.window.showSaveDialog({
-        title: 'Export annotated image',
-        saveLabel: 'Export',
-        filters: { 'PNG image': ['png'] },
-        ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${base}-annotated.png`) } : {}),
-      });
-      if (!uri) return undefined;
-    }
+    const uri = options?.uri instanceof vscode.Uri ? options.uri : await chooseSaveUri('Export annotated image', `${baseName(target.name)}-annotated.png`, { 'PNG image': ['png'] });
+    if (!uri) return undefined;
     // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
     await modelCopyReady(target.path);
-    const png = await renderAnnotated(target.path, target.model.transform, turn.regions);
+    const png = await renderAnnotated(target.path, target.model.transform, shownRegions(turn));
     await vscode.workspace.fs.writeFile(uri, png);
     ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
     void confirmExport(uri, turn.regions.length);
     return uri;
   };
+}
+
+/** A file name's stem: `screen.png` → `screen`. */
+function baseName(name: string): string {
+  return name.replace(/\.[^.]+$/, '') || 'image';
+}
+
+/** The save dialog every export opens: in the first workspace folder, named `fileName`. */
+async function chooseSaveUri(title: string, fileName: string, filters: Record<string, string[]>): Promise<vscode.Uri | undefined> {
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  return vscode.window.showSaveDialog({ title, saveLabel: 'Export', filters, ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, fileName) } : {}) });
+}
+
+/** pyautogui's coordinates depend on the OS the snippet runs on: this one's (see src/grounding/exports.ts). */
+function pyautoguiPlatform(): PyautoguiPlatform {
+  return process.platform === 'darwin' ? 'darwin' : process.platform === 'win32' ? 'win32' : 'linux';
+}
+
+const EXPORT_FILES = {
+  json: { title: 'Export regions as JSON', ext: 'json', filter: 'JSON (InternVL Lens grounding result)' },
+  csv: { title: 'Export regions as CSV', ext: 'csv', filter: 'CSV' },
+  markdown: { title: 'Export regions as Markdown (with the annotated PNG beside it)', ext: 'md', filter: 'Markdown' },
+} as const;
+
+/**
+ * The region list's exports: JSON, CSV and Markdown are written to a file the user picks (Markdown
+ * with the annotated PNG beside it); the click snippets go to the clipboard. Returns where the
+ * file went (undefined for the clipboard or a cancelled dialog).
+ */
+export async function exportRegions(turn: TurnRecord, format: RegionExportFormat, options: { uri?: vscode.Uri; log: (m: string) => void }): Promise<vscode.Uri | undefined> {
+  if (!turn.target || turn.regions.length === 0) {
+    options.log(`exportRegions: turn ${turn.id} has no regions`);
+    return undefined;
+  }
+  const target = turn.target;
+  const result = toGroundingResult(target.model.transform, turn.answer, shownRegions(turn), target.path);
+  if (format === 'playwright' || format === 'pyautogui') {
+    const text = format === 'playwright' ? playwrightClicks(result) : pyautoguiClicks(result, pyautoguiPlatform());
+    await vscode.env.clipboard.writeText(text);
+    vscode.window.setStatusBarMessage(`InternVL Lens: copied ${turn.regions.length} ${format === 'playwright' ? 'Playwright' : 'pyautogui'} click${turn.regions.length === 1 ? '' : 's'}`, 3000);
+    return undefined;
+  }
+  const file = EXPORT_FILES[format];
+  const uri = options.uri ?? (await chooseSaveUri(file.title, `${baseName(target.name)}-regions.${file.ext}`, { [file.filter]: [file.ext] }));
+  if (!uri) return undefined;
+  let text: string;
+  if (format === 'markdown') {
+    const png = vscode.Uri.joinPath(uri, '..', `${baseName(uri.path.split('/').pop() ?? 'regions')}.png`);
+    await modelCopyReady(target.path);
+    await vscode.workspace.fs.writeFile(png, await renderAnnotated(target.path, target.model.transform, shownRegions(turn)));
+    text = regionsMarkdown(result, target.name, png.path.split('/').pop()!);
+  } else text = format === 'json' ? regionsJson(result) : regionsCsv(result);
+  await vscode.workspace.fs.writeFile(uri, Buffer.from(text, 'utf8'));
+  options.log(`exported ${turn.regions.length} region(s) over ${target.name} as ${format} to ${uri.fsPath}`);
+  void confirmExport(uri, turn.regions.length);
+  return uri;
 }
 
 /** Says where the export went, with the two things one does next. Not awaited: the command returns at once. */
@@ -103,6 +154,8 @@ export interface GroundArgs {
   /** "locate" (default, boxes), "pointTo" (a click point) or "findAll" (every instance). */
   preset?: Extract<PromptPreset, 'locate' | 'pointTo' | 'findAll'>;
   maxTiles?: number;
+  /** Zoom-in refine after locating: 'auto' | 'always' | 'off'; default the internvlLens.grounding.refine setting. */
+  refine?: RefineMode;
 }
 
 /**
@@ -118,19 +171,29 @@ export function ground(ctx: LensContext) {
     const options = typeof args.maxTiles === 'number' ? { maxTiles: args.maxTiles } : {};
     const uri = args.image instanceof Uint8Array ? undefined : typeof args.image === 'string' ? uriOf(args.image) : args.image;
     const attachment = uri ? await attachUri(ctx, uri, options) : await ctx.attachments.add(args.image as Uint8Array, 'image', options);
-    const outcome = await ctx.engine.chat(
-      [{ role: 'user', text: presetPrompt(preset, args.target).prompt, images: [{ path: attachment.model.modelPath }] }],
-      { maxTokens: ctx.config.maxTokens, temperature: 0 },
-      () => undefined,
-    );
-    const regions = parseRegions(outcome.text, (m) => ctx.output.debug(`grounding: ${m}`));
+    const prompt = presetPrompt(preset, args.target).prompt;
+    const path = uri?.scheme === 'file' ? uri.fsPath : undefined;
     const transform = attachment.model.transform;
-    return {
-      schema: GROUNDING_SCHEMA,
-      image: { ...(uri?.scheme === 'file' ? { path: uri.fsPath } : {}), width: attachment.width, height: attachment.height, devicePixelRatio: transform.devicePixelRatio },
-      answer: outcome.text,
-      regions: regions.map((r) => toPublicRegion(transform, r)),
-    };
+    const image = { modelPath: attachment.model.modelPath, transform, ...(path !== undefined ? { path } : {}) };
+    const { result, regions } = await answerAboutImages(ctx.engine, [image], prompt, {
+      maxTokens: ctx.config.maxTokens,
+      debug: (m) => ctx.output.debug(`grounding: ${m}`),
+    });
+    const mode = args.refine === undefined ? ctx.config.refine : refineModeOf(args.refine);
+    if (regions.length === 0 || !shouldRefine(mode, transform)) return result;
+    const refinement: RefineOutcome = await refineRegions({
+      engine: ctx.engine,
+      imagePath: attachment.path,
+      transform,
+      regions,
+      prompt,
+      maxTiles: args.maxTiles ?? ctx.config.maxTiles,
+      maxTokens: ctx.config.maxTokens,
+      outDir: ctx.attachments.modelDir,
+      key: attachment.id,
+    });
+    ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
+    return refinedGroundingResult(transform, result.answer, regions, refinement, path);
   };
 }
 

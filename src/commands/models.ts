@@ -274,8 +274,9 @@ export function useExistingModel(ctx: LensContext) {
     } else files = await browseForFiles();
     if (!files) return;
     // The engine's own checks, before anything native sees the files.
+    let name: string;
     try {
-      await preflightModelFiles(files);
+      name = (await preflightModelFiles(files)).modelName;
     } catch (err) {
       const error = userErrorOf(err);
       ctx.output.warn(`use existing files: ${error.message}`);
@@ -284,7 +285,7 @@ export function useExistingModel(ctx: LensContext) {
     }
     markWalkthrough(WALKTHROUGH_CONTEXT.modelChosen);
     await configure(files.modelPath, files.mmprojPath);
-    await loadAndOffer(ctx, basename(files.modelPath));
+    await loadAndOffer(ctx, name);
   };
   return run;
 }

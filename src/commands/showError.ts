@@ -48,22 +48,15 @@ export async function showError(error: UserError, options: ShowErrorOptions = {}
 export async function runRemedy(remedy: Remedy, options: Pick<ShowErrorOptions, 'continuations' | 'log'> = {}): Promise<void> {
   switch (remedy.kind) {
     case 'setApiKey':
-      await vscode.commands.executeCommand(COMMANDS.setApiKey);
+    case 'showLog':
+    case 'downloadModel':
+    case 'useExistingModel':
+    case 'newChat':
+      // Each of these is the extension's command of the same name.
+      await vscode.commands.executeCommand(COMMANDS[remedy.kind]);
       return;
     case 'openSetting':
       await vscode.commands.executeCommand('workbench.action.openSettings', remedy.setting);
-      return;
-    case 'showLog':
-      await vscode.commands.executeCommand(COMMANDS.showLog);
-      return;
-    case 'downloadModel':
-      await vscode.commands.executeCommand(COMMANDS.downloadModel);
-      return;
-    case 'useExistingModel':
-      await vscode.commands.executeCommand(COMMANDS.useExistingModel);
-      return;
-    case 'newChat':
-      await vscode.commands.executeCommand(COMMANDS.newChat);
       return;
     case 'openScreenRecordingSettings':
       await vscode.env.openExternal(vscode.Uri.parse(MACOS_SCREEN_RECORDING_URL));

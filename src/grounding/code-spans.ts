@@ -141,15 +141,13 @@ export class CodeSpans {
           this.count = 1;
         } else this.body(c, pos);
         return;
-      case BULLET:
-        if (c === SPACE || c === TAB) this.blockStart();
-        else this.body(c, pos);
-        return;
       case ORDERED:
         if (c >= DIGIT_0 && c <= DIGIT_9 && this.count < 9) this.count++;
         else if (c === DOT || c === CLOSE_PAREN) this.phase = ORDERED_MARK;
         else this.body(c, pos);
         return;
+      // A list marker ("-", "1."): a space or tab after it starts the item's block.
+      case BULLET:
       case ORDERED_MARK:
         if (c === SPACE || c === TAB) this.blockStart();
         else this.body(c, pos);

@@ -1,7 +1,7 @@
-export type { Region } from './region';
-export { INTERNVL_BOX_SCALE } from './region';
+export type { Region, Quad } from './region';
+export { INTERNVL_BOX_SCALE, quadArea2, quadBounds } from './region';
 export { parseAnswer, parseRegions, RegionStream, type AnswerSegment, type GroundingDebug } from './parse';
 export { serialiseRegions, representableLabel } from './serialise';
 export { GROUNDING_SPECIAL_TOKENS } from './tokens';
 export { labelColour } from './colour';
-export { PROMPT_PRESETS, PROMPT_PRESET_IDS, presetPrompt, type PromptPreset } from './prompts';
+export { isRefinable, PROMPT_PRESETS, PROMPT_PRESET_IDS, presetPrompt, type PromptPreset } from './prompts';

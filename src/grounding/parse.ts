@@ -7,7 +7,7 @@
 // tokenizer whose state survives between chunks, so a stream costs what one parse of the whole
 // text costs. Never throws.
 import { CodeSpans } from './code-spans';
-import { INTERNVL_BOX_SCALE, type Region } from './region';
+import { INTERNVL_BOX_SCALE, quadArea2, type Quad, type Region } from './region';
 
 /** A piece of model output, for display: plain text, the words naming regions, or their coordinates. */
 export type AnswerSegment =
@@ -32,6 +32,7 @@ const MAX_DROPS_REPORTED = 10;
 const TAGS = ['<ref>', '</ref>', '<box>', '</box>', '<point>', '</point>', '<quad>', '</quad>'];
 const REF_OPEN = 0;
 const BOX_OPEN = 2;
+const QUAD_OPEN = 6;
 const ALL_TAGS = (1 << TAGS.length) - 1;
 /** TAG_CHARS[k * 128 + c]: the TAGS whose character k is c, as a bit mask. */
 const TAG_CHARS = new Uint8Array(8 * 128);
@@ -166,28 +167,29 @@ function readList(list: string, label: string | null, debug: GroundingDebug, reg
     let count = 0;
     let finite = true;
     let inRange = true;
-    let x1 = 0;
-    let y1 = 0;
-    let x2 = 0;
-    let y2 = 0;
+    // The first eight values (a quad has eight; a box four, a point two).
+    const v = [0, 0, 0, 0, 0, 0, 0, 0];
     for (let from = open + 1; ; ) {
       const comma = list.indexOf(',', from);
       const to = comma < 0 || comma > close ? close : comma;
       const n = fieldValue(list, from, to);
       if (!Number.isFinite(n)) finite = false;
       else if (n < 0 || n > scale) inRange = false;
-      if (count === 0) x1 = n;
-      else if (count === 1) y1 = n;
-      else if (count === 2) x2 = n;
-      else if (count === 3) y2 = n;
+      if (count < 8) v[count] = n;
       count++;
       if (to === close) break;
       from = to + 1;
     }
+    let [x1, y1, x2, y2] = v as [number, number, number, number];
     let why: string | null = !finite ? 'not a list of numbers' : !inRange ? `values outside 0..${scale}` : null;
     if (why === null && count === 2) regions.push({ kind: 'point', label, point: [x1 / scale, y1 / scale] });
-    else {
-      if (why === null && count !== 4) why = `${count} values, expected 4 (box) or 2 (point)`;
+    else if (why === null && count === 8) {
+      // InternVL's `<quad>`: four corners in the model's order, kept as written.
+      if (quadArea2(v) === 0) why = 'zero area';
+      if (why === null) regions.push({ kind: 'quad', label, quad: v.map((n) => n / scale) as Quad });
+      else if (++drops <= MAX_DROPS_REPORTED) debug(`dropped ${quote(list.slice(open, close + 1))}: ${why}`);
+    } else {
+      if (why === null && count !== 4) why = `${count} values, expected 4 (box), 2 (point) or 8 (quad)`;
       if (why === null) {
         // Swapped corners are unambiguous: the box is the same rectangle.
         if (x2 < x1 || y2 < y1) debug(`repaired ${quote(list.slice(open, close + 1))}: swapped corners`);
@@ -609,7 +611,7 @@ class AnswerScanner {
       this.mode = PHRASE;
       this.matched = 0;
     } else {
-      this.tag(this.tokenStart, this.pos, done === 1 << BOX_OPEN);
+      this.tag(this.tokenStart, this.pos, done === 1 << BOX_OPEN || done === 1 << QUAD_OPEN);
       this.mode = TEXT;
     }
   }

@@ -41,3 +41,8 @@ export function presetPrompt(preset: PromptPreset, target: string): { question: 
   const t = target.trim();
   return { question: t ? `${p.title.replace(' …', '')}: ${t}` : p.title, prompt: p.prompt(t) };
 }
+
+/** The presets that look for a target, where a zoom-in second look can place it better (src/images/refine.ts). */
+export function isRefinable(preset: PromptPreset): boolean {
+  return preset === 'locate' || preset === 'findAll' || preset === 'pointTo';
+}

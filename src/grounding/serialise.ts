@@ -1,6 +1,6 @@
 // Writes regions in InternVL's own markup, so that what we show, store or hand to another tool
 // reads back to the same regions: parseRegions(serialiseRegions(r)) deep-equals r for boxes on
-// the model's 0..1000 grid and any 0..1 point.
+// the model's 0..1000 grid, quads on it, and any 0..1 point.
 import { INTERNVL_BOX_SCALE, type Region } from './region';
 
 /** A label as the parser will read it back: no markup or brackets, trimmed; empty means none. */
@@ -18,6 +18,11 @@ export function serialiseRegions(regions: readonly Region[]): string {
     const ref = label ? `<ref>${label}</ref>` : '';
     if (r.kind === 'point') {
       lines.push(`${ref}pyautogui.click(x=${r.point[0]}, y=${r.point[1]})`);
+      i++;
+      continue;
+    }
+    if (r.kind === 'quad') {
+      lines.push(`${ref}<quad>[[${r.quad.map((v) => Math.round(v * INTERNVL_BOX_SCALE)).join(', ')}]]</quad>`);
       i++;
       continue;
     }

@@ -27,6 +27,11 @@ export function annotationSvg(width: number, height: number, regions: readonly R
         `<rect x="${x1 + inset}" y="${y1 + inset}" width="${Math.max(0, x2 - x1 - stroke)}" height="${Math.max(0, y2 - y1 - stroke)}" fill="none" stroke="${colour}" stroke-width="${stroke}"/>`,
       );
       anchor = [x1, y1];
+    } else if (px.kind === 'quad') {
+      const q = px.quad;
+      const corners = [0, 2, 4, 6].map((k) => `${q[k]! - dx},${q[k + 1]! - dy}`).join(' ');
+      parts.push(`<polygon points="${corners}" fill="none" stroke="${colour}" stroke-width="${stroke}" stroke-linejoin="round"/>`);
+      anchor = [q[0]! - dx, q[1]! - dy];
     } else {
       const [x, y] = [px.point[0] - dx, px.point[1] - dy];
       const arm = stroke * 6;

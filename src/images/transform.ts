@@ -6,8 +6,8 @@
 //   normalised 0..1 of the kept (cropped) part: what the model answers in
 //   model      pixels of the resized image the engine got
 //   logical    upright / devicePixelRatio (screen points of a HiDPI capture)
-import type { Region } from '../grounding';
-import type { PublicRegion } from '../protocol/grounding';
+import type { Quad, Region } from '../grounding';
+import { GROUNDING_SCHEMA, type GroundingResult, type PublicRegion } from '../protocol/grounding';
 import type { PixelRect } from '../protocol/rect';
 
 export type ExifOrientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
@@ -36,7 +36,8 @@ export interface ImageTransform {
 /** Region in upright (original) pixels: the same shape as a Region, other units. */
 export type PixelRegion =
   | { kind: 'box'; label: string | null; box: [x1: number, y1: number, x2: number, y2: number] }
-  | { kind: 'point'; label: string | null; point: Point };
+  | { kind: 'point'; label: string | null; point: Point }
+  | { kind: 'quad'; label: string | null; quad: Quad };
 
 /** EXIF orientations 5–8 turn the raster a quarter: width and height swap. */
 export function uprightSize(stored: Size, orientation: ExifOrientation): Size {
@@ -91,18 +92,12 @@ export function storedToUpright(t: ImageTransform, [x, y]: Point): Point {
   }
 }
 
-export function uprightToStored(t: ImageTransform, [u, v]: Point): Point {
-  const { width: w, height: h } = t.stored;
-  switch (t.orientation) {
-    case 1: return [u, v];
-    case 2: return [w - u, v];
-    case 3: return [w - u, h - v];
-    case 4: return [u, h - v];
-    case 5: return [v, u];
-    case 6: return [v, h - u];
-    case 7: return [w - v, h - u];
-    case 8: return [w - v, u];
-  }
+/** The orientation that turns an upright image back as stored: 6 (a quarter turn) and 8 undo each other, the rest themselves. */
+const INVERSE_ORIENTATION: Record<ExifOrientation, ExifOrientation> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
+
+/** The inverse of storedToUpright: the upright image, turned by the inverse orientation. */
+export function uprightToStored(t: ImageTransform, point: Point): Point {
+  return storedToUpright({ ...t, stored: uprightSize(t.stored, t.orientation), orientation: INVERSE_ORIENTATION[t.orientation] }, point);
 }
 
 export function uprightToNormalised(t: ImageTransform, [x, y]: Point): Point {
@@ -128,15 +123,24 @@ export function uprightToLogical(t: ImageTransform, [x, y]: Point): Point {
 /** A region from the model (0..1 of what it was shown) in upright original pixels. */
 export function regionToPixels(t: ImageTransform, region: Region): PixelRegion {
   if (region.kind === 'point') return { kind: 'point', label: region.label, point: normalisedToUpright(t, region.point) };
+  if (region.kind === 'quad') {
+    const q = region.quad;
+    const corners = [0, 2, 4, 6].flatMap((k) => normalisedToUpright(t, [q[k]!, q[k + 1]!]));
+    return { kind: 'quad', label: region.label, quad: corners as Quad };
+  }
   const [x1, y1] = normalisedToUpright(t, [region.box[0], region.box[1]]);
   const [x2, y2] = normalisedToUpright(t, [region.box[2], region.box[3]]);
   return { kind: 'box', label: region.label, box: [x1, y1, x2, y2] };
 }
 
-/** A region's original-pixel coordinates, rounded to whole pixels: x1, y1, x2, y2 or x, y. */
+/** A region's original-pixel coordinates, rounded to whole pixels: x1, y1, x2, y2; x, y; or a quad's four corners. */
 export function pixelCoordinates(t: ImageTransform, region: Region): number[] {
-  const px = regionToPixels(t, region);
-  return (px.kind === 'box' ? px.box : px.point).map((v) => Math.round(v));
+  return regionCoordinates(regionToPixels(t, region)).map((v) => Math.round(v));
+}
+
+/** The numbers of a region, whatever its kind, in its own order. */
+export function regionCoordinates(r: Region | PixelRegion): readonly number[] {
+  return r.kind === 'box' ? r.box : r.kind === 'point' ? r.point : r.quad;
 }
 
 /**
@@ -156,5 +160,20 @@ export function toPublicRegion(t: ImageTransform, region: Region): PublicRegion 
     const [a, b, c, d] = region.box;
     return { kind: 'box', label: region.label, box: [px(x1, width), px(y1, height), px(x2, width), px(y2, height)], normalized: [unit(a), unit(b), unit(c), unit(d)] };
   }
+  if (p.kind === 'quad' && region.kind === 'quad') {
+    const quad = p.quad.map((n, k) => px(n, k % 2 === 0 ? width : height));
+    return { kind: 'quad', label: region.label, quad: quad as Quad, normalized: region.quad.map(unit) as Quad };
+  }
   throw new Error('region kinds differ');
+}
+
+/** The public grounding result for an answer about one image: its regions in original pixels. */
+export function toGroundingResult(t: ImageTransform, answer: string, regions: readonly Region[], path?: string): GroundingResult {
+  const { width, height } = uprightSize(t.stored, t.orientation);
+  return {
+    schema: GROUNDING_SCHEMA,
+    image: { ...(path !== undefined ? { path } : {}), width, height, devicePixelRatio: t.devicePixelRatio },
+    answer,
+    regions: regions.map((r) => toPublicRegion(t, r)),
+  };
 }

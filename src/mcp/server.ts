@@ -16,13 +16,15 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, typ
 import { captureName } from '../capture/capture';
 import { ALL_SCREENS, captureAllScreens, parseScreenTarget } from '../capture/monitors';
 import { captureScreen, listMonitors } from '../capture/screen';
-import { captureWindow, listWindows, type WindowInfo } from '../capture/window';
+import { captureWindow, findWindow, listWindows, type WindowInfo } from '../capture/window';
 import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
-import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { refineModeOf, type RefineMode } from '../config';
+import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
 import { analyseClip, isClipPath } from '../cli/analyseClip';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
+import { quote, summariseResult } from '../grounding/answer';
 import { MCP_SERVER_NAME } from './serverName';
 import { argumentsProblem, TOOLS, type ToolName } from './tools';
 import { errorMessage } from '../util/errorMessage';
@@ -30,26 +32,6 @@ import { errorMessage } from '../util/errorMessage';
 
 /** A tool's arguments that do not fit its input schema: the message says which and why. */
 class BadArguments extends Error {}
-
-function quote(s: string, max = 80): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
-}
-
-/** One sentence for the agent (and the people reading its log) about a grounding result. */
-export function summarise(result: ImageAnswer, target: string | null): string {
-  const where = `${basename(result.image.path)} (${result.image.width}×${result.image.height} px)`;
-  const places = result.regions
-    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
-    .join('; ');
-  const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
-  if (target !== null) {
-    return result.regions.length === 0
-      ? `Found nothing for ${quote(target)} in ${where}; the model answered ${quote(result.answer, 200)}.`
-      : `Found ${count} for ${quote(target)} in ${where}: ${places} (original pixels, origin top left).`;
-  }
-  return `Answered about ${where}${result.regions.length ? ` with ${count}: ${places} (original pixels)` : ''}: ${quote(result.answer, 2000)}.`;
-}
 
 /** Writes a capture where only this user can read it; returns its path. */
 async function saveCapture(bytes: Uint8Array, kind: string): Promise<string> {
@@ -81,6 +63,7 @@ const STAGE_WORDS: Record<ImageStage, string> = {
   preparing: 'Preparing the image for the model',
   asking: 'Encoding the image and the question',
   answering: 'Answering',
+  refining: 'Looking again, zoomed in around each box',
 };
 
 interface CallContext {
@@ -102,7 +85,7 @@ export class LensMcpServer {
 
   constructor(
     private readonly engine: Engine,
-    private readonly defaults: { maxTiles: number; maxTokens: number; contextSize: number | null },
+    private readonly defaults: { maxTiles: number; maxTokens: number; contextSize: number | null; refine: RefineMode },
     private readonly log: CliLog,
   ) {
     this.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
@@ -172,6 +155,7 @@ export class LensMcpServer {
         maxTiles: this.defaults.maxTiles,
         maxTokens,
         devicePixelRatio,
+        refine: refineModeOf(args.refine ?? this.defaults.refine),
         signal: ctx.signal,
         onStage: (stage) => ctx.progress(STAGE_WORDS[stage]),
         onToken: (_text, count) => {
@@ -189,7 +173,7 @@ export class LensMcpServer {
       }
       this.log('info', `call ${n} (${command}) answered: ${result.stats.generatedTokens} tokens, ${result.regions.length} regions`);
       const annotated = await shownImage(await renderAnnotated(result.image.path, prepared.transform, regions), result.image.width, result.image.height);
-      const summary = `${summarise(result, command === 'ground' ? text : null)}${annotated.scale < 1 ? ` (The image below is shown at ${Math.round(annotated.scale * 100)} %; the coordinates are of the full image.)` : ''}`;
+      const summary = `${summariseResult(result, command === 'ground' ? text : null)}${annotated.scale < 1 ? ` (The image below is shown at ${Math.round(annotated.scale * 100)} %; the coordinates are of the full image.)` : ''}`;
       return {
         content: [
           { type: 'text', text: summary },
@@ -222,7 +206,7 @@ export class LensMcpServer {
       });
       if (result.stats.interrupted && ctx.signal.aborted) return errorResult('The request was cancelled.');
       const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
-      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
+      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
       const text = `Answered about ${basename(path)} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
       return { content: [{ type: 'text', text }], structuredContent: result as unknown as Record<string, unknown> };
     } finally {
@@ -233,9 +217,8 @@ export class LensMcpServer {
   private async captureWindow(args: Record<string, unknown>): Promise<CallToolResult> {
     const windows = await listWindows();
     const describe = (w: WindowInfo) => `${w.id} ${quote(w.title || w.appName)}${w.appName && w.title ? ` (${w.appName})` : ''} ${w.width}×${w.height}`;
-    const title = typeof args.title === 'string' ? args.title.toLowerCase() : null;
-    const target =
-      typeof args.window === 'number' ? windows.find((w) => w.id === args.window) : title !== null ? windows.find((w) => `${w.title}\n${w.appName}`.toLowerCase().includes(title)) : undefined;
+    const title = typeof args.title === 'string' ? args.title : null;
+    const target = typeof args.window === 'number' ? windows.find((w) => w.id === args.window) : title !== null ? findWindow(windows, title) : undefined;
     if (!target) {
       const asked = typeof args.window === 'number' ? `There is no window ${args.window}` : title !== null ? `No window's title or app name contains ${quote(args.title as string)}` : 'Say which window: "window" (an id) or "title"';
       return errorResult(`${asked}. The windows, front-most first: ${windows.map(describe).join('; ') || 'none'}.`);
@@ -271,8 +254,8 @@ export async function runMcpServer(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...ENGINE_FLAGS, help: { type: 'boolean', short: 'h', default: false } } });
   if (values.help) throw new UsageError('');
   if (positionals.length > 0) throw new UsageError(`mcp takes no arguments, only flags (got ${positionals.join(' ')})`);
-  const { engine, maxTiles, maxTokens, contextSize, log } = engineFromFlags(values);
-  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, contextSize }, log);
+  const { engine, maxTiles, maxTokens, contextSize, refine, log } = engineFromFlags(values);
+  const lens = new LensMcpServer(engine, { maxTiles, maxTokens, contextSize, refine }, log);
   const transport = new StdioServerTransport();
   let closing: Promise<void> | null = null;
   const done = new Promise<void>((resolve) => {

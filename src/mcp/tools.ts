@@ -4,6 +4,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import groundingSchema from '../../schemas/grounding-result.v1.json';
 import { DEFAULT_FRAME_COUNT, frameTokens, MAX_FRAME_COUNT } from '../video/sampling';
+import { REFINE_MODES } from '../config';
 
 export const TOOL_NAMES = ['locate', 'ask_image', 'capture_screen', 'capture_window', 'list_monitors'] as const;
 export type ToolName = (typeof TOOL_NAMES)[number];
@@ -52,7 +53,14 @@ export const TOOLS: Tool[] = [
     inputSchema: {
       type: 'object',
       required: ['image', 'target'],
-      properties: { ...commonInputs, target: { type: 'string', minLength: 1, maxLength: 2000, description: 'What to find, in words, e.g. "the Save button".' } },
+      properties: {
+        ...commonInputs,
+        target: { type: 'string', minLength: 1, maxLength: 2000, description: 'What to find, in words, e.g. "the Save button".' },
+        refine: {
+          oneOf: REFINE_MODES.map((mode) => ({ const: mode })),
+          description: "Look again zoomed in around each box found: 'auto' (when the image is shrunk more than 1.5× for the model, as a 4K screen is), 'always' or 'off'. Default: the server's --refine (auto). The result's refinement says what the first pass found and what the second cost.",
+        },
+      },
       additionalProperties: false,
     },
     outputSchema: groundingOutput,

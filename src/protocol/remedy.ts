@@ -72,3 +72,16 @@ export const UserError = v.object({
   remedies: v.pipe(v.array(Remedy), v.maxLength(8)),
 });
 export type UserError = v.InferOutput<typeof UserError>;
+
+/**
+ * An error as a language model is told it (a tool call that failed): the message, and what the
+ * user can do in VS Code to fix it. A model can only pass this on, so it says it in words.
+ */
+export function userErrorSentence(error: UserError): string {
+  const message = /[.!?…]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`;
+  const fixes = error.remedies
+    .filter((r) => r.kind !== 'showLog' && !isContinuation(r))
+    .map((r) => (r.kind === 'openSetting' ? `the setting ${r.setting}` : `"${remedyLabel(r)}"`));
+  if (fixes.length > 0) return `${message} The user can fix this with InternVL Lens's ${fixes.join(' or ')}.`;
+  return error.remedies.some((r) => r.kind === 'showLog') ? `${message} The InternVL Lens log (Output panel) says more.` : message;
+}

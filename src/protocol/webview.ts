@@ -1,6 +1,7 @@
 // Messages between the extension host and the chat webview. The webview is untrusted: the host
 // validates everything it receives; the webview validates what it renders.
 import * as v from 'valibot';
+import { REGION_EXPORT_FORMATS } from '../grounding/exports';
 import { PROMPT_PRESET_IDS } from '../grounding/prompts';
 import { Base64 } from './base64';
 import { PixelRect } from './rect';
@@ -14,12 +15,28 @@ export const MAX_ATTACHMENT_BYTES = 50 * 1024 * 1024;
 /** MAX_ATTACHMENT_BYTES as base64, for images the webview sends. */
 export const MAX_ATTACHMENT_BASE64 = Math.ceil(MAX_ATTACHMENT_BYTES / 3) * 4;
 
-/** A region (0..1 of the image shown) with the same region in original pixels, computed by the host. */
 /** A clip turn's region is on one frame (1-based, `Frame3`); absent for an image. */
 const FrameNumber = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_FRAME_COUNT)));
+const Box = v.tuple([Num, Num, Num, Num]);
+const Point = v.tuple([Num, Num]);
+const Quad = v.tuple([Num, Num, Num, Num, Num, Num, Num, Num]);
+
+/** Where the first pass put a region that a zoom-in refine moved (0..1 of the image shown): drawn faint. */
+export const CoarseShape = v.variant('kind', [
+  v.object({ kind: v.literal('box'), box: Box }),
+  v.object({ kind: v.literal('point'), point: Point }),
+  v.object({ kind: v.literal('quad'), quad: Quad }),
+]);
+export type CoarseShape = v.InferOutput<typeof CoarseShape>;
+
+/**
+ * A region (0..1 of the image shown) with the same region in original pixels, computed by the
+ * host; after a zoom-in refine, the refined region, with the first pass's in `coarse`.
+ */
 export const RegionView = v.variant('kind', [
-  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: v.tuple([Num, Num, Num, Num]), pixels: v.tuple([Num, Num, Num, Num]), frame: FrameNumber }),
-  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: v.tuple([Num, Num]), pixels: v.tuple([Num, Num]), frame: FrameNumber }),
+  v.object({ kind: v.literal('box'), label: v.nullable(v.string()), box: Box, pixels: Box, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('point'), label: v.nullable(v.string()), point: Point, pixels: Point, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
+  v.object({ kind: v.literal('quad'), label: v.nullable(v.string()), quad: Quad, pixels: Quad, frame: FrameNumber, coarse: v.optional(CoarseShape) }),
 ]);
 export type RegionView = v.InferOutput<typeof RegionView>;
 
@@ -138,6 +155,8 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('copyRegion'), turnId: v.pipe(v.string(), v.maxLength(100)), index: v.pipe(v.number(), v.integer(), v.minValue(0)) }),
   /** Save the turn's image with its regions drawn, at original resolution. */
   v.object({ type: v.literal('exportAnnotated'), turnId: v.pipe(v.string(), v.maxLength(100)) }),
+  /** Export the turn's regions: JSON, CSV, Markdown to a file the host asks for; click snippets to the clipboard. */
+  v.object({ type: v.literal('exportRegions'), turnId: Id, format: v.picklist(REGION_EXPORT_FORMATS) }),
   v.object({ type: v.literal('stop') }),
   v.object({ type: v.literal('newChat') }),
   /** A turn error's button: the remedy as the host offered it (validated again here). */

@@ -167,6 +167,25 @@ describe('Capture in a real VS Code', () => {
     assert.deepEqual(pixelAt(png, LOGO.x + 5, LOGO.y + 5), GREEN);
   });
 
+  it('Capture Screen, Escape on the question box: the capture waits in the composer', async () => {
+    await runCommand(lens.page, 'InternVL Lens: Capture Screen');
+    const box = lens.page.locator(QUICK_INPUT);
+    await box.waitFor({ state: 'visible', timeout: 15_000 });
+    const hint = (await box.locator('.quick-input-message').textContent()) ?? '';
+    assert.match(hint, /Escape puts the capture in the chat/, `the box says what Escape does: "${hint}"`);
+    assert.doesNotMatch(hint, /without asking/);
+    const turnsBefore = await (await chat()).locator('.turn').count();
+    await lens.page.keyboard.press('Escape');
+    await box.waitFor({ state: 'hidden', timeout: 5000 });
+    const frame = await chat();
+    const waiting = frame.locator('.composer .attachment');
+    await waiting.waitFor({ timeout: 15_000 });
+    assert.match((await waiting.locator('.attachment-cost').textContent()) ?? '', new RegExp(`^${SCREEN.width}×${SCREEN.height} `), 'the screen capture, waiting');
+    assert.equal(await frame.locator('.turn').count(), turnsBefore, 'nothing was asked');
+    await waiting.locator('.remove').click();
+    await waiting.waitFor({ state: 'detached', timeout: 5000 });
+  });
+
   it('Paste Image from Clipboard: the image xclip holds', async () => {
     const image = encodePng(90, 60, gradientImage(90, 60));
     clipboardOwner = spawn('xclip', ['-selection', 'clipboard', '-quiet', '-t', 'image/png', '-i'], { env: x.env, stdio: ['pipe', 'ignore', 'ignore'] });

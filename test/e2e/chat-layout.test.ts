@@ -4,17 +4,26 @@
 // not overlapped, "Stopped." with it; the view's title is not cut off and there is one New Chat.
 // Screenshots of each go to test-results/screenshots/<LENS_SCREENSHOT_SET or "after">/; every
 // check is collected and reported at the end, so a run against an older build still leaves all
-// three screenshots (that is how the "before" set is made).
+// screenshots (that is how the "before" set is made: scripts/issue16-screenshots.sh). The User
+// settings searched for "internvlLens" are the fourth screenshot.
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
 import { pasteImage, RESULTS_DIR, runCommand, setSidebarWidth, useLensWorkbench, webviewPanelFrame } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 import { chatBottom } from '../webview/chat-probes';
 
 const SHOTS = join(RESULTS_DIR, 'screenshots', process.env.LENS_SCREENSHOT_SET ?? 'after');
+
+/** Until no hover (a tab's or a button's tooltip) is over the workbench, for a clean screenshot; at most 5 s. */
+async function noHover(page: Page): Promise<void> {
+  await page
+    .waitForFunction(() => ![...document.querySelectorAll<HTMLElement>('.monaco-hover, .workbench-hover')].some((e) => e.offsetParent !== null && e.getClientRects().length > 0), null, { timeout: 5000 })
+    .catch(() => undefined);
+}
 
 describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
   const lens = useLensWorkbench('chat-layout', () => {
@@ -84,12 +93,25 @@ describe('Chat layout in a real VS Code: 300 px, 480 px, editor tab', () => {
     const tabWidth = await panel.evaluate(() => document.documentElement.clientWidth);
     // Off the tab's close button, whose tooltip would cover the screenshot.
     await page.mouse.move(900, 500);
+    await noHover(page);
     await page.screenshot({ path: join(SHOTS, 'chat-editor.png') });
     const b = await chatBottom(panel);
     check(b.composerOpaque, `editor tab (${tabWidth} px): the composer is see-through`);
     check(b.lineBottom <= b.composerTop && b.lastLineFree, `editor tab (${tabWidth} px): the last line of the answer (${b.lineTop}–${b.lineBottom}) is behind the composer (top ${b.composerTop})`);
     check(b.statusBottom <= b.composerTop, `editor tab: "Stopped." (bottom ${b.statusBottom}) is behind the composer (top ${b.composerTop})`);
     check(b.newChatShown, 'editor tab: no New Chat (a tab has no view title bar)');
+
+    // The settings a user searching "internvlLens" finds, under the heading "InternVL Lens".
+    await runCommand(page, 'Preferences: Open User Settings', 20_000);
+    const search = page.locator('.settings-editor .settings-header .suggest-input-container .monaco-editor textarea').first();
+    await search.waitFor({ timeout: 20_000 });
+    await search.fill('internvlLens');
+    await page.waitForFunction(() => /^\d+ Settings? Found/.test(document.querySelector('.settings-editor .settings-count-widget')?.textContent ?? ''), null, { timeout: 20_000 });
+    const headings = await page.$$eval('.settings-editor .settings-toc-entry', (es) => es.map((e) => e.textContent));
+    check(headings.includes('InternVL Lens'), `settings: the heading is not "InternVL Lens" (${headings.join(', ')})`);
+    await page.mouse.move(900, 500);
+    await noHover(page);
+    await page.screenshot({ path: join(SHOTS, 'settings.png') });
     assert.deepEqual(problems, [], `layout problems:\n${problems.join('\n')}`);
   });
 });

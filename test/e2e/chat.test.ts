@@ -6,12 +6,13 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { pasteImage, screenshot, useLensWorkbench } from './harness';
+import { pasteImage, runCommand, screenshot, useLensWorkbench } from './harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { tinyModel } from '../integration/support';
 
 describe('Chat panel in a real VS Code', () => {
-  const lens = useLensWorkbench('chat', () => ({ model: tinyModel('endless'), viewport: { width: 1300, height: 900 } }));
+  // No graphical session for the extension host (as over SSH or in a container), whatever this machine has.
+  const lens = useLensWorkbench('chat', () => ({ model: tinyModel('endless'), viewport: { width: 1300, height: 900 }, env: { DISPLAY: '', WAYLAND_DISPLAY: '' } }));
 
   it('sends a pasted image with a question, stops it, and still has the conversation after a window reload', async () => {
     const page = lens.page;
@@ -54,8 +55,17 @@ describe('Chat panel in a real VS Code', () => {
 
     // The history lists it; the regenerate button is offered on the restored last turn.
     await frame.locator('.history-toggle').click();
-    assert.deepEqual(await frame.$$eval('.history-title', (es) => es.map((e) => e.textContent)), ['Describe this picture in detail.']);
+    assert.deepEqual(await frame.$$eval('.history-title', (es) => es.map((e) => e.textContent)), ['Describe this picture in detail. · pasted.png']);
     assert.equal(await turn.locator('.regenerate').count(), 1);
     await screenshot(page, 'chat-restored');
+  });
+
+  it('Paste Image from Clipboard without a display says there is no clipboard, not that there is no display to capture', async () => {
+    await runCommand(lens.page, 'InternVL Lens: Paste Image from Clipboard');
+    const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'no clipboard to paste from' });
+    await toast.waitFor({ timeout: 15_000 });
+    const text = await toast.innerText();
+    assert.match(text, /Attach images…/, 'it says how to attach the image instead');
+    assert.doesNotMatch(text, /display to capture/);
   });
 });

@@ -41,6 +41,7 @@ describe('Explain this diagram in a real VS Code', () => {
   const baseSettings = modelSettings(grounding);
   const lens = useLensWorkbench('explain-diagram', (workspace) => {
     writeFileSync(join(workspace, 'diagram.png'), diagramPng());
+    writeFileSync(join(workspace, 'flow.png'), diagramPng());
     writeFileSync(join(workspace, 'broken.png'), 'this is a text file with an image name\n');
     return { model: grounding };
   });
@@ -52,6 +53,8 @@ describe('Explain this diagram in a real VS Code', () => {
   }
 
   const chat = (): Promise<Frame> => lens.chat();
+  /** The status bar item while no model is loaded (its circle-outline icon), naming `model`. */
+  const idleItem = (model: string) => lens.page.locator('.statusbar-item:has(.codicon-circle-outline)', { hasText: model });
 
   it('streams the scripted answer and draws one overlay per box on the right pixels at two widths', async () => {
     let frame = await lens.openChat();
@@ -124,14 +127,42 @@ describe('Explain this diagram in a real VS Code', () => {
     assert.equal(await frame.locator('.turn').nth(1).locator('canvas.overlay').getAttribute('data-drawn'), String(GROUNDING_BOXES.length));
   });
 
+  it('a new chat that asks the same about another image gets a title of its own in the history', async () => {
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
+    let frame = await chat();
+    await frame.locator('.empty').waitFor({ timeout: 10_000 });
+    await explorerContextMenu(lens.page, 'flow.png', 'Explain this diagram');
+    frame = await chat();
+    await frame.locator('.turn[data-status="done"]').waitFor({ timeout: 60_000 });
+    await frame.locator('.history-toggle').click();
+    const titles = () => frame.$$eval('.history-title', (es) => es.map((e) => e.textContent ?? ''));
+    await waitFor('both conversations in the history', async () => ((await titles()).length === 2 ? true : undefined), { timeoutMs: 10_000 });
+    const [newer, older] = await titles();
+    assert.match(newer!, /^Explain this diagram.* · flow\.png$/);
+    assert.match(older!, /^Explain this diagram.* · diagram\.png$/);
+    // Clear all is not the list's primary (blue) button.
+    const clear = await frame.locator('.history-clear').evaluate((b) => (b as HTMLElement & { secondary?: boolean }).secondary === true);
+    assert.ok(clear, 'Clear all is a secondary button');
+    await screenshot(lens.page, 'explain-diagram-history');
+    await frame.locator('.history-toggle').click();
+  });
+
   it('shows the loaded model in the status bar, with a menu that unloads it', async () => {
     const item = lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' });
     await item.waitFor({ timeout: 10_000 });
+    // Its tooltip names the same model and how it runs, with nothing unknown in it ("default: ?" was).
+    await item.hover();
+    const tip = lens.page.locator('.monaco-hover', { hasText: 'InternVL Lens: tiny-internvl3-grounding ready (llama-server: ' }).first();
+    await tip.waitFor({ timeout: 10_000 });
+    assert.doesNotMatch((await tip.textContent()) ?? '', /\?/);
+    await lens.page.mouse.move(600, 300);
     await item.click();
     const unload = lens.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Unload Model' });
     await unload.waitFor({ timeout: 10_000 });
     await unload.click();
-    await lens.page.locator('.statusbar-item', { hasText: 'model.gguf' }).waitFor({ timeout: 10_000 });
+    // Unloaded, the item names the model as it did loaded (its general.name, not its file model.gguf).
+    await idleItem('tiny-internvl3-grounding').waitFor({ timeout: 10_000 });
+    assert.doesNotMatch((await item.textContent()) ?? '', /\.gguf/);
     assert.deepEqual(serverPids(lens.server), [], 'llama-server was ended');
   });
 
@@ -141,14 +172,14 @@ describe('Explain this diagram in a real VS Code', () => {
   });
 
   it('shows an error when llama-server dies mid-answer, and the next question starts a new one', async () => {
-    // The endless model under a name of its own, so the status bar (which names the configured
-    // file while nothing is loaded) shows when VS Code has picked the new setting up: on a loaded
-    // machine that takes longer than any fixed sleep.
+    // The endless model in a file of its own; the status bar names the configured model (its
+    // general.name) while nothing is loaded, so it shows when VS Code has picked the new setting
+    // up: on a loaded machine that takes longer than any fixed sleep.
     const endlessModel = join(lens.server.runDir, 'endless-model.gguf');
     copyFileSync(endless.modelPath, endlessModel);
     await runCommand(lens.page, 'InternVL Lens: Unload Model');
     writeSettings({ 'internvlLens.modelPath': endlessModel, 'internvlLens.mmprojPath': endless.mmprojPath, 'internvlLens.maxTokens': 100_000 });
-    await lens.page.locator('.statusbar-item', { hasText: 'endless-model.gguf' }).waitFor({ timeout: 20_000 });
+    await idleItem('tiny-internvl3-endless').waitFor({ timeout: 20_000 });
     await runCommand(lens.page, 'InternVL Lens: Open Chat');
     // A fresh chat: the earlier turns' images (7 tiles each) would not fit the 4096-token context
     // with this question, and would make the first token wait for their encoding.
@@ -168,10 +199,10 @@ describe('Explain this diagram in a real VS Code', () => {
     // The editor keeps working.
     await runCommand(lens.page, 'View: Show Explorer');
 
-    // Back to the grounding model; wait until the status bar names its file (not endless-model.gguf).
+    // Back to the grounding model; wait until the status bar names it (not the endless one).
     writeSettings({ 'internvlLens.maxTokens': 1024 });
     await runCommand(lens.page, 'InternVL Lens: Unload Model');
-    await lens.page.locator('.statusbar-item', { hasText: /(^|[^-])model\.gguf\s*$/ }).waitFor({ timeout: 20_000 });
+    await idleItem('tiny-internvl3-grounding').waitFor({ timeout: 20_000 });
     await runCommand(lens.page, 'InternVL Lens: Open Chat');
     frame = await chat();
     await frame.locator('.composer textarea').fill('Where is the Save button?');
@@ -187,7 +218,8 @@ describe('Explain this diagram in a real VS Code', () => {
   it('points at the setting when the model file is missing', async () => {
     writeSettings({ 'internvlLens.modelPath': '/nonexistent/InternVL3-14B-Instruct-Q4_K_M.gguf' });
     await runCommand(lens.page, 'InternVL Lens: Unload Model');
-    await lens.page.locator('.statusbar-item', { hasText: 'InternVL3-14B-Instruct-Q4_K_M.gguf' }).waitFor({ timeout: 20_000 });
+    // A file whose header cannot be read is named by its file name, without .gguf.
+    await idleItem('InternVL3-14B-Instruct-Q4_K_M').waitFor({ timeout: 20_000 });
     await explorerContextMenu(lens.page, 'diagram.png', 'Explain this diagram');
     const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'does not exist' });
     await toast.waitFor({ timeout: 15_000 });

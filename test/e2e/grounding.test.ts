@@ -2,13 +2,11 @@
 // boxes drawn over it with the tile cost shown, hover links, click-to-copy through the host, and
 // "Export PNG" writing the annotated image at original resolution.
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Frame } from 'playwright-core';
-import { explorerItem, QUICK_INPUT, REPO_ROOT, runCommand, screenshot, useLensWorkbench } from './harness';
+import { explorerItem, QUICK_INPUT, runCommand, screenshot, testExtensionVsix, useLensWorkbench } from './harness';
 import * as v from 'valibot';
 import { labelColour } from '../../src/grounding';
 import { GROUNDING_SCHEMA, GroundingResult } from '../../src/protocol/grounding';
@@ -88,7 +86,8 @@ describe('Grounding in a real VS Code', () => {
     const toast = lens.page.locator('.notifications-toasts .notification-toast', { hasText: 'exported annotated.png' });
     await toast.waitFor({ state: 'visible', timeout: 10_000 });
     assert.match(await toast.innerText(), new RegExp(`\\(${BOXES.length} regions drawn`));
-    await toast.locator('.monaco-button', { hasText: 'Open' }).first().click();
+    assert.equal(await toast.locator('.monaco-button', { hasText: 'Reveal in Explorer' }).count(), 1, 'Reveal in Explorer is offered');
+    await toast.locator('.monaco-button', { hasText: /^Open$/ }).first().click();
     await lens.page.locator('.tab', { hasText: 'annotated.png' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     const sharp = await loadSharp();
     const { data, info } = await sharp(out).removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -132,22 +131,9 @@ type GroundResult = GroundingResult;
 
 /** A tiny extension that calls internvlLens.ground as another extension would, packaged as a VSIX. */
 function clientExtensionVsix(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lens-client-'));
-  const manifest = {
-    name: 'lens-client',
-    publisher: 'lens-tests',
-    version: '0.0.1',
-    license: 'MIT',
-    repository: 'https://example.invalid/lens-client',
-    engines: { vscode: '^1.100.0' },
-    main: './extension.js',
-    activationEvents: [],
-    contributes: { commands: [{ command: 'lensClient.ground', title: 'Lens Client: Ground the Save Button' }] },
-  };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest));
-  writeFileSync(join(dir, 'LICENSE'), 'MIT');
-  writeFileSync(
-    join(dir, 'extension.js'),
+  return testExtensionVsix(
+    'lens-client',
+    { commands: [{ command: 'lensClient.ground', title: 'Lens Client: Ground the Save Button' }] },
     `const vscode = require('vscode');
 exports.activate = (context) => {
   context.subscriptions.push(vscode.commands.registerCommand('lensClient.ground', async () => {
@@ -167,8 +153,4 @@ exports.activate = (context) => {
 };
 `,
   );
-  const vsix = join(dir, 'lens-client.vsix');
-  const vsce = join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], { cwd: dir, stdio: 'pipe' });
-  return vsix;
 }

@@ -3,8 +3,8 @@
  * installed by scripts/install-test-deps.sh into .tools/code-server) driven by Playwright
  * in Debian's Chromium. Works offline, on 127.0.0.1 only. See test/e2e/README.md.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -827,8 +827,38 @@ export async function drawnRegionCount(scope: Locator | Frame): Promise<number> 
 export const EXTENSION_ID = 'internvl-lens.internvl-lens';
 /** The chat's webview view. */
 export const CHAT_VIEW = 'internvlLens.chat';
-/** The packaged extension the e2e preparation builds (`node scripts/package.mjs --llama-cpp test`). */
-export const LENS_VSIX = path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
+/**
+ * The packaged extension the e2e preparation builds (`node scripts/package.mjs --llama-cpp test`);
+ * LENS_VSIX names another (an older build, for "before" screenshots: scripts/issue16-screenshots.sh).
+ */
+export const LENS_VSIX = process.env.LENS_VSIX ? path.resolve(process.env.LENS_VSIX) : path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
+
+/**
+ * A small extension of the test's own, packaged as a VSIX to install beside InternVL Lens (LensSetup
+ * extraVsix): it calls Lens as another extension would. `contributes` goes into its manifest,
+ * `source` is its extension.js (CommonJS, `require('vscode')`).
+ */
+export function testExtensionVsix(name: string, contributes: Record<string, unknown>, source: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `${name}-`));
+  const manifest = {
+    name,
+    publisher: 'lens-tests',
+    version: '0.0.1',
+    license: 'MIT',
+    repository: `https://example.invalid/${name}`,
+    engines: { vscode: '^1.100.0' },
+    main: './extension.js',
+    activationEvents: [],
+    contributes,
+  };
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
+  writeFileSync(path.join(dir, 'LICENSE'), 'MIT');
+  writeFileSync(path.join(dir, 'extension.js'), source);
+  const vsix = path.join(dir, `${name}.vsix`);
+  const vsce = path.join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+  execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], { cwd: dir, stdio: 'pipe' });
+  return vsix;
+}
 
 /** A generated tiny model (test/integration/support.ts tinyModel). */
 export interface ModelFiles {

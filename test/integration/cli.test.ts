@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { referenceGrid, imageTokenCount } from '../../src/images';
+import { createTransform, gridPixelSize, imageTokenCount, pixelRectFromCrop, referenceGrid } from '../../src/images';
+import { refineWindow } from '../../src/images/refine';
 import * as v from 'valibot';
 import { GroundingResult } from '../../src/protocol/grounding';
 import { describe, it } from 'node:test';
@@ -66,6 +67,53 @@ describe('internvl-lens CLI', () => {
       { kind: 'box', label: 'icons', box: [400, 60, 520, 150], normalized: [0.5, 0.1, 0.65, 0.25] },
       { kind: 'box', label: 'icons', box: [560, 360, 720, 570], normalized: [0.7, 0.6, 0.9, 0.95] },
     ]);
+  });
+
+  it('ground --refine: a second pass per box on its zoomed-in window, whose answer lands in the window, mapped to original pixels', async () => {
+    // 2400×1350 on at most 2 tiles is shrunk 2.7× (896×448): auto refines. The scripted model gives
+    // the same 0..1000 boxes every time, so the second answer is the script's boxes in each window.
+    const big = join(scratch, 'big.png');
+    writeFileSync(big, encodePng(2400, 1350, solidImage(2400, 1350, [230, 230, 230, 255])));
+    const r = await cli('ground', big, 'the Save button', '--max-tiles', '2', '--refine', 'auto', ...modelFlags('grounding'));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as GroundingResult;
+    assert.ok(v.safeParse(GroundingResult, out).success, 'the public grounding schema');
+    const refinement = out.refinement!;
+    assert.ok(refinement, 'a refinement is reported');
+    // The first pass: the script's boxes over the whole image.
+    assert.deepEqual(
+      refinement.coarse.map((c) => c.kind === 'box' && c.box),
+      [
+        [240, 270, 720, 540],
+        [1200, 135, 1560, 338],
+        [1680, 810, 2160, 1283],
+      ],
+    );
+    // The third box is large (480×473 px): its window (1440×1350) on 2 tiles is seen no sharper
+    // than the whole image, so it keeps its first-pass box and costs no pass.
+    assert.equal(refinement.passes, 2);
+    assert.deepEqual(refinement.refined, [true, true, false]);
+    assert.equal(refinement.answers.length, 2);
+    assert.equal(refinement.windows[2], null);
+    assert.deepEqual(out.regions[2], refinement.coarse[2]);
+    const full = createTransform({ stored: { width: 2400, height: 1350 }, model: gridPixelSize(referenceGrid(2400, 1350, 1, 2)) });
+    for (const i of [0, 1]) {
+      const w = refinement.windows[i]!;
+      assert.ok(w.width >= 448 && w.height >= 448 && w.x + w.width <= 2400 && w.y + w.height <= 1350, `window ${i} inside the image: ${JSON.stringify(w)}`);
+      assert.deepEqual(w, pixelRectFromCrop(refineWindow(full, { kind: 'box', label: null, box: refinement.coarse[i]!.normalized as [number, number, number, number] }, 2)!));
+      // The second answer lands in the window.
+      const got = out.regions[i]!;
+      assert.ok(got.kind === 'box' && got.box[0] >= w.x && got.box[1] >= w.y && got.box[2] <= w.x + w.width && got.box[3] <= w.y + w.height, `refined ${JSON.stringify(got)} in window ${JSON.stringify(w)}`);
+      assert.notDeepEqual(got, refinement.coarse[i]);
+    }
+    // Box 0: the window's answer nearest the coarse box is the script's first box, 0..1000 of the window.
+    const w0 = refinement.windows[0]!;
+    assert.deepEqual(out.regions[0]!.kind === 'box' && out.regions[0]!.box, [w0.x + 0.1 * w0.width, w0.y + 0.2 * w0.height, w0.x + 0.3 * w0.width, w0.y + 0.4 * w0.height].map(Math.round));
+    assert.ok(refinement.promptTokens > 0 && refinement.imageTokens > 0 && refinement.milliseconds > 0, JSON.stringify(refinement));
+    // --refine off: one pass, no refinement.
+    const off = JSON.parse((await cli('ground', big, 'the Save button', '--max-tiles', '2', '--refine', 'off', ...modelFlags('grounding'))).stdout) as GroundingResult;
+    assert.equal(off.refinement, undefined);
+    assert.deepEqual(off.regions, refinement.coarse);
   });
 
   it('reports a bad setup as a JSON error naming the fix, with exit code 1', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EngineError } from '../../src/engine/errors';
 import { LocalEngine } from '../../src/engine/local/localEngine';
-import { preflightModelFiles } from '../../src/engine/local/preflight';
+import { modelDisplayName, preflightModelFiles } from '../../src/engine/local/preflight';
 import { writeTinyInternVL, type TinyInternVLOptions } from '../fixtures/tiny-model/tiny-internvl';
 import { freePort } from '../../src/engine/local/llamaServer';
 import { testLlamaServer, testLlamaServerPath } from './support';
@@ -102,6 +102,16 @@ describe('pre-flight checks on model files', () => {
       mmprojPath: null,
       maxImageTokens: null,
     });
+  });
+
+  it('name a model before it is loaded as once loaded (general.name), and a file it cannot read by its file name', async () => {
+    const { modelPath } = await pair({ name: 'InternVL3 Tiny Test' });
+    assert.equal(await modelDisplayName(modelPath), 'InternVL3 Tiny Test');
+    assert.equal((await preflightModelFiles({ modelPath, mmprojPath: '' })).modelName, 'InternVL3 Tiny Test');
+    assert.equal(await modelDisplayName(join(scratch, 'missing', 'InternVL3-1B-Instruct-Q8_0.gguf')), 'InternVL3-1B-Instruct-Q8_0');
+    const notGguf = join(scratch, 'notes.gguf');
+    writeFileSync(notGguf, 'not a model');
+    assert.equal(await modelDisplayName(notGguf), 'notes');
   });
 
   it('refuse a truncated model file, with sizes', async () => {

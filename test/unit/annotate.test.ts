@@ -46,4 +46,21 @@ describe('renderAnnotated', () => {
       assert.ok(near(at(Math.round(0.75 * w), Math.round(0.5 * h)), rgb(labelColour(null))), 'the point is marked at its pixel');
     });
   }
+
+  it('a quad is drawn as its polygon: edges painted, the bounding box corner and the inside left alone', async () => {
+    const [w, h] = [1000, 800];
+    const file = join(dir, 'quad.png');
+    writeFileSync(file, encodePng(w, h, solidImage(w, h, [255, 255, 255, 255])));
+    const t = createTransform({ stored: { width: w, height: h }, model: { width: 896, height: 448 } });
+    const png = await renderAnnotated(file, t, [{ kind: 'quad', label: null, quad: [0.5, 0.1, 0.9, 0.5, 0.5, 0.9, 0.1, 0.5] }]);
+    const sharp = await loadSharp();
+    const { data } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number) => [...data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3)];
+    const near = (got: number[], want: number[]) => got.every((v, i) => Math.abs(v - want[i]!) <= 40);
+    const colour = rgb(labelColour(null));
+    // Edge midpoints of the diamond (500,80)-(900,400)-(500,720)-(100,400).
+    for (const [x, y] of [[700, 240], [700, 560], [300, 560], [300, 240]] as const) assert.ok(near(at(x, y), colour), `edge at ${x},${y}: ${at(x, y)}`);
+    assert.ok(near(at(150, 700), [255, 255, 255]), 'outside the polygon stays white');
+    assert.ok(near(at(500, 400), [255, 255, 255]), 'inside stays white');
+  });
 });

@@ -3,7 +3,7 @@ import { loadavg } from 'node:os';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import MarkdownIt from 'markdown-it';
-import { parseAnswer, parseRegions, RegionStream, serialiseRegions, type Region } from '../../src/grounding';
+import { parseAnswer, parseRegions, quadArea2, RegionStream, serialiseRegions, type Quad, type Region } from '../../src/grounding';
 import { ADVERSARIAL_INPUTS } from '../fixtures/grounding-adversarial';
 import { GROUNDING_CORPUS } from '../fixtures/grounding-corpus';
 
@@ -44,7 +44,7 @@ function streamAndCheck(chunks: string[]): Region[] {
 
 function assertSane(regions: Region[]): void {
   for (const r of regions) {
-    const values = r.kind === 'box' ? r.box : r.point;
+    const values: readonly number[] = r.kind === 'box' ? r.box : r.kind === 'quad' ? r.quad : r.point;
     assert.ok(values.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `in 0..1: ${JSON.stringify(r)}`);
     if (r.kind === 'box') assert.ok(r.box[0] < r.box[2] && r.box[1] < r.box[3], `positive area: ${JSON.stringify(r)}`);
   }
@@ -81,6 +81,9 @@ const regionArb: fc.Arbitrary<Region> = fc.oneof(
   fc.tuple(label, fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true })).map(
     ([l, x, y]): Region => ({ kind: 'point', label: l, point: [x, y] }),
   ),
+  fc.tuple(label, fc.array(unit, { minLength: 8, maxLength: 8 }))
+    .filter(([, q]) => quadArea2(q) !== 0)
+    .map(([l, q]): Region => ({ kind: 'quad', label: l, quad: q.map((n) => n / 1000) as Quad })),
 );
 
 describe('parseRegions', () => {

@@ -79,7 +79,7 @@ describe('history store', () => {
     assert.deepEqual(json, ['conversation.json']);
 
     const loaded = (await history.load(saved.id))!;
-    assert.equal(loaded.title, 'Where is Save?');
+    assert.equal(loaded.title, 'Where is Save? · first.png');
     assert.equal(loaded.turns.length, 2);
     for (const [i, t] of loaded.turns.entries()) {
       const o = saved.turns[i]!;
@@ -92,7 +92,7 @@ describe('history store', () => {
     }
     for (const a of loaded.turns[0]!.images) assert.ok(existsSync(a.path) && a.path.startsWith(join(root, 'history')), `${a.path} is the conversation's own copy`);
     assert.deepEqual(loaded.turns[0]!.images[1]!.model.transform, saved.turns[0]!.images[1]!.model.transform);
-    assert.deepEqual(await history.list(), [{ id: saved.id, title: 'Where is Save?', updated: saved.updated, turns: 2 }]);
+    assert.deepEqual(await history.list(), [{ id: saved.id, title: 'Where is Save? · first.png', updated: saved.updated, turns: 2 }]);
   });
 
   it('a follow-up on a reloaded conversation sends the images again, remaking pruned model copies', async () => {
@@ -214,10 +214,20 @@ describe('history store', () => {
     assert.match(logged.join('\n'), /not JSON/);
   });
 
-  it('titles come from the first line of the first question', () => {
+  it('titles come from the first line of the first question and the image it is about', () => {
     assert.equal(titleFrom('  Where is it?\nmore'), 'Where is it?');
-    assert.equal(titleFrom('x'.repeat(100)).length, 58);
+    assert.equal(titleFrom('x'.repeat(100)).length, 80);
     assert.equal(titleFrom(''), 'Image conversation');
+    // The extension's own questions are the same every time: the image tells them apart.
+    const explain = 'Explain this diagram: what it shows, its main parts and how they relate.';
+    const a = titleFrom(explain, 'architecture.png');
+    const b = titleFrom(explain, 'deploy-flow.svg.png');
+    assert.notEqual(a, b);
+    assert.ok(a.endsWith(' · architecture.png') && a.startsWith('Explain this diagram: what it shows'), a);
+    assert.ok(a.length <= 80, a);
+    assert.equal(titleFrom('', 'screen-2026-12-03-05-41-00.png'), 'screen-2026-12-03-05-41-00.png');
+    const long = titleFrom('Where is it?', `${'n'.repeat(60)}.png`);
+    assert.ok(long.length <= 80 && long.startsWith('Where is it? · nnn') && long.endsWith('…'), long);
   });
 
   it('regenerate and edit-and-resend replace the last turn and keep its images', async () => {

@@ -140,6 +140,19 @@ describe('image transforms', () => {
     );
   });
 
+  it('uprightToStored undoes storedToUpright exactly, for every EXIF orientation', () => {
+    for (const orientation of [1, 2, 3, 4, 5, 6, 7, 8] as ExifOrientation[]) {
+      const t = createTransform({ stored: { width: 640, height: 480 }, orientation, crop: { left: 0, top: 0, ...uprightSize({ width: 640, height: 480 }, orientation) }, model: { width: 448, height: 448 } });
+      for (const p of [[0, 0], [640, 480], [10, 470], [639, 1], [123.5, 77.25]] as Point[]) {
+        assert.deepEqual(uprightToStored(t, storedToUpright(t, p)), p, `orientation ${orientation}, ${p}`);
+      }
+    }
+    // Orientation 6 (turned a quarter clockwise): the stored top-left corner is upright top-right.
+    const six = createTransform({ stored: { width: 640, height: 480 }, orientation: 6, crop: { left: 0, top: 0, width: 480, height: 640 }, model: { width: 448, height: 448 } });
+    assert.deepEqual(storedToUpright(six, [0, 0]), [480, 0]);
+    assert.deepEqual(uprightToStored(six, [480, 0]), [0, 0]);
+  });
+
   it('regions come back in upright pixels of the original', () => {
     const t = createTransform({ stored: { width: 1080, height: 1920 }, orientation: 6, crop: { left: 100, top: 40, width: 1000, height: 500 }, model: { width: 896, height: 448 } });
     assert.deepEqual(regionToPixels(t, { kind: 'box', label: 'a', box: [0.1, 0.2, 0.5, 1] }), { kind: 'box', label: 'a', box: [200, 140, 600, 540] });

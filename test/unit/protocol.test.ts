@@ -1,10 +1,32 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { parseMessage, ProtocolError } from '../../src/protocol/validate';
+import { onValidMessage, parseMessage, ProtocolError } from '../../src/protocol/validate';
 import { WebviewMessage, HostMessage } from '../../src/protocol/webview';
 import { DiagramWebviewMessage } from '../../src/protocol/diagram';
 
 describe('protocol validation', () => {
+  it('onValidMessage hands over the messages that match and logs the others, going no further', () => {
+    let listener: ((raw: unknown) => void) | undefined;
+    let disposed = false;
+    const source = {
+      onDidReceiveMessage(l: (raw: unknown) => void) {
+        listener = l;
+        return { dispose: () => (disposed = true) };
+      },
+    };
+    const got: unknown[] = [];
+    const logs: string[] = [];
+    const sub = onValidMessage(source, 'Mermaid panel', DiagramWebviewMessage, (l) => logs.push(l), (m) => got.push(m));
+    listener!({ type: 'ready' });
+    listener!({ type: 'runCommand', command: 'workbench.action.quit' });
+    listener!('ready');
+    assert.deepEqual(got, [{ type: 'ready' }]);
+    assert.equal(logs.length, 2);
+    for (const l of logs) assert.match(l, /^rejected Mermaid panel message: Malformed Mermaid panel message: /);
+    sub.dispose();
+    assert.equal(disposed, true);
+  });
+
   it('accepts declared webview messages', () => {
     assert.deepEqual(parseMessage('webview', WebviewMessage, { type: 'ask', text: 'hi' }), { type: 'ask', text: 'hi' });
   });

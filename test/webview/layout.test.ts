@@ -92,6 +92,29 @@ describe('chat layout', () => {
     });
   }
 
+  it('at 300 px the history shows each title whole, the image name at its end included', async () => {
+    const p = await open(300);
+    try {
+      const title = (image: string) => `Explain this diagram: what it shows, its main parts and how they… · ${image}`;
+      await post(p, {
+        type: 'history',
+        current: 'c1',
+        conversations: [
+          { id: 'c1', title: title('flow.png'), updated: Date.now(), turns: 1 },
+          { id: 'c2', title: title('architecture.png'), updated: Date.now() - 60_000, turns: 1 },
+        ],
+      });
+      await p.click('.history-toggle');
+      const shown = await p.$$eval('.history-title', (es) =>
+        es.map((e) => ({ text: e.textContent, cut: e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1 })),
+      );
+      assert.equal(shown.length, 2);
+      for (const t of shown) assert.ok(!t.cut, `"${t.text}" is cut off at 300 px`);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('follows a streaming answer at the end; scrolled up it stays put and offers "Jump to latest"', async () => {
     const p = await open(300);
     try {
@@ -148,8 +171,21 @@ describe('chat layout', () => {
         const a = document.querySelector<HTMLElement>('.answer')!;
         return { rendered: a.dataset.rendered, refs: a.querySelectorAll('mark.ref').length };
       }, { type: 'snapshot', turns: [turn({ id: 't1', images: [image], target: image, answer, regions })] } satisfies HostMessage);
-      assert.equal(first.rendered, 'partial', 'the rest of the answer waits for the next frames');
-      assert.ok(first.refs > 0 && first.refs < 500, `part of the answer is shown at once (${first.refs} of 500 phrases)`);
+      // A long answer drawn afresh is parsed in the next frame, and built over the frames after.
+      assert.equal(first.rendered, 'partial', 'the answer waits for the next frames');
+      assert.ok(first.refs < 500, `not all of the answer is built in the message's task (${first.refs} of 500 phrases)`);
+      // Each later frame builds a few milliseconds' worth: the answer arrives in several steps.
+      const steps = await p.evaluate(async () => {
+        const counts: number[] = [];
+        const deadline = performance.now() + 20_000;
+        const a = document.querySelector<HTMLElement>('.answer')!;
+        while (a.dataset.rendered !== 'complete' && performance.now() < deadline) {
+          await new Promise((r) => requestAnimationFrame(r));
+          counts.push(a.querySelectorAll('mark.ref').length);
+        }
+        return counts;
+      });
+      assert.ok(new Set(steps.filter((n) => n > 0 && n < 500)).size >= 2, `built over several frames: ${steps.join(' ')}`);
       await p.waitForSelector('.answer[data-rendered="complete"]');
       const done = await p.evaluate(() => {
         const a = document.querySelector('.answer')!;
@@ -163,6 +199,14 @@ describe('chat layout', () => {
       await post(p, { type: 'turn', turn: turn({ id: 't1', images: [image], target: image, answer: `${answer}\nAnd one more line.`, regions, status: 'done' }) });
       await p.waitForFunction(() => document.querySelector('.answer')!.textContent!.endsWith('And one more line.'));
       assert.equal(await p.evaluate(() => (document.querySelector('mark.ref') as HTMLElement & { kept?: boolean }).kept === true), true, 'the first phrase kept its node');
+      // An error arrives: the card is drawn afresh, its answer is taken over whole (no blank frame, no rebuild).
+      await post(p, { type: 'turn', turn: turn({ id: 't1', images: [image], target: image, answer: `${answer}\nAnd one more line.`, regions, status: 'error', error: { message: 'The server went away.', remedies: [] } }) });
+      await p.locator('.turn[data-status="error"] .error').waitFor({ timeout: 5000 });
+      assert.deepEqual(
+        await p.evaluate(() => [(document.querySelector('mark.ref') as HTMLElement & { kept?: boolean }).kept === true, document.querySelector<HTMLElement>('.answer')!.dataset.rendered]),
+        [true, 'complete'],
+        'the new card shows the same answer nodes, complete at once',
+      );
     } finally {
       await p.close();
     }

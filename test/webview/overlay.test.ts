@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, REPO_ROOT } from '../e2e/harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { overlayPixels, regionImageBox } from './overlay-pixels';
-import { labelColour, type Region } from '../../src/grounding';
+import { labelColour, type Quad, type Region } from '../../src/grounding';
 import type { HostMessage, TurnView } from '../../src/protocol/webview';
 
 const dir = mkdtempSync(join(tmpdir(), 'lens-webview-'));
@@ -25,18 +25,21 @@ function pageHtml(): string {
   return pathToFileURL(file).href;
 }
 
-type Normalised = Region;
+/** Boxes and points (quads have their own test). */
+type Normalised = Exclude<Region, { kind: 'quad' }>;
 
 /** Regions as the host sends them: with their original-pixel coordinates. */
-function withPixels(regions: Normalised[], width: number, height: number): TurnView['regions'] {
+function withPixels(regions: Region[], width: number, height: number): TurnView['regions'] {
   return regions.map((r) =>
     r.kind === 'box'
       ? { ...r, pixels: [r.box[0] * width, r.box[1] * height, r.box[2] * width, r.box[3] * height].map(Math.round) as [number, number, number, number] }
-      : { ...r, pixels: [r.point[0] * width, r.point[1] * height].map(Math.round) as [number, number] },
+      : r.kind === 'quad'
+        ? { ...r, pixels: r.quad.map((n, k) => Math.round(n * (k % 2 === 0 ? width : height))) as Quad }
+        : { ...r, pixels: [r.point[0] * width, r.point[1] * height].map(Math.round) as [number, number] },
   );
 }
 
-function turn(image: { src: string; width: number; height: number }, regions: Normalised[], answer = 'ok'): TurnView {
+function turn(image: { src: string; width: number; height: number }, regions: Region[], answer = 'ok'): TurnView {
   const view = { id: 'img', name: 'shot.png', tiles: 9, tokens: 2306, ...image };
   return { id: 't1', question: 'Where?', images: [view], target: view, answer, status: 'done', regions: withPixels(regions, image.width, image.height), error: null, stats: null };
 }
@@ -177,7 +180,7 @@ describe('chat webview overlay', () => {
     }
   });
 
-  async function openTurn(page: Page, c: { width: number; height: number }, rs: Normalised[], answer: string): Promise<void> {
+  async function openTurn(page: Page, c: { width: number; height: number }, rs: Region[], answer: string): Promise<void> {
     const png = join(dir, `interact-${c.width}x${c.height}.png`);
     writeFileSync(png, encodePng(c.width, c.height, solidImage(c.width, c.height, [90, 90, 90, 255])));
     await page.goto(url);
@@ -281,6 +284,73 @@ describe('chat webview overlay', () => {
       assert.equal(await page.locator('canvas.overlay').isVisible(), false);
       await page.click('.toggle-overlay');
       assert.equal(await page.locator('canvas.overlay').isVisible(), true);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('a quad is drawn as a closed polygon through its four corners; hovering inside it lights it; the list names its corners', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      // A diamond: corners top, right, bottom, left; its bounding box's corners are outside it.
+      const diamond: Region = { kind: 'quad', label: 'sign', quad: [0.5, 0.1, 0.9, 0.5, 0.5, 0.9, 0.1, 0.5] };
+      await openTurn(page, { width: 1000, height: 800 }, [diamond], '<ref>sign</ref><quad>[[500,100,900,500,500,900,100,500]]</quad>');
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      const [left, top, w, h] = await imageBox(page);
+      const at = (nx: number, ny: number): [number, number] => [left + nx * w, top + ny * h];
+      // Midpoints of the four edges lie on the outline; the bounding box's corner and the centre do not.
+      const [e1, e2, e3, e4, corner, centre] = await overlayPixels(page, [at(0.7, 0.3), at(0.7, 0.7), at(0.3, 0.7), at(0.3, 0.3), at(0.15, 0.85), at(0.5, 0.5)]);
+      for (const [k, p] of [e1, e2, e3, e4].entries()) assertColour(p!, labelColour('sign'), `quad edge ${k + 1}`);
+      assertClear(corner!, 'outside the quad, inside its bounding box');
+      assertClear(centre!, 'inside the quad');
+      // Inside the polygon (not just its bounding box) hits it.
+      await page.mouse.move(...at(0.15, 0.85));
+      assert.equal(await page.locator('canvas.overlay').getAttribute('data-hot'), null, 'no hit outside the polygon');
+      await page.mouse.move(...at(0.5, 0.45));
+      assert.equal(await page.locator('canvas.overlay').getAttribute('data-hot'), '0');
+      assert.deepEqual(await page.$$eval('.region-list li', (es) => es.map((e) => e.textContent)), ['signquad (500, 80) (900, 400) (500, 720) (100, 400) px']);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('after a zoom-in refine the refined box is drawn solid and the first pass faint and dashed; the list marks it', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      const refined: Region = { kind: 'box', label: 'Save', box: [0.5, 0.5, 0.7, 0.7] };
+      await openTurn(page, { width: 1000, height: 800 }, [], 'ok');
+      const view = turn({ src: (await page.evaluate(() => document.querySelector<HTMLImageElement>('.stage img')!.src)), width: 1000, height: 800 }, [refined]);
+      view.regions[0] = { ...view.regions[0]!, coarse: { kind: 'box', box: [0.1, 0.1, 0.3, 0.3] } } as TurnView['regions'][number];
+      await post(page, { type: 'snapshot', turns: [view] });
+      await page.waitForFunction(() => document.querySelector('canvas.overlay')?.getAttribute('data-drawn') === '1');
+      await page.evaluate(() => new Promise(requestAnimationFrame));
+      const [left, top, w, h] = await imageBox(page);
+      const colour = labelColour('Save');
+      // Down the coarse box's left edge (dashes: take the strongest of several pixels).
+      const along = (nx: number, from: number) => Array.from({ length: 9 }, (_, k): [number, number] => [left + nx * w + 1, top + (from + k * 0.005) * h]);
+      const coarse = (await overlayPixels(page, along(0.1, 0.15))).filter((p): p is number[] => p !== null);
+      const strongest = coarse.reduce((a, b) => (b[3]! > a[3]! ? b : a));
+      assert.ok(strongest[3]! > 50 && strongest[3]! < 160, `the first pass is faint (alpha ${strongest[3]})`);
+      assert.ok(coarse.some((p) => p[3]! < strongest[3]! / 2), 'and dashed: gaps along its edge');
+      const solid = (await overlayPixels(page, along(0.5, 0.55))).filter((p): p is number[] => p !== null);
+      for (const p of solid) assertColour(p, colour, 'the refined box edge');
+      assert.ok(solid.every((p) => p[3]! > 200), 'the refined box is solid');
+      assert.deepEqual(await page.$$eval('.region-list li', (es) => es.map((e) => e.textContent)), ['Save[500, 400, 700, 560] pxrefined']);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the region list exports: each button asks the host for its format', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      await openTurn(page, { width: 1000, height: 800 }, regions, 'ok');
+      assert.deepEqual(await page.$$eval('.region-exports button', (es) => es.map((e) => e.textContent)), ['JSON', 'CSV', 'Markdown', 'Copy as Playwright click', 'Copy as pyautogui']);
+      for (const format of ['json', 'csv', 'markdown', 'playwright', 'pyautogui']) await page.click(`.region-exports button[data-format="${format}"]`);
+      assert.deepEqual(
+        await sent(page),
+        ['json', 'csv', 'markdown', 'playwright', 'pyautogui'].map((format) => ({ type: 'exportRegions', turnId: 't1', format })),
+      );
     } finally {
       await page.close();
     }

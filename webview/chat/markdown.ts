@@ -66,7 +66,9 @@ const INLINE_RUN = 64;
  * and in each later frame (which also lays out what was added): the rest waits for the next frame.
  */
 const FIRST_SLICE_MS = 3;
-const SLICE_MS = 6;
+const SLICE_MS = 3;
+/** An answer longer than this, with nothing of it on the page yet, is read in the next frames (about 1 ms per 5 000 characters, twice: regions, then markdown). */
+const PARSE_NEXT_FRAME_CHARS = 4000;
 
 interface Rendered {
   pieces: { key: string; kind: Piece['kind']; nodes: Node[] }[];
@@ -80,39 +82,69 @@ const renderedOf = new WeakMap<HTMLElement, Rendered>();
  * milliseconds now, the rest over the next frames (`data-rendered` is "partial" until then).
  */
 export function renderAnswer(target: HTMLElement, text: string, regions: readonly RegionView[], hooks: AnswerHooks): void {
-  const segments = parseAnswer(text.replace(/[\uE000\uE001]/g, '')).segments;
-  const source = segments.map((s, i) => (s.kind === 'text' ? s.text : `${OPEN}${i}${CLOSE}`)).join('');
-  const pieces = toPieces(source, segments, regions);
   let state = renderedOf.get(target);
   if (!state || (state.pieces.length === 0 && target.firstChild)) {
     target.replaceChildren();
     state = { pieces: [], generation: 0 };
     renderedOf.set(target, state);
   }
-  const generation = ++state.generation;
-  // Keep the nodes of the unchanged pieces at the start; drop the rest.
-  let same = 0;
-  while (same < pieces.length && same < state.pieces.length && state.pieces[same]!.key === pieces[same]!.key) same++;
-  for (const old of state.pieces.splice(same)) for (const n of old.nodes) n.parentNode?.removeChild(n);
   const rendered = state;
-  let next = same;
-  const build = (budgetMs: number) => {
-    const until = performance.now() + budgetMs;
-    do {
-      const piece = pieces[next++]!;
-      rendered.pieces.push({ key: piece.key, kind: piece.kind, nodes: buildPiece(target, rendered, piece, segments, regions, hooks) });
-    } while (next < pieces.length && performance.now() < until);
+  const generation = ++rendered.generation;
+  // Later frames go on only while this is the latest render and the answer is on the page.
+  const current = () => rendered.generation === generation && target.isConnected;
+  let pieces: Piece[] = [];
+  let segments: Segments = [];
+  let next = 0;
+  /** Builds pieces until `until` (at least one when `surely`: every frame gets on). */
+  const build = (until: number, surely: boolean) => {
+    if (surely || performance.now() < until) {
+      do {
+        const piece = pieces[next++]!;
+        rendered.pieces.push({ key: piece.key, kind: piece.kind, nodes: buildPiece(target, rendered, piece, segments, regions, hooks) });
+      } while (next < pieces.length && performance.now() < until);
+    }
     target.dataset.rendered = next < pieces.length ? 'partial' : 'complete';
   };
-  // Later frames go on only while this is the latest render and the answer is on the page.
   const frame = () => {
-    if (rendered.generation !== generation || !target.isConnected) return;
-    build(SLICE_MS);
+    if (!current()) return;
+    build(performance.now() + SLICE_MS, true);
     if (next < pieces.length) requestAnimationFrame(frame);
   };
-  if (next < pieces.length) build(FIRST_SLICE_MS);
-  else target.dataset.rendered = 'complete';
-  if (next < pieces.length) requestAnimationFrame(frame);
+  /** Parses the answer, keeps what did not change, builds until `budgetMs` from now, the rest in the next frames. */
+  let source = '';
+  /** The regions' tags: the answer's segments, and the markdown source with a marker for each. */
+  const scan = () => {
+    segments = parseAnswer(text.replace(/[\uE000\uE001]/g, '')).segments;
+    source = segments.map((s, i) => (s.kind === 'text' ? s.text : `${OPEN}${i}${CLOSE}`)).join('');
+  };
+  const start = (budgetMs: number, surely: boolean) => {
+    const until = performance.now() + budgetMs;
+    pieces = toPieces(source, segments, regions);
+    // Keep the nodes of the unchanged pieces at the start; drop the rest.
+    let same = 0;
+    while (same < pieces.length && same < rendered.pieces.length && rendered.pieces[same]!.key === pieces[same]!.key) same++;
+    for (const old of rendered.pieces.splice(same)) for (const n of old.nodes) n.parentNode?.removeChild(n);
+    next = same;
+    if (next < pieces.length) build(until, surely);
+    else target.dataset.rendered = 'complete';
+    if (next < pieces.length) requestAnimationFrame(frame);
+  };
+  // A long answer drawn from nothing (a finished turn shown afresh) is read in the next frames,
+  // its region tags in one and its markdown in the next: the card around it goes on the page at
+  // once, and no frame does more than one of those or one slice of building.
+  if (rendered.pieces.length === 0 && text.length > PARSE_NEXT_FRAME_CHARS) {
+    target.dataset.rendered = 'partial';
+    requestAnimationFrame(() => {
+      if (!current()) return;
+      scan();
+      requestAnimationFrame(() => {
+        if (current()) start(SLICE_MS, false);
+      });
+    });
+  } else {
+    scan();
+    start(FIRST_SLICE_MS, true);
+  }
 }
 
 /** Builds one piece's nodes into `target` (an inline run: into the paragraph it continues). */
@@ -125,12 +157,18 @@ function buildPiece(target: HTMLElement, rendered: Rendered, piece: Piece, segme
   }
   const fragment = sanitised(piece.html);
   decorate(fragment, segments, regions, hooks);
-  const nodes = [...fragment.childNodes];
   if (piece.kind === 'inline') {
     let open: Node | undefined;
     for (let i = rendered.pieces.length - 1; i >= 0 && !open; i--) if (rendered.pieces[i]!.kind === 'open') open = rendered.pieces[i]!.nodes[0];
-    ((open as HTMLElement | undefined) ?? target).append(fragment);
-  } else target.append(fragment);
+    // A run of whole lines in a block of its own: the same lines, but laying out the next run
+    // does not lay out the paragraph's earlier lines again.
+    const run = el('span', 'answer-run');
+    run.append(fragment);
+    ((open as HTMLElement | undefined) ?? target).append(run);
+    return [run];
+  }
+  const nodes = [...fragment.childNodes];
+  target.append(fragment);
   return nodes;
 }
 

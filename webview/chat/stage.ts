@@ -4,7 +4,8 @@
 // well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
 import { labelColour } from '../../src/grounding/colour';
-import type { ImageView, RegionView } from '../../src/protocol/webview';
+import type { RegionExportFormat } from '../../src/grounding/exports';
+import type { CoarseShape, ImageView, RegionView } from '../../src/protocol/webview';
 import { el, iconButton, withClass } from '../shared/dom';
 import type { ViewerState } from './state';
 
@@ -14,6 +15,8 @@ export interface StageHost {
   /** Copy region `index`'s pixel coordinates (the host writes the clipboard). */
   copy(index: number): void;
   exportAnnotated(): void;
+  /** Export the regions (the host writes the file or the clipboard). */
+  exportRegions(format: RegionExportFormat): void;
   /** The pointer is over these regions now (empty: over none). */
   hover(indexes: number[]): void;
 }
@@ -27,12 +30,43 @@ const CROSSHAIR = 8;
 const LINE = 2;
 const LABEL_FONT = '11px sans-serif';
 const LABEL_HEIGHT = 14;
+/** A first-pass region a zoom-in refine moved is drawn this opaque. */
+const COARSE_ALPHA = 0.4;
 
 export function regionText(r: RegionView): string {
+  if (r.kind === 'quad') return `quad ${[0, 2, 4, 6].map((k) => `(${r.pixels[k]}, ${r.pixels[k + 1]})`).join(' ')} px`;
   return r.kind === 'box' ? `[${r.pixels.join(', ')}] px` : `(${r.pixels.join(', ')}) px`;
 }
 
+/** Whether (x, y) lies inside the polygon of `xs`/`ys` (even-odd rule; edges count as inside for hit tests). */
+function insidePolygon(xs: readonly number[], ys: readonly number[], x: number, y: number): boolean {
+  let inside = false;
+  for (let i = 0, j = xs.length - 1; i < xs.length; j = i++) {
+    const [xi, yi, xj, yj] = [xs[i]!, ys[i]!, xs[j]!, ys[j]!];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** Twice a polygon's area (its absolute value): hit tests prefer the smallest region. */
+function polygonArea(xs: readonly number[], ys: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0, j = xs.length - 1; i < xs.length; j = i++) sum += xs[j]! * ys[i]! - xs[i]! * ys[j]!;
+  return Math.abs(sum) / 2;
+}
+
+const regionKindName = (r: RegionView) => (r.kind === 'box' ? 'box' : r.kind === 'quad' ? 'quad' : 'point');
+
 const regionCount = (n: number) => `${n} region${n === 1 ? '' : 's'}`;
+
+/** The region list's exports: its button text and what it does. */
+const REGION_EXPORTS: [RegionExportFormat, string, string][] = [
+  ['json', 'JSON', 'Save the regions as JSON in the public grounding schema'],
+  ['csv', 'CSV', 'Save the regions as CSV (original pixels and click points)'],
+  ['markdown', 'Markdown', 'Save a Markdown report for an issue: the annotated PNG and the list'],
+  ['playwright', 'Copy as Playwright click', 'Copy await page.mouse.click(x, y) per region, in CSS pixels (device pixels / the capture\'s scale)'],
+  ['pyautogui', 'Copy as pyautogui', 'Copy pyautogui.click(x, y) per region (physical pixels; points on macOS)'],
+];
 
 /**
  * Image elements of stages just disposed, by image id (a content hash: same id, same pixels): a
@@ -244,47 +278,114 @@ export class Stage {
     ctx.lineWidth = LINE;
     const X = (nx: number) => (this.part.x + nx * this.part.w) * width;
     const Y = (ny: number) => (this.part.y + ny * this.part.h) * height;
+    // First passes that a zoom-in refine moved: faint and dashed, under the refined regions.
+    if (this.regions.some((r) => r.coarse)) {
+      ctx.save();
+      ctx.globalAlpha = COARSE_ALPHA;
+      ctx.setLineDash([4, 3]);
+      this.regions.forEach((r, i) => {
+        if (r.coarse) this.traceCoarse(ctx, r.coarse, this.colours[i]!, X, Y);
+      });
+      ctx.restore();
+    }
+    // One path per colour (a label's colour): 500 regions of 37 labels are 37 strokes, not 500.
+    const paths = new Map<string, Path2D>();
+    const pathOf = (colour: string) => {
+      let path = paths.get(colour);
+      if (!path) paths.set(colour, (path = new Path2D()));
+      return path;
+    };
+    const hotOnes: number[] = [];
     this.regions.forEach((r, i) => {
-      const colour = this.colours[i]!;
-      const hot = this.hot.has(i);
-      ctx.strokeStyle = colour;
+      const path = pathOf(this.colours[i]!);
       if (r.kind === 'box') {
         const x = X(r.box[0]);
         const y = Y(r.box[1]);
         const w = X(r.box[2]) - x;
         const h = Y(r.box[3]) - y;
         // The stroke lies inside the box, as a border would: its outer edge is the box's edge.
-        ctx.strokeRect(x + LINE / 2, y + LINE / 2, Math.max(0, w - LINE), Math.max(0, h - LINE));
-        if (hot) {
-          ctx.fillStyle = `${colour}4d`;
-          ctx.fillRect(x, y, w, h);
-          ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
-        }
+        path.rect(x + LINE / 2, y + LINE / 2, Math.max(0, w - LINE), Math.max(0, h - LINE));
+      } else if (r.kind === 'quad') {
+        // A closed polygon through the four corners, in the model's order.
+        const q = r.quad;
+        path.moveTo(X(q[0]), Y(q[1]));
+        for (let k = 2; k < 8; k += 2) path.lineTo(X(q[k]!), Y(q[k + 1]!));
+        path.closePath();
       } else {
         const x = X(r.point[0]);
         const y = Y(r.point[1]);
+        path.moveTo(x - CROSSHAIR, y);
+        path.lineTo(x + CROSSHAIR, y);
+        path.moveTo(x, y - CROSSHAIR);
+        path.lineTo(x, y + CROSSHAIR);
+      }
+      if (this.hot.has(i)) hotOnes.push(i);
+      if (r.label && (labelsAlways || this.hot.has(i))) labels.push(i);
+    });
+    for (const [colour, path] of paths) {
+      ctx.strokeStyle = colour;
+      ctx.stroke(path);
+    }
+    // The lit regions over the others: filled, with a ring around.
+    for (const i of hotOnes) {
+      const r = this.regions[i]!;
+      const colour = this.colours[i]!;
+      ctx.strokeStyle = colour;
+      if (r.kind === 'box') {
+        const x = X(r.box[0]);
+        const y = Y(r.box[1]);
+        const w = X(r.box[2]) - x;
+        const h = Y(r.box[3]) - y;
+        ctx.fillStyle = `${colour}4d`;
+        ctx.fillRect(x, y, w, h);
+        ctx.strokeRect(x - 3, y - 3, w + 6, h + 6);
+      } else if (r.kind === 'quad') {
+        const q = r.quad;
         ctx.beginPath();
-        ctx.moveTo(x - CROSSHAIR, y);
-        ctx.lineTo(x + CROSSHAIR, y);
-        ctx.moveTo(x, y - CROSSHAIR);
-        ctx.lineTo(x, y + CROSSHAIR);
-        if (hot) ctx.arc(x, y, CROSSHAIR + 3, 0, Math.PI * 2);
+        ctx.moveTo(X(q[0]), Y(q[1]));
+        for (let k = 2; k < 8; k += 2) ctx.lineTo(X(q[k]!), Y(q[k + 1]!));
+        ctx.closePath();
+        ctx.fillStyle = `${colour}4d`;
+        ctx.fill();
+        ctx.lineWidth = LINE + 2;
+        ctx.stroke();
+        ctx.lineWidth = LINE;
+      } else {
+        ctx.beginPath();
+        ctx.arc(X(r.point[0]), Y(r.point[1]), CROSSHAIR + 3, 0, Math.PI * 2);
         ctx.stroke();
       }
-      if (r.label && (labelsAlways || hot)) labels.push(i);
-    });
+    }
     // Labels last, so no box is drawn over another's label.
     ctx.font = LABEL_FONT;
     ctx.textBaseline = 'middle';
     for (const i of labels) {
       const r = this.regions[i]!;
-      const [x, y] = r.kind === 'box' ? [X(r.box[0]), Y(r.box[1]) - LABEL_HEIGHT] : [X(r.point[0]) + 6, Y(r.point[1]) - 4 - LABEL_HEIGHT];
+      const [x, y] =
+        r.kind === 'box'
+          ? [X(r.box[0]), Y(r.box[1]) - LABEL_HEIGHT]
+          : r.kind === 'quad'
+            ? [X(Math.min(r.quad[0], r.quad[2], r.quad[4], r.quad[6])), Y(Math.min(r.quad[1], r.quad[3], r.quad[5], r.quad[7])) - LABEL_HEIGHT]
+            : [X(r.point[0]) + 6, Y(r.point[1]) - 4 - LABEL_HEIGHT];
       const w = ctx.measureText(r.label!).width + 8;
       ctx.fillStyle = this.colours[i]!;
       ctx.fillRect(x, y, w, LABEL_HEIGHT);
       ctx.fillStyle = '#000';
       ctx.fillText(r.label!, x + 4, y + LABEL_HEIGHT / 2);
     }
+  }
+
+  /** Strokes a first-pass shape (the caller sets its faint style). */
+  private traceCoarse(ctx: CanvasRenderingContext2D, c: CoarseShape, colour: string, X: (n: number) => number, Y: (n: number) => number): void {
+    ctx.strokeStyle = colour;
+    ctx.beginPath();
+    if (c.kind === 'box') ctx.rect(X(c.box[0]) + LINE / 2, Y(c.box[1]) + LINE / 2, Math.max(0, X(c.box[2]) - X(c.box[0]) - LINE), Math.max(0, Y(c.box[3]) - Y(c.box[1]) - LINE));
+    else if (c.kind === 'quad') {
+      ctx.moveTo(X(c.quad[0]), Y(c.quad[1]));
+      for (let k = 2; k < 8; k += 2) ctx.lineTo(X(c.quad[k]!), Y(c.quad[k + 1]!));
+      ctx.closePath();
+    } else ctx.arc(X(c.point[0]), Y(c.point[1]), CROSSHAIR, 0, Math.PI * 2);
+    ctx.stroke();
   }
 
   /** The regions under a pointer at client (x, y): the smallest box first, points within reach. */
@@ -299,6 +400,10 @@ export class Stage {
       if (r.kind === 'box') {
         const [x1, y1, x2, y2] = [X(r.box[0]), Y(r.box[1]), X(r.box[2]), Y(r.box[3])];
         if (x >= x1 && x <= x2 && y >= y1 && y <= y2) hits.push({ i, area: (x2 - x1) * (y2 - y1) });
+      } else if (r.kind === 'quad') {
+        const xs = [0, 2, 4, 6].map((k) => X(r.quad[k]!));
+        const ys = [1, 3, 5, 7].map((k) => Y(r.quad[k]!));
+        if (insidePolygon(xs, ys, x, y)) hits.push({ i, area: polygonArea(xs, ys) });
       } else if (Math.abs(X(r.point[0]) - x) <= CROSSHAIR && Math.abs(Y(r.point[1]) - y) <= CROSSHAIR) {
         hits.push({ i, area: 0 });
       }
@@ -371,7 +476,18 @@ export class Stage {
     const box = el('details', 'regions');
     const list = el('ol', 'region-list');
     list.setAttribute('aria-label', 'Regions');
-    box.append(el('summary', undefined, regionCount(this.regions.length)), list);
+    const exports = el('div', 'region-exports');
+    exports.setAttribute('role', 'toolbar');
+    exports.setAttribute('aria-label', 'Export the regions');
+    for (const [format, text, title] of REGION_EXPORTS) {
+      const b = el('button', 'link-button', text);
+      b.type = 'button';
+      b.title = title;
+      b.dataset.format = format;
+      b.addEventListener('click', () => this.host.exportRegions(format));
+      exports.append(b);
+    }
+    box.append(el('summary', undefined, regionCount(this.regions.length)), exports, list);
     if (this.regions.length <= MANY_REGIONS) {
       box.open = true;
       this.fillList(list, 0);
@@ -423,9 +539,14 @@ export class Stage {
       item.tabIndex = 0;
       item.title = 'Click to copy the pixel coordinates';
       item.classList.toggle('hot', this.hot.has(i));
-      const swatch = el('span', r.kind === 'box' ? 'swatch' : 'swatch point');
+      const swatch = el('span', r.kind === 'point' ? 'swatch point' : 'swatch');
       swatch.style.setProperty('--region-colour', this.colours[i]!);
-      item.append(swatch, el('span', 'region-name', r.label ?? (r.kind === 'box' ? 'box' : 'point')), el('span', 'region-coords', regionText(r)));
+      item.append(swatch, el('span', 'region-name', r.label ?? regionKindName(r)), el('span', 'region-coords', regionText(r)));
+      if (r.coarse) {
+        const mark = el('span', 'region-refined', 'refined');
+        mark.title = 'Placed by a zoom-in second look; the first pass is drawn faint';
+        item.append(mark);
+      }
       frag.append(item);
     }
     list.append(frag);

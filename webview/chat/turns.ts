@@ -1,12 +1,13 @@
 // The conversation: one card per turn (question, images, answer, regions, status, error, actions),
 // rendered from the state and updated in place while a turn streams.
 import { clipTime } from '../../src/protocol/clip';
+import type { RegionExportFormat } from '../../src/grounding/exports';
 import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
 import { el, icon, withClass } from '../shared/dom';
 import { renderAnswer } from './markdown';
-import { Stage } from './stage';
+import { Stage, type StageHost } from './stage';
 import { type ChatChange, type ChatState, isRunning } from './state';
 
 type Send = (msg: WebviewMessage) => void;
@@ -74,7 +75,8 @@ export class TurnList {
     }
   }
 
-  private renderTurn(t: TurnView): HTMLElement {
+  /** A card for `t`; the answer of `previous` (this turn's card on the page) is taken over, its unchanged parts kept. */
+  private renderTurn(t: TurnView, previous?: HTMLElement | null): HTMLElement {
     const { state, send } = this;
     const card = el('article', 'turn');
     card.dataset.turnId = t.id;
@@ -86,6 +88,7 @@ export class TurnList {
     const stageHost = {
       copy: (index: number) => send({ type: 'copyRegion', turnId: t.id, index }),
       exportAnnotated: () => send({ type: 'exportAnnotated', turnId: t.id }),
+      exportRegions: (format: RegionExportFormat) => send({ type: 'exportRegions', turnId: t.id, format }),
       hover: (indexes: number[]) => this.lightRegions(card, t.id, indexes),
     };
 
@@ -107,7 +110,8 @@ export class TurnList {
       own.push({ stage, regionsOf: isTarget ? 'target' : 'none' });
       q.append(stage.element);
     });
-    const answer = el('div', 'answer');
+    // Its status changed (the answer ended, an error came): the answer's nodes stay, no blank frame.
+    const answer = previous?.querySelector<HTMLElement>(':scope > .answer') ?? el('div', 'answer');
     answer.dataset.raw = t.answer;
     answer.dataset.chunks = String(state.chunks.get(t.id) ?? 0);
     answer.setAttribute('aria-busy', String(isRunning(t)));
@@ -148,7 +152,7 @@ export class TurnList {
    * A clip's frames as a strip of thumbnails with their times; the chosen frame (at first the one
    * the answer's first region is on) is shown large below, with the regions on that frame.
    */
-  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: { copy(i: number): void; exportAnnotated(): void; hover(i: number[]): void }): HTMLElement {
+  private frameStrip(card: HTMLElement, t: TurnView, own: OwnStage[], host: StageHost): HTMLElement {
     const clip = t.clip!;
     const box = el('div', 'clip');
     const strip = el('div', 'frame-strip');
@@ -188,6 +192,7 @@ export class TurnList {
       const stage = new Stage(image, regions, this.state.viewer(t.id, image.id), {
         copy: (i) => host.copy(local[i] ?? i),
         exportAnnotated: host.exportAnnotated,
+        exportRegions: host.exportRegions,
         hover: (indexes) => host.hover(indexes.map((i) => local[i] ?? i)),
       });
       stage.element.classList.add('frame-large');
@@ -294,7 +299,7 @@ export class TurnList {
   private renderAll(): void {
     const { state } = this;
     for (const id of this.stages.keys()) if (!state.turns.has(id)) this.stages.delete(id);
-    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!)));
+    this.element.replaceChildren(...state.order.map((id) => this.renderTurn(state.turns.get(id)!, this.cardOf(id))));
     if (state.order.length === 0) {
       const empty = el('div', 'empty');
       empty.append(
@@ -310,14 +315,14 @@ export class TurnList {
   private upsert(t: TurnView, old: TurnView | undefined): void {
     const existing = this.cardOf(t.id);
     if (existing && old && this.patchTurn(existing, old, t)) return;
-    const card = this.renderTurn(t);
+    const card = this.renderTurn(t, existing);
     if (existing) existing.replaceWith(card);
     else {
       this.element.querySelector('.empty')?.remove();
       // The turn before lost its "last turn" actions (regenerate, edit).
       const previous = this.state.order.at(-2);
       const prevCard = previous ? this.cardOf(previous) : null;
-      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!));
+      if (prevCard) prevCard.replaceWith(this.renderTurn(this.state.turns.get(previous!)!, prevCard));
       this.element.append(card);
     }
     this.drawStages(t.id);

@@ -184,6 +184,21 @@ async function facts(path: string, role: string, setting: string): Promise<GgufF
   return result;
 }
 
+/** A model's one name (status bar, toasts, the server's alias): general.name, else the file name without .gguf. */
+function nameOf(f: GgufFacts): string {
+  const name = f.value('general.name');
+  return typeof name === 'string' && name.trim() ? name.trim().slice(0, 200) : basename(f.path).replace(/\.gguf$/i, '');
+}
+
+/** The configured model's name before it is loaded (the same as once loaded); the file name when its header cannot be read. */
+export async function modelDisplayName(modelPath: string): Promise<string> {
+  try {
+    return nameOf(await facts(modelPath, 'model', Settings.modelPath));
+  } catch {
+    return basename(modelPath).replace(/\.gguf$/i, '');
+  }
+}
+
 export async function preflightModelFiles(files: { modelPath: string; mmprojPath: string }): Promise<ModelFiles> {
   if (!files.modelPath) {
     throw new EngineError(
@@ -194,8 +209,7 @@ export async function preflightModelFiles(files: { modelPath: string; mmprojPath
   }
   const llmFacts = await facts(files.modelPath, 'model', Settings.modelPath);
   const llm = checkLlm(llmFacts);
-  const name = llmFacts.value('general.name');
-  const modelName = typeof name === 'string' && name.trim() ? name.trim().slice(0, 200) : basename(files.modelPath).replace(/\.gguf$/i, '');
+  const modelName = nameOf(llmFacts);
   if (!files.mmprojPath) return { modelPath: files.modelPath, modelName, mmprojPath: null, maxImageTokens: null };
   const maxImageTokens = checkMmproj(await facts(files.mmprojPath, 'mmproj', Settings.mmprojPath), llm, files.modelPath);
   return { modelPath: files.modelPath, modelName, mmprojPath: files.mmprojPath, maxImageTokens };

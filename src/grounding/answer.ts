@@ -1,0 +1,78 @@
+// One question about images prepared for the model → the public grounding result
+// (src/protocol/grounding.ts): what the CLI and the MCP server (cli/analyseImage.ts),
+// `internvlLens.ground` and the language-model tools (src/tools/) all do, once. Regions are mapped
+// into the original pixels of the last image, the one the chat draws them over too (the
+// Conversation's turn target). No vscode import.
+import type { ChatStats, Engine, TokenListener } from '../engine/engine';
+import { toPublicRegion, uprightSize, type ImageTransform } from '../images/transform';
+import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { parseRegions } from './parse';
+import type { Region } from './region';
+
+/** An image as the model is shown it (a prepared copy) and how to map answers back; `path`: the file the caller named, reported back as image.path. */
+export interface ImageToAnswer {
+  modelPath: string;
+  transform: ImageTransform;
+  path?: string;
+}
+
+export interface AnswerOptions {
+  maxTokens: number;
+  signal?: AbortSignal;
+  onToken?: TokenListener;
+  debug?: (message: string) => void;
+}
+
+export interface ImagesAnswer {
+  result: GroundingResult;
+  /** The regions as the model wrote them (0..1000 of what it saw), for drawing them (renderAnnotated). */
+  regions: Region[];
+  stats: ChatStats;
+}
+
+export async function answerAboutImages(engine: Engine, images: readonly ImageToAnswer[], prompt: string, options: AnswerOptions): Promise<ImagesAnswer> {
+  const last = images.at(-1);
+  if (!last) throw new Error('answerAboutImages needs at least one image.');
+  const outcome = await engine.chat(
+    [{ role: 'user', text: prompt, images: images.map((i) => ({ path: i.modelPath })) }],
+    { maxTokens: options.maxTokens, temperature: 0 },
+    options.onToken ?? (() => undefined),
+    options.signal,
+  );
+  const regions = parseRegions(outcome.text, options.debug);
+  const transform = last.transform;
+  // Upright (EXIF-applied) size of the whole image: the pixels the regions are given in.
+  const { width, height } = uprightSize(transform.stored, transform.orientation);
+  return {
+    result: {
+      schema: GROUNDING_SCHEMA,
+      image: { ...(last.path !== undefined ? { path: last.path } : {}), width, height, devicePixelRatio: transform.devicePixelRatio },
+      answer: outcome.text,
+      regions: regions.map((r) => toPublicRegion(transform, r)),
+    },
+    regions,
+    stats: outcome.stats,
+  };
+}
+
+/** `s` on one line in quotes, cut to `max` characters: how a sentence for an agent quotes text. */
+export function quote(s: string, max = 80): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return `"${t.length > max ? `${t.slice(0, max - 1)}…` : t}"`;
+}
+
+/** One sentence for an agent (and the people reading its log) about a grounding result; `target`: what was looked for (null: a question). */
+export function summariseResult(result: GroundingResult, target: string | null): string {
+  const name = result.image.path?.split(/[\\/]/).pop() || 'the image';
+  const where = `${name} (${result.image.width}×${result.image.height} px)`;
+  const places = result.regions
+    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .join('; ');
+  const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
+  if (target !== null) {
+    return result.regions.length === 0
+      ? `Found nothing for ${quote(target)} in ${where}; the model answered ${quote(result.answer, 200)}.`
+      : `Found ${count} for ${quote(target)} in ${where}: ${places} (original pixels, origin top left).`;
+  }
+  return `Answered about ${where}${result.regions.length ? ` with ${count}: ${places} (original pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+}
