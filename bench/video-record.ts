@@ -24,7 +24,8 @@ export async function recordingRows(): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'lens-record-bench-'));
   const movers = [0, 1, 2, 3].map((i) => x.run('xclock', ['-update', '1', '-geometry', `400x400+${i * 450}+${100 + i * 100}`]));
   try {
-    const xvfbPid = Number((await x.exec('sh', ['-c', `pgrep -n -f "Xvfb.*-displayfd"`])).toString().trim());
+    // The newest Xvfb: the one just started for this display.
+    const xvfbPid = Number((await x.exec('pgrep', ['-n', '-x', 'Xvfb'])).toString().trim());
     const cpu0 = process.cpuUsage();
     const x0 = processCpu(xvfbPid);
     const t0 = performance.now();
