@@ -16,6 +16,7 @@ import { MOVING_EXTENSIONS, hasExtension } from '../images/formats';
 import { userErrorOf } from '../userError';
 import { sampleClip } from '../video/clip';
 import { budgetRefusal, DEFAULT_FRAME_COUNT, frameBudget, frameTokens } from '../video/sampling';
+import { showUnreadable } from './explain';
 import { showError } from './showError';
 
 export const EXPLAIN_VIDEO_PROMPT = 'Describe what happens in this video, step by step.';
@@ -79,9 +80,7 @@ export function explainVideo(ctx: LensContext) {
         },
       );
     } catch (err) {
-      const error = userErrorOf(err, `Could not read ${target.fsPath}`);
-      ctx.output.warn(error.message);
-      void showError(error);
+      showUnreadable(ctx, target, err);
       return;
     }
     await ctx.chatView.reveal();
