@@ -13,7 +13,9 @@ import { labelColour } from '../../src/grounding';
 import { GROUNDING_SCHEMA, GroundingResult } from '../../src/protocol/grounding';
 import type { CaptureToolResult } from '../../src/protocol/lmTools';
 import { decodePng, encodePng, pixelAt, solidImage } from '../fixtures/png';
+import { makeAnimation } from '../fixtures/clips';
 import { SCRIPTS } from '../fixtures/scripts';
+import { frameIndices } from '../../src/video/sampling';
 import { waitFor } from '../fixtures/wait';
 import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
 import { tinyModel } from '../integration/support';
@@ -53,6 +55,7 @@ describe('Language-model tools in a real VS Code', () => {
     const png = encodePng(IMAGE.width, IMAGE.height, solidImage(IMAGE.width, IMAGE.height, [250, 250, 250, 255]));
     writeFileSync(join(workspace, 'screen.png'), png);
     writeFileSync(join(outside, 'private.png'), png);
+    await makeAnimation(join(workspace, 'steps.gif'), 'gif', [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
     return { model: grounding, env: { DISPLAY: x.display }, extraVsix: [toolClientVsix()] };
   });
   after(async () => {
@@ -136,6 +139,17 @@ describe('Language-model tools in a real VS Code', () => {
     const [json, sentence] = parts(await invoke('lens_ask', { question: 'Where are the icons?', images: ['screen.png', join(lens.workspace, 'screen.png')] }));
     checkResult(json, IMAGE.width, IMAGE.height);
     assert.match(sentence, /^Answered about screen\.png \(800×500 px\) with 3 regions/);
+  });
+
+  it('lens_ask on an animated GIF: its frames, as InternVL samples them, each region on its frame', async () => {
+    const [json, sentence] = parts(await invoke('lens_ask', { question: 'What changes?', images: ['steps.gif'] }));
+    assert.ok(v.safeParse(GroundingResult, json).success, 'the public grounding schema');
+    const r = json as Omit<GroundingResult, 'regions'> & { frames: { index: number }[]; frameTokens: number; regions: { frame: number }[] };
+    assert.deepEqual(r.frames.map((f) => f.index), frameIndices({ bound: null, fps: 10, maxFrame: 9 }));
+    assert.equal(r.frameTokens, 8 * 258);
+    // The grounding script names no frame: its regions are on the last.
+    assert.deepEqual(r.regions.map((g) => g.frame), [8, 8, 8]);
+    assert.match(sentence, /^Answered about steps\.gif \(96×32 px, 1\.00 s, 8 frames: Frame1 = frame 0 at 0\.00 s/);
   });
 
   it('bad input and missing files fail with one sentence', async () => {
