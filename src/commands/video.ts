@@ -2,6 +2,7 @@
 // palette → its frames (InternVL's get_index, one tile each) in the chat as one question. The cost
 // in tokens is shown before anything is sent; a clip that would not fit the context is refused
 // with the numbers, and the frames that fit are offered.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { pickRegion } from '../capture/region';
@@ -145,6 +146,9 @@ export function recordScreenCommand(ctx: LensContext) {
     if (fps === undefined) return;
     const abort = new AbortController();
     recording = { abort };
+    // Only the latest recording's frames are kept (its chosen frames live on as the chat's images).
+    const recordings = join(ctx.extension.globalStorageUri.fsPath, 'recordings');
+    await rm(recordings, { recursive: true, force: true }).catch((err: unknown) => ctx.output.warn(`Record Screen: could not delete the last recording: ${String(err)}`));
     const item = vscode.window.createStatusBarItem('internvlLens.recording', vscode.StatusBarAlignment.Left, 1000);
     item.name = 'InternVL Lens Recording';
     item.command = COMMANDS.stopRecording;
@@ -163,7 +167,7 @@ export function recordScreenCommand(ctx: LensContext) {
         ...area,
         fps,
         seconds,
-        outDir: join(ctx.extension.globalStorageUri.fsPath, 'recordings', `recording-${started}`),
+        outDir: join(recordings, `recording-${started}`),
         signal: abort.signal,
         onFrame: (n) => {
           frames = n;
