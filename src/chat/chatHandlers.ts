@@ -4,9 +4,10 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { exportRegions } from '../commands/grounding';
 import { runRemedy, showError } from '../commands/showError';
-import { isRefinable, presetPrompt } from '../grounding';
-import { IMAGE_EXTENSIONS, pixelCoordinates } from '../images';
-import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
+import { isRefinable, presetPrompt, regionCaptionPrompt } from '../grounding';
+import { IMAGE_EXTENSIONS, pixelCoordinates, referringBox } from '../images';
+import type { PixelRect } from '../protocol/rect';
+import { MAX_ATTACHMENT_BYTES, type HostMessage } from '../protocol/webview';
 import type { AttachmentStore } from './attachments';
 import type { Composer } from './composer';
 import type { Conversation } from './conversation';
@@ -29,6 +30,8 @@ export interface ChatServices {
 export interface ChatHandlerServices<S> extends ChatServices {
   /** A webview is ready for messages: it gets everything it shows. */
   ready: (surface: S) => void;
+  /** Sends one message to the webview that asked. */
+  reply: (surface: S, msg: HostMessage) => void;
 }
 
 export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
@@ -45,6 +48,10 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
       return undefined;
     },
     copyRegion: (msg) => copyRegion(s, msg.turnId, msg.index),
+    askRegion: async (msg, surface) => {
+      const text = await regionQuestion(s, msg.imageId, msg.rect);
+      if (text) s.reply(surface, { type: 'compose', text });
+    },
     copyText: async (msg) => {
       await vscode.env.clipboard.writeText(msg.text);
       vscode.window.setStatusBarMessage('InternVL Lens: copied', 2000);
@@ -150,6 +157,28 @@ async function readWorkspaceFile(uri: vscode.Uri, name: string): Promise<Uint8Ar
   if (!(stat.type & vscode.FileType.File)) throw new Error(`${name} is not a regular file; only files can be attached.`);
   if (stat.size > MAX_ATTACHMENT_BYTES) throw new Error(`${name} is ${(stat.size / 1024 / 1024).toFixed(1)} MB; files over ${MAX_ATTACHMENT_BYTES / 1024 / 1024} MB are refused.`);
   return vscode.workspace.fs.readFile(uri);
+}
+
+/**
+ * Ask about this region: InternVL's region-caption prompt with the rectangle as its referring box,
+ * 0..1000 of the image as the model sees it (EXIF-upright, after any crop). The box refers to the
+ * image a follow-up question is about, the conversation's latest: an older image goes into the
+ * composer again, so it is the one sent with the question.
+ */
+async function regionQuestion(s: ChatServices, imageId: string, rect: PixelRect): Promise<string | null> {
+  const image = s.conversation.turns.flatMap((t) => [...t.images, ...(t.target ? [t.target] : [])]).find((a) => a.id === imageId) ?? s.composer.images.find((p) => p.shown.id === imageId)?.shown;
+  if (!image) {
+    s.log(`askRegion: no image ${imageId} in the chat`);
+    return null;
+  }
+  const box = referringBox(image.model.transform, rect);
+  if (!box) {
+    s.log(`askRegion: ${JSON.stringify(rect)} is outside the part of ${image.name} the model sees`);
+    return null;
+  }
+  const waiting = s.composer.images.some((p) => p.shown.id === imageId);
+  if (!waiting && s.conversation.latestImage()?.id !== imageId) await s.composer.attach(async () => image);
+  return regionCaptionPrompt(box);
 }
 
 /** Writes a region's original-pixel coordinates to the clipboard. */

@@ -57,6 +57,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       history: s.history,
       log: s.log,
       ready: (surface) => this.ready(surface),
+      reply: (surface, msg) => this.postTo(surface, msg),
       postHistory: () => this.postHistory(),
     };
     this.route = createRouter(chatHandlers(this.handlerServices), s.log);

@@ -2,7 +2,7 @@
 // composer's images and the history list → the view shapes of src/protocol/webview.ts. Pure: it
 // reads the domain objects and never changes them (which image goes inline is the caller's
 // choice, passed in). No vscode import: the webview URI of a file is passed in too.
-import type { Quad, Region } from '../grounding';
+import { referredBoxes, type Quad, type Region } from '../grounding';
 import { pixelCoordinates } from '../images';
 import { isContinuation } from '../protocol/remedy';
 import type { CoarseShape, ConversationSummary, HostMessage, ImageView, RegionView, TurnView } from '../protocol/webview';
@@ -48,6 +48,12 @@ function coarseShape(r: Region): CoarseShape {
   return r.kind === 'box' ? { kind: 'box', box: r.box } : r.kind === 'quad' ? { kind: 'quad', quad: r.quad } : { kind: 'point', point: r.point };
 }
 
+/** The regions the question names (a region the user drew), for drawing them in their own style. */
+function referred(t: TurnRecord): { referred?: [number, number, number, number][] } {
+  const boxes = t.target ? referredBoxes(t.prompt ?? t.question) : [];
+  return boxes.length > 0 ? { referred: boxes } : {};
+}
+
 /**
  * A turn's regions for the view: over its target, or, in a clip turn, over the frame each was
  * named with; the refined one where a zoom-in pass found it, carrying the first pass's.
@@ -73,6 +79,7 @@ export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
     answer: t.answer,
     status: t.status,
     regions: regionViews(t),
+    ...referred(t),
     // The remedies as the turn carries them (stored with it): the same buttons after a reload.
     // Continuations (Retry…) belong to the code that failed, not to the chat: never a button here.
     error: t.error ? { message: t.error.message, remedies: t.error.remedies.filter((r) => !isContinuation(r)) } : null,

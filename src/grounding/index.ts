@@ -4,4 +4,4 @@ export { parseAnswer, parseRegions, RegionStream, type AnswerSegment, type Groun
 export { serialiseRegions, representableLabel } from './serialise';
 export { GROUNDING_SPECIAL_TOKENS } from './tokens';
 export { labelColour } from './colour';
-export { isRefinable, PROMPT_PRESETS, PROMPT_PRESET_IDS, presetPrompt, type PromptPreset } from './prompts';
+export { isRefinable, PROMPT_PRESETS, PROMPT_PRESET_IDS, presetPrompt, referredBoxes, regionCaptionPrompt, type PromptPreset } from './prompts';

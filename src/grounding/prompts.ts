@@ -46,3 +46,24 @@ export function presetPrompt(preset: PromptPreset, target: string): { question: 
 export function isRefinable(preset: PromptPreset): boolean {
   return preset === 'locate' || preset === 'findAll' || preset === 'pointTo';
 }
+
+/**
+ * InternVL's region-caption form (its RefCOCO region-caption training prompt): a question about a
+ * region the user drew, the box in InternVL's referring form, 0..1000 of the image the model sees.
+ * The model sees the whole image and the coordinates (a crop it would see alone).
+ */
+export function regionCaptionPrompt(box: readonly [number, number, number, number]): string {
+  return `Please provide a short description for this region: <box>[[${box.join(', ')}]]</box>`;
+}
+
+/** The referring boxes (`<box>[[x1, y1, x2, y2]]</box>`) a question names, in 0..1 of the image the model sees. */
+export function referredBoxes(question: string): [number, number, number, number][] {
+  const boxes: [number, number, number, number][] = [];
+  // Bounded: the question is at most 100 000 characters and the pattern has no nested repeats.
+  for (const m of question.slice(0, 100_000).matchAll(/<box>\[\[(\d{1,4}), ?(\d{1,4}), ?(\d{1,4}), ?(\d{1,4})\]\]<\/box>/g)) {
+    const [x1, y1, x2, y2] = [m[1], m[2], m[3], m[4]].map(Number) as [number, number, number, number];
+    if (x2 > x1 && y2 > y1 && x2 <= 1000 && y2 <= 1000) boxes.push([x1 / 1000, y1 / 1000, x2 / 1000, y2 / 1000]);
+    if (boxes.length >= 20) break;
+  }
+  return boxes;
+}

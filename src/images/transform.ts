@@ -177,3 +177,16 @@ export function toGroundingResult(t: ImageTransform, answer: string, regions: re
     regions: regions.map((r) => toPublicRegion(t, r)),
   };
 }
+
+/**
+ * A rectangle the user drew, in upright original pixels, as InternVL's referring box: whole
+ * numbers in 0..1000 of what the model sees (the kept part, after any crop), cut to it; null when
+ * nothing of it lies in the kept part.
+ */
+export function referringBox(t: ImageTransform, r: PixelRect): [number, number, number, number] | null {
+  const k = (n: number) => Math.min(1000, Math.max(0, Math.round(n * 1000)));
+  const [a, b] = uprightToNormalised(t, [r.x, r.y]);
+  const [c, d] = uprightToNormalised(t, [r.x + r.width, r.y + r.height]);
+  const box: [number, number, number, number] = [k(a), k(b), k(c), k(d)];
+  return box[2] > box[0] && box[3] > box[1] ? box : null;
+}

@@ -93,6 +93,8 @@ export const TurnView = v.object({
   regions: v.array(RegionView),
   error: v.nullable(ErrorView),
   stats: v.nullable(v.string()),
+  /** Regions the question itself names (InternVL's referring `<box>`, a region the user drew), 0..1 of the target's kept part. */
+  referred: v.optional(v.array(Box)),
 });
 export type TurnView = v.InferOutput<typeof TurnView>;
 
@@ -137,6 +139,8 @@ export const HostMessage = v.variant('type', [
   /** The composer's images, after any change (added, cropped, removed, sent). */
   v.object({ type: v.literal('pending'), images: v.array(PendingImageView), error: v.nullable(v.string()) }),
   v.object({ type: v.literal('history'), conversations: v.array(ConversationSummary), current: v.nullable(v.string()) }),
+  /** Text for the question box (Ask about this region: InternVL's region-caption prompt with the box). */
+  v.object({ type: v.literal('compose'), text: v.pipe(v.string(), v.maxLength(10_000)) }),
 ]);
 export type HostMessage = v.InferOutput<typeof HostMessage>;
 
@@ -157,6 +161,8 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('exportAnnotated'), turnId: v.pipe(v.string(), v.maxLength(100)) }),
   /** Export the turn's regions: JSON, CSV, Markdown to a file the host asks for; click snippets to the clipboard. */
   v.object({ type: v.literal('exportRegions'), turnId: Id, format: v.picklist(REGION_EXPORT_FORMATS) }),
+  /** Ask about a region the user drew on an image in the chat: a rectangle in its upright original pixels. */
+  v.object({ type: v.literal('askRegion'), imageId: Id, rect: PixelRect }),
   v.object({ type: v.literal('stop') }),
   v.object({ type: v.literal('newChat') }),
   /** A turn error's button: the remedy as the host offered it (validated again here). */

@@ -341,6 +341,52 @@ describe('chat webview overlay', () => {
     }
   });
 
+  it('Ask about a region: a drag draws the rectangle, the button sends it in original pixels, the host’s text lands in the question box, and the asked region is drawn dashed', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      await openTurn(page, { width: 2000, height: 1000 }, [], 'ok');
+      await page.click('.stage .select-region');
+      assert.equal(await page.locator('.stage .select-region').getAttribute('aria-pressed'), 'true');
+      const [left, top, w, h] = await regionImageBox(page, '.stage img');
+      // From 10 %, 20 % to 40 %, 60 % of the shown image.
+      await page.mouse.move(left + 0.1 * w, top + 0.2 * h);
+      await page.mouse.down();
+      await page.mouse.move(left + 0.25 * w, top + 0.4 * h, { steps: 3 });
+      await page.mouse.move(left + 0.4 * w, top + 0.6 * h, { steps: 3 });
+      await page.mouse.up();
+      const draft = await page.evaluate(() => {
+        const r = document.querySelector('.region-draft')!.getBoundingClientRect();
+        return [r.left, r.top, r.width, r.height];
+      });
+      [left + 0.1 * w, top + 0.2 * h, 0.3 * w, 0.4 * h].forEach((want, k) => assert.ok(Math.abs(draft[k]! - want) <= 1.5, `draft ${k}: ${draft[k]} vs ${want}`));
+      await page.click('.stage .ask-region');
+      const [msg] = (await sent(page)) as { type: string; imageId: string; rect: { x: number; y: number; width: number; height: number } }[];
+      assert.equal(msg!.type, 'askRegion');
+      assert.equal(msg!.imageId, 'img');
+      // Whole original pixels of the 2000×1000 image, within a CSS pixel's worth of the drag.
+      const scale = 2000 / w;
+      [200, 200, 600, 400].forEach((want, k) => assert.ok(Math.abs([msg!.rect.x, msg!.rect.y, msg!.rect.width, msg!.rect.height][k]! - want) <= scale, `rect ${k}: ${JSON.stringify(msg!.rect)}`));
+      assert.equal(await page.locator('.region-draft').isVisible(), false, 'the selection ends');
+      assert.equal(await page.locator('.stage .select-region').getAttribute('aria-pressed'), 'false');
+      // The host answers with the prompt: it goes in the question box, to edit and send.
+      const text = 'Please provide a short description for this region: <box>[[100, 200, 300, 400]]</box>';
+      await post(page, { type: 'compose', text });
+      assert.equal(await page.locator('.composer textarea').inputValue(), text);
+      assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'TEXTAREA');
+      // A turn asking about a region draws it: white dashes over a dark edge.
+      const asked = { ...turn({ src: await page.evaluate(() => document.querySelector<HTMLImageElement>('.stage img')!.src), width: 2000, height: 1000 }, [], 'A button.'), question: text, referred: [[0.1, 0.2, 0.3, 0.4]] as [number, number, number, number][] };
+      await post(page, { type: 'snapshot', turns: [asked] });
+      await page.waitForFunction(() => document.querySelector('canvas.overlay')?.getAttribute('data-referred') === '1');
+      const [l2, t2, w2, h2] = await regionImageBox(page, '.stage img');
+      const edge = await overlayPixels(page, Array.from({ length: 12 }, (_, k): [number, number] => [l2 + 0.1 * w2 + 1.5, t2 + (0.25 + k * 0.008) * h2]), '.stage canvas.overlay');
+      const painted = edge.filter((p): p is number[] => p !== null && p[3]! > 150);
+      assert.ok(painted.some((p) => p[0]! > 200 && p[1]! > 200 && p[2]! > 200), `white dashes on the left edge: ${JSON.stringify(edge)}`);
+      assert.ok(painted.some((p) => p[0]! < 60 && p[1]! < 60 && p[2]! < 60), 'a dark edge between the dashes');
+    } finally {
+      await page.close();
+    }
+  });
+
   it('the region list exports: each button asks the host for its format', async () => {
     const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
     try {

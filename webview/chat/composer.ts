@@ -86,10 +86,19 @@ export class Composer {
     state.subscribe((c) => {
       if (c.kind === 'pending') this.renderPending();
       else if (c.kind === 'preset') this.renderPreset();
+      else if (c.kind === 'compose') this.compose(c.text);
       else if (c.kind === 'snapshot' || c.kind === 'turn') this.stopButton.hidden = !state.busy();
     });
     this.renderPending();
     this.stopButton.hidden = true;
+  }
+
+  /** Puts `text` in the question box to edit and send as it is (no preset wraps it). */
+  private compose(text: string): void {
+    this.state.choosePreset(null);
+    this.input.value = text;
+    this.fitInput();
+    this.input.focus();
   }
 
   /** As tall as its text (no scroll arrows for a line or two), up to MAX_INPUT_HEIGHT. */

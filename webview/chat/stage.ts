@@ -5,6 +5,7 @@
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
 import { labelColour } from '../../src/grounding/colour';
 import type { RegionExportFormat } from '../../src/grounding/exports';
+import type { PixelRect } from '../../src/protocol/rect';
 import type { CoarseShape, ImageView, RegionView } from '../../src/protocol/webview';
 import { el, iconButton, withClass } from '../shared/dom';
 import type { ViewerState } from './state';
@@ -19,6 +20,8 @@ export interface StageHost {
   exportRegions(format: RegionExportFormat): void;
   /** The pointer is over these regions now (empty: over none). */
   hover(indexes: number[]): void;
+  /** Ask about a region the user drew: a rectangle in the image's upright original pixels. */
+  askRegion(imageId: string, rect: PixelRect): void;
 }
 
 const MIN_ZOOM = 1;
@@ -91,12 +94,22 @@ export class Stage {
   /** Where the part the model saw lies in the shown image (0..1): all of it unless it was cropped. */
   private readonly part: { x: number; y: number; w: number; h: number };
 
+  /** Regions the question named (a region the user drew), 0..1 of the kept part: drawn in their own style. */
+  private readonly referred: readonly (readonly [number, number, number, number])[];
+  /** Drag a rectangle to ask about it (the toolbar's Ask about a region). */
+  private selecting = false;
+  /** The rectangle drawn so far, 0..1 of the shown image: x1, y1, x2, y2. */
+  private draft: [number, number, number, number] | null = null;
+  private readonly draftBox = el('div', 'region-draft');
+
   constructor(
     private readonly image: ImageView,
     regions: Regions,
     private readonly state: ViewerState,
     private readonly host: StageHost,
+    referred?: readonly (readonly [number, number, number, number])[],
   ) {
+    this.referred = referred ?? [];
     const c = image.crop;
     this.part = c ? { x: c.x / image.width, y: c.y / image.height, w: c.width / image.width, h: c.height / image.height } : { x: 0, y: 0, w: 1, h: 1 };
     const figure = el('figure', 'stage');
@@ -115,7 +128,8 @@ export class Stage {
     this.img.draggable = false;
     this.overlay = el('canvas', 'overlay');
     this.overlay.setAttribute('role', 'img');
-    this.frame.append(this.img, this.overlay);
+    this.draftBox.hidden = true;
+    this.frame.append(this.img, this.overlay, this.draftBox);
     this.viewport.append(this.frame);
     figure.append(el('div', 'stage-tools'), this.viewport);
     figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} · ${image.tokens.toLocaleString('en')} tokens`));
@@ -185,6 +199,17 @@ export class Stage {
       exportButton.classList.add('export');
       buttons.push(toggle, exportButton);
     }
+    const select = iconButton('inspect', 'Ask about a region: drag a rectangle on the image', () => this.setSelecting(!this.selecting));
+    select.classList.add('select-region');
+    select.setAttribute('aria-pressed', String(this.selecting));
+    buttons.push(select);
+    if (this.draft) {
+      const ask = el('button', 'ask-region', 'Ask about this region');
+      ask.type = 'button';
+      ask.title = "Put InternVL's region question, with this rectangle's box, in the question box";
+      ask.addEventListener('click', () => this.askDraft());
+      buttons.push(ask);
+    }
     const zoomLevel = el('span', 'zoom-level', `${Math.round(this.state.zoom * 100)}%`);
     zoomLevel.setAttribute('aria-live', 'polite');
     buttons.push(
@@ -195,6 +220,36 @@ export class Stage {
     );
     tools.replaceChildren(...buttons);
     this.element.classList.toggle('overlay-hidden', this.state.overlayHidden);
+  }
+
+  private setSelecting(on: boolean): void {
+    this.selecting = on;
+    this.element.classList.toggle('selecting', on);
+    this.draft = null;
+    this.draftBox.hidden = true;
+    this.renderTools();
+  }
+
+  /** Shows the rectangle being drawn (0..1 of the shown image), or none. */
+  private setDraft(draft: [number, number, number, number] | null): void {
+    const had = this.draft !== null;
+    this.draft = draft;
+    this.draftBox.hidden = !draft;
+    if (draft) {
+      const [x1, y1, x2, y2] = draft;
+      this.draftBox.style.cssText = `left:${x1 * 100}%;top:${y1 * 100}%;width:${(x2 - x1) * 100}%;height:${(y2 - y1) * 100}%`;
+    }
+    if (had !== (draft !== null)) this.renderTools();
+  }
+
+  /** The drawn rectangle in the image's original pixels, to the host; the selection ends. */
+  private askDraft(): void {
+    const d = this.draft;
+    if (!d) return;
+    const { width, height } = this.image;
+    const [x1, y1, x2, y2] = [Math.round(d[0] * width), Math.round(d[1] * height), Math.round(d[2] * width), Math.round(d[3] * height)];
+    if (x2 > x1 && y2 > y1) this.host.askRegion(this.image.id, { x: x1, y: y1, width: x2 - x1, height: y2 - y1 });
+    this.setSelecting(false);
   }
 
   /** Zoom (1 = fit the panel) with the point under `anchor` (viewport coordinates) kept in place. */
@@ -356,6 +411,20 @@ export class Stage {
         ctx.stroke();
       }
     }
+    // The user's own regions: white dashes over a dark edge, readable on any image.
+    for (const [x1, y1, x2, y2] of this.referred) {
+      const [x, y, w, h] = [X(x1), Y(y1), X(x2) - X(x1), Y(y2) - Y(y1)];
+      ctx.save();
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = 'rgba(0, 0, 0, 0.7)';
+      ctx.strokeRect(x + 1.5, y + 1.5, Math.max(0, w - 3), Math.max(0, h - 3));
+      ctx.lineWidth = 1.5;
+      ctx.setLineDash([6, 4]);
+      ctx.strokeStyle = '#ffffff';
+      ctx.strokeRect(x + 1.5, y + 1.5, Math.max(0, w - 3), Math.max(0, h - 3));
+      ctx.restore();
+    }
+    overlay.dataset.referred = String(this.referred.length);
     // Labels last, so no box is drawn over another's label.
     ctx.font = LABEL_FONT;
     ctx.textBaseline = 'middle';
@@ -425,8 +494,38 @@ export class Stage {
     );
     // Drag to pan when zoomed; a click without a drag on a region copies it.
     let drag: { x: number; y: number; left: number; top: number; moved: boolean } | null = null;
+    // Ask about a region: a drag draws the rectangle (instead of panning).
+    let selection: { x: number; y: number } | null = null;
+    const inFrame = (e: PointerEvent): [number, number] => {
+      const r = this.frame.getBoundingClientRect();
+      return [Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (e.clientY - r.top) / r.height))];
+    };
     viewport.addEventListener('pointerdown', (e) => {
-      if (state.zoom <= 1 || e.button !== 0) return;
+      if (!this.selecting || e.button !== 0) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      viewport.setPointerCapture(e.pointerId);
+      const [x, y] = inFrame(e);
+      selection = { x, y };
+      this.setDraft(null);
+    });
+    viewport.addEventListener('pointermove', (e) => {
+      if (!selection) return;
+      e.stopImmediatePropagation();
+      const [x, y] = inFrame(e);
+      this.setDraft([Math.min(selection.x, x), Math.min(selection.y, y), Math.max(selection.x, x), Math.max(selection.y, y)]);
+    });
+    viewport.addEventListener('pointerup', (e) => {
+      if (!selection) return;
+      selection = null;
+      const d = this.draft;
+      const r = this.frame.getBoundingClientRect();
+      // A click, not a drag: nothing drawn.
+      if (d && ((d[2] - d[0]) * r.width < 3 || (d[3] - d[1]) * r.height < 3)) this.setDraft(null);
+      e.stopImmediatePropagation();
+    });
+    viewport.addEventListener('pointerdown', (e) => {
+      if (this.selecting || state.zoom <= 1 || e.button !== 0) return;
       drag = { x: e.clientX, y: e.clientY, left: viewport.scrollLeft, top: viewport.scrollTop, moved: false };
     });
     let hovered = '';
@@ -465,7 +564,7 @@ export class Stage {
       this.scheduleDraw();
     });
     viewport.addEventListener('click', (e) => {
-      if (drag?.moved || state.overlayHidden) return;
+      if (this.selecting || drag?.moved || state.overlayHidden) return;
       const hit = this.regionsAt(e.clientX, e.clientY)[0];
       if (hit !== undefined) this.host.copy(hit);
     });

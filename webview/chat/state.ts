@@ -21,7 +21,9 @@ export type ChatChange =
   | { kind: 'progress'; turnId: string }
   | { kind: 'pending' }
   | { kind: 'history' }
-  | { kind: 'preset' };
+  | { kind: 'preset' }
+  /** Text for the question box, from the host (Ask about this region). */
+  | { kind: 'compose'; text: string };
 
 export const isRunning = (t: TurnView) => t.status === 'streaming' || t.status === 'queued';
 
@@ -93,6 +95,8 @@ export class ChatState {
         this.conversations = msg.conversations;
         this.currentConversation = msg.current;
         return this.emit({ kind: 'history' });
+      case 'compose':
+        return this.emit({ kind: 'compose', text: msg.text });
     }
   }
 

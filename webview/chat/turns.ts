@@ -2,6 +2,7 @@
 // rendered from the state and updated in place while a turn streams.
 import { clipTime } from '../../src/protocol/clip';
 import type { RegionExportFormat } from '../../src/grounding/exports';
+import type { PixelRect } from '../../src/protocol/rect';
 import { remedyLabel } from '../../src/protocol/remedy';
 import type { ProgressView, TurnView, WebviewMessage } from '../../src/protocol/webview';
 import { textButton, toolbarButton } from '../shared/controls';
@@ -90,6 +91,7 @@ export class TurnList {
       exportAnnotated: () => send({ type: 'exportAnnotated', turnId: t.id }),
       exportRegions: (format: RegionExportFormat) => send({ type: 'exportRegions', turnId: t.id, format }),
       hover: (indexes: number[]) => this.lightRegions(card, t.id, indexes),
+      askRegion: (imageId: string, rect: PixelRect) => send({ type: 'askRegion', imageId, rect }),
     };
 
     const q = el('div', 'question');
@@ -105,7 +107,7 @@ export class TurnList {
     if (t.clip) q.append(this.frameStrip(card, t, own, stageHost));
     else t.images.forEach((image, i) => {
       const isTarget = ownTarget && image.id === t.target!.id;
-      const stage = new Stage(image, isTarget ? t.regions : [], state.viewer(t.id, image.id), stageHost);
+      const stage = new Stage(image, isTarget ? t.regions : [], state.viewer(t.id, image.id), stageHost, isTarget ? t.referred : undefined);
       if (numbered) stage.element.prepend(el('div', 'image-number', `Image-${i + 1}`));
       own.push({ stage, regionsOf: isTarget ? 'target' : 'none' });
       q.append(stage.element);
@@ -117,8 +119,8 @@ export class TurnList {
     answer.setAttribute('aria-busy', String(isRunning(t)));
     renderAnswer(answer, t.answer, t.regions, { copy: (text) => send({ type: 'copyText', text }) });
     card.append(answer);
-    if (t.target && !ownTarget && t.regions.length > 0) {
-      const stage = new Stage(t.target, t.regions, state.viewer(t.id, t.target.id), stageHost);
+    if (t.target && !ownTarget && (t.regions.length > 0 || (t.referred?.length ?? 0) > 0)) {
+      const stage = new Stage(t.target, t.regions, state.viewer(t.id, t.target.id), stageHost, t.referred);
       own.push({ stage, regionsOf: 'target' });
       card.append(stage.element);
     }
@@ -194,6 +196,7 @@ export class TurnList {
         exportAnnotated: host.exportAnnotated,
         exportRegions: host.exportRegions,
         hover: (indexes) => host.hover(indexes.map((i) => local[i] ?? i)),
+        askRegion: host.askRegion,
       });
       stage.element.classList.add('frame-large');
       stage.element.dataset.frame = String(shown);
