@@ -23,6 +23,8 @@ import { runCommand, testExtensionVsix, useLensWorkbench } from './harness';
 
 const IMAGE = { width: 800, height: 500 };
 const SCREEN = { width: 1280, height: 800 };
+/** A 4K screen: its grid shrinks it over 1.5×, so the default refine (auto) takes a second look. */
+const WIDE = { width: 3840, height: 2160 };
 const LOGO = { x: 300, y: 200, width: 240, height: 160 };
 const GREEN = [0, 192, 0, 255];
 const BOXES = SCRIPTS.grounding.regions.flatMap((r) => r.boxes.map((box) => ({ label: r.phrase, box })));
@@ -54,6 +56,7 @@ describe('Language-model tools in a real VS Code', () => {
     x.run('xlogo', ['-bg', '#00c000', '-fg', '#000080', '-geometry', `${LOGO.width}x${LOGO.height}+${LOGO.x}+${LOGO.y}`]);
     const png = encodePng(IMAGE.width, IMAGE.height, solidImage(IMAGE.width, IMAGE.height, [250, 250, 250, 255]));
     writeFileSync(join(workspace, 'screen.png'), png);
+    writeFileSync(join(workspace, 'screen-4k.png'), encodePng(WIDE.width, WIDE.height, solidImage(WIDE.width, WIDE.height, [250, 250, 250, 255])));
     writeFileSync(join(outside, 'private.png'), png);
     await makeAnimation(join(workspace, 'steps.gif'), 'gif', [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
     return { model: grounding, env: { DISPLAY: x.display }, extraVsix: [toolClientVsix()] };
@@ -135,21 +138,28 @@ describe('Language-model tools in a real VS Code', () => {
     assert.ok(sentence.includes(result.annotatedImage!), 'the sentence says where the drawing is');
   });
 
-  it('lens_locate with refine "always": a zoomed-in second look per box, its cost reported, the first pass kept', async () => {
-    const [json, sentence] = parts(await invoke('lens_locate', { target: 'the Save button', image: 'screen.png', refine: 'always' }));
+  it('lens_locate on a 4K screenshot: by default (auto) a zoomed-in second look per box, its cost reported, the first pass kept; refine "off" does not', async () => {
+    const [json, sentence] = parts(await invoke('lens_locate', { target: 'the Save button', image: 'screen-4k.png' }));
     assert.ok(v.safeParse(GroundingResult, json).success, JSON.stringify(json));
     const r = json as GroundingResult;
     const refinement = r.refinement;
     assert.ok(refinement, 'the result says what the second look did');
     // The first pass is the scripted answer over the whole image, kept as it was.
-    assert.deepEqual(refinement.coarse, expectedRegions(IMAGE.width, IMAGE.height));
+    assert.deepEqual(refinement.coarse, expectedRegions(WIDE.width, WIDE.height));
     assert.ok(refinement.passes >= 1 && refinement.promptTokens > 0, `passes ${refinement.passes}, ${refinement.promptTokens} prompt tokens`);
     // The scripted model answers the same boxes in each window: a refined box is that answer in
-    // the window, not the first pass's box.
+    // the window, not the first pass's box, and lies inside the window it was found in.
     const moved = r.regions.filter((g, i) => refinement.refined[i] && JSON.stringify(g) !== JSON.stringify(refinement.coarse[i]));
     assert.ok(moved.length >= 1, `a refined box differs from its first pass: ${JSON.stringify(r.regions)}`);
-    for (const g of r.regions) if (g.kind === 'box') assert.ok(g.box[0] >= 0 && g.box[2] <= IMAGE.width && g.box[1] >= 0 && g.box[3] <= IMAGE.height, `inside the image: ${g.box}`);
-    assert.match(sentence, /^Found 3 regions for "the Save button" in screen\.png/);
+    r.regions.forEach((g, i) => {
+      const w = refinement.windows[i];
+      if (!refinement.refined[i] || !w || g.kind !== 'box') return;
+      assert.ok(g.box[0] >= w.x - 1 && g.box[1] >= w.y - 1 && g.box[2] <= w.x + w.width + 1 && g.box[3] <= w.y + w.height + 1, `box ${g.box} inside window ${JSON.stringify(w)}`);
+    });
+    assert.match(sentence, /^Found 3 regions for "the Save button" in screen-4k\.png \(3840×2160 px\)/);
+    const [off] = parts(await invoke('lens_locate', { target: 'the Save button', image: 'screen-4k.png', refine: 'off' }));
+    assert.equal((off as GroundingResult).refinement, undefined, 'refine "off": one pass');
+    assert.deepEqual((off as GroundingResult).regions, expectedRegions(WIDE.width, WIDE.height));
   });
 
   it('lens_ask on images given as a list: the answer with its regions in the last image\'s pixels', async () => {
