@@ -24,6 +24,7 @@ const BENCHES = [
   { name: 'parser', file: 'parser.bench.ts', what: 'grounding parser on hostile 1 MiB answers, whole and streamed' },
   { name: 'activation', file: 'activation.bench.ts', what: 'activation in code-server, host bundle size' },
   { name: 'vsix', file: 'vsix.bench.ts', what: 'VSIX size per target' },
+  { name: 'video', file: 'video.bench.ts', what: 'Explain this video: 8 frames from a 60 s 1080p MP4; Record Screen CPU at 2 fps' },
   { name: 'gguf', file: 'gguf.bench.ts', what: 'GGUF pre-flight on the costliest headers vs node-llama-cpp\'s reader' },
 ] as const;
 

@@ -12,6 +12,7 @@ import type { AttachmentStore } from './attachments';
 import type { Composer } from './composer';
 import type { Conversation } from './conversation';
 import type { HistoryStore } from './history';
+import { regionImage } from './records';
 import type { WebviewHandlers } from './router';
 import { userErrorOf } from '../userError';
 import { COMMANDS } from '../commands/ids';
@@ -189,7 +190,9 @@ async function copyRegion(s: ChatServices, turnId: string, index: number): Promi
     s.log(`copyRegion: no region ${index} in turn ${turnId}`);
     return;
   }
-  const text = pixelCoordinates(turn.target.model.transform, turn.refined?.[index] ?? region).join(', ');
+  // A clip turn's region is on its own frame (all frames share one size, but say which image it is).
+  const on = regionImage(turn, index) ?? turn.target;
+  const text = pixelCoordinates(on.model.transform, turn.refined?.[index] ?? region).join(', ');
   await vscode.env.clipboard.writeText(text);
   vscode.window.setStatusBarMessage(`InternVL Lens: copied ${region.label ? `"${region.label}" ` : ''}${text}`, 3000);
 }

@@ -54,6 +54,12 @@ export interface ConversationData {
 
 
 /** The regions a turn shows and exports: the refined one where a zoom-in pass found it, else the answer's. */
+/** The image region `index` of a turn lies on: in a clip turn the frame the answer named, else the turn's target. */
+export function regionImage(t: Pick<TurnRecord, 'clip' | 'images' | 'target'>, index: number): Attachment | null {
+  const frame = t.clip ? (t.clip.regionFrames?.[index] ?? t.images.length) : undefined;
+  return (frame !== undefined ? t.images[frame - 1] : undefined) ?? t.target;
+}
+
 export function shownRegions(t: Pick<TurnRecord, 'regions' | 'refined'>): Region[] {
   return bestRegions(t.regions, t.refined);
 }

@@ -9,7 +9,7 @@ import type { CoarseShape, ConversationSummary, HostMessage, ImageView, RegionVi
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
 import { isWholeImage, pixelRectFromCrop } from '../images/transform';
-import type { TurnRecord } from './records';
+import { regionImage, type TurnRecord } from './records';
 import type { HistoryEntry } from './history';
 
 export interface ViewTarget {
@@ -62,13 +62,11 @@ function referred(t: TurnRecord): { referred?: [number, number, number, number][
  */
 function regionViews(t: TurnRecord): RegionView[] {
   if (!t.target) return [];
-  const clip = t.clip;
   return t.regions.map((r, i) => {
     const refined = t.refined?.[i];
-    const over = (a: Attachment) => (refined ? regionView(a, refined, r) : regionView(a, r));
-    if (!clip) return over(t.target!);
-    const frame = clip.regionFrames?.[i] ?? t.images.length;
-    return { ...over(t.images[frame - 1] ?? t.target!), frame };
+    const on = regionImage(t, i)!;
+    const view = refined ? regionView(on, refined, r) : regionView(on, r);
+    return t.clip ? { ...view, frame: t.clip.regionFrames?.[i] ?? t.images.length } : view;
   });
 }
 

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions } from '../grounding';
+import { quote } from '../grounding/answer';
 import { loadSharp, prepareForModel, toPublicRegion, type PreparedImage } from '../images';
 import { hasExtension, MOVING_EXTENSIONS } from '../images/formats';
 import { GROUNDING_SCHEMA, type PublicRegion } from '../protocol/grounding';
@@ -121,4 +122,13 @@ export async function analyseClip(engine: Engine, request: ClipRequest): Promise
     regions: regions.map((r, i) => ({ ...toClipPixels(toPublicRegion(prepared[frames[i]! - 1]!.transform, r)), frame: frames[i]! })),
     stats: outcome.stats,
   };
+}
+
+/** One sentence about a clip's answer, for an agent (MCP ask_image, lens_ask): the frames, their cost, where each region is. */
+export function summariseClip(result: ClipAnswer): string {
+  const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
+  const places = result.regions
+    .map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .join('; ');
+  return `Answered about ${result.clip.name} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
 }

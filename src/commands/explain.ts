@@ -18,6 +18,13 @@ export async function pickImage(openLabel = 'Explain', title = 'Choose an image 
   return picked?.[0];
 }
 
+/** A file Explain this diagram (or video) could not read: logged, and shown with its remedies. */
+export function showUnreadable(ctx: LensContext, target: vscode.Uri, err: unknown): void {
+  const error = userErrorOf(err, `Could not read ${target.fsPath}`);
+  ctx.output.warn(error.message);
+  void showError(error);
+}
+
 export function explainImage(ctx: LensContext) {
   return async (uri?: vscode.Uri): Promise<void> => {
     let target = uri instanceof vscode.Uri ? uri : activeImageUri();
@@ -34,9 +41,7 @@ export function explainImage(ctx: LensContext) {
       const captured = await captureFile(target);
       attachment = await ctx.attachments.add(captured.bytes, captured.name);
     } catch (err) {
-      const error = userErrorOf(err, `Could not read ${target.fsPath}`);
-      ctx.output.warn(error.message);
-      void showError(error);
+      showUnreadable(ctx, target, err);
       return;
     }
     await ctx.chatView.reveal();

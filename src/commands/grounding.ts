@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { activeImageUri, captureFile } from '../capture/file';
 import type { Attachment } from '../chat/attachments';
-import { shownRegions, type TurnRecord } from '../chat/records';
+import { regionImage, shownRegions, type TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { presetPrompt, type PromptPreset } from '../grounding';
 import { answerAboutImages } from '../grounding/answer';
@@ -64,15 +64,17 @@ export function exportAnnotated(ctx: LensContext) {
       void vscode.window.showInformationMessage('InternVL Lens: no answer with regions to export yet. Ask to locate something first.');
       return undefined;
     }
-    const target = turn.target;
+    // A clip turn: the frame its first region is on, with the regions on that frame.
+    const target = regionImage(turn, 0) ?? turn.target;
+    const regions = shownRegions(turn).filter((_, i) => regionImage(turn, i) === target);
     const uri = options?.uri instanceof vscode.Uri ? options.uri : await chooseSaveUri('Export annotated image', `${baseName(target.name)}-annotated.png`, { 'PNG image': ['png'] });
     if (!uri) return undefined;
     // A screen grab's lossless PNG may still be being written (AttachmentStore.addGrab).
     await modelCopyReady(target.path);
-    const png = await renderAnnotated(target.path, target.model.transform, shownRegions(turn));
+    const png = await renderAnnotated(target.path, target.model.transform, regions);
     await vscode.workspace.fs.writeFile(uri, png);
-    ctx.output.info(`exported ${turn.regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
-    void confirmExport(uri, turn.regions.length);
+    ctx.output.info(`exported ${regions.length} region(s) over ${target.name} to ${uri.fsPath}`);
+    void confirmExport(uri, regions.length);
     return uri;
   };
 }

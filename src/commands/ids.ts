@@ -31,6 +31,8 @@ export const COMMANDS = {
   setUpMcpServer: 'internvlLens.setUpMcpServer',
   askAboutFolder: 'internvlLens.askAboutFolder',
   explainVideo: 'internvlLens.explainVideo',
+  recordScreen: 'internvlLens.recordScreen',
+  stopRecording: 'internvlLens.stopRecording',
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

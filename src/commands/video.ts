@@ -2,16 +2,25 @@
 // palette → its frames (InternVL's get_index, one tile each) in the chat as one question. The cost
 // in tokens is shown before anything is sent; a clip that would not fit the context is refused
 // with the numbers, and the frames that fit are offered.
+import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { pickRegion } from '../capture/region';
+import { grabScreen, listMonitors } from '../capture/screen';
 import type { LensContext } from '../context';
+import { clipTime } from '../protocol/clip';
+import type { PixelRect } from '../protocol/rect';
+import { clipOfRecording, MAX_RECORD_FPS, MAX_RECORD_SECONDS, recordScreen } from '../video/record';
+import { COMMANDS } from './ids';
 import { Settings } from '../config';
 import { MOVING_EXTENSIONS, hasExtension } from '../images/formats';
 import { userErrorOf } from '../userError';
 import { sampleClip } from '../video/clip';
 import { budgetRefusal, DEFAULT_FRAME_COUNT, frameBudget, frameTokens } from '../video/sampling';
+import { showUnreadable } from './explain';
 import { showError } from './showError';
 
 export const EXPLAIN_VIDEO_PROMPT = 'Describe what happens in this video, step by step.';
+export const RECORDING_PROMPT = 'This is a screen recording. Describe what happens, step by step, and say at which frame anything goes wrong.';
 
 /** The video or animated image in the active editor tab, if that is what it shows. */
 function activeClipUri(): vscode.Uri | undefined {
@@ -71,12 +80,115 @@ export function explainVideo(ctx: LensContext) {
         },
       );
     } catch (err) {
-      const error = userErrorOf(err, `Could not read ${target.fsPath}`);
-      ctx.output.warn(error.message);
-      void showError(error);
+      showUnreadable(ctx, target, err);
       return;
     }
     await ctx.chatView.reveal();
     await ctx.conversation.ask(question, stored.frames, { clip: stored.record });
   };
+}
+
+/** The recording running now (one at a time): Stop Recording, or the status-bar item, ends it. */
+let recording: { abort: AbortController } | null = null;
+
+/** Arguments for keybindings and tests: skip the questions. */
+interface RecordArgs {
+  screen?: number;
+  rect?: PixelRect;
+  seconds?: number;
+  fps?: number;
+}
+
+function positive(n: unknown, max: number): number | undefined {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0 && n <= max ? n : undefined;
+}
+
+/** What to record: a monitor or a region of one, from the arguments or the user; undefined when cancelled. */
+async function pickArea(ctx: LensContext, args: RecordArgs | undefined): Promise<{ monitorId?: number; rect?: PixelRect } | undefined> {
+  if (args && (args.screen !== undefined || args.rect !== undefined)) return { ...(args.screen !== undefined ? { monitorId: args.screen } : {}), ...(args.rect ? { rect: args.rect } : {}) };
+  const monitors = await listMonitors().catch(() => []);
+  const items: (vscode.QuickPickItem & { monitorId?: number; region?: boolean })[] = [
+    ...monitors.map((m) => ({ label: `$(device-desktop) ${m.name}`, description: `${m.width}×${m.height}${m.primary ? ' · primary' : ''}`, monitorId: m.id })),
+    { label: '$(screen-normal) A region…', description: 'drag a rectangle on the screen', region: true },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'Record which screen?' });
+  if (!picked) return undefined;
+  if (!picked.region) return { ...(picked.monitorId !== undefined ? { monitorId: picked.monitorId } : {}) };
+  const shot = await grabScreen();
+  const rect = await pickRegion(shot, { extensionUri: ctx.extension.extensionUri, scratchDir: vscode.Uri.joinPath(ctx.extension.globalStorageUri, 'region'), log: (m) => ctx.output.warn(m) });
+  return rect ? { monitorId: shot.monitor.id, rect } : undefined;
+}
+
+async function pickNumber(title: string, choices: number[], unit: string): Promise<number | undefined> {
+  const picked = await vscode.window.showQuickPick(choices.map((n) => ({ label: `${n} ${unit}`, n })), { title });
+  return picked?.n;
+}
+
+/** Record Screen…: a monitor or a region, for a duration, at a rate; a status-bar item shows the time and stops it. */
+export function recordScreenCommand(ctx: LensContext) {
+  return async (args?: RecordArgs): Promise<void> => {
+    if (recording) {
+      recording.abort.abort();
+      return;
+    }
+    let area;
+    try {
+      area = await pickArea(ctx, args);
+    } catch (err) {
+      void showError(userErrorOf(err, 'Record Screen failed'));
+      return;
+    }
+    if (!area) return;
+    const seconds = positive(args?.seconds, MAX_RECORD_SECONDS) ?? (await pickNumber('Record for how long?', [5, 10, 30, 60, 120], 's'));
+    if (seconds === undefined) return;
+    const fps = positive(args?.fps, MAX_RECORD_FPS) ?? (await pickNumber('Frames per second?', [1, 2, 5], 'fps'));
+    if (fps === undefined) return;
+    const abort = new AbortController();
+    recording = { abort };
+    const item = vscode.window.createStatusBarItem('internvlLens.recording', vscode.StatusBarAlignment.Left, 1000);
+    item.name = 'InternVL Lens Recording';
+    item.command = COMMANDS.stopRecording;
+    item.tooltip = 'Stop the recording (InternVL Lens)';
+    item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    const started = Date.now();
+    let frames = 0;
+    const show = () => (item.text = `$(record) ${clipTime((Date.now() - started) / 1000).slice(0, -2)} / ${clipTime(seconds).slice(0, -2)} · ${frames} frames`);
+    show();
+    item.show();
+    const ticker = setInterval(show, 500);
+    void vscode.commands.executeCommand('setContext', 'internvlLens.recording', true);
+    let rec;
+    try {
+      rec = await recordScreen({
+        ...area,
+        fps,
+        seconds,
+        outDir: join(ctx.extension.globalStorageUri.fsPath, 'recordings', `recording-${started}`),
+        signal: abort.signal,
+        onFrame: (n) => {
+          frames = n;
+          show();
+        },
+      });
+    } catch (err) {
+      void showError(userErrorOf(err, 'Record Screen failed'));
+      return;
+    } finally {
+      clearInterval(ticker);
+      item.dispose();
+      recording = null;
+      void vscode.commands.executeCommand('setContext', 'internvlLens.recording', false);
+    }
+    ctx.output.info(`Record Screen: ${rec.frames.length} frames (${rec.skipped} skipped) of ${rec.width}×${rec.height} in ${rec.duration.toFixed(1)} s`);
+    const count = await chooseFrameCount(ctx, rec.name, RECORDING_PROMPT);
+    if (count === null) return;
+    const stored = await ctx.attachments.addClip(await clipOfRecording(rec, count));
+    await ctx.chatView.reveal();
+    await ctx.conversation.ask(RECORDING_PROMPT, stored.frames, { clip: stored.record });
+  };
+}
+
+/** Stop Recording: ends the running recording (its frames are kept and asked about). */
+export function stopRecording() {
+  return (): void => recording?.abort.abort();
 }

@@ -8,7 +8,7 @@
 // stdout carries only the protocol; every log line goes to stderr.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -21,8 +21,8 @@ import type { Engine } from '../engine/engine';
 import { loadSharp, renderAnnotated } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
 import { refineModeOf, type RefineMode } from '../config';
-import { analyseImage, describeError, type ImageAnswer, type ImageCommand, type ImageStage } from '../cli/analyseImage';
-import { analyseClip, isClipPath } from '../cli/analyseClip';
+import { analyseImage, describeError, type ImageCommand, type ImageStage } from '../cli/analyseImage';
+import { analyseClip, isClipPath, summariseClip } from '../cli/analyseClip';
 import { ENGINE_FLAGS, engineFromFlags, UsageError, type CliLog } from '../cli/engineFlags';
 import { quote, summariseResult } from '../grounding/answer';
 import { MCP_SERVER_NAME } from './serverName';
@@ -205,9 +205,7 @@ export class LensMcpServer {
         fewerFrames: (n) => `Ask again with "frames": ${n}.`,
       });
       if (result.stats.interrupted && ctx.signal.aborted) return errorResult('The request was cancelled.');
-      const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
-      const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`).join('; ');
-      const text = `Answered about ${basename(path)} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
+      const text = summariseClip(result);
       return { content: [{ type: 'text', text }], structuredContent: result as unknown as Record<string, unknown> };
     } finally {
       loading.dispose();

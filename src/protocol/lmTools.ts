@@ -24,6 +24,8 @@ export type CaptureSource = (typeof CAPTURE_SOURCES)[number];
 const IMAGE_REF =
   `a PNG, JPEG, WebP, GIF or BMP image: a path relative to the workspace folder, an absolute path, a file: URI, or "${LATEST_IMAGE}" (the default) for the image lens_capture took last (else the InternVL Lens chat's latest image)`;
 
+const CLIP_REF = 'A video (MP4, WebM, MOV, MKV) or an animated GIF, WebP or APNG, given alone, is asked about as 8 of its frames (InternVL\'s video prompt): the result then lists the frames and each region says its frame.';
+
 /** The input schemas as the model sees them (package.json holds the same objects). */
 export const LM_TOOL_INPUT_SCHEMAS = {
   [LM_TOOLS.locate]: {
@@ -51,7 +53,7 @@ export const LM_TOOL_INPUT_SCHEMAS = {
         items: { type: 'string', maxLength: MAX_IMAGE_REF_CHARS },
         minItems: 1,
         maxItems: MAX_ASK_IMAGES,
-        description: `One to ${MAX_ASK_IMAGES} images, each ${IMAGE_REF}; default ["${LATEST_IMAGE}"]. Regions in the answer are in the last image's pixels.`,
+        description: `One to ${MAX_ASK_IMAGES} images, each ${IMAGE_REF}; default ["${LATEST_IMAGE}"]. Regions in the answer are in the last image's pixels. ${CLIP_REF}`,
       },
     },
   },

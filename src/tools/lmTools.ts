@@ -14,9 +14,10 @@ import type { Capture } from '../capture/capture';
 import { CaptureError } from '../capture/errors';
 import { captureAllScreens } from '../capture/monitors';
 import { pickRegion } from '../capture/region';
-import { captureScreen, encodeShot, grabScreen, orDesktopTool } from '../capture/screen';
+import { encodeShot, grabScreen, orDesktopTool } from '../capture/screen';
 import { captureWindow, findWindow, listWindows } from '../capture/window';
 import type { Attachment } from '../chat/attachments';
+import { analyseClip, isClipPath, summariseClip } from '../cli/analyseClip';
 import type { LensContext } from '../context';
 import { writeFileAtomic } from '../files';
 import { presetPrompt, type PromptPreset } from '../grounding';
@@ -134,6 +135,17 @@ export class LensTools {
     }
   }
 
+  /** The video or animated image `ref` names, when it names one (lens_ask then asks about its frames); null for a still image. */
+  private async clipFile(ref: string): Promise<string | null> {
+    const roots = this.roots();
+    const parsed = parseImageRef(ref, roots);
+    if (parsed.kind === 'latest') return null;
+    const file = await locateImageFile(parsed.path, roots);
+    if (!(await isClipPath(file.path))) return null;
+    if (file.needsPermission && !this.allowed.delete(file.path)) throw new ToolInputError(`The video ${file.path} is outside the workspace and the user has not allowed reading it.`);
+    return file.path;
+  }
+
   /** Asks the model about the images; when it marked regions, draws them on the last image and says where that PNG is. */
   private async answer(refs: readonly string[], prompt: string, token: vscode.CancellationToken): Promise<GroundingResult> {
     const images: { attachment: Attachment; path?: string }[] = [];
@@ -178,6 +190,22 @@ export class LensTools {
     },
     invoke: (options, token) =>
       this.run(LM_TOOLS.ask, options.input, async (input) => {
+        const clip = input.images.length === 1 ? await this.clipFile(input.images[0]!) : null;
+        if (clip) {
+          const cfg = this.ctx.config;
+          const answer = await analyseClip(this.ctx.engine, {
+            path: clip,
+            text: input.question,
+            maxTokens: cfg.maxTokens,
+            // A remote server has its own context: it says so itself when the frames do not fit.
+            contextSize: cfg.engine === 'local' ? cfg.contextSize : null,
+            ffmpegPath: cfg.ffmpegPath,
+            signal: abortSignal(token),
+            fewerFrames: (n) => `${n} frames would fit: raise internvlLens.contextSize, or cut the clip.`,
+          });
+          if (answer.stats.interrupted && token.isCancellationRequested) throw new vscode.CancellationError();
+          return textResult(answer, summariseClip(answer));
+        }
         const result = await this.answer(input.images, input.question, token);
         const drawn = result.annotatedImage ? ` The regions are drawn on ${result.annotatedImage}.` : '';
         return textResult(result, `${summariseResult(result, null)}${drawn}`);
@@ -218,8 +246,14 @@ export class LensTools {
   private async take(input: CaptureInput): Promise<{ capture: Capture; result: Pick<CaptureToolResult, 'monitor' | 'window'> }> {
     switch (input.source) {
       case 'screen': {
-        const capture = await captureScreen(input.monitor);
-        return { capture, result: {} };
+        let monitor: CaptureToolResult['monitor'];
+        // Wayland without X: the desktop's screenshot tool takes it, and says nothing of monitors.
+        const capture = await orDesktopTool(async () => {
+          const shot = await grabScreen(input.monitor);
+          monitor = { id: shot.monitor.id, name: shot.monitor.name };
+          return encodeShot(shot, 'screen');
+        });
+        return { capture, result: monitor ? { monitor } : {} };
       }
       case 'allScreens':
         return { capture: await orDesktopTool(captureAllScreens), result: {} };

@@ -37,7 +37,7 @@ export interface ClipFrame {
 
 export interface SampledClip {
   name: string;
-  source: 'ffmpeg' | 'sharp' | 'apng';
+  source: 'ffmpeg' | 'sharp' | 'apng' | 'recording';
   width: number;
   height: number;
   fps: number;

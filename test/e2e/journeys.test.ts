@@ -78,10 +78,12 @@ describe('User journeys in a real VS Code', () => {
   });
 
   it('changing the model in the settings: the status bar follows, and the next answer comes from the new model', async () => {
-    // Nothing loaded yet: the status bar names the configured file, and follows the setting.
-    await lens.page.locator('.statusbar-item', { hasText: 'grounding-model.gguf' }).waitFor({ timeout: 10_000 });
+    // Nothing loaded yet: the status bar names the configured model (the name in its GGUF
+    // header, the same name it has once loaded), and follows the setting.
+    await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' }).waitFor({ timeout: 10_000 });
     await writeWorkspaceSettings({ 'internvlLens.modelPath': join(lens.workspace, 'models', 'sentence-model.gguf'), 'internvlLens.mmprojPath': sentence.mmprojPath });
-    await lens.page.locator('.statusbar-item', { hasText: 'sentence-model.gguf' }).waitFor({ timeout: 10_000 });
+    await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).waitFor({ timeout: 10_000 });
+    assert.equal(await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-grounding' }).count(), 0, 'the model configured before is no longer shown');
     await runCommand(lens.page, 'InternVL Lens: Open Chat');
     assert.equal(await ask('What does this diagram show?'), sentence.answer);
     await lens.page.locator('.statusbar-item', { hasText: 'tiny-internvl3-sentence' }).waitFor({ timeout: 10_000 });

@@ -13,7 +13,9 @@ import { labelColour } from '../../src/grounding';
 import { GROUNDING_SCHEMA, GroundingResult } from '../../src/protocol/grounding';
 import type { CaptureToolResult } from '../../src/protocol/lmTools';
 import { decodePng, encodePng, pixelAt, solidImage } from '../fixtures/png';
+import { makeAnimation } from '../fixtures/clips';
 import { SCRIPTS } from '../fixtures/scripts';
+import { frameIndices } from '../../src/video/sampling';
 import { waitFor } from '../fixtures/wait';
 import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
 import { tinyModel } from '../integration/support';
@@ -53,6 +55,7 @@ describe('Language-model tools in a real VS Code', () => {
     const png = encodePng(IMAGE.width, IMAGE.height, solidImage(IMAGE.width, IMAGE.height, [250, 250, 250, 255]));
     writeFileSync(join(workspace, 'screen.png'), png);
     writeFileSync(join(outside, 'private.png'), png);
+    await makeAnimation(join(workspace, 'steps.gif'), 'gif', [100, 100, 100, 100, 100, 100, 100, 100, 100, 100]);
     return { model: grounding, env: { DISPLAY: x.display }, extraVsix: [toolClientVsix()] };
   });
   after(async () => {
@@ -138,6 +141,17 @@ describe('Language-model tools in a real VS Code', () => {
     assert.match(sentence, /^Answered about screen\.png \(800×500 px\) with 3 regions/);
   });
 
+  it('lens_ask on an animated GIF: its frames, as InternVL samples them, each region on its frame', async () => {
+    const [json, sentence] = parts(await invoke('lens_ask', { question: 'What changes?', images: ['steps.gif'] }));
+    assert.ok(v.safeParse(GroundingResult, json).success, 'the public grounding schema');
+    const r = json as Omit<GroundingResult, 'regions'> & { frames: { index: number }[]; frameTokens: number; regions: { frame: number }[] };
+    assert.deepEqual(r.frames.map((f) => f.index), frameIndices({ bound: null, fps: 10, maxFrame: 9 }));
+    assert.equal(r.frameTokens, 8 * 258);
+    // The grounding script names no frame: its regions are on the last.
+    assert.deepEqual(r.regions.map((g) => g.frame), [8, 8, 8]);
+    assert.match(sentence, /^Answered about steps\.gif \(96×32 px, 1\.00 s, 8 frames: Frame1 = frame 0 at 0\.00 s/);
+  });
+
   it('bad input and missing files fail with one sentence', async () => {
     const missing = await invoke('lens_locate', { target: 'the Save button', image: 'missing.png' });
     assert.match(missing.error ?? '', new RegExp(`There is no file ${join(lens.workspace, 'missing.png').replace(/[.]/g, '\\.')}\\.`));
@@ -162,6 +176,7 @@ describe('Language-model tools in a real VS Code', () => {
     const [json, sentence] = parts(await invoke('lens_capture', { source: 'screen' }, { accept: true, says }));
     const shot = json as CaptureToolResult;
     assert.deepEqual([shot.width, shot.height, shot.scaleFactor, shot.source], [SCREEN.width, SCREEN.height, 1, 'screen']);
+    assert.equal(typeof shot.monitor?.id, 'number', 'which monitor');
     const png = decodePng(readFileSync(shot.path));
     assert.deepEqual([png.width, png.height], [SCREEN.width, SCREEN.height], 'a real PNG of the display');
     assert.deepEqual(pixelAt(png, LOGO.x + 5, LOGO.y + 5), GREEN, 'the xlogo window is in it');

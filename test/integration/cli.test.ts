@@ -1,7 +1,6 @@
 // The headless CLI, run as a user or a script runs it: bin/internvl-lens in a child process, on
 // the built bundles and the tiny models.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,34 +9,14 @@ import { refineWindow } from '../../src/images/refine';
 import * as v from 'valibot';
 import { GroundingResult } from '../../src/protocol/grounding';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { encodePng, solidImage } from '../fixtures/png';
-import { ROOT, testLlamaServerPath, tinyModel } from './support';
+import { modelFlags, runCli, tinyModel } from './support';
 
 const scratch = mkdtempSync(join(tmpdir(), 'lens-cli-'));
 const screenshot = join(scratch, 'screen.png');
 writeFileSync(screenshot, encodePng(800, 600, solidImage(800, 600, [230, 230, 230, 255])));
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<CliRun> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '', INTERNVL_LENS_LLAMA_SERVER: testLlamaServerPath() } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-function modelFlags(name: string): string[] {
-  const m = tinyModel(name);
-  return ['--model', m.modelPath, '--mmproj', m.mmprojPath, '--threads', '2', '--gpu-layers', '0'];
-}
+const cli = runCli;
 
 describe('internvl-lens CLI', () => {
   it('ask prints the answer and stats as JSON', async () => {

@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +29,27 @@ export function testLlamaServerPath(): string {
 export async function testLlamaServer(): Promise<ChosenServer> {
   const executable = testLlamaServerPath();
   return { executable, source: 'setting', env: {}, label: `test build (${executable})`, notice: null };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** bin/internvl-lens as a user runs it, on the test llama-server, no model from the environment. */
+export async function runCli(...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '', INTERNVL_LENS_LLAMA_SERVER: testLlamaServerPath() } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** The CLI flags that run the tiny model `name` on 2 CPU threads. */
+export function modelFlags(name: string): string[] {
+  const m = tinyModel(name);
+  return ['--model', m.modelPath, '--mmproj', m.mmprojPath, '--threads', '2', '--gpu-layers', '0'];
 }

@@ -1,11 +1,9 @@
 // A clip through the real engine: generated clips, the real llama-server on the tiny scripted
 // 'video' model, the Conversation the chat uses, the CLI and the MCP server as users run them.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -19,7 +17,7 @@ import { sampleClip } from '../../src/video/clip';
 import { frameIndices } from '../../src/video/sampling';
 import { makeAnimation, makeClip } from '../fixtures/clips';
 import { SCRIPTS } from '../fixtures/scripts';
-import { ROOT, testLlamaServer, testLlamaServerPath, tinyModel } from './support';
+import { modelFlags, ROOT, runCli, testLlamaServer, testLlamaServerPath, tinyModel } from './support';
 
 let dir: string;
 let clipPath: string;
@@ -84,26 +82,8 @@ describe('a clip in the conversation, on the real llama-server', () => {
   });
 });
 
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<CliRun> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'bin', 'internvl-lens'), ...args], { env: { ...process.env, INTERNVL_LENS_MODEL: '', INTERNVL_LENS_MMPROJ: '', INTERNVL_LENS_LLAMA_SERVER: testLlamaServerPath() } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-const videoModel = () => {
-  const m = tinyModel('video');
-  return ['--model', m.modelPath, '--mmproj', m.mmprojPath, '--threads', '2', '--gpu-layers', '0'];
-};
+const cli = runCli;
+const videoModel = () => modelFlags('video');
 
 describe('internvl-lens ask --video', () => {
   it('prints the frames, their cost and the box on Frame3 in the clip pixels, in the public schema', async () => {

@@ -1,23 +1,22 @@
 // The chat's frame strip (Explain this video) in headless Chromium, driven by the host's messages:
 // thumbnails with times, a click shows a frame large, a region named with a frame is drawn there.
 import { strict as assert } from 'node:assert';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, REPO_ROOT } from '../e2e/harness';
+import { launchBrowser } from '../e2e/harness';
 import { encodePng, solidImage } from '../fixtures/png';
 import { parseMessage } from '../../src/protocol/validate';
 import { HostMessage, type ImageView, type TurnView, WebviewMessage } from '../../src/protocol/webview';
-import { bundlePage, type BundlePage } from './page';
+import { type BundlePage, chatBundlePage } from './page';
 
 let browser: Browser;
 let page: BundlePage;
 
 before(async () => {
   browser = await launchBrowser();
-  page = bundlePage({ viewType: 'internvlLens.chat', scripts: ['webview.js'], style: 'webview.css', imgSources: ['data:'], body: '<main id="app"></main>' });
-  copyFileSync(join(REPO_ROOT, 'dist', 'codicon.ttf'), join(page.dir, 'codicon.ttf'));
+  page = chatBundlePage();
   for (let n = 1; n <= 4; n++) writeFileSync(join(page.dir, `f${n}.png`), encodePng(320, 180, solidImage(320, 180, [n * 60, 80, 160, 255])));
 });
 after(() => browser?.close());
@@ -37,6 +36,7 @@ const clipTurn = (extra: Partial<TurnView> = {}): TurnView => ({
   ...extra,
 });
 
+/** The chat page, ready for host messages (its composer is up). */
 async function open(): Promise<Page> {
   const p = await browser.newPage({ viewport: { width: 500, height: 900 } });
   await p.goto(page.url);
@@ -44,9 +44,10 @@ async function open(): Promise<Page> {
   return p;
 }
 const post = (p: Page, msg: HostMessage) => p.evaluate((m) => window.postMessage(m, '*'), msg);
-async function sent(p: Page): Promise<WebviewMessage[]> {
+/** The copyRegion messages the page sent, each checked against the host's schema. */
+async function copies(p: Page): Promise<WebviewMessage[]> {
   const raw = await p.evaluate(() => (window as unknown as { sent: unknown[] }).sent);
-  return raw.map((m) => parseMessage('webview', WebviewMessage, m)).filter((m) => m.type !== 'ready');
+  return raw.map((m) => parseMessage('webview', WebviewMessage, m)).filter((m) => m.type === 'copyRegion');
 }
 
 describe('chat webview: a clip', () => {
@@ -91,7 +92,7 @@ describe('chat webview: a clip', () => {
       assert.equal(await p.locator('.stage.frame-large .region-list li').count(), 1, 'only the region on Frame3');
       await p.locator('.stage.frame-large .region-list li').first().click();
       // The second region of the turn: the host finds it by the turn's index.
-      assert.deepEqual((await sent(p)).filter((m) => m.type === 'copyRegion'), [{ type: 'copyRegion', turnId: 'clip1', index: 1 }]);
+      assert.deepEqual(await copies(p), [{ type: 'copyRegion', turnId: 'clip1', index: 1 }]);
     } finally {
       await p.close();
     }

@@ -31,3 +31,10 @@ ${opts.style ? `<link rel="stylesheet" href="${opts.style}">` : ''}
   writeFileSync(join(dir, 'index.html'), html);
   return { url: pathToFileURL(join(dir, 'index.html')).href, dir };
 }
+
+/** The chat webview's page (dist/webview.js under the chat panel's CSP, its codicon font beside it). */
+export function chatBundlePage(): BundlePage {
+  const page = bundlePage({ viewType: 'internvlLens.chat', scripts: ['webview.js'], style: 'webview.css', imgSources: ['data:'], body: '<main id="app"></main>' });
+  copyFileSync(join(REPO_ROOT, 'dist', 'codicon.ttf'), join(page.dir, 'codicon.ttf'));
+  return page;
+}
