@@ -9,10 +9,9 @@ import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { FileRefusedError, readRegularFile } from '../files';
 import { presetPrompt, type Region } from '../grounding';
-import { answerAboutImages } from '../grounding/answer';
+import { answerAboutImages, locateInImages, type AnswerOptions } from '../grounding/answer';
 import type { RefineMode } from '../config';
 import { prepareForModel, probeImage, type PreparedImage } from '../images';
-import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
 import type { GroundingResult } from '../protocol/grounding';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 
@@ -79,7 +78,8 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
   });
   request.onStage?.('asking');
   let first = true;
-  const { result: coarseResult, regions: coarse, stats } = await answerAboutImages(engine, [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }], question, {
+  const images = [{ modelPath: prepared.modelPath, transform: prepared.transform, path: imagePath }];
+  const options: AnswerOptions = {
     maxTokens: request.maxTokens,
     signal: request.signal,
     onToken: (text, tokens) => {
@@ -89,13 +89,14 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
       }
       request.onToken?.(text, tokens);
     },
-  });
-  let refinement: RefineOutcome | null = null;
-  if (request.command === 'ground' && coarse.length > 0 && shouldRefine(request.refine ?? 'off', prepared.transform) && !stats.interrupted) {
-    request.onStage?.('refining');
-    refinement = await refineRegions({ engine, imagePath, transform: prepared.transform, regions: coarse, prompt: question, maxTiles: request.maxTiles, maxTokens: request.maxTokens, outDir: MODEL_COPIES, key, signal: request.signal });
-  }
-  const result = refinement ? refinedGroundingResult(prepared.transform, coarseResult.answer, coarse, refinement, imagePath) : coarseResult;
+  };
+  const { result, regions, stats } =
+    request.command === 'ground'
+      ? await locateInImages(engine, images, question, {
+          ...options,
+          refine: { mode: request.refine ?? 'off', imagePath, maxTiles: request.maxTiles, outDir: MODEL_COPIES, key, onRefine: () => request.onStage?.('refining') },
+        })
+      : await answerAboutImages(engine, images, question, options);
   return {
     result: {
       ...result,
@@ -106,7 +107,7 @@ export async function analyseImage(engine: Engine, request: ImageRequest): Promi
       stats,
     },
     prepared,
-    regions: bestRegions(coarse, refinement?.refined),
+    regions,
   };
 }
 

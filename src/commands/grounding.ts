@@ -6,11 +6,11 @@ import type { Attachment } from '../chat/attachments';
 import { regionImage, shownRegions, type TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { presetPrompt, type PromptPreset } from '../grounding';
-import { answerAboutImages } from '../grounding/answer';
+import { locateInImages } from '../grounding/answer';
 import { playwrightClicks, pyautoguiClicks, regionsCsv, regionsJson, regionsMarkdown, type PyautoguiPlatform, type RegionExportFormat } from '../grounding/exports';
 import { refineModeOf, type RefineMode } from '../config';
 import { modelCopyReady, renderAnnotated, toGroundingResult } from '../images';
-import { describeRefinement, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
+import { describeRefinement } from '../images/refine';
 import type { GroundingResult } from '../protocol/grounding';
 import { userErrorOf } from '../userError';
 import { pickImage } from './explain';
@@ -177,25 +177,14 @@ export function ground(ctx: LensContext) {
     const path = uri?.scheme === 'file' ? uri.fsPath : undefined;
     const transform = attachment.model.transform;
     const image = { modelPath: attachment.model.modelPath, transform, ...(path !== undefined ? { path } : {}) };
-    const { result, regions } = await answerAboutImages(ctx.engine, [image], prompt, {
+    const mode = args.refine === undefined ? ctx.config.refine : refineModeOf(args.refine);
+    const { result, refinement } = await locateInImages(ctx.engine, [image], prompt, {
       maxTokens: ctx.config.maxTokens,
       debug: (m) => ctx.output.debug(`grounding: ${m}`),
+      refine: { mode, imagePath: attachment.path, maxTiles: args.maxTiles ?? ctx.config.maxTiles, outDir: ctx.attachments.modelDir, key: attachment.id },
     });
-    const mode = args.refine === undefined ? ctx.config.refine : refineModeOf(args.refine);
-    if (regions.length === 0 || !shouldRefine(mode, transform)) return result;
-    const refinement: RefineOutcome = await refineRegions({
-      engine: ctx.engine,
-      imagePath: attachment.path,
-      transform,
-      regions,
-      prompt,
-      maxTiles: args.maxTiles ?? ctx.config.maxTiles,
-      maxTokens: ctx.config.maxTokens,
-      outDir: ctx.attachments.modelDir,
-      key: attachment.id,
-    });
-    ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
-    return refinedGroundingResult(transform, result.answer, regions, refinement, path);
+    if (refinement) ctx.output.info(`internvlLens.ground: ${describeRefinement(refinement)}`);
+    return result;
   };
 }
 

@@ -2,10 +2,12 @@
 // palette → its frames (InternVL's get_index, one tile each) in the chat as one question. The cost
 // in tokens is shown before anything is sent; a clip that would not fit the context is refused
 // with the numbers, and the frames that fit are offered.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { pickRegion } from '../capture/region';
 import { grabScreen, listMonitors } from '../capture/screen';
+import type { TurnRecord } from '../chat/records';
 import type { LensContext } from '../context';
 import { clipTime } from '../protocol/clip';
 import type { PixelRect } from '../protocol/rect';
@@ -32,18 +34,31 @@ function activeClipUri(): vscode.Uri | undefined {
 /** How many frames to send: the default, or fewer when the default would not fit (the user agrees); null: refused. */
 async function chooseFrameCount(ctx: LensContext, name: string, question: string): Promise<number | null> {
   const cfg = ctx.config;
-  const budget = frameBudget(DEFAULT_FRAME_COUNT, question, cfg.maxTokens, cfg.contextSize);
+  // The conversation's earlier turns stay in the prompt: what they hold is not room for frames.
+  const used = conversationTokens(ctx.conversation.turns);
+  const budget = frameBudget(DEFAULT_FRAME_COUNT, question, cfg.maxTokens, Math.max(0, cfg.contextSize - used));
   if (budget.fits) return DEFAULT_FRAME_COUNT;
   const fewer = `Use ${budget.mostFrames} Frames`;
-  const message = budgetRefusal(name, budget, (n) => `${n} frames fit (${frameTokens(n).toLocaleString('en-US')} tokens).`);
+  const held = used > 0 ? ` This chat already holds about ${used.toLocaleString('en-US')} of the ${cfg.contextSize.toLocaleString('en-US')} tokens; a New Chat frees them.` : '';
+  const message = budgetRefusal(name, budget, (n) => `${n} frames fit (${frameTokens(n).toLocaleString('en-US')} tokens).${held}`);
   ctx.output.warn(message);
   if (budget.mostFrames === 0) {
-    void showError({ message, code: 'context-overflow', remedies: [{ kind: 'openSetting', setting: Settings.contextSize }] });
+    void showError({ message, code: 'context-overflow', remedies: [...(used > 0 ? [{ kind: 'newChat' as const }] : []), { kind: 'openSetting', setting: Settings.contextSize }] });
     return null;
   }
   const choice = await vscode.window.showWarningMessage(message, { modal: true }, fewer, 'Open Settings');
   if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', Settings.contextSize);
   return choice === fewer ? budget.mostFrames : null;
+}
+
+/** About how many context tokens a conversation's turns take: their images, and their text at ~3 characters a token. */
+function conversationTokens(turns: readonly TurnRecord[]): number {
+  let n = 0;
+  for (const t of turns) {
+    if (t.status !== 'done' && t.status !== 'stopped') continue;
+    n += t.images.reduce((sum, a) => sum + a.model.tokens, 0) + Math.ceil(((t.prompt ?? t.question).length + t.answer.length) / 3) + 16;
+  }
+  return n;
 }
 
 export function explainVideo(ctx: LensContext) {
@@ -145,6 +160,9 @@ export function recordScreenCommand(ctx: LensContext) {
     if (fps === undefined) return;
     const abort = new AbortController();
     recording = { abort };
+    // Only the latest recording's frames are kept (its chosen frames live on as the chat's images).
+    const recordings = join(ctx.extension.globalStorageUri.fsPath, 'recordings');
+    await rm(recordings, { recursive: true, force: true }).catch((err: unknown) => ctx.output.warn(`Record Screen: could not delete the last recording: ${String(err)}`));
     const item = vscode.window.createStatusBarItem('internvlLens.recording', vscode.StatusBarAlignment.Left, 1000);
     item.name = 'InternVL Lens Recording';
     item.command = COMMANDS.stopRecording;
@@ -163,7 +181,7 @@ export function recordScreenCommand(ctx: LensContext) {
         ...area,
         fps,
         seconds,
-        outDir: join(ctx.extension.globalStorageUri.fsPath, 'recordings', `recording-${started}`),
+        outDir: join(recordings, `recording-${started}`),
         signal: abort.signal,
         onFrame: (n) => {
           frames = n;

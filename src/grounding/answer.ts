@@ -3,7 +3,9 @@
 // `internvlLens.ground` and the language-model tools (src/tools/) all do, once. Regions are mapped
 // into the original pixels of the last image, the one the chat draws them over too (the
 // Conversation's turn target). No vscode import.
+import type { RefineMode } from '../config';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
+import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
 import { toPublicRegion, uprightSize, type ImageTransform } from '../images/transform';
 import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
 import { parseRegions } from './parse';
@@ -52,6 +54,45 @@ export async function answerAboutImages(engine: Engine, images: readonly ImageTo
     },
     regions,
     stats: outcome.stats,
+  };
+}
+
+/** A zoom-in second look after a locate (src/images/refine.ts), when `mode` says so for the last image. */
+export interface RefineOptions {
+  mode: RefineMode;
+  /** The file the last image's prepared copy was made from: the windows are cut from it. */
+  imagePath: string;
+  maxTiles: number;
+  /** Where the windows' model-sized copies go, named after `key`. */
+  outDir: string;
+  key: string;
+  /** Called as the second look starts (progress). */
+  onRefine?: () => void;
+}
+
+export interface LocatedAnswer extends ImagesAnswer {
+  /** The second look, when there was one (its cost, the first pass's regions): also in result.refinement. */
+  refinement: RefineOutcome | null;
+}
+
+/**
+ * answerAboutImages, then the zoom-in refine over the last image when `refine.mode` asks for it
+ * and the first pass found something: the one locate path of internvlLens.ground, the CLI's
+ * `ground` (and so MCP `locate`) and the lens_locate tool. `regions` are then the best ones
+ * (refined where the second look found them).
+ */
+export async function locateInImages(engine: Engine, images: readonly ImageToAnswer[], prompt: string, options: AnswerOptions & { refine: RefineOptions }): Promise<LocatedAnswer> {
+  const first = await answerAboutImages(engine, images, prompt, options);
+  const last = images.at(-1)!;
+  if (first.regions.length === 0 || first.stats.interrupted || !shouldRefine(options.refine.mode, last.transform)) return { ...first, refinement: null };
+  const { imagePath, maxTiles, outDir, key } = options.refine;
+  options.refine.onRefine?.();
+  const refinement = await refineRegions({ engine, imagePath, transform: last.transform, regions: first.regions, prompt, maxTiles, maxTokens: options.maxTokens, outDir, key, ...(options.signal ? { signal: options.signal } : {}) });
+  return {
+    result: refinedGroundingResult(last.transform, first.result.answer, first.regions, refinement, last.path),
+    regions: bestRegions(first.regions, refinement.refined),
+    stats: first.stats,
+    refinement,
   };
 }
 

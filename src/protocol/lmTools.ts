@@ -3,6 +3,7 @@
 // JSON Schemas the model fills, and the valibot schemas every input is checked against on arrival
 // (the model is untrusted: a bad input gets one sentence saying what to change). No vscode import.
 import * as v from 'valibot';
+import { REFINE_MODES } from '../config';
 
 export const LM_TOOLS = { locate: 'lens_locate', ask: 'lens_ask', capture: 'lens_capture' } as const;
 export type LmToolName = (typeof LM_TOOLS)[keyof typeof LM_TOOLS];
@@ -39,6 +40,11 @@ export const LM_TOOL_INPUT_SCHEMAS = {
         type: 'string',
         enum: [...LOCATE_MODES],
         description: '"box" (default): its bounding box; "point": one point to click; "all": a box for every instance.',
+      },
+      refine: {
+        type: 'string',
+        enum: [...REFINE_MODES],
+        description: '"auto" (default: the user\'s internvlLens.grounding.refine setting): look again zoomed in around each box when the image is shrunk for the model (a 4K screen is); "always"; "off".',
       },
     },
   },
@@ -148,6 +154,7 @@ export const LocateInput = v.object({
   target: text('target', MAX_TARGET_CHARS, 'what to find, e.g. "the Save button"'),
   image: v.optional(ImageRef, LATEST_IMAGE),
   mode: v.optional(v.picklist(LOCATE_MODES, `"mode" must be one of ${LOCATE_MODES.map((m) => `"${m}"`).join(', ')}.`), 'box'),
+  refine: v.optional(v.picklist(REFINE_MODES, `"refine" must be one of ${REFINE_MODES.map((m) => `"${m}"`).join(', ')}.`)),
 });
 export type LocateInput = v.InferOutput<typeof LocateInput>;
 

@@ -21,7 +21,9 @@ import { analyseClip, isClipPath, summariseClip } from '../cli/analyseClip';
 import type { LensContext } from '../context';
 import { writeFileAtomic } from '../files';
 import { presetPrompt, type PromptPreset } from '../grounding';
-import { answerAboutImages, quote, summariseResult } from '../grounding/answer';
+import { answerAboutImages, locateInImages, quote, summariseResult } from '../grounding/answer';
+import type { RefineMode } from '../config';
+import { describeRefinement } from '../images/refine';
 import { modelCopyReady, renderAnnotated } from '../images';
 import type { GroundingResult } from '../protocol/grounding';
 import { type CaptureInput, type CaptureToolResult, LM_TOOLS, type LmToolInput, type LmToolName, type LocateMode, parseToolInput, ToolInputError } from '../protocol/lmTools';
@@ -147,19 +149,22 @@ export class LensTools {
   }
 
   /** Asks the model about the images; when it marked regions, draws them on the last image and says where that PNG is. */
-  private async answer(refs: readonly string[], prompt: string, token: vscode.CancellationToken): Promise<GroundingResult> {
+  private async answer(refs: readonly string[], prompt: string, token: vscode.CancellationToken, refine?: RefineMode): Promise<GroundingResult> {
     const images: { attachment: Attachment; path?: string }[] = [];
     for (const ref of refs) images.push(await this.image(ref));
     // The chat's latest image may be a screen grab whose copies are still being written (AttachmentStore.addGrab).
     await Promise.all(images.flatMap((i) => [modelCopyReady(i.attachment.model.modelPath), modelCopyReady(i.attachment.path)]));
-    const { result, regions, stats } = await answerAboutImages(
-      this.ctx.engine,
-      images.map((i) => ({ modelPath: i.attachment.model.modelPath, transform: i.attachment.model.transform, ...(i.path !== undefined ? { path: i.path } : {}) })),
-      prompt,
-      { maxTokens: this.ctx.config.maxTokens, signal: abortSignal(token), debug: (m) => this.ctx.output.debug(`lm tools: ${m}`) },
-    );
-    if (stats.interrupted && token.isCancellationRequested) throw new vscode.CancellationError();
     const target = images.at(-1)!.attachment;
+    const toAnswer = images.map((i) => ({ modelPath: i.attachment.model.modelPath, transform: i.attachment.model.transform, ...(i.path !== undefined ? { path: i.path } : {}) }));
+    const options = { maxTokens: this.ctx.config.maxTokens, signal: abortSignal(token), debug: (m: string) => this.ctx.output.debug(`lm tools: ${m}`) };
+    const { result, regions, stats, refinement } = refine
+      ? await locateInImages(this.ctx.engine, toAnswer, prompt, {
+          ...options,
+          refine: { mode: refine, imagePath: target.path, maxTiles: this.ctx.config.maxTiles, outDir: this.ctx.attachments.modelDir, key: target.id },
+        })
+      : { ...(await answerAboutImages(this.ctx.engine, toAnswer, prompt, options)), refinement: null };
+    if (stats.interrupted && token.isCancellationRequested) throw new vscode.CancellationError();
+    if (refinement) this.ctx.output.info(`lens_locate: ${describeRefinement(refinement)}`);
     if (regions.length === 0) return result;
     const png = await renderAnnotated(target.path, target.model.transform, regions);
     // Beside the stored image, named like it (so retention and Clear Captures delete it too).
@@ -176,7 +181,7 @@ export class LensTools {
     },
     invoke: (options, token) =>
       this.run(LM_TOOLS.locate, options.input, async (input) => {
-        const result = await this.answer([input.image], presetPrompt(PRESETS[input.mode], input.target).prompt, token);
+        const result = await this.answer([input.image], presetPrompt(PRESETS[input.mode], input.target).prompt, token, input.refine ?? this.ctx.config.refine);
         const drawn = result.annotatedImage ? ` The regions are drawn on ${result.annotatedImage}.` : '';
         return textResult(result, `${summariseResult(result, input.target)}${drawn}`);
       }),

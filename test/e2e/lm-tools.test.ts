@@ -135,6 +135,23 @@ describe('Language-model tools in a real VS Code', () => {
     assert.ok(sentence.includes(result.annotatedImage!), 'the sentence says where the drawing is');
   });
 
+  it('lens_locate with refine "always": a zoomed-in second look per box, its cost reported, the first pass kept', async () => {
+    const [json, sentence] = parts(await invoke('lens_locate', { target: 'the Save button', image: 'screen.png', refine: 'always' }));
+    assert.ok(v.safeParse(GroundingResult, json).success, JSON.stringify(json));
+    const r = json as GroundingResult;
+    const refinement = r.refinement;
+    assert.ok(refinement, 'the result says what the second look did');
+    // The first pass is the scripted answer over the whole image, kept as it was.
+    assert.deepEqual(refinement.coarse, expectedRegions(IMAGE.width, IMAGE.height));
+    assert.ok(refinement.passes >= 1 && refinement.promptTokens > 0, `passes ${refinement.passes}, ${refinement.promptTokens} prompt tokens`);
+    // The scripted model answers the same boxes in each window: a refined box is that answer in
+    // the window, not the first pass's box.
+    const moved = r.regions.filter((g, i) => refinement.refined[i] && JSON.stringify(g) !== JSON.stringify(refinement.coarse[i]));
+    assert.ok(moved.length >= 1, `a refined box differs from its first pass: ${JSON.stringify(r.regions)}`);
+    for (const g of r.regions) if (g.kind === 'box') assert.ok(g.box[0] >= 0 && g.box[2] <= IMAGE.width && g.box[1] >= 0 && g.box[3] <= IMAGE.height, `inside the image: ${g.box}`);
+    assert.match(sentence, /^Found 3 regions for "the Save button" in screen\.png/);
+  });
+
   it('lens_ask on images given as a list: the answer with its regions in the last image\'s pixels', async () => {
     const [json, sentence] = parts(await invoke('lens_ask', { question: 'Where are the icons?', images: ['screen.png', join(lens.workspace, 'screen.png')] }));
     checkResult(json, IMAGE.width, IMAGE.height);

@@ -3,7 +3,9 @@
 // Frame3 with a box, and the box is drawn on Frame3, shown large.
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
-import { explorerContextMenu, QUICK_INPUT, runCommand, screenshot, useLensWorkbench } from './harness';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { explorerContextMenu, modelSettings, QUICK_INPUT, runCommand, screenshot, useLensWorkbench } from './harness';
 import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
 import { makeClip } from '../fixtures/clips';
 import { SCRIPTS } from '../fixtures/scripts';
@@ -41,6 +43,27 @@ describe('Explain this video in a real VS Code', () => {
     await frame.locator('.stage.frame-large[data-frame="6"]').waitFor({ timeout: 10_000 });
     assert.equal(await frame.locator('.stage.frame-large canvas.overlay').getAttribute('data-drawn'), '0');
     await screenshot(lens.page, 'explain-video');
+  });
+
+  it('a clip that would not fit the context: refused with the numbers, the frames that fit offered and used', async () => {
+    // Settings as a user edits them; the window title shows once VS Code has applied the file.
+    mkdirSync(join(lens.workspace, '.vscode'), { recursive: true });
+    writeFileSync(join(lens.workspace, '.vscode', 'settings.json'), JSON.stringify({ ...modelSettings(video), 'internvlLens.contextSize': 2048, 'window.title': 'lens-video-2048' }));
+    await lens.page.waitForFunction(() => document.title === 'lens-video-2048', undefined, { timeout: 20_000 });
+    // A new chat: the first clip's 8 frames in the history would not fit 2,048 tokens either.
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
+    await (await lens.chat()).locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
+    await explorerContextMenu(lens.page, 'clip-25fps-4s-320x180.mp4', 'Explain this video');
+    const dialog = lens.page.locator('.monaco-dialog-box');
+    await lens.withLogs(dialog.waitFor({ state: 'visible', timeout: 20_000 }));
+    // 8 × 258 = 2,064 tokens of frames alone; 3 frames fit beside a 1,024-token answer.
+    assert.match(await dialog.innerText(), /8 frames of clip-25fps-4s-320x180\.mp4 need about [\d,]+ tokens \(2,064 for the frames at 258 each[^)]*\); the context holds 2,048\. 3 frames fit \(774 tokens\)\./);
+    await dialog.locator('.dialog-buttons .monaco-button', { hasText: 'Use 3 Frames' }).click();
+    const frame = await lens.chat();
+    await lens.withLogs(frame.locator('.turn[data-status="done"]').waitFor({ timeout: 90_000 }));
+    assert.equal(await frame.locator('.turn').count(), 1);
+    assert.equal(await frame.locator('.turn .frame-strip .frame-thumb').count(), 3);
+    assert.match((await frame.locator('.turn .status').textContent()) ?? '', /774 image/);
   });
 });
 
