@@ -73,6 +73,7 @@ export function chatHandlers<S>(s: ChatHandlerServices<S>): WebviewHandlers<S> {
     attachUris: (msg) => attachUris(s, msg.uris),
     removeAttachment: (msg) => composer.remove(msg.id),
     cropAttachment: (msg) => composer.crop(msg.id, msg.rect),
+    setAttachmentTiles: (msg) => composer.setTiles(msg.id, msg.maxTiles),
     openConversation: (msg) => openConversation(s, msg.id),
     renameConversation: (msg) =>
       withHistory(s, async () => {

@@ -11,6 +11,8 @@ export interface PendingImage {
   original: Attachment;
   shown: Attachment;
   crop: PixelRect | null;
+  /** Fewer tiles than the setting, chosen for this image (What the model saw). */
+  maxTiles?: number;
 }
 
 export class Composer {
@@ -57,12 +59,25 @@ export class Composer {
       if (rect) {
         const clamped = clampRect(rect, p.original.width, p.original.height);
         if (!clamped) throw new Error('The crop is empty: drag a rectangle over the image.');
-        p.shown = await this.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped });
+        p.shown = await this.attachments.add(await readFile(p.original.path), p.original.name, { crop: clamped, ...(p.maxTiles ? { maxTiles: p.maxTiles } : {}) });
         p.crop = clamped;
       } else {
-        p.shown = p.original;
+        p.shown = p.maxTiles ? await this.attachments.add(await readFile(p.original.path), p.original.name, { maxTiles: p.maxTiles }) : p.original;
         p.crop = null;
       }
+      this.onChange(null);
+    } catch (err) {
+      this.onChange(errorMessage(err));
+    }
+  }
+
+  /** Sends a waiting image on at most `maxTiles` tiles (its crop kept); a later crop keeps the limit. */
+  async setTiles(id: string, maxTiles: number): Promise<void> {
+    const p = this.pending.find((x) => x.shown.id === id);
+    if (!p) return;
+    try {
+      p.shown = await this.attachments.add(await readFile(p.original.path), p.original.name, { crop: p.crop, maxTiles });
+      p.maxTiles = maxTiles;
       this.onChange(null);
     } catch (err) {
       this.onChange(errorMessage(err));

@@ -33,6 +33,8 @@ export function imageView(a: Attachment, to: ViewTarget): ImageView {
     tiles: a.tiles,
     tokens: a.model.tokens,
     crop: isWholeImage(a.model.transform) ? null : pixelRectFromCrop(a.model.transform.crop),
+    grid: { ...a.model.grid },
+    modelSrc: to.uri(a.model.modelPath),
   };
 }
 

@@ -71,3 +71,41 @@ export function imageTokenCount(grid: TileGrid): number {
 export function gridPixelSize(grid: TileGrid): { width: number; height: number } {
   return { width: grid.cols * TILE_SIZE, height: grid.rows * TILE_SIZE };
 }
+
+/** Text about this many pixels high after the grid's resize is about the smallest the model reads (shrunk 2.1×: ~9 original px). */
+export const LEGIBLE_TEXT_MODEL_PX = 4.3;
+/** What a whole 1920×1080 screen costs on the default grid: the yardstick an enlarged small image is held to. */
+export const SCREEN_YARDSTICK = { width: 1920, height: 1080 } as const;
+
+/** What the model saw of an image: how its grid resized it, and what each part costs. For the chat's "What the model saw". */
+export interface ModelSight {
+  /** Original pixels per model pixel on the more shrunk side: > 1 shrunk, < 1 enlarged. */
+  shrink: number;
+  /** One line: the resize and what it means. */
+  summary: string;
+  /** The cost per part: tiles, thumbnail, markers. */
+  parts: string;
+  /** An enlarged image costs more than a whole screen would: fewer tiles lose nothing. */
+  costlyForSize: boolean;
+}
+
+const times = (n: number) => `${n.toFixed(1)}×`;
+const count = (n: number) => n.toLocaleString('en').replace(/,/g, '\u202f');
+
+/** `width`×`height`: the part of the image the model saw (after any crop), on `grid`. */
+export function modelSight(width: number, height: number, grid: TileGrid): ModelSight {
+  const model = gridPixelSize(grid);
+  const shrink = Math.max(width / model.width, height / model.height);
+  const tokens = imageTokenCount(grid);
+  const tiles = grid.cols * grid.rows;
+  const parts = `${grid.cols}×${grid.rows} tile${tiles === 1 ? '' : 's'} × ${TOKENS_PER_TILE}${grid.thumbnail ? ` + thumbnail ${TOKENS_PER_TILE}` : ''} + ${IMAGE_MARKER_TOKENS} = ${count(tokens)} tokens`;
+  const screen = imageTokenCount(referenceGrid(SCREEN_YARDSTICK.width, SCREEN_YARDSTICK.height));
+  const costlyForSize = shrink < 1 && tokens > screen;
+  let summary: string;
+  if (shrink > 1.05) summary = `shrunk ${times(shrink)}: text under ~${Math.round(LEGIBLE_TEXT_MODEL_PX * shrink)} px may be unreadable`;
+  else if (shrink < 0.95) {
+    summary = `enlarged ${times(1 / shrink)} to ${tileCount(grid)} tiles`;
+    if (costlyForSize) summary += `: ${count(tokens)} tokens, more than a whole ${SCREEN_YARDSTICK.width}×${SCREEN_YARDSTICK.height} screen (${count(screen)}); fewer tiles lose no detail`;
+  } else summary = 'seen at about its own size';
+  return { shrink, summary, parts, costlyForSize };
+}

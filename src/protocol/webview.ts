@@ -57,6 +57,10 @@ export const ImageView = v.object({
   tokens: v.pipe(v.number(), v.integer(), v.minValue(1)),
   /** The part of the image the model saw, when it was cropped: regions are relative to it. */
   crop: v.optional(v.nullable(PixelRect)),
+  /** The reference grid the model saw the image on (What the model saw). */
+  grid: v.optional(v.object({ cols: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)), rows: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)), thumbnail: v.boolean() })),
+  /** A webview URI of the grid-sized copy the model was given (View as the model sees it). */
+  modelSrc: v.optional(v.string()),
 });
 export type ImageView = v.InferOutput<typeof ImageView>;
 
@@ -186,6 +190,8 @@ export const WebviewMessage = v.variant('type', [
   v.object({ type: v.literal('removeAttachment'), id: Id }),
   /** Crop a waiting image to a rectangle in its original pixels; a null rect undoes the crop. */
   v.object({ type: v.literal('cropAttachment'), id: Id, rect: v.nullable(PixelRect) }),
+  /** Send a waiting image on fewer tiles (an enlarged small image costs more than it shows). */
+  v.object({ type: v.literal('setAttachmentTiles'), id: Id, maxTiles: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(12)) }),
   v.object({ type: v.literal('openConversation'), id: Id }),
   v.object({ type: v.literal('renameConversation'), id: Id, title: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200)) }),
   v.object({ type: v.literal('deleteConversation'), id: Id }),

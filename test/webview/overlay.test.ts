@@ -387,6 +387,39 @@ describe('chat webview overlay', () => {
     }
   });
 
+  it('What the model saw: the tile grid over the image with the resize note, the grid-sized copy on request; an enlarged waiting image offers fewer tiles', async () => {
+    const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
+    try {
+      const modelCopy = join(dir, 'model-copy.png');
+      writeFileSync(modelCopy, encodePng(1792, 896, solidImage(1792, 896, [10, 10, 10, 255])));
+      await openTurn(page, { width: 3840, height: 2160 }, [], 'ok');
+      const src = await page.evaluate(() => document.querySelector<HTMLImageElement>('.stage img')!.src);
+      const view = turn({ src, width: 3840, height: 2160 }, []);
+      for (const image of [...view.images, view.target!]) Object.assign(image, { grid: { cols: 4, rows: 2, thumbnail: true }, modelSrc: pathToFileURL(modelCopy).href, tiles: 9, tokens: 2306 });
+      await post(page, { type: 'snapshot', turns: [view] });
+      await page.locator('.stage .show-sight').waitFor();
+      await page.click('.stage .show-sight');
+      assert.equal(await page.locator('canvas.overlay').getAttribute('data-sight'), '4x2');
+      assert.equal(await page.locator('.stage .model-sight').textContent(), 'What the model saw: shrunk 2.4×: text under ~10 px may be unreadable. 4×2 tiles × 256 + thumbnail 256 + 2 = 2 306 tokens.');
+      // A grid line a quarter of the way across: painted.
+      const [left, top, w, h] = await regionImageBox(page, '.stage img');
+      const line = await overlayPixels(page, [-1, 0, 1].map((d): [number, number] => [left + 0.25 * w + d, top + 0.7 * h]), '.stage canvas.overlay');
+      assert.ok(line.some((p) => p !== null && p[3]! > 150), `the grid line at a quarter: ${JSON.stringify(line)}`);
+      await page.click('.stage .model-view');
+      await page.waitForFunction((m) => document.querySelector<HTMLImageElement>('.stage img')!.src === m, pathToFileURL(modelCopy).href);
+      await page.click('.stage .model-view');
+      await page.waitForFunction((o) => document.querySelector<HTMLImageElement>('.stage img')!.src === o, src);
+      // A waiting 456×346 image on 13 tiles.
+      await post(page, { type: 'pending', images: [{ id: 'small', src, name: 'region.png', width: 456, height: 346, tiles: 13, tokens: 3330, grid: { cols: 4, rows: 3, thumbnail: true } }], error: null });
+      await page.locator('.attachment .model-sight.costly').waitFor();
+      assert.match((await page.locator('.attachment .model-sight').textContent())!, /^enlarged 3\.9× to 13 tiles: 3 330 tokens, more than a whole 1920×1080 screen \(2 306\)/);
+      await page.selectOption('.attachment .fewer-tiles', '1');
+      assert.deepEqual(await sent(page), [{ type: 'setAttachmentTiles', id: 'small', maxTiles: 1 }]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('the region list exports: each button asks the host for its format', async () => {
     const page = await browser.newPage({ viewport: { width: 600, height: 900 } });
     try {

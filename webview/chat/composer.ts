@@ -3,6 +3,7 @@
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { PROMPT_PRESETS, PROMPT_PRESET_IDS } from '../../src/grounding/prompts';
 import { formatOfMime } from '../../src/images/formats';
+import { modelSight } from '../../src/images/tiling';
 import type { PendingImageView, WebviewMessage } from '../../src/protocol/webview';
 import { bytesToBase64 } from '../shared/base64';
 import { textButton, toolbarButton } from '../shared/controls';
@@ -138,11 +139,35 @@ export class Composer {
         );
         const cropButton = withClass(iconButton('screen-full', `Crop ${image.name}`, () => this.cropImage(image)), 'crop');
         const remove = withClass(iconButton('close', `Remove ${image.name}`, () => send({ type: 'removeAttachment', id: image.id })), 'remove');
+        const note = image.grid ? this.enlargedNote(image) : null;
+        if (note) info.append(note);
         item.append(thumb, info, cropButton, remove);
         return item;
       }),
     );
     this.tray.hidden = pending.length === 0;
+  }
+
+  /** A small image the reference rule enlarges past a whole screen's cost: say so, and offer fewer tiles. */
+  private enlargedNote(image: PendingImageView): HTMLElement | null {
+    const size = image.crop ?? { width: image.width, height: image.height };
+    const sight = modelSight(size.width, size.height, image.grid!);
+    if (!sight.costlyForSize) return null;
+    const note = el('span', 'model-sight costly', `${sight.summary}. `);
+    const pick = el('select', 'fewer-tiles');
+    pick.setAttribute('aria-label', `Fewer tiles for ${image.name}`);
+    pick.append(el('option', undefined, 'Fewer tiles…'));
+    const tiles = image.grid!.cols * image.grid!.rows;
+    for (const n of [1, 2, 4, 6, 9].filter((n) => n < tiles)) {
+      const option = el('option', undefined, `at most ${n} tile${n === 1 ? '' : 's'}`);
+      option.value = String(n);
+      pick.append(option);
+    }
+    pick.addEventListener('change', () => {
+      if (pick.value) this.send({ type: 'setAttachmentTiles', id: image.id, maxTiles: Number(pick.value) });
+    });
+    note.append(pick);
+    return note;
   }
 
   private cropImage(image: PendingImageView): void {

@@ -4,6 +4,7 @@
 // well inside a frame, where 500 positioned elements alone cost about a frame of style and layout.
 // Hover and click are hit-tested here; the region list is the keyboard and screen-reader view.
 import { labelColour } from '../../src/grounding/colour';
+import { modelSight } from '../../src/images/tiling';
 import type { RegionExportFormat } from '../../src/grounding/exports';
 import type { PixelRect } from '../../src/protocol/rect';
 import type { CoarseShape, ImageView, RegionView } from '../../src/protocol/webview';
@@ -96,6 +97,11 @@ export class Stage {
 
   /** Regions the question named (a region the user drew), 0..1 of the kept part: drawn in their own style. */
   private readonly referred: readonly (readonly [number, number, number, number])[];
+  /** What the model saw: the tile grid drawn over the image, and a note on its resize and cost. */
+  private showSight = false;
+  /** View as the model sees it: the grid-sized copy instead of the original. */
+  private modelView = false;
+  private readonly sightNote = el('div', 'model-sight');
   /** Drag a rectangle to ask about it (the toolbar's Ask about a region). */
   private selecting = false;
   /** The rectangle drawn so far, 0..1 of the shown image: x1, y1, x2, y2. */
@@ -133,6 +139,9 @@ export class Stage {
     this.viewport.append(this.frame);
     figure.append(el('div', 'stage-tools'), this.viewport);
     figure.append(el('figcaption', undefined, `${image.name} · ${image.width}×${image.height} · ${image.tiles} tile${image.tiles === 1 ? '' : 's'} · ${image.tokens.toLocaleString('en')} tokens`));
+    this.sightNote.hidden = true;
+    this.sightNote.setAttribute('aria-live', 'polite');
+    figure.append(this.sightNote);
     this.listen();
     this.setRegions(regions);
     this.img.addEventListener('load', () => this.draw());
@@ -199,6 +208,18 @@ export class Stage {
       exportButton.classList.add('export');
       buttons.push(toggle, exportButton);
     }
+    if (this.image.grid) {
+      const sight = iconButton('layout', 'What the model saw: its tile grid, the resize and what each part costs', () => this.setSight(!this.showSight));
+      sight.classList.add('show-sight');
+      sight.setAttribute('aria-pressed', String(this.showSight));
+      buttons.push(sight);
+    }
+    if (this.showSight && this.image.modelSrc) {
+      const view = iconButton(this.modelView ? 'file-media' : 'eye', this.modelView ? 'Show the original image' : 'View as the model sees it: the grid-sized copy it was given', () => this.setModelView(!this.modelView));
+      view.classList.add('model-view');
+      view.setAttribute('aria-pressed', String(this.modelView));
+      buttons.push(view);
+    }
     const select = iconButton('inspect', 'Ask about a region: drag a rectangle on the image', () => this.setSelecting(!this.selecting));
     select.classList.add('select-region');
     select.setAttribute('aria-pressed', String(this.selecting));
@@ -220,6 +241,30 @@ export class Stage {
     );
     tools.replaceChildren(...buttons);
     this.element.classList.toggle('overlay-hidden', this.state.overlayHidden);
+  }
+
+  private setSight(on: boolean): void {
+    this.showSight = on;
+    if (!on && this.modelView) this.setModelView(false);
+    const grid = this.image.grid;
+    this.sightNote.hidden = !on || !grid;
+    if (on && grid) {
+      const c = this.image.crop;
+      const sight = modelSight(c ? c.width : this.image.width, c ? c.height : this.image.height, grid);
+      this.sightNote.textContent = `What the model saw: ${sight.summary}. ${sight.parts}.`;
+      this.sightNote.classList.toggle('costly', sight.costlyForSize);
+    }
+    this.renderTools();
+    this.draw();
+  }
+
+  /** Swaps the shown image for the grid-sized copy the model got (stretched back to the same box), or back. */
+  private setModelView(on: boolean): void {
+    this.modelView = on;
+    const src = on ? this.image.modelSrc : this.image.src;
+    if (src) this.img.src = src;
+    this.element.classList.toggle('model-view', on);
+    this.renderTools();
   }
 
   private setSelecting(on: boolean): void {
@@ -410,6 +455,41 @@ export class Stage {
         ctx.arc(X(r.point[0]), Y(r.point[1]), CROSSHAIR + 3, 0, Math.PI * 2);
         ctx.stroke();
       }
+    }
+    // What the model saw: the tile grid over the part it saw (each tile 448×448 model pixels).
+    const grid = this.image.grid;
+    overlay.dataset.sight = this.showSight && grid ? `${grid.cols}x${grid.rows}` : '';
+    if (this.showSight && grid) {
+      ctx.save();
+      ctx.setLineDash([]);
+      ctx.lineWidth = 1;
+      for (const [colour, offset] of [['rgba(0, 0, 0, 0.6)', 0.5], ['rgba(255, 255, 0, 0.9)', -0.5]] as const) {
+        ctx.strokeStyle = colour;
+        ctx.beginPath();
+        for (let c = 0; c <= grid.cols; c++) {
+          const x = X(c / grid.cols) + offset;
+          ctx.moveTo(x, Y(0));
+          ctx.lineTo(x, Y(1));
+        }
+        for (let r = 0; r <= grid.rows; r++) {
+          const y = Y(r / grid.rows) + offset;
+          ctx.moveTo(X(0), y);
+          ctx.lineTo(X(1), y);
+        }
+        ctx.stroke();
+      }
+      ctx.font = LABEL_FONT;
+      ctx.textBaseline = 'top';
+      const tag = (text: string, x: number, y: number) => {
+        const w = ctx.measureText(text).width + 6;
+        ctx.fillStyle = 'rgba(0, 0, 0, 0.7)';
+        ctx.fillRect(x, y, w, LABEL_HEIGHT);
+        ctx.fillStyle = '#ffff00';
+        ctx.fillText(text, x + 3, y + 2);
+      };
+      for (let r = 0; r < grid.rows; r++) for (let c = 0; c < grid.cols; c++) tag(`${r * grid.cols + c + 1}: 256`, X(c / grid.cols) + 2, Y(r / grid.rows) + 2);
+      if (grid.thumbnail) tag('+ thumbnail of the whole: 256', X(1) - 170, Y(1) - LABEL_HEIGHT - 2);
+      ctx.restore();
     }
     // The user's own regions: white dashes over a dark edge, readable on any image.
     for (const [x1, y1, x2, y2] of this.referred) {
