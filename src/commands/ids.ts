@@ -31,6 +31,7 @@ export const COMMANDS = {
   setUpMcpServer: 'internvlLens.setUpMcpServer',
   askAboutFolder: 'internvlLens.askAboutFolder',
   explainVideo: 'internvlLens.explainVideo',
+  explainVideoFrames: 'internvlLens.explainVideoFrames',
   recordScreen: 'internvlLens.recordScreen',
   stopRecording: 'internvlLens.stopRecording',
 } as const;

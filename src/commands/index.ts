@@ -11,7 +11,7 @@ import { COMMANDS, type CommandName } from './ids';
 import { setUpMcpServer } from './mcp';
 import { downloadModel, trySampleImage, useExistingModel } from './models';
 import { chooseRuntime, offerRuntimeOnFirstLoad } from './runtime';
-import { explainVideo, recordScreenCommand, stopRecording } from './video';
+import { explainVideo, explainVideoFrames, recordScreenCommand, stopRecording } from './video';
 
 type CommandFactory = (ctx: LensContext) => (...args: never[]) => unknown;
 
@@ -46,6 +46,7 @@ const FACTORIES: Record<CommandName, CommandFactory> = {
   setUpMcpServer,
   askAboutFolder,
   explainVideo,
+  explainVideoFrames,
   recordScreen: recordScreenCommand,
   stopRecording,
 };

@@ -1,7 +1,8 @@
 // "Explain this video": a video or an animated image from the Explorer, the editor title or the
 // palette → its frames (InternVL's get_index, one tile each) in the chat as one question. The cost
 // in tokens is shown before anything is sent; a clip that would not fit the context is refused
-// with the numbers, and the frames that fit are offered.
+// with the numbers, and the frames that fit are offered. Explain this video (choose frames)… asks
+// first for the count and, optionally, a part of the clip.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -17,7 +18,7 @@ import { Settings } from '../config';
 import { MOVING_EXTENSIONS, hasExtension } from '../images/formats';
 import { userErrorOf } from '../userError';
 import { sampleClip } from '../video/clip';
-import { budgetRefusal, DEFAULT_FRAME_COUNT, frameBudget, frameTokens } from '../video/sampling';
+import { budgetRefusal, DEFAULT_FRAME_COUNT, FEWER_FRAME_CHOICES, frameBudget, frameCountLabel, frameTokens, MORE_FRAME_CHOICES, parseTimeRange } from '../video/sampling';
 import { showUnreadable } from './explain';
 import { showError } from './showError';
 
@@ -31,13 +32,13 @@ function activeClipUri(): vscode.Uri | undefined {
   return uri && hasExtension(uri.path, MOVING_EXTENSIONS) ? uri : undefined;
 }
 
-/** How many frames to send: the default, or fewer when the default would not fit (the user agrees); null: refused. */
-async function chooseFrameCount(ctx: LensContext, name: string, question: string): Promise<number | null> {
+/** How many frames to send: `wanted`, or fewer when those would not fit (the user agrees); null: refused. */
+async function chooseFrameCount(ctx: LensContext, name: string, question: string, wanted = DEFAULT_FRAME_COUNT): Promise<number | null> {
   const cfg = ctx.config;
   // The conversation's earlier turns stay in the prompt: what they hold is not room for frames.
   const used = conversationTokens(ctx.conversation.turns);
-  const budget = frameBudget(DEFAULT_FRAME_COUNT, question, cfg.maxTokens, Math.max(0, cfg.contextSize - used));
-  if (budget.fits) return DEFAULT_FRAME_COUNT;
+  const budget = frameBudget(wanted, question, cfg.maxTokens, Math.max(0, cfg.contextSize - used));
+  if (budget.fits) return wanted;
   const fewer = `Use ${budget.mostFrames} Frames`;
   const held = used > 0 ? ` This chat already holds about ${used.toLocaleString('en-US')} of the ${cfg.contextSize.toLocaleString('en-US')} tokens; a New Chat frees them.` : '';
   const message = budgetRefusal(name, budget, (n) => `${n} frames fit (${frameTokens(n).toLocaleString('en-US')} tokens).${held}`);
@@ -61,7 +62,58 @@ function conversationTokens(turns: readonly TurnRecord[]): number {
   return n;
 }
 
+/** Which frames: a count, and optionally a part of the clip in seconds. */
+interface FramesChoice {
+  frames: number;
+  start: number | null;
+  end: number | null;
+}
+
+type FramesItem = vscode.QuickPickItem & { frames?: number; range?: boolean };
+
+/** The frame count (default first, then fewer, more) and a time range; undefined when dismissed. */
+async function pickFrames(ctx: LensContext, name: string, question: string): Promise<FramesChoice | undefined> {
+  const room = Math.max(0, ctx.config.contextSize - conversationTokens(ctx.conversation.turns));
+  let range: { start: number | null; end: number | null } = { start: null, end: null };
+  for (;;) {
+    const count = (n: number, description?: string): FramesItem => {
+      const b = frameBudget(n, question, ctx.config.maxTokens, room);
+      return { label: frameCountLabel(n), frames: n, ...(description ? { description } : {}), ...(b.fits ? {} : { detail: `$(warning) about ${b.needed.toLocaleString('en-US')} tokens with the question and answer; ${room.toLocaleString('en-US')} are free` }) };
+    };
+    const part = range.start === null && range.end === null ? 'the whole clip' : `${range.start === null ? 'the start' : `${range.start} s`} to ${range.end === null ? 'the end' : `${range.end} s`}`;
+    const items: FramesItem[] = [
+      count(DEFAULT_FRAME_COUNT, 'the default'),
+      { label: 'fewer', kind: vscode.QuickPickItemKind.Separator },
+      ...FEWER_FRAME_CHOICES.map((n) => count(n)),
+      { label: 'more', kind: vscode.QuickPickItemKind.Separator },
+      ...MORE_FRAME_CHOICES.map((n) => count(n)),
+      { label: 'part of the clip', kind: vscode.QuickPickItemKind.Separator },
+      { label: '$(clock) A time range…', description: part, range: true },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: `Explain ${name}: which frames? (${part})`, placeHolder: 'Frames spread evenly over the clip, one 448-px tile each' });
+    if (!picked) return undefined;
+    if (!picked.range) return { frames: picked.frames ?? DEFAULT_FRAME_COUNT, ...range };
+    const typed = await vscode.window.showInputBox({
+      title: `Explain ${name}: which part?`,
+      prompt: 'From-to in seconds or m:ss, e.g. 5-20, 1:05-1:30; 30- is from 30 s to the end',
+      value: range.start === null && range.end === null ? '' : `${range.start ?? ''}-${range.end ?? ''}`,
+      validateInput: (text) => (parseTimeRange(text) ? null : 'Type the start and end, e.g. 5-20 (the start before the end)'),
+    });
+    const parsed = typed === undefined ? null : parseTimeRange(typed);
+    if (parsed) range = parsed;
+  }
+}
+
+/** Explain this video (choose frames)…: the count and the part of the clip picked first. */
+export function explainVideoFrames(ctx: LensContext) {
+  return explainClip(ctx, true);
+}
+
 export function explainVideo(ctx: LensContext) {
+  return explainClip(ctx, false);
+}
+
+function explainClip(ctx: LensContext, choose: boolean) {
   return async (uri?: vscode.Uri): Promise<void> => {
     let target = uri instanceof vscode.Uri ? uri : activeClipUri();
     if (!target) {
@@ -76,9 +128,12 @@ export function explainVideo(ctx: LensContext) {
     }
     const name = target.path.split('/').pop() ?? target.fsPath;
     const question = EXPLAIN_VIDEO_PROMPT;
-    const frames = await chooseFrameCount(ctx, name, question);
+    const choice: FramesChoice | undefined = choose ? await pickFrames(ctx, name, question) : { frames: DEFAULT_FRAME_COUNT, start: null, end: null };
+    if (!choice) return;
+    const frames = await chooseFrameCount(ctx, name, question, choice.frames);
     if (frames === null) return;
-    const cost = `${frames} frames × ${frameTokens(1)} = ${frameTokens(frames).toLocaleString('en-US')} image tokens`;
+    const part = choice.start === null && choice.end === null ? '' : ` from ${choice.start ?? 0} s to ${choice.end === null ? 'the end' : `${choice.end} s`}`;
+    const cost = `${frames} frames${part} × ${frameTokens(1)} = ${frameTokens(frames).toLocaleString('en-US')} image tokens`;
     ctx.output.info(`Explain this video: ${name}, ${cost}`);
     let stored;
     try {
@@ -89,7 +144,7 @@ export function explainVideo(ctx: LensContext) {
           token.onCancellationRequested(() => abort.abort());
           // The cost, before anything is sent.
           progress.report({ message: `reading ${cost}…` });
-          const clip = await sampleClip(target.fsPath, { frames, ffmpegPath: ctx.config.ffmpegPath, signal: abort.signal });
+          const clip = await sampleClip(target.fsPath, { frames, start: choice.start, end: choice.end, ffmpegPath: ctx.config.ffmpegPath, signal: abort.signal });
           progress.report({ message: `${cost}: asking…` });
           return ctx.attachments.addClip(clip);
         },

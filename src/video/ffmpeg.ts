@@ -1,10 +1,12 @@
 // Videos (MP4, WebM, MOV, MKV) through ffmpeg: found at internvlLens.ffmpegPath or on PATH, never
 // bundled. ffprobe lists the video stream's packets (demuxing only, no decoding) so a frame's index
-// is what decord's is; each chosen frame is then decoded by its own seek. Every run is bounded in
-// output bytes and time, and killed when the caller stops.
+// is what decord's is, and where the key frames are; the chosen frames after one key frame are then
+// read by one seek and one forward decode, the groups shared among one ffmpeg run per core. Every
+// run is bounded in output bytes and time, and killed when the caller stops.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, mkdir, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { CaptureError } from '../capture/errors';
 import { Settings } from '../config';
@@ -94,6 +96,8 @@ export interface VideoInfo {
   times: number[];
   /** The file's start time, which ffmpeg's -ss counts from. */
   startTime: number;
+  /** Display indices of the key frames (packets flagged K), ascending; a seek decodes from one of them. */
+  keyFrames: number[];
 }
 
 /** The most frames a video may have (an hour at 240 fps): the packet list stays a few MB. */
@@ -125,6 +129,7 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
     { maxBytes: 64 * 1024 * 1024, timeoutMs: 60_000, signal },
   );
   const times: number[] = [];
+  const keyTimes: number[] = [];
   let stream: Map<string, string> | null = null;
   let format: Map<string, string> | null = null;
   for (const line of out.toString('latin1').split('\n')) {
@@ -134,7 +139,9 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
       // D: a packet the demuxer discards (before an MP4 edit list's start); never shown.
       if (!pts || pts === 'N/A' || (f.get('flags') ?? '').includes('D')) continue;
       const t = Number(pts);
-      if (Number.isFinite(t)) times.push(t);
+      if (!Number.isFinite(t)) continue;
+      times.push(t);
+      if ((f.get('flags') ?? '').includes('K')) keyTimes.push(t);
       if (times.length > MAX_VIDEO_FRAMES) throw new CaptureError(`${name} has more than ${MAX_VIDEO_FRAMES} frames; cut it shorter first.`, 'too-large');
     } else if (line.startsWith('stream|')) stream ??= fields(line);
     else if (line.startsWith('format|')) format ??= fields(line);
@@ -149,7 +156,30 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
   if (!(fps > 0 && fps < 1000)) fps = rate(stream.get('r_frame_rate'));
   if (!(fps > 0 && fps < 1000)) fps = span > 0 ? (times.length - 1) / span : 1;
   const startTime = Number(format?.get('start_time'));
-  return { width, height, fps, times, startTime: Number.isFinite(startTime) ? startTime : 0 };
+  const keyFrames = [...new Set(keyTimes.map((t) => indexOfTime(times, t)))].sort((a, b) => a - b);
+  return { width, height, fps, times, startTime: Number.isFinite(startTime) ? startTime : 0, keyFrames };
+}
+
+/** The index of time `t` in the ascending `times` (the first one not before it). */
+function indexOfTime(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The key frame at or before display index `index` (0 when none is listed before it). */
+export function keyFrameBefore(info: Pick<VideoInfo, 'keyFrames'>, index: number): number {
+  let best = 0;
+  for (const k of info.keyFrames) {
+    if (k > index) break;
+    best = k;
+  }
+  return best;
 }
 
 /**
@@ -163,40 +193,99 @@ export function seekSeconds(info: VideoInfo, index: number): number {
   return Math.max(0, (before + t) / 2 - info.startTime);
 }
 
-/** Frames one ffmpeg run decodes (one input, one seek and one decoder each). */
-const FRAMES_PER_RUN = 8;
+/**
+ * Frames read by one decode: a seek to the first (decoding from the key frame before it), then on
+ * through the others, all after the same key frame, so none is decoded twice.
+ */
+export interface FrameGroup {
+  indices: number[];
+  /** Frames decoded: from the key frame to the last frame of the group. */
+  cost: number;
+}
+
+/** The distinct `indices` grouped by the key frame before them, ascending. */
+export function groupFrames(info: Pick<VideoInfo, 'keyFrames'>, indices: readonly number[]): FrameGroup[] {
+  const groups = new Map<number, number[]>();
+  for (const index of [...new Set(indices)].sort((a, b) => a - b)) {
+    const key = keyFrameBefore(info, index);
+    const group = groups.get(key);
+    if (group) group.push(index);
+    else groups.set(key, [index]);
+  }
+  return [...groups].map(([key, group]) => ({ indices: group, cost: group.at(-1)! - key + 1 }));
+}
 
 /**
- * The frames at `indices` as PNGs of `size`: one ffmpeg run per FRAMES_PER_RUN frames, each frame
- * an input of its own with its own seek (decoding from the key frame before it, one frame out),
- * written to `workDir` and read back bounded.
+ * The groups shared among at most `runs` ffmpeg runs, the longest decodes first, each to the run
+ * with the least decoding so far.
+ */
+export function shareRuns(groups: readonly FrameGroup[], runs: number): FrameGroup[][] {
+  const out: { groups: FrameGroup[]; cost: number }[] = Array.from({ length: Math.max(1, Math.min(runs, groups.length)) }, () => ({ groups: [], cost: 0 }));
+  for (const g of [...groups].sort((a, b) => b.cost - a.cost)) {
+    const run = out.reduce((a, b) => (b.cost < a.cost ? b : a));
+    run.groups.push(g);
+    run.cost += g.cost;
+  }
+  return out.map((r) => r.groups.sort((a, b) => a.indices[0]! - b.indices[0]!)).filter((r) => r.length > 0);
+}
+
+/** The most ffmpeg runs at once (ffmpeg 5 decodes its inputs one at a time: a run a core). */
+const MAX_RUNS_AT_ONCE = 8;
+
+/** Each input's decoder options (before its -i): the cores left to each run as decoder threads. */
+function decoderOptions(runs: number, cores: number): string[] {
+  return ['-threads', String(Math.max(1, Math.floor(cores / runs)))];
+}
+
+/**
+ * The frames at `indices` as PNGs of `size`: the frames after one key frame read by one seek and
+ * one forward decode (the seek's frame first, the others picked by their count after it), the
+ * groups shared among up to one ffmpeg run per core, each run bounded in output and time, the
+ * PNGs written to `workDir` and read back bounded.
  */
 export async function extractFrames(tools: FfmpegTools, path: string, info: VideoInfo, indices: number[], size: { width: number; height: number }, workDir: string, signal?: AbortSignal): Promise<Buffer[]> {
   const name = basename(path);
   const maxBytes = size.width * size.height * 4 + 1024 * 1024;
   await mkdir(workDir, { recursive: true });
-  const pngs: Buffer[] = [];
-  try {
-    for (let from = 0; from < indices.length; from += FRAMES_PER_RUN) {
-      const batch = indices.slice(from, from + FRAMES_PER_RUN);
-      const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
-      for (const index of batch) {
-        // Floored to microseconds (ffmpeg's time base), so the seek never passes the frame.
-        args.push('-ss', (Math.floor(seekSeconds(info, index) * 1e6) / 1e6).toFixed(6), '-i', path);
-      }
-      const outputs = batch.map((_, i) => join(workDir, `frame-${from + i}.png`));
-      for (const [i, out] of outputs.entries()) {
-        args.push('-map', `${i}:v:0`, '-frames:v', '1', '-vf', `scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', out);
-      }
-      await runTool(tools.ffmpeg, args, `ffmpeg reading ${batch.length} frames of ${name}`, { maxBytes: 1024 * 1024, timeoutMs: 60_000, signal });
-      for (const [i, out] of outputs.entries()) {
-        const png = await readRegularFile(out, maxBytes, `frame ${batch[i]} of ${name}`).catch(() => Buffer.alloc(0));
-        if (png.length === 0) throw new CaptureError(`ffmpeg found no frame ${batch[i]} in ${name}.`, 'failed');
-        pngs.push(png);
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  signal?.addEventListener('abort', stop, { once: true });
+  if (signal?.aborted) stop();
+  const cores = availableParallelism();
+  const runs = shareRuns(groupFrames(info, indices), Math.min(MAX_RUNS_AT_ONCE, cores));
+  const decoder = decoderOptions(runs.length, cores);
+  const pngs = new Map<number, Buffer>();
+  const readRun = async (groups: FrameGroup[], run: number): Promise<void> => {
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+    for (const g of groups) {
+      // Floored to microseconds (ffmpeg's time base), so the seek never passes the frame.
+      args.push(...decoder, '-ss', (Math.floor(seekSeconds(info, g.indices[0]!) * 1e6) / 1e6).toFixed(6), '-i', path);
+    }
+    for (const [i, g] of groups.entries()) {
+      const first = g.indices[0]!;
+      const pick = g.indices.map((index) => `eq(n\\,${index - first})`).join('+');
+      // passthrough: each picked frame written once, none repeated to fill the gaps between them.
+      args.push('-map', `${i}:v:0`, '-frames:v', String(g.indices.length), '-vsync', 'passthrough', '-vf', `select=${pick},scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', '-start_number', '0', join(workDir, `run-${run}-group-${i}-%d.png`));
+    }
+    const frames = groups.reduce((n, g) => n + g.indices.length, 0);
+    await runTool(tools.ffmpeg, args, `ffmpeg reading ${frames} frames of ${name}`, { maxBytes: 1024 * 1024, timeoutMs: 60_000, signal: abort.signal });
+    for (const [i, g] of groups.entries()) {
+      for (const [k, index] of g.indices.entries()) {
+        const png = await readRegularFile(join(workDir, `run-${run}-group-${i}-${k}.png`), maxBytes, `frame ${index} of ${name}`).catch(() => Buffer.alloc(0));
+        if (png.length === 0) throw new CaptureError(`ffmpeg found no frame ${index} in ${name}.`, 'failed');
+        pngs.set(index, png);
       }
     }
+  };
+  try {
+    await Promise.all(runs.map((groups, run) => readRun(groups, run).catch((err: unknown) => {
+      // One run failing stops the others.
+      stop();
+      throw err;
+    })));
   } finally {
+    signal?.removeEventListener('abort', stop);
     await rm(workDir, { recursive: true, force: true });
   }
-  return pngs;
+  return indices.map((index) => pngs.get(index)!);
 }

@@ -87,3 +87,35 @@ export function budgetRefusal(name: string, b: FrameBudget, fewerFrames: (n: num
   const room = `${b.frames} frames of ${name} need about ${b.needed.toLocaleString('en-US')} tokens (${b.frameTokens.toLocaleString('en-US')} for the frames at ${frameTokens(1)} each, the rest for the question and the answer); the context holds ${b.contextSize.toLocaleString('en-US')}.`;
   return b.mostFrames > 0 ? `${room} ${fewerFrames(b.mostFrames)}` : `${room} Not one frame fits beside the answer: raise the context size or lower the answer's most tokens.`;
 }
+
+/** The frame counts Explain this video (choose frames)… offers beside the default. */
+export const FEWER_FRAME_CHOICES = [2, 4, 6] as const;
+export const MORE_FRAME_CHOICES = [12, 16, 24, MAX_FRAME_COUNT] as const;
+
+/** `8 frames (2,064 tokens)`. */
+export function frameCountLabel(n: number): string {
+  return `${n} frame${n === 1 ? '' : 's'} (${frameTokens(n).toLocaleString('en-US')} tokens)`;
+}
+
+/** A time as typed: seconds (`12.5`), `m:ss` or `h:mm:ss`; NaN when not one. */
+function typedSeconds(text: string): number {
+  const parts = text.trim().split(':');
+  if (parts.length > 3 || parts.some((p) => !/^\d+(\.\d+)?$/.test(p))) return Number.NaN;
+  return parts.reduce((total, p) => total * 60 + Number(p), 0);
+}
+
+/**
+ * The part of a clip typed as `from-to` in seconds or m:ss (`5-20`, `1:05–1:30`, `5 to 20`); either
+ * side may be left out (`-20`: from the start, `30-`: to the end). Null when it is not one, or when
+ * the start is not before the end.
+ */
+export function parseTimeRange(text: string): { start: number | null; end: number | null } | null {
+  const m = /^\s*([\d.:]*)\s*(?:-|–|—|\bto\b)\s*([\d.:]*)\s*$/.exec(text);
+  if (!m || (!m[1] && !m[2])) return null;
+  const start = m[1] ? typedSeconds(m[1]) : null;
+  const end = m[2] ? typedSeconds(m[2]) : null;
+  if (Number.isNaN(start) || Number.isNaN(end)) return null;
+  if (start !== null && end !== null && !(start < end)) return null;
+  if (end === 0) return null;
+  return { start, end };
+}

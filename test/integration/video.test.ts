@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { CaptureError } from '../../src/capture/errors';
 import { userErrorOf } from '../../src/userError';
 import { sampleClip } from '../../src/video/clip';
-import { ffmpegInstallAdvice, findFfmpeg } from '../../src/video/ffmpeg';
+import { ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, shareRuns } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
 import { frameNumberOf, makeAnimation, makeApng, makeClip, type ClipSpec } from '../fixtures/clips';
 
@@ -26,6 +26,8 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
   { container: 'mkv', fps: 60, seconds: 2, frames: 12, end: 1.25 },
   { container: 'mp4', fps: 5, seconds: 1, frames: 8 },
   { container: 'mkv', fps: 12, seconds: 6, frames: 3, start: 2 },
+  // Several frames after each key frame (every 50, B-frames), the groups over two runs.
+  { container: 'mov', fps: 30, seconds: 8, frames: 32 },
 ];
 
 describe('videos through ffmpeg', () => {
@@ -67,6 +69,27 @@ describe('videos through ffmpeg', () => {
     const path = join(dir, 'not-a-video.mp4');
     writeFileSync(path, 'hello');
     await assert.rejects(sampleClip(path, { ffmpegPath: '' }), (err: unknown) => err instanceof CaptureError && /ffprobe of not-a-video\.mp4 failed|no video/.test(err.message));
+  });
+});
+
+describe('frames grouped by the key frame before them', () => {
+  it('frames after one key frame share one decode; the runs share the decoding evenly', () => {
+    const info = { keyFrames: [0, 50, 100, 150] };
+    assert.deepEqual([keyFrameBefore(info, 49), keyFrameBefore(info, 50), keyFrameBefore(info, 999)], [0, 50, 150]);
+    const groups = groupFrames(info, [120, 10, 60, 10, 140, 70, 160]);
+    assert.deepEqual(groups, [
+      { indices: [10], cost: 11 },
+      { indices: [60, 70], cost: 21 },
+      { indices: [120, 140], cost: 41 },
+      { indices: [160], cost: 11 },
+    ]);
+    assert.deepEqual(
+      shareRuns(groups, 2).map((run) => run.map((g) => g.indices)),
+      [[[120, 140]], [[10], [60, 70], [160]]],
+    );
+    assert.equal(shareRuns(groups, 8).length, 4);
+    // No key frame listed: one decode from the start through every frame.
+    assert.deepEqual(groupFrames({ keyFrames: [] }, [5, 3]), [{ indices: [3, 5], cost: 6 }]);
   });
 });
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DEFAULT_FRAME_COUNT, frameBudget, frameCountProblem, frameIndices, frameTokens, MAX_FRAME_COUNT, roundHalfEven } from '../../src/video/sampling';
+import { DEFAULT_FRAME_COUNT, FEWER_FRAME_CHOICES, frameBudget, frameCountLabel, frameCountProblem, frameIndices, frameTokens, MAX_FRAME_COUNT, MORE_FRAME_CHOICES, parseTimeRange, roundHalfEven } from '../../src/video/sampling';
 
 /**
  * A second port, written apart from src/video/sampling.ts: rounding through the nearest integers'
@@ -94,5 +94,28 @@ describe('frame budget', () => {
   it('frame counts are 1..32', () => {
     assert.equal(frameCountProblem(8), null);
     for (const bad of [0, 33, 2.5, Number.NaN]) assert.match(frameCountProblem(bad) ?? '', /1 to 32/);
+  });
+});
+
+describe('Explain this video (choose frames)…: the choices and the typed range', () => {
+  it('each count says its tokens; the choices stay within 1..MAX_FRAME_COUNT', () => {
+    assert.equal(frameCountLabel(8), '8 frames (2,064 tokens)');
+    assert.equal(frameCountLabel(1), '1 frame (258 tokens)');
+    for (const n of [...FEWER_FRAME_CHOICES, ...MORE_FRAME_CHOICES]) assert.equal(frameCountProblem(n), null, String(n));
+    assert.ok(FEWER_FRAME_CHOICES.every((n) => n < DEFAULT_FRAME_COUNT) && MORE_FRAME_CHOICES.every((n) => n > DEFAULT_FRAME_COUNT));
+  });
+
+  it('reads from-to in seconds or m:ss, either side optional', () => {
+    assert.deepEqual(parseTimeRange('5-20'), { start: 5, end: 20 });
+    assert.deepEqual(parseTimeRange(' 12.5 to 30 '), { start: 12.5, end: 30 });
+    assert.deepEqual(parseTimeRange('1:05–1:30'), { start: 65, end: 90 });
+    assert.deepEqual(parseTimeRange('1:00:00-1:00:10'), { start: 3600, end: 3610 });
+    assert.deepEqual(parseTimeRange('30-'), { start: 30, end: null });
+    assert.deepEqual(parseTimeRange('-20'), { start: null, end: 20 });
+    assert.deepEqual(parseTimeRange('0-0.5'), { start: 0, end: 0.5 });
+  });
+
+  it('refuses what is not a range, or a start not before the end', () => {
+    for (const bad of ['', '-', '20', 'a-b', '20-5', '5-5', '1:2:3:4-9', '1..2-3', '-0', '5-20-30']) assert.equal(parseTimeRange(bad), null, bad);
   });
 });
