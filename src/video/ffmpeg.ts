@@ -174,12 +174,16 @@ function indexOfTime(times: readonly number[], t: number): number {
 
 /** The key frame at or before display index `index` (0 when none is listed before it). */
 export function keyFrameBefore(info: Pick<VideoInfo, 'keyFrames'>, index: number): number {
-  let best = 0;
-  for (const k of info.keyFrames) {
-    if (k > index) break;
-    best = k;
+  const keys = info.keyFrames;
+  let lo = 0;
+  let hi = keys.length;
+  // The first key frame after `index`: the one before it is the answer.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (keys[mid]! <= index) lo = mid + 1;
+    else hi = mid;
   }
-  return best;
+  return lo > 0 ? keys[lo - 1]! : 0;
 }
 
 /**
@@ -256,7 +260,8 @@ export async function extractFrames(tools: FfmpegTools, path: string, info: Vide
   const decoder = decoderOptions(runs.length, cores);
   const pngs = new Map<number, Buffer>();
   const readRun = async (groups: FrameGroup[], run: number): Promise<void> => {
-    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y'];
+    // passthrough: each picked frame written once, none repeated to fill the gaps between them.
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-vsync', 'passthrough'];
     for (const g of groups) {
       // Floored to microseconds (ffmpeg's time base), so the seek never passes the frame.
       args.push(...decoder, '-ss', (Math.floor(seekSeconds(info, g.indices[0]!) * 1e6) / 1e6).toFixed(6), '-i', path);
@@ -264,8 +269,7 @@ export async function extractFrames(tools: FfmpegTools, path: string, info: Vide
     for (const [i, g] of groups.entries()) {
       const first = g.indices[0]!;
       const pick = g.indices.map((index) => `eq(n\\,${index - first})`).join('+');
-      // passthrough: each picked frame written once, none repeated to fill the gaps between them.
-      args.push('-map', `${i}:v:0`, '-frames:v', String(g.indices.length), '-vsync', 'passthrough', '-vf', `select=${pick},scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', '-start_number', '0', join(workDir, `run-${run}-group-${i}-%d.png`));
+      args.push('-map', `${i}:v:0`, '-frames:v', String(g.indices.length), '-vf', `select=${pick},scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', '-start_number', '0', join(workDir, `run-${run}-group-${i}-%d.png`));
     }
     const frames = groups.reduce((n, g) => n + g.indices.length, 0);
     await runTool(tools.ffmpeg, args, `ffmpeg reading ${frames} frames of ${name}`, { maxBytes: 1024 * 1024, timeoutMs: 60_000, signal: abort.signal });
@@ -278,11 +282,13 @@ export async function extractFrames(tools: FfmpegTools, path: string, info: Vide
     }
   };
   try {
+    // One run failing stops the others; the first failure is the one told.
+    const failures: unknown[] = [];
     await Promise.all(runs.map((groups, run) => readRun(groups, run).catch((err: unknown) => {
-      // One run failing stops the others.
+      failures.push(err);
       stop();
-      throw err;
     })));
+    if (failures.length > 0) throw failures[0];
   } finally {
     signal?.removeEventListener('abort', stop);
     await rm(workDir, { recursive: true, force: true });
