@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { explorerContextMenu, modelSettings, QUICK_INPUT, runCommand, screenshot, useLensWorkbench } from './harness';
 import { startXDisplay, type XDisplay } from '../fixtures/xdisplay';
 import { makeClip } from '../fixtures/clips';
@@ -12,6 +13,16 @@ import { SCRIPTS } from '../fixtures/scripts';
 import { tinyModel } from '../integration/support';
 import { frameIndices } from '../../src/video/sampling';
 import { clipTime } from '../../src/protocol/clip';
+
+/** Answers the quick pick titled `title` with the item `choice` (typed to filter, Enter picks the first match). */
+async function pickItem(page: Page, title: string, choice?: string): Promise<void> {
+  const box = page.locator(QUICK_INPUT, { hasText: title });
+  await box.waitFor({ state: 'visible', timeout: 15_000 });
+  if (choice) await box.locator('input.input').fill(choice);
+  await box.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 5_000 });
+  await page.keyboard.press('Enter');
+  await box.waitFor({ state: 'hidden', timeout: 10_000 });
+}
 
 describe('Explain this video in a real VS Code', () => {
   const video = tinyModel('video');
@@ -43,6 +54,27 @@ describe('Explain this video in a real VS Code', () => {
     await frame.locator('.stage.frame-large[data-frame="6"]').waitFor({ timeout: 10_000 });
     assert.equal(await frame.locator('.stage.frame-large canvas.overlay').getAttribute('data-drawn'), '0');
     await screenshot(lens.page, 'explain-video');
+  });
+
+  it('Explain this video (choose frames)…: a time range, then 4 frames: the strip is get_index over that part', async () => {
+    await runCommand(lens.page, 'InternVL Lens: New Chat');
+    await (await lens.chat()).locator('.turn').first().waitFor({ state: 'detached', timeout: 10_000 });
+    await explorerContextMenu(lens.page, 'clip-25fps-4s-320x180.mp4', 'Explain this video (choose frames)…');
+    await pickItem(lens.page, 'which frames? (the whole clip)', 'A time range');
+    const range = lens.page.locator(QUICK_INPUT, { hasText: 'which part?' });
+    await range.waitFor({ state: 'visible', timeout: 15_000 });
+    await range.locator('input.input').fill('1-3');
+    await lens.page.keyboard.press('Enter');
+    await pickItem(lens.page, 'which frames? (1 s to 3 s)', '4 frames');
+    const frame = await lens.chat();
+    await lens.withLogs(frame.locator('.turn[data-status="done"]').waitFor({ timeout: 90_000 }));
+    const expected = frameIndices({ bound: [1, 3], fps: 25, maxFrame: 99, numSegments: 4 });
+    assert.deepEqual(
+      await frame.locator('.turn .frame-strip .frame-thumb .frame-label').allTextContents(),
+      expected.map((index, i) => `Frame${i + 1} · ${clipTime(index / 25)}`),
+      'four frames between 1 s and 3 s',
+    );
+    assert.match((await frame.locator('.turn .status').textContent()) ?? '', /1032 image/);
   });
 
   it('a clip that would not fit the context: refused with the numbers, the frames that fit offered and used', async () => {
@@ -79,15 +111,7 @@ describe('Record Screen in a real VS Code (private Xvfb)', () => {
     await x?.stop();
   });
 
-  /** Answers the quick pick titled `title` with the item `choice` (typed to filter, Enter picks the first match). */
-  async function pick(title: string, choice?: string): Promise<void> {
-    const box = lens.page.locator(QUICK_INPUT, { hasText: title });
-    await box.waitFor({ state: 'visible', timeout: 15_000 });
-    if (choice) await box.locator('input.input').fill(choice);
-    await box.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 5_000 });
-    await lens.page.keyboard.press('Enter');
-    await box.waitFor({ state: 'hidden', timeout: 10_000 });
-  }
+  const pick = (title: string, choice?: string) => pickItem(lens.page, title, choice);
 
   it('a monitor, 30 s at 2 fps: the status-bar item counts time and frames and stops it; the recording is asked about as frames', async () => {
     await lens.openChat();
