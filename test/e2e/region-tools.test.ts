@@ -73,6 +73,7 @@ describe('Region tools in a real VS Code', () => {
     await runCommand(lens.page, 'InternVL Lens: Capture Screen', 20_000);
     const box = lens.page.locator(QUICK_INPUT);
     await box.waitFor({ state: 'visible', timeout: 20_000 });
+    await lens.page.waitForFunction((sel) => (document.querySelector(sel) as HTMLInputElement | null)?.value === 'Describe this screenshot.', `${QUICK_INPUT} input.input`, { timeout: 20_000 });
     // Escape: the capture waits in the composer; the Locate preset asks for the target there.
     await lens.page.keyboard.press('Escape');
     await box.waitFor({ state: 'hidden', timeout: 10_000 });
@@ -156,14 +157,16 @@ describe('Region tools in a real VS Code', () => {
     const frame = await chat();
     const turns = await frame.locator('.turn').count();
     const stage = frame.locator('.turn >> nth=-1 >> .stage.has-regions');
-    await stage.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    await stage.locator('img').scrollIntoViewIfNeeded({ timeout: 10_000 });
     await stage.locator('.stage-tools .select-region').click();
     await stage.and(frame.locator('.stage.selecting')).waitFor({ timeout: 5_000 });
     // From 20 %, 30 % to 60 %, 70 % of the shown image, in page coordinates for the mouse.
     const img = await stage.locator('img').evaluate((e) => e.getBoundingClientRect().toJSON() as { left: number; top: number; width: number; height: number });
     const inner = (await (await frame.frameElement()).boundingBox())!;
-    const page = (fx: number, fy: number) => ({ x: inner.x + img.left + fx * img.width, y: inner.y + img.top + fy * img.height });
+    // Whole page pixels; the rectangle expected is where they fall on the image.
+    const page = (fx: number, fy: number) => ({ x: Math.round(inner.x + img.left + fx * img.width), y: Math.round(inner.y + img.top + fy * img.height) });
     const [from, to] = [page(0.2, 0.3), page(0.6, 0.7)];
+    const dragged = [(from.x - inner.x - img.left) / img.width, (from.y - inner.y - img.top) / img.height, (to.x - inner.x - img.left) / img.width, (to.y - inner.y - img.top) / img.height].map((f) => f * 1000);
     await lens.page.mouse.move(from.x, from.y);
     await lens.page.mouse.down();
     await lens.page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
@@ -177,7 +180,6 @@ describe('Region tools in a real VS Code', () => {
     const m = /^Please provide a short description for this region: <box>\[\[(\d+), (\d+), (\d+), (\d+)\]\]<\/box>$/.exec(text);
     assert.ok(m, `InternVL's region prompt, exactly: ${JSON.stringify(text)}`);
     const got = m.slice(1).map(Number);
-    const dragged = [0.2, 0.3, 0.6, 0.7].map((f) => f * 1000);
     assert.ok(got.every((n, k) => Math.abs(n - dragged[k]!) <= 1), `the box ${got} is the dragged rectangle ${dragged} in 0..1000 of the image`);
     assert.equal(await frame.locator('.composer .attachment').count(), 0, 'the answered image is the one asked about: nothing is attached again');
 
@@ -186,7 +188,9 @@ describe('Region tools in a real VS Code', () => {
     await lens.withLogs(asked.and(frame.locator('.turn[data-status="done"]')).waitFor({ timeout: 90_000 }));
     assert.equal(await asked.locator('.question-text').textContent(), text);
     // The user's region is drawn over the image in its own style (beside the answer's boxes).
-    assert.equal(await asked.locator('canvas.overlay').getAttribute('data-referred'), '1');
+    const referred = asked.locator('canvas.overlay');
+    await waitFor('the user’s region drawn', async () => ((await referred.getAttribute('data-referred')) === '1' ? true : undefined), { timeoutMs: 15_000 });
+    assert.equal(await referred.getAttribute('data-drawn'), String(BOXES.length), 'the answer’s boxes drawn beside it');
     await screenshot(lens.page, 'region-tools-ask-region');
   });
 
@@ -205,7 +209,8 @@ describe('Region tools in a real VS Code', () => {
     await lens.withLogs(turn.and(frame.locator('.turn[data-status="done"]')).waitFor({ timeout: 120_000 }));
     const stage = turn.locator('.stage').first();
     const overlay = stage.locator('canvas.overlay');
-    await stage.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    await stage.locator('img').scrollIntoViewIfNeeded({ timeout: 10_000 });
+    await waitFor('the answer’s boxes drawn', async () => ((await overlay.getAttribute('data-drawn')) === String(BOXES.length) ? true : undefined), { timeoutMs: 15_000 });
     assert.equal(await overlay.getAttribute('data-sight'), '', 'no grid before the toggle');
     const img = await stage.locator('img').evaluate((e) => e.getBoundingClientRect().toJSON() as { left: number; top: number; width: number; height: number });
     // Tile 2's cost tag ("2: 256", from 2 px in): its dark background left of the text.
