@@ -61,6 +61,14 @@ async function applyRetention(ctx: LensContext): Promise<void> {
   }
 }
 
+/**
+ * After a capture is stored (a capture command or the lens_capture LM tool): the retention setting
+ * is applied a little later, off the capture's way, so stored captures do not pile up.
+ */
+export function retainAfterCapture(ctx: LensContext): void {
+  setTimeout(() => void applyRetention(ctx), RETENTION_AFTER_CAPTURE_MS);
+}
+
 /** Stores a capture, asks what to ask about it, and sends it to the chat. */
 async function sendToChat(ctx: LensContext, capture: Capture | ChatGrab, args: CaptureArgs | undefined, tookMs: number): Promise<void> {
   const started = performance.now();
@@ -79,7 +87,7 @@ async function sendToChat(ctx: LensContext, capture: Capture | ChatGrab, args: C
     `captured ${capture.name}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor}, stored as ${attachment.path} (capture ${tookMs.toFixed(0)} ms, store ${(performance.now() - started).toFixed(0)} ms)`,
   );
   // Not on the way to the chat: the capture goes there first.
-  setTimeout(() => void applyRetention(ctx), RETENTION_AFTER_CAPTURE_MS);
+  retainAfterCapture(ctx);
   const question =
     typeof args?.question === 'string'
       ? args.question

@@ -17,6 +17,7 @@ import { pickRegion } from '../capture/region';
 import { encodeShot, grabScreen, orDesktopTool } from '../capture/screen';
 import { captureWindow, findWindow, listWindows } from '../capture/window';
 import type { Attachment } from '../chat/attachments';
+import { retainAfterCapture } from '../commands/capture';
 import { analyseClip, isClipPath, summariseClip } from '../cli/analyseClip';
 import type { LensContext } from '../context';
 import { writeFileAtomic } from '../files';
@@ -235,6 +236,7 @@ export class LensTools {
         const { capture, result } = await this.take(input);
         const attachment = await this.ctx.attachments.add(capture.bytes, capture.name, { devicePixelRatio: capture.scaleFactor, ...(capture.pixels ? { pixels: capture.pixels } : {}) });
         this.remember(attachment);
+        retainAfterCapture(this.ctx);
         const out: CaptureToolResult = { path: attachment.path, width: capture.width, height: capture.height, scaleFactor: capture.scaleFactor, source: input.source, ...result };
         this.ctx.output.info(`lm tools: captured ${describeCapture(input)}: ${capture.width}×${capture.height} px, scale ${capture.scaleFactor} → ${attachment.path}`);
         return textResult(out, `Captured ${describeCapture(input).replace(/^a screenshot of /, '')} (${capture.width}×${capture.height} device pixels, scale ${capture.scaleFactor}) to ${attachment.path}; pass it (or "latest") to lens_locate or lens_ask as image.`);
