@@ -6,6 +6,11 @@
 #   bash scripts/issue16-screenshots.sh before <commit>  <commit>'s VSIX (built in a throwaway
 #                                                        worktree) → docs/screenshots/issue-16/before/
 # "before" builds are expected to fail the test's checks: the screenshots are still taken.
+# The set of record is docs/screenshots/issue-16/README.md's commit (af26bad). A <commit> whose
+# package-lock.json differs from this tree's gets its own `npm ci --ignore-scripts` (older ones
+# need @fugood/llama.node, vscode-jsonrpc, …); LENS_BEFORE_TREE=<dir> uses a checkout of <commit>
+# prepared that way instead (kept). A commit that still infers through @fugood/llama.node carries
+# no llama-server (--llama-cpp none): its local engine does not use one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,11 +25,22 @@ run_test() {
 
 if [ "$set_name" = before ]; then
   commit=${2:?"usage: $0 before <commit>"}
-  tree=$(mktemp -d /tmp/lens-before-XXXXXX)
-  trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
-  git worktree add --detach "$tree" "$commit" >/dev/null
-  ln -s "$root/node_modules" "$tree/node_modules"
-  (cd "$tree" && node scripts/build.mjs && node scripts/package.mjs --llama-cpp test)
+  if [ -n "${LENS_BEFORE_TREE:-}" ]; then
+    tree=$(cd "$LENS_BEFORE_TREE" && pwd)
+    [ "$(git -C "$tree" rev-parse HEAD)" = "$(git rev-parse "$commit^{commit}")" ] || { echo "LENS_BEFORE_TREE=$tree is not at $commit" >&2; exit 1; }
+  else
+    tree=$(mktemp -d /tmp/lens-before-XXXXXX)
+    trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
+    git worktree add --detach "$tree" "$commit" >/dev/null
+    if cmp -s "$tree/package-lock.json" "$root/package-lock.json"; then
+      ln -s "$root/node_modules" "$tree/node_modules"
+    else
+      (cd "$tree" && npm ci --ignore-scripts --no-audit --no-fund)
+    fi
+  fi
+  llama_cpp=test
+  if grep -q '"@fugood/llama.node"' "$tree/package.json"; then llama_cpp=none; fi
+  (cd "$tree" && node scripts/build.mjs && node scripts/package.mjs --llama-cpp "$llama_cpp")
   LENS_VSIX="$tree/dist/internvl-lens.vsix" run_test || echo "(the older build fails the layout checks, as expected; its screenshots are kept)"
 else
   node scripts/build.mjs

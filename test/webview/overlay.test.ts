@@ -1,7 +1,7 @@
 // The chat webview bundle in headless Chromium, fed the real host→webview messages: regions
 // land on the right pixels of the image at several panel widths.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -210,6 +210,13 @@ describe('chat webview overlay', () => {
       });
       const inView = (x: number, y: number) => x >= view[0]! + 3 && x <= view[2]! - 3 && y >= view[1]! + 3 && y <= view[3]! - 3;
       await assertRegionsOnPixels(page, regions, 'zoomed and panned', inView);
+      // Fit the panel has an icon of its own: no other toolbar button's, no command's (it wore Capture Region's).
+      const toolIcons = await page.$$eval('.stage-tools .icon-button .codicon', (es) => es.map((e) => [...e.classList].find((c) => c.startsWith('codicon-'))!));
+      const fitIcon = await page.$eval('.zoom-fit .codicon', (e) => [...e.classList].find((c) => c.startsWith('codicon-'))!);
+      const commands = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { contributes: { commands: { icon?: unknown }[] } }).contributes.commands;
+      const commandIcons = commands.map((c) => c.icon).filter((i): i is string => typeof i === 'string' && i.startsWith('$(')).map((i) => `codicon-${i.slice(2, -1)}`);
+      assert.equal(toolIcons.filter((i) => i === fitIcon).length, 1, `toolbar icons: ${toolIcons.join(', ')}`);
+      assert.ok(!commandIcons.includes(fitIcon), `Fit the panel's ${fitIcon} is a command's icon`);
       await page.click('.zoom-fit');
       assert.ok((await imageBox(page))[2] <= 400);
     } finally {

@@ -237,7 +237,7 @@ export class Stage {
       withClass(iconButton('zoom-out', 'Zoom out', () => this.setZoom(this.state.zoom / 1.5)), 'zoom-out'),
       zoomLevel,
       withClass(iconButton('zoom-in', 'Zoom in (or Ctrl + wheel)', () => this.setZoom(this.state.zoom * 1.5)), 'zoom-in'),
-      withClass(iconButton('screen-normal', 'Fit the panel', () => this.setZoom(1)), 'zoom-fit'),
+      withClass(iconButton('arrow-both', 'Fit the panel', () => this.setZoom(1)), 'zoom-fit'),
     );
     tools.replaceChildren(...buttons);
     this.element.classList.toggle('overlay-hidden', this.state.overlayHidden);
