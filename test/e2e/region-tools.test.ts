@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Frame } from 'playwright-core';
+import type { Frame, Locator } from 'playwright-core';
 import * as v from 'valibot';
 import { pasteImage, QUICK_INPUT, runCommand, screenshot, useLensWorkbench } from './harness';
 import { labelColour } from '../../src/grounding';
@@ -45,6 +45,17 @@ describe('Region tools in a real VS Code', () => {
   /** The browser's clipboard, where code-server puts what the extension host copies. */
   async function clipboardText(): Promise<string> {
     return lens.page.evaluate(() => navigator.clipboard.readText());
+  }
+
+  /** Waits for `turn` to finish and says why when it did not answer (an error's text). */
+  async function answered(turn: Locator, timeoutMs: number): Promise<void> {
+    const status = await lens.withLogs(
+      waitFor('the answer', async () => {
+        const st = await turn.getAttribute('data-status').catch(() => null);
+        return st === 'done' || st === 'error' || st === 'stopped' ? st : undefined;
+      }, { timeoutMs, intervalMs: 200 }),
+    );
+    assert.equal(status, 'done', `the turn ended ${status}: ${await turn.innerText()}`);
   }
 
   /** Clicks an export of the last turn's region list and answers the save dialog with `out`. */
@@ -84,7 +95,7 @@ describe('Region tools in a real VS Code', () => {
     await frame.locator('.composer textarea').fill('the Save button');
     await frame.locator('.composer textarea').press('Enter');
     const turn = frame.locator('.turn').last();
-    await lens.withLogs(turn.and(frame.locator('.turn[data-status="done"]')).waitFor({ timeout: 90_000 }));
+    await answered(turn, 90_000);
     assert.deepEqual(
       await turn.locator('.region-list li .region-coords').allTextContents(),
       PIXELS.map((p) => `[${p.join(', ')}] px`),
@@ -185,7 +196,7 @@ describe('Region tools in a real VS Code', () => {
 
     await input.press('Enter');
     const asked = frame.locator('.turn').nth(turns);
-    await lens.withLogs(asked.and(frame.locator('.turn[data-status="done"]')).waitFor({ timeout: 90_000 }));
+    await answered(asked, 90_000);
     assert.equal(await asked.locator('.question-text').textContent(), text);
     // The user's region is drawn over the image in its own style (beside the answer's boxes).
     const referred = asked.locator('canvas.overlay');
@@ -195,7 +206,10 @@ describe('Region tools in a real VS Code', () => {
   });
 
   it('What the model saw: the tile grid and the shrink of a 4K image; a small image enlarged to 13 tiles offers fewer', async () => {
+    // A new chat: the 4K image's 2 306 tokens do not fit the tiny model's 4 096 beside the capture's.
+    await runCommand(lens.page, 'InternVL Lens: New Chat', 20_000);
     const frame = await chat();
+    await waitFor('the new chat', async () => ((await frame.locator('.turn').count()) === 0 ? true : undefined), { timeoutMs: 15_000 });
     // A 4K image: InternVL's grid of at most 12 tiles is 4×2 + thumbnail (1792×896), 2.4× smaller.
     await pasteImage(frame, encodePng(3840, 2160, solidImage(3840, 2160, [240, 240, 240, 255])), 'uhd.png');
     const waiting = frame.locator('.composer .attachment');
@@ -206,7 +220,7 @@ describe('Region tools in a real VS Code', () => {
     await frame.locator('.composer textarea').fill('What is on this screen?');
     await frame.locator('.composer textarea').press('Enter');
     const turn = frame.locator('.turn').nth(turns);
-    await lens.withLogs(turn.and(frame.locator('.turn[data-status="done"]')).waitFor({ timeout: 120_000 }));
+    await answered(turn, 120_000);
     const stage = turn.locator('.stage').first();
     const overlay = stage.locator('canvas.overlay');
     await stage.locator('img').scrollIntoViewIfNeeded({ timeout: 10_000 });

@@ -275,8 +275,12 @@ export class Stage {
     this.renderTools();
   }
 
-  /** Shows the rectangle being drawn (0..1 of the shown image), or none. */
-  private setDraft(draft: [number, number, number, number] | null): void {
+  /**
+   * Shows the rectangle being drawn (0..1 of the shown image), or none. `tools`: show or drop the
+   * Ask button now; not while a drag is under way, where a button added to a narrow toolbar wraps
+   * it and moves the image under the pointer (seen in a 300 px side bar).
+   */
+  private setDraft(draft: [number, number, number, number] | null, tools = true): void {
     const had = this.draft !== null;
     this.draft = draft;
     this.draftBox.hidden = !draft;
@@ -284,7 +288,7 @@ export class Stage {
       const [x1, y1, x2, y2] = draft;
       this.draftBox.style.cssText = `left:${x1 * 100}%;top:${y1 * 100}%;width:${(x2 - x1) * 100}%;height:${(y2 - y1) * 100}%`;
     }
-    if (had !== (draft !== null)) this.renderTools();
+    if (tools && had !== (draft !== null)) this.renderTools();
   }
 
   /** The drawn rectangle in the image's original pixels, to the host; the selection ends. */
@@ -593,7 +597,7 @@ export class Stage {
       if (!selection) return;
       e.stopImmediatePropagation();
       const [x, y] = inFrame(e);
-      this.setDraft([Math.min(selection.x, x), Math.min(selection.y, y), Math.max(selection.x, x), Math.max(selection.y, y)]);
+      this.setDraft([Math.min(selection.x, x), Math.min(selection.y, y), Math.max(selection.x, x), Math.max(selection.y, y)], false);
     });
     viewport.addEventListener('pointerup', (e) => {
       if (!selection) return;
@@ -601,7 +605,9 @@ export class Stage {
       const d = this.draft;
       const r = this.frame.getBoundingClientRect();
       // A click, not a drag: nothing drawn.
-      if (d && ((d[2] - d[0]) * r.width < 3 || (d[3] - d[1]) * r.height < 3)) this.setDraft(null);
+      if (d && ((d[2] - d[0]) * r.width < 3 || (d[3] - d[1]) * r.height < 3)) this.setDraft(null, false);
+      // The drag is over: now the toolbar may offer Ask about this region.
+      this.renderTools();
       e.stopImmediatePropagation();
     });
     viewport.addEventListener('pointerdown', (e) => {
