@@ -3,12 +3,11 @@
 // cost is checked against the context before anything is sent, and each region says its frame.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions } from '../grounding';
-import { quote } from '../grounding/answer';
+import { placeOf, quote } from '../grounding/answer';
 import { loadSharp, prepareForModel, toPublicRegion, type PreparedImage } from '../images';
 import { hasExtension, MOVING_EXTENSIONS } from '../images/formats';
 import { GROUNDING_SCHEMA, type PublicRegion } from '../protocol/grounding';
@@ -18,6 +17,7 @@ import { regionFrames } from '../video/regions';
 import { budgetRefusal, DEFAULT_FRAME_COUNT, frameBudget, frameTokens } from '../video/sampling';
 import { isApng } from '../video/apng';
 import { fileExists, readRegularFile, writeFileAtomic } from '../files';
+import { MODEL_COPIES } from './analyseImage';
 
 /** A region on one frame: in the clip's own pixels (as the video is), with the frame it is on. */
 export type ClipRegion = PublicRegion & { frame: number };
@@ -57,7 +57,6 @@ export interface ClipRequest {
   fewerFrames?: (n: number) => string;
 }
 
-const MODEL_COPIES = join(tmpdir(), 'internvl-lens-cli');
 
 /** Whether `path` is asked about as a clip: a video, or an animated image (a GIF, WebP or APNG of more than one frame is one). */
 export async function isClipPath(path: string): Promise<boolean> {
@@ -81,10 +80,10 @@ export async function analyseClip(engine: Engine, request: ClipRequest): Promise
   request.onStage?.('reading');
   const clip: SampledClip = await sampleClip(path, { frames: count, start: request.start ?? null, end: request.end ?? null, ffmpegPath: request.ffmpegPath, ...(request.signal ? { signal: request.signal } : {}) });
   const prepared: PreparedImage[] = [];
+  await mkdir(MODEL_COPIES, { recursive: true });
   for (const f of clip.frames) {
     const key = createHash('sha256').update(f.png).digest('hex').slice(0, 32);
     const file = join(MODEL_COPIES, `${key}.frame.png`);
-    await mkdir(MODEL_COPIES, { recursive: true });
     if (!(await fileExists(file))) await writeFileAtomic(file, f.png);
     prepared.push(await prepareForModel(file, { outDir: MODEL_COPIES, key, maxTiles: 1 }));
   }
@@ -128,7 +127,7 @@ export async function analyseClip(engine: Engine, request: ClipRequest): Promise
 export function summariseClip(result: ClipAnswer): string {
   const frames = result.frames.map((f) => `Frame${f.number} = frame ${f.index} at ${f.seconds.toFixed(2)} s`).join(', ');
   const places = result.regions
-    .map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
+    .map((r) => `${r.label ? `${r.label} ` : ''}on Frame${r.frame} ${placeOf(r)}`)
     .join('; ');
   return `Answered about ${result.clip.name} (${result.image.width}×${result.image.height} px, ${result.clip.duration.toFixed(2)} s, ${result.frames.length} frames: ${frames}; ${result.frameTokens} image tokens)${places ? ` with ${places} (the clip's pixels)` : ''}: ${quote(result.answer, 2000)}.`;
 }

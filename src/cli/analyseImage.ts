@@ -52,8 +52,8 @@ export interface AnalysedImage {
   regions: Region[];
 }
 
-/** Where the model-sized copies of the CLI's images go. */
-const MODEL_COPIES = join(tmpdir(), 'internvl-lens-cli');
+/** Where the model-sized copies of the CLI's images (and a clip's frames: analyseClip.ts) go. */
+export const MODEL_COPIES = join(tmpdir(), 'internvl-lens-cli');
 
 export async function analyseImage(engine: Engine, request: ImageRequest): Promise<AnalysedImage> {
   const imagePath = resolve(request.path);

@@ -7,7 +7,7 @@ import type { RefineMode } from '../config';
 import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { bestRegions, refinedGroundingResult, refineRegions, shouldRefine, type RefineOutcome } from '../images/refine';
 import { toPublicRegion, uprightSize, type ImageTransform } from '../images/transform';
-import { GROUNDING_SCHEMA, type GroundingResult } from '../protocol/grounding';
+import { GROUNDING_SCHEMA, type GroundingResult, type PublicRegion } from '../protocol/grounding';
 import { parseRegions } from './parse';
 import type { Region } from './region';
 
@@ -103,12 +103,15 @@ export function quote(s: string, max = 80): string {
 }
 
 /** One sentence for an agent (and the people reading its log) about a grounding result; `target`: what was looked for (null: a question). */
+/** Where a region is, as a sentence for an agent says it: `at box [x1, y1, x2, y2]`, `at quad […]`, `at point [x, y]`. */
+export function placeOf(r: PublicRegion): string {
+  return r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`;
+}
+
 export function summariseResult(result: GroundingResult, target: string | null): string {
   const name = result.image.path?.split(/[\\/]/).pop() || 'the image';
   const where = `${name} (${result.image.width}×${result.image.height} px)`;
-  const places = result.regions
-    .map((r) => `${r.label ? `${r.label} ` : ''}${r.kind === 'box' ? `at box [${r.box.join(', ')}]` : r.kind === 'quad' ? `at quad [${r.quad.join(', ')}]` : `at point [${r.point.join(', ')}]`}`)
-    .join('; ');
+  const places = result.regions.map((r) => `${r.label ? `${r.label} ` : ''}${placeOf(r)}`).join('; ');
   const count = `${result.regions.length} region${result.regions.length === 1 ? '' : 's'}`;
   if (target !== null) {
     return result.regions.length === 0
