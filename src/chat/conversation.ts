@@ -9,7 +9,7 @@ import { modelCopyReady } from '../images';
 import { describeRefinement, refineRegions, shouldRefine } from '../images/refine';
 import { userErrorOf } from '../userError';
 import { GenerationRate, type GenerationRateReading } from './generationRate';
-import type { ClipRecord, ConversationData, TurnRecord } from './records';
+import { clipFrames, type ClipRecord, type ConversationData, type TurnRecord } from './records';
 import { regionFrames } from '../video/regions';
 import { errorMessage } from '../util/errorMessage';
 import { SerialQueue } from '../util/serialQueue';
@@ -181,7 +181,7 @@ export class Conversation {
       regions: [],
       error: null,
       stats: null,
-      ...(options.clip ? { clip: { ...options.clip, regionFrames: [] } } : {}),
+      ...clipOf(images, options.clip, this.latestClipTurn()),
     };
     this.records.push(turn);
     if (!this.data.title) this.data.title = titleFrom(question, (images[0] ?? turn.target)?.name);
@@ -189,6 +189,12 @@ export class Conversation {
     void this.persist(this.data);
     this.emit({ type: 'turn', turn });
     return this.queue.run(() => this.run(turn)).then(() => turn);
+  }
+
+  /** The turn that showed the latest image, when that was a clip's frames (a follow-up's regions go on them). */
+  private latestClipTurn(): TurnRecord | null {
+    const shown = [...this.records].reverse().find((t) => t.target);
+    return shown?.clip && clipFrames(shown).length > 0 ? shown : null;
   }
 
   /** The image new questions are about: the latest one shown to the model. */
@@ -371,7 +377,16 @@ export class Conversation {
 
 /** The engine sees the model-sized copy of each image, never the original; a clip's as frames. */
 function userTurn(t: TurnRecord): ChatTurn {
-  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })), ...(t.clip ? { frames: true } : {}) };
+  return { role: 'user', text: t.prompt ?? t.question, images: t.images.map((i) => ({ path: i.model.modelPath })), ...(t.clip && t.images.length > 0 ? { frames: true } : {}) };
+}
+
+/**
+ * A turn's clip: the one its images are the frames of; with no images, a follow-up about the clip
+ * the conversation last showed (its regions drawn on those frames, none sent again).
+ */
+function clipOf(images: Attachment[], clip: ClipRecord | undefined, latest: TurnRecord | null): Pick<TurnRecord, 'clip' | 'clipFrames'> {
+  if (images.length > 0) return clip ? { clip: { ...clip, regionFrames: [] } } : {};
+  return latest?.clip ? { clip: { ...latest.clip, regionFrames: [] }, clipFrames: clipFrames(latest) } : {};
 }
 
 /** A clip turn's regions: on the frame the answer named before each (src/video/regions.ts). */

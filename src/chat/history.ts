@@ -112,6 +112,8 @@ const StoredTurn = v.object({
       regionFrames: v.optional(v.pipe(v.array(v.pipe(Num, v.integer(), v.minValue(1))), v.maxLength(10_000))),
     }),
   ),
+  /** A follow-up about a clip: the clip's frames (an earlier turn's images), which its regions are drawn on. */
+  clipFrames: v.optional(v.pipe(v.array(ImageId), v.maxLength(64))),
 });
 
 /** A stored turn's error as the chat shows it; files from before remedies were stored get what the chat offered then. */
@@ -232,10 +234,11 @@ export class HistoryStore {
     await this.sweep(id, stored);
     const pick = (imageId: string) => images.get(imageId);
     const turns = stored.turns.map(
-      (t): TurnRecord => ({
+      ({ clipFrames, ...t }): TurnRecord => ({
         ...t,
         images: t.images.map(pick).filter((a): a is Attachment => a !== undefined),
         target: (t.target && pick(t.target)) || null,
+        ...(clipFrames ? { clipFrames: clipFrames.map(pick).filter((a): a is Attachment => a !== undefined) } : {}),
         status: t.status === 'queued' || t.status === 'streaming' ? 'stopped' : t.status,
         regions: t.regions,
         error: storedError(t.error),
@@ -287,7 +290,7 @@ export class HistoryStore {
     await mkdir(imagesDir, { recursive: true });
     const images = new Map<string, StoredImage>();
     for (const t of data.turns) {
-      for (const a of [...t.images, ...(t.target ? [t.target] : [])]) {
+      for (const a of [...t.images, ...(t.target ? [t.target] : []), ...(t.clipFrames ?? [])]) {
         if (images.has(a.id)) continue;
         const file = `${a.id}${extname(a.path) || '.img'}`;
         const dest = join(imagesDir, file);
@@ -319,6 +322,7 @@ export class HistoryStore {
         error: t.error && { message: t.error.message, ...(t.error.code !== undefined ? { code: t.error.code } : {}), remedies: t.error.remedies },
         stats: t.stats,
         ...(t.clip ? { clip: t.clip } : {}),
+        ...(t.clipFrames ? { clipFrames: t.clipFrames.map((a) => a.id) } : {}),
       })),
     };
     const json = JSON.stringify(stored);

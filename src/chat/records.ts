@@ -27,8 +27,13 @@ export interface TurnRecord {
   /** Why the turn failed and what fixes it: shown inline and as a notification, stored whole. */
   error: UserError | null;
   stats: string | null;
-  /** The turn's images are a clip's frames, in order (src/video/): where each is in the clip. */
+  /**
+   * The turn's images are a clip's frames, in order (src/video/): where each is in the clip. A
+   * follow-up about a clip (no images of its own) carries the clip too, its frames in `clipFrames`.
+   */
   clip?: ClipRecord;
+  /** A follow-up about a clip: that clip's frames (an earlier turn's images), which its regions are drawn on; never sent again. */
+  clipFrames?: Attachment[];
 }
 
 /** A clip a turn asks about: its images are these frames, one each, `Frame1:` first. */
@@ -55,9 +60,15 @@ export interface ConversationData {
 
 /** The regions a turn shows and exports: the refined one where a zoom-in pass found it, else the answer's. */
 /** The image region `index` of a turn lies on: in a clip turn the frame the answer named, else the turn's target. */
-export function regionImage(t: Pick<TurnRecord, 'clip' | 'images' | 'target'>, index: number): Attachment | null {
-  const frame = t.clip ? (t.clip.regionFrames?.[index] ?? t.images.length) : undefined;
-  return (frame !== undefined ? t.images[frame - 1] : undefined) ?? t.target;
+export function regionImage(t: Pick<TurnRecord, 'clip' | 'clipFrames' | 'images' | 'target'>, index: number): Attachment | null {
+  if (!t.clip) return t.target;
+  const frames = clipFrames(t);
+  return frames[(t.clip.regionFrames?.[index] ?? frames.length) - 1] ?? t.target;
+}
+
+/** A clip turn's frames: its own images, or, in a follow-up about a clip, that clip's. */
+export function clipFrames(t: Pick<TurnRecord, 'clipFrames' | 'images'>): Attachment[] {
+  return t.images.length > 0 ? t.images : (t.clipFrames ?? []);
 }
 
 export function shownRegions(t: Pick<TurnRecord, 'regions' | 'refined'>): Region[] {

@@ -9,7 +9,7 @@ import type { CoarseShape, ConversationSummary, HostMessage, ImageView, RegionVi
 import type { Attachment } from './attachments';
 import type { PendingImage } from './composer';
 import { isWholeImage, pixelRectFromCrop } from '../images/transform';
-import { regionImage, type TurnRecord } from './records';
+import { clipFrames, regionImage, type TurnRecord } from './records';
 import type { HistoryEntry } from './history';
 
 export interface ViewTarget {
@@ -66,7 +66,7 @@ function regionViews(t: TurnRecord): RegionView[] {
     const refined = t.refined?.[i];
     const on = regionImage(t, i)!;
     const view = refined ? regionView(on, refined, r) : regionView(on, r);
-    return t.clip ? { ...view, frame: t.clip.regionFrames?.[i] ?? t.images.length } : view;
+    return t.clip ? { ...view, frame: t.clip.regionFrames?.[i] ?? clipFrames(t).length } : view;
   });
 }
 
@@ -76,7 +76,7 @@ export function turnView(t: TurnRecord, to: ViewTarget): TurnView {
     id: t.id,
     question: t.question,
     images: t.images.map(image),
-    ...(t.clip ? { clip: { name: t.clip.name, duration: t.clip.duration, frames: t.clip.frames } } : {}),
+    ...(t.clip ? { clip: { name: t.clip.name, duration: t.clip.duration, frames: t.clip.frames, ...(t.images.length === 0 && t.clipFrames ? { images: t.clipFrames.map(image) } : {}) } } : {}),
     target: t.target ? image(t.target) : null,
     answer: t.answer,
     status: t.status,

@@ -74,7 +74,7 @@ export const ErrorView = v.object({
 });
 export type ErrorView = v.InferOutput<typeof ErrorView>;
 
-/** A clip a turn asks about: its images are these frames, in order (the chat shows a strip). */
+/** A clip a turn asks about: its images are these frames, in order (the chat shows a strip); or a follow-up's. */
 export const ClipView = v.object({
   name: v.string(),
   duration: v.pipe(Num, v.minValue(0)),
@@ -82,6 +82,8 @@ export const ClipView = v.object({
     v.array(v.object({ number: v.pipe(v.number(), v.integer(), v.minValue(1)), index: v.pipe(v.number(), v.integer(), v.minValue(0)), seconds: v.pipe(Num, v.minValue(0)) })),
     v.maxLength(MAX_FRAME_COUNT),
   ),
+  /** A follow-up about the clip (the turn has no images): the clip's frames, which its regions are drawn on. */
+  images: v.optional(v.pipe(v.array(ImageView), v.maxLength(MAX_FRAME_COUNT))),
 });
 export type ClipView = v.InferOutput<typeof ClipView>;
 

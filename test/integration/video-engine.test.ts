@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import * as v from 'valibot';
 import { AttachmentStore } from '../../src/chat/attachments';
 import { Conversation } from '../../src/chat/conversation';
+import { regionImage } from '../../src/chat/records';
 import type { ChatOutcome, Engine } from '../../src/engine/engine';
 import { LocalEngine } from '../../src/engine/local/localEngine';
 import { GroundingResult } from '../../src/protocol/grounding';
@@ -79,6 +80,10 @@ describe('a clip in the conversation, on the real llama-server', () => {
     assert.ok(s2.reusedTokens! >= s1.contextTokens! - 2, `reused ${s2.reusedTokens} of the first turn's ${s1.contextTokens}`);
     assert.ok(s2.promptTokens! * 10 < s1.promptTokens!, `follow-up evaluated ${s2.promptTokens}, first ${s1.promptTokens}`);
     assert.match(second.stats ?? '', /cached, 2064 image, not re-encoded/);
+    // Its answer names Frame3 as well: the box goes on the clip's frame 3, which it did not send again.
+    assert.deepEqual(second.images, []);
+    assert.deepEqual(second.clip?.regionFrames, [3]);
+    assert.equal(regionImage(second, 0)?.id, stored.frames[2]!.id);
   });
 });
 

@@ -1,5 +1,5 @@
 // A clip turn in the history: its frames, their times and which frame each region is on come back
-// as they were stored; the chat's view of it puts each region on its frame.
+// as they were stored; the chat's view of it puts each region on its frame, and so does a follow-up's.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,17 +54,28 @@ describe('a clip turn', () => {
     const follow = await conversation.ask('Then?');
     assert.equal(seen[1]![0]!.frames, true, 'the clip turn stays frames in the history sent');
     assert.equal(seen[1]![2]!.frames, undefined, 'the follow-up is not');
-    assert.equal(follow.clip, undefined);
+    assert.deepEqual(seen[1]![2]!.images, [], 'no frame is sent again');
+    // The follow-up's answer names Frame3 too: its box is on the clip's frame 3, not on the last frame.
+    assert.deepEqual(follow.clip?.regionFrames, [3]);
+    assert.deepEqual(follow.clipFrames?.map((a) => a.id), stored.frames.map((a) => a.id));
 
     const history = new HistoryStore(join(dir, 'history'), store.modelDir);
     await history.save(conversation.snapshot());
     const loaded = (await history.load(conversation.id))!;
     assert.deepEqual(loaded.turns[0]!.clip, turn.clip);
-    assert.equal(loaded.turns[1]!.clip, undefined);
-    const view = turnView(loaded.turns[0]!, { uri: (p) => `file://${p}`, inline: () => undefined });
+    assert.deepEqual(loaded.turns[1]!.clip, follow.clip);
+    assert.deepEqual(loaded.turns[1]!.clipFrames?.map((a) => a.id), stored.frames.map((a) => a.id));
+    const to = { uri: (p: string) => `file://${p}`, inline: () => undefined };
+    const view = turnView(loaded.turns[0]!, to);
     assert.deepEqual(view.clip?.frames.map((f) => f.index), [12, 37, 62, 87]);
+    assert.equal(view.clip?.images, undefined, 'the clip turn shows its own images');
     assert.equal(view.regions[0]!.frame, 3);
     // The region's pixels are on frame 3 (362 px high: 253), not on the target (frame 4, 363 px: 254).
     assert.deepEqual(view.regions[0]!.pixels, [160, 109, 480, 253]);
+    const followView = turnView(loaded.turns[1]!, to);
+    assert.deepEqual(followView.images, []);
+    assert.deepEqual(followView.clip?.images?.map((i) => i.id), stored.frames.map((a) => a.id));
+    assert.equal(followView.regions[0]!.frame, 3);
+    assert.deepEqual(followView.regions[0]!.pixels, [160, 109, 480, 253]);
   });
 });

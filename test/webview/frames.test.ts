@@ -98,6 +98,35 @@ describe('chat webview: a clip', () => {
     }
   });
 
+  it("a follow-up's box on Frame3 is drawn below its answer on the clip's frame 3, not on the last frame", async () => {
+    const p = await open();
+    try {
+      const first = clipTurn({ answer: 'Frame1 shows the form.', regions: [] });
+      const follow = clipTurn({
+        id: 'follow1',
+        question: 'Where is the error?',
+        images: [],
+        clip: { ...first.clip!, images: [1, 2, 3, 4].map(frame) },
+      });
+      await post(p, { type: 'snapshot', turns: [first, follow] });
+      const card = p.locator('.turn').nth(1);
+      await card.locator('.stage.frame-large[data-frame="3"]').waitFor();
+      assert.equal(await card.locator('.question .frame-strip').count(), 0, 'no strip with the question: the follow-up sent no frame');
+      assert.equal(await card.locator('.answer ~ .clip .frame-thumb').count(), 4, 'the strip follows the answer');
+      assert.equal(await card.locator('.stage').count(), 1);
+      assert.equal(await card.locator('.stage.frame-large').getAttribute('data-image-id'), 'frame3');
+      assert.equal(await card.locator('.stage.frame-large .overlay').getAttribute('aria-label'), '1 region over bug.mp4 frame 3.png');
+      await card.locator('.stage.frame-large .region-list li').first().click();
+      assert.deepEqual(await copies(p), [{ type: 'copyRegion', turnId: 'follow1', index: 0 }]);
+      // A follow-up with no region shows no image at all.
+      await post(p, { type: 'snapshot', turns: [first, { ...follow, answer: 'It closes.', regions: [] }] });
+      await p.waitForFunction(() => document.querySelectorAll('.turn')[1]?.querySelector('.answer')?.textContent?.includes('It closes.'));
+      assert.equal(await p.locator('.turn').nth(1).locator('.stage, .clip').count(), 0);
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a region on a frame number the clip lacks, or a clip of too many frames, is refused by validation', () => {
     const bad = { type: 'snapshot', turns: [clipTurn({ regions: [{ kind: 'box', label: null, box: [0, 0, 1, 1], pixels: [0, 0, 1, 1], frame: 0 }] })] };
     assert.throws(() => parseMessage('host', HostMessage, bad), /frame/);

@@ -101,10 +101,11 @@ export class TurnList {
     q.append(qRow);
     card.append(q);
     // Regions are drawn once: over this turn's own image, or over the conversation's latest one;
-    // a clip's over the frame the answer named.
-    const ownTarget = t.clip !== undefined || (t.target !== null && t.images.some((i) => i.id === t.target!.id));
+    // a clip's over the frame the answer named (a follow-up's below its answer, over the clip's frames).
+    const followUp = t.clip !== undefined && t.images.length === 0;
+    const ownTarget = (t.clip !== undefined && !followUp) || (t.target !== null && t.images.some((i) => i.id === t.target!.id));
     const numbered = t.images.length > 1;
-    if (t.clip) q.append(this.frameStrip(card, t, own, stageHost));
+    if (t.clip && !followUp) q.append(this.frameStrip(card, t, own, stageHost));
     else t.images.forEach((image, i) => {
       const isTarget = ownTarget && image.id === t.target!.id;
       const stage = new Stage(image, isTarget ? t.regions : [], state.viewer(t.id, image.id), stageHost, isTarget ? t.referred : undefined);
@@ -119,7 +120,8 @@ export class TurnList {
     answer.setAttribute('aria-busy', String(isRunning(t)));
     renderAnswer(answer, t.answer, t.regions, { copy: (text) => send({ type: 'copyText', text }) });
     card.append(answer);
-    if (t.target && !ownTarget && (t.regions.length > 0 || (t.referred?.length ?? 0) > 0)) {
+    if (followUp && t.regions.length > 0) card.append(this.frameStrip(card, t, own, stageHost));
+    else if (t.target && !ownTarget && (t.regions.length > 0 || (t.referred?.length ?? 0) > 0)) {
       const stage = new Stage(t.target, t.regions, state.viewer(t.id, t.target.id), stageHost, t.referred);
       own.push({ stage, regionsOf: 'target' });
       card.append(stage.element);
@@ -161,7 +163,8 @@ export class TurnList {
     strip.setAttribute('role', 'list');
     strip.setAttribute('aria-label', `${clip.name}: ${clip.frames.length} frames of ${clipTime(clip.duration)}`);
     const shown = this.shownFrames.get(t.id) ?? t.regions[0]?.frame ?? null;
-    t.images.forEach((image, i) => {
+    const frames = t.images.length > 0 ? t.images : (clip.images ?? []);
+    frames.forEach((image, i) => {
       const f = clip.frames[i];
       if (!f) return;
       const thumb = el('button', 'frame-thumb');
@@ -187,7 +190,7 @@ export class TurnList {
       strip.append(thumb);
     });
     box.append(strip);
-    const image = shown ? t.images[shown - 1] : undefined;
+    const image = shown ? frames[shown - 1] : undefined;
     if (image) {
       const local: number[] = [];
       const regions = t.regions.filter((r, i) => r.frame === shown && local.push(i));
