@@ -1,6 +1,7 @@
 // Clips made in the test (every frame shows its own number), read back through ffmpeg and sharp:
 // the frames extracted are exactly the ones InternVL's get_index chooses, at the right times.
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { CaptureError } from '../../src/capture/errors';
 import { userErrorOf } from '../../src/userError';
 import { sampleClip } from '../../src/video/clip';
-import { ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, shareRuns } from '../../src/video/ffmpeg';
+import { extractFrames, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withSkipping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
-import { frameNumberOf, makeAnimation, makeApng, makeClip, type ClipSpec } from '../fixtures/clips';
+import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
 
 let dir: string;
 before(() => {
@@ -28,11 +29,17 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
   { container: 'mkv', fps: 12, seconds: 6, frames: 3, start: 2 },
   // Several frames after each key frame (every 50, B-frames), the groups over two runs.
   { container: 'mov', fps: 30, seconds: 8, frames: 32 },
+  // libx264's defaults (B-pyramid, a key frame every 250): groups whose frames are all referenced skip the others.
+  { container: 'mp4', fps: 30, seconds: 20, frames: 32, codec: X264_DEFAULTS },
+  { container: 'mp4', fps: 30, seconds: 20, frames: 8, start: 3, end: 17, codec: X264_DEFAULTS },
+  // Interlaced (two fields a frame): a frame is still a frame, as decord counts them.
+  { container: 'mp4', fps: 25, seconds: 4, frames: 8, codec: X264_INTERLACED },
+  { container: 'mkv', fps: 25, seconds: 4, frames: 5, start: 1, codec: X264_INTERLACED },
 ];
 
 describe('videos through ffmpeg', () => {
   for (const spec of CLIPS) {
-    const label = `${spec.container} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
+    const label = `${spec.container}${spec.codec === X264_DEFAULTS ? ' (x264 defaults)' : spec.codec === X264_INTERLACED ? ' (interlaced)' : ''} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
     it(`${label}: the frames shown are get_index's, at their times`, async () => {
       const path = await makeClip(dir, spec);
       const clip = await sampleClip(path, { ffmpegPath: '', frames: spec.frames, start: spec.start ?? null, end: spec.end ?? null });
@@ -78,10 +85,10 @@ describe('frames grouped by the key frame before them', () => {
     assert.deepEqual([keyFrameBefore(info, 49), keyFrameBefore(info, 50), keyFrameBefore(info, 999)], [0, 50, 150]);
     const groups = groupFrames(info, [120, 10, 60, 10, 140, 70, 160]);
     assert.deepEqual(groups, [
-      { indices: [10], cost: 11 },
-      { indices: [60, 70], cost: 21 },
-      { indices: [120, 140], cost: 41 },
-      { indices: [160], cost: 11 },
+      { key: 0, indices: [10], cost: 11 },
+      { key: 50, indices: [60, 70], cost: 21 },
+      { key: 100, indices: [120, 140], cost: 41 },
+      { key: 150, indices: [160], cost: 11 },
     ]);
     assert.deepEqual(
       shareRuns(groups, 2).map((run) => run.map((g) => g.indices)),
@@ -89,7 +96,49 @@ describe('frames grouped by the key frame before them', () => {
     );
     assert.equal(shareRuns(groups, 8).length, 4);
     // No key frame listed: one decode from the start through every frame.
-    assert.deepEqual(groupFrames({ keyFrames: [] }, [5, 3]), [{ indices: [3, 5], cost: 6 }]);
+    assert.deepEqual(groupFrames({ keyFrames: [] }, [5, 3]), [{ key: 0, indices: [3, 5], cost: 6 }]);
+  });
+});
+
+describe('skipping the frames no other frame refers to (H.264)', () => {
+  it("says which frames are referenced exactly as ffmpeg's decoder skips them, and reads all-referenced groups exactly", async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X264_DEFAULTS });
+    const tools = await findFfmpeg('');
+    const info = await probeVideo(tools, path);
+    assert.ok(info.packets, 'length-prefixed H.264 is recognised');
+    const referenced = await referencedFrames(path, info, 0, info.times.length - 1);
+    assert.ok(referenced);
+    // The reference: the frames ffmpeg's own decoder still outputs with -skip_frame noref.
+    const kept = execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.split(',')[0]!.trim())
+      .filter((t) => t !== '')
+      .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4));
+    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept.sort((a, b) => a - b));
+    assert.ok(kept.length > 0.3 * info.times.length && kept.length < 0.8 * info.times.length, `${kept.length} of ${info.times.length} referenced: B-frames are in the clip`);
+    // Ten referenced frames after the second key frame, and ten that include an unreferenced one.
+    const second = info.keyFrames[1] ?? 0;
+    const refs = referenced.flatMap((r, i) => (r && i > second + 20 ? [i] : [])).filter((i) => keyFrameBefore(info, i) === second).slice(0, 10);
+    const unref = referenced.findIndex((r, i) => !r && i > 5 && keyFrameBefore(info, i) === 0);
+    const asked = [...refs, unref, unref + 3, unref + 7];
+    const groups = await withSkipping(path, info, groupFrames(info, asked));
+    assert.deepEqual(groups.map((g) => g.skipping !== undefined), [false, true], 'the group with an unreferenced frame decodes everything');
+    assert.equal(groups[1]!.cost, referenced.slice(second, refs.at(-1)! + 1).filter(Boolean).length);
+    const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'skip-frames'));
+    assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked);
+  });
+
+  it('is not used for other codecs, nor when a packet is not what the file says', async () => {
+    const webm = await makeClip(dir, { container: 'webm', fps: 25, seconds: 3 });
+    const tools = await findFfmpeg('');
+    assert.equal((await probeVideo(tools, webm)).packets, undefined);
+    const mp4 = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 4, codec: X264_DEFAULTS });
+    const info = await probeVideo(tools, mp4);
+    // A packet position off by one byte: no NAL unit starts there.
+    const shifted = { packets: { ...info.packets!, pos: info.packets!.pos.map((p) => p + 1) } };
+    assert.equal(await referencedFrames(mp4, shifted, 0, 20), null);
+    assert.equal(await referencedFrames(mp4, info, 5, 2), null);
+    assert.equal(await referencedFrames(join(dir, 'gone.mp4'), info, 0, 2), null);
   });
 });
 
