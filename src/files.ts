@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, type FileHandle, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { errorMessage } from './util/errorMessage';
 
 export async function fileExists(path: string): Promise<boolean> {
@@ -23,11 +23,11 @@ function describeSize(bytes: number): string {
 }
 
 /**
- * Reads a regular file of at most `maxBytes`, never more: a device (/dev/zero), a FIFO, a socket
- * or a folder is refused from its stat, before anything opens it; a file that grows past the cap
- * while it is read is refused after `maxBytes + 1` bytes. `name` is what the messages call it.
+ * Opens a regular file of at most `maxBytes` for reading: a device (/dev/zero), a FIFO, a socket
+ * or a folder is refused from its stat, before anything opens it, and again from the open file's
+ * own stat (the path may have been swapped since). `name` is what the messages call it.
  */
-export async function readRegularFile(path: string, maxBytes: number, name = path): Promise<Buffer> {
+export async function openRegularFile(path: string, maxBytes: number, name = path): Promise<{ handle: FileHandle; size: number }> {
   let s;
   try {
     s = await stat(path);
@@ -41,9 +41,22 @@ export async function readRegularFile(path: string, maxBytes: number, name = pat
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: Error) => {
     throw new FileRefusedError(`${name} cannot be read: ${err.message}`);
   });
+  const opened = await handle.stat().catch(() => null);
+  if (!opened?.isFile()) {
+    await handle.close();
+    throw new FileRefusedError(`${name} is not a regular file (it changed while it was opened).`);
+  }
+  return { handle, size: opened.size };
+}
+
+/**
+ * Reads a regular file of at most `maxBytes`, never more (openRegularFile refuses what is not
+ * one); a file that grows past the cap while it is read is refused after `maxBytes + 1` bytes.
+ */
+export async function readRegularFile(path: string, maxBytes: number, name = path): Promise<Buffer> {
+  const { handle, size } = await openRegularFile(path, maxBytes, name);
   try {
-    if (!(await handle.stat()).isFile()) throw new FileRefusedError(`${name} is not a regular file (it changed while it was opened).`);
-    let buf = Buffer.alloc(Math.min(s.size, maxBytes) + 1);
+    let buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
     let filled = 0;
     for (;;) {
       if (filled === buf.length) {

@@ -8,15 +8,14 @@ import type { ChatStats, Engine, TokenListener } from '../engine/engine';
 import { EngineError } from '../engine/errors';
 import { parseRegions } from '../grounding';
 import { placeOf, quote } from '../grounding/answer';
-import { loadSharp, prepareForModel, toPublicRegion, type PreparedImage } from '../images';
+import { prepareForModel, toPublicRegion, type PreparedImage } from '../images';
 import { hasExtension, MOVING_EXTENSIONS } from '../images/formats';
 import { GROUNDING_SCHEMA, type PublicRegion } from '../protocol/grounding';
 import { Settings } from '../config';
-import { sampleClip, type SampledClip } from '../video/clip';
+import { imageMoves, sampleClip, type SampledClip } from '../video/clip';
 import { regionFrames } from '../video/regions';
 import { budgetRefusal, DEFAULT_FRAME_COUNT, frameBudget, frameTokens } from '../video/sampling';
-import { isApng } from '../video/apng';
-import { fileExists, readRegularFile, writeFileAtomic } from '../files';
+import { fileExists, writeFileAtomic } from '../files';
 import { MODEL_COPIES } from './analyseImage';
 
 /** A region on one frame: in the clip's own pixels (as the video is), with the frame it is on. */
@@ -61,13 +60,7 @@ export interface ClipRequest {
 /** Whether `path` is asked about as a clip: a video, or an animated image (a GIF, WebP or APNG of more than one frame is one). */
 export async function isClipPath(path: string): Promise<boolean> {
   if (hasExtension(path, ['mp4', 'webm', 'mov', 'mkv', 'apng'])) return true;
-  if (!hasExtension(path, MOVING_EXTENSIONS)) return false;
-  const bytes = await readRegularFile(path, 64 * 1024 * 1024).catch(() => null);
-  if (!bytes) return false;
-  if (isApng(bytes)) return true;
-  if (!hasExtension(path, ['gif', 'webp'])) return false;
-  const meta = await (await loadSharp())(bytes, { animated: true }).metadata().catch(() => null);
-  return (meta?.pages ?? 1) > 1;
+  return hasExtension(path, MOVING_EXTENSIONS) && (await imageMoves(path));
 }
 
 export async function analyseClip(engine: Engine, request: ClipRequest): Promise<ClipAnswer> {

@@ -75,17 +75,33 @@ function damaged(name: string, why: string): CaptureError {
   return new CaptureError(`${name} is a damaged animated PNG (${why}).`, 'unavailable');
 }
 
-/** Whether `bytes` is a PNG with an animation control chunk before its image data. */
-export function isApng(bytes: Buffer): boolean {
-  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(SIGNATURE)) return false;
+/** Reads `length` bytes at `offset` of a file or buffer (fewer at its end). */
+export type ReadAt = (offset: number, length: number) => Promise<Buffer> | Buffer;
+
+/** The most chunks looked through for acTL before giving up. */
+const MAX_CHUNKS_BEFORE_IMAGE = 1024;
+
+/**
+ * Whether a PNG of `size` bytes is an APNG: an acTL chunk before its first IDAT. Only the chunk
+ * headers are read (8 bytes each), so a file is told from a few hundred bytes, however big it is.
+ */
+export async function isApngAt(read: ReadAt, size: number): Promise<boolean> {
+  if (!(await read(0, 8)).equals(SIGNATURE)) return false;
   let at = 8;
-  while (at + 8 <= bytes.length) {
-    const type = bytes.toString('latin1', at + 4, at + 8);
+  for (let n = 0; n < MAX_CHUNKS_BEFORE_IMAGE && at + 8 <= size; n++) {
+    const header = await read(at, 8);
+    if (header.length < 8) return false;
+    const type = header.toString('latin1', 4, 8);
     if (type === 'acTL') return true;
-    if (type === 'IDAT') return false;
-    at += 12 + bytes.readUInt32BE(at);
+    if (type === 'IDAT' || type === 'IEND') return false;
+    at += 12 + header.readUInt32BE(0);
   }
   return false;
+}
+
+/** isApngAt over bytes in memory. */
+export function isApng(bytes: Buffer): Promise<boolean> {
+  return isApngAt((offset, length) => bytes.subarray(offset, offset + length), bytes.length);
 }
 
 /** The frames of an APNG (chunks checked); compose() decodes them. */

@@ -11,8 +11,8 @@ import { hasExtension, VIDEO_EXTENSIONS } from '../images/formats';
 import { loadSharp } from '../images';
 import { MAX_DECODE_PIXELS } from '../images/probe';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
-import { readRegularFile } from '../files';
-import { apngFrames, isApng } from './apng';
+import { openRegularFile, readRegularFile } from '../files';
+import { apngFrames, isApng, isApngAt } from './apng';
 import { extractFrames, findFfmpeg, probeVideo } from './ffmpeg';
 import { DEFAULT_FRAME_COUNT, frameCountProblem, frameIndices } from './sampling';
 
@@ -97,6 +97,36 @@ function checkCount(frames: number): void {
   if (problem) throw new CaptureError(`${problem[0]!.toUpperCase()}${problem.slice(1)}.`, 'failed');
 }
 
+/**
+ * Whether an image file moves (an APNG, an animated WebP or GIF of more than one frame), told
+ * from its headers: a PNG's chunk headers up to its image data, a WebP's VP8X flags (8 and 32
+ * bytes read, however big the file); only a GIF, or a WebP flagged animated, has its frames
+ * counted, by sharp from the file. Anything that is not a regular file of at most
+ * MAX_ATTACHMENT_BYTES does not move (reading it as a clip would refuse it).
+ */
+export async function imageMoves(path: string): Promise<boolean> {
+  const opened = await openRegularFile(path, MAX_ATTACHMENT_BYTES).catch(() => null);
+  if (!opened) return false;
+  const { handle, size } = opened;
+  const read = async (offset: number, length: number) => {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, offset);
+    return buf.subarray(0, bytesRead);
+  };
+  try {
+    const head = await read(0, 32);
+    const webp = head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP';
+    if (webp && (head.toString('latin1', 12, 16) !== 'VP8X' || (head[20]! & 0x02) === 0)) return false;
+    if (webp || /^GIF8[79]a$/.test(head.toString('latin1', 0, 6))) {
+      const meta = await (await loadSharp())(path, { animated: true, limitInputPixels: MAX_DECODE_PIXELS }).metadata().catch(() => null);
+      return (meta?.pages ?? 1) > 1;
+    }
+    return await isApngAt(read, size);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The chosen frames of a video, an animated GIF/WebP or an APNG. */
 export async function sampleClip(path: string, options: SampleOptions): Promise<SampledClip> {
   const count = options.frames ?? DEFAULT_FRAME_COUNT;
@@ -109,7 +139,7 @@ export async function sampleClip(path: string, options: SampleOptions): Promise<
     return sampleVideo(path, count, options);
   }
   const bytes = await readRegularFile(path, MAX_ATTACHMENT_BYTES, name);
-  if (isApng(bytes)) return sampleApng(bytes, name, count, options);
+  if (await isApng(bytes)) return sampleApng(bytes, name, count, options);
   return sampleAnimation(bytes, name, count, options);
 }
 

@@ -2,13 +2,15 @@
 // the frames extracted are exactly the ones InternVL's get_index chooses, at the right times.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CaptureError } from '../../src/capture/errors';
 import { userErrorOf } from '../../src/userError';
-import { sampleClip } from '../../src/video/clip';
+import { imageMoves, sampleClip } from '../../src/video/clip';
+import sharp from 'sharp';
+import { encodePng, solidImage } from '../fixtures/png';
 import { extractFrames, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withSkipping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
 import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
@@ -159,6 +161,56 @@ describe('animated images through sharp', () => {
       for (const f of clip.frames) assert.ok(Math.abs(f.seconds - delays.slice(0, f.index).reduce((a, b) => a + b, 0) / 1000) < 1e-9);
     });
   }
+
+  it('whether an image moves is told from its headers: animated GIF, WebP and APNG do; one frame, a device, a pipe or a folder do not', async () => {
+    const moving = [await makeAnimation(join(dir, 'moves.gif'), 'gif', [100, 100]), await makeAnimation(join(dir, 'moves.webp'), 'webp', [100, 100]), await makeApng(dir, 5, 1)];
+    const png = encodePng(8, 8, solidImage(8, 8, [1, 2, 3, 255]));
+    const still: string[] = [];
+    // One frame each: a PNG, a GIF, a WebP with an alpha channel (VP8X, not flagged animated), a lossy one (plain VP8).
+    for (const [name, bytes] of [['still.png', png], ['still.gif', await sharp(png).gif().toBuffer()], ['still.webp', await sharp(png).webp({ lossless: true }).toBuffer()], ['lossy.webp', await sharp(png).removeAlpha().webp().toBuffer()]] as const) {
+      still.push(join(dir, name));
+      writeFileSync(still.at(-1)!, bytes);
+    }
+    for (const path of moving) assert.equal(await imageMoves(path), true, path);
+    for (const path of still) assert.equal(await imageMoves(path), false, path);
+    const fifo = join(dir, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    mkdirSync(join(dir, 'folder.gif'), { recursive: true });
+    const t0 = performance.now();
+    for (const path of [fifo, '/dev/zero', join(dir, 'folder.gif'), join(dir, 'missing.webp')]) assert.equal(await imageMoves(path), false, path);
+    assert.ok(performance.now() - t0 < 2000, 'nothing waits for a writer or reads a device');
+  });
+
+  it('a big PNG is told by its chunk headers alone: acTL after a 40 MB chunk is found with little read', async () => {
+    const chunk = (type: string, data: Buffer) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(data.length, 0);
+      head.write(type, 4, 'latin1');
+      return Buffer.concat([head, data, Buffer.alloc(4)]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(8, 0);
+    ihdr.writeUInt32BE(8, 4);
+    ihdr[8] = 8;
+    ihdr[9] = 6;
+    const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    for (const [name, after, expected] of [['big-apng.png', 'acTL', true], ['big-still.png', 'IDAT', false]] as const) {
+      const path = join(dir, name);
+      // A 40 MB private chunk, sparse on disk (a hole of zeros), then the chunk that decides.
+      const big = Buffer.alloc(8);
+      big.writeUInt32BE(40 * 1024 * 1024, 0);
+      big.write('prVt', 4, 'latin1');
+      writeFileSync(path, Buffer.concat([signature, chunk('IHDR', ihdr), big]));
+      const fd = openSync(path, 'r+');
+      writeSync(fd, chunk(after, Buffer.alloc(8)), 0, 20, 8 + 25 + 8 + 40 * 1024 * 1024 + 4);
+      closeSync(fd);
+      const rss0 = process.memoryUsage().rss;
+      const t0 = performance.now();
+      assert.equal(await imageMoves(path), expected, name);
+      assert.ok(performance.now() - t0 < 200, `${name}: ${(performance.now() - t0).toFixed(0)} ms`);
+      assert.ok(process.memoryUsage().rss - rss0 < 16 * 1024 * 1024, `${name}: the 40 MB chunk is not read`);
+    }
+  });
 
   it('APNG (ffmpeg-encoded: changed rectangles, blend and dispose) composed frame by frame, no ffmpeg to read it', async () => {
     const path = await makeApng(dir, 10, 2);
