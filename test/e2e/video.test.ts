@@ -1,6 +1,6 @@
 // Explain this video in a real VS Code (code-server): right-click an MP4 in the Explorer, the chat
 // shows the clip's frames as a strip with their times, the tiny scripted model answers naming
-// Frame3 with a box, and the box is drawn on Frame3, shown large.
+// Frame3 with a box, and the box is drawn on Frame3, shown large; a follow-up's box too.
 import { strict as assert } from 'node:assert';
 import { after, describe, it } from 'node:test';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -54,6 +54,18 @@ describe('Explain this video in a real VS Code', () => {
     await frame.locator('.stage.frame-large[data-frame="6"]').waitFor({ timeout: 10_000 });
     assert.equal(await frame.locator('.stage.frame-large canvas.overlay').getAttribute('data-drawn'), '0');
     await screenshot(lens.page, 'explain-video');
+    // A follow-up: no frame sent again, and its answer's box (the scripted model names Frame3 again)
+    // is drawn below it on the clip's frame 3, not on the last frame.
+    await frame.locator('.composer textarea').fill('And where is the error dialog?');
+    await frame.locator('.composer textarea').press('Enter');
+    await lens.withLogs(frame.locator('.turn[data-status="done"]').nth(1).waitFor({ timeout: 90_000 }));
+    const follow = frame.locator('.turn').nth(1);
+    assert.match((await follow.locator('.status').textContent()) ?? '', /2064 image, not re-encoded/);
+    assert.equal(await follow.locator('.question .frame-strip').count(), 0, 'the follow-up sent no frame');
+    const followLarge = follow.locator('.clip .stage.frame-large');
+    assert.equal(await followLarge.getAttribute('data-frame'), '3');
+    assert.equal(await followLarge.locator('canvas.overlay').getAttribute('data-drawn'), '1');
+    assert.match((await followLarge.locator('figcaption').textContent()) ?? '', /frame 3 at /);
   });
 
   it('Explain this video (choose frames)…: a time range, then 4 frames: the strip is get_index over that part', async () => {
