@@ -5,15 +5,15 @@
 // H.264, a group whose frames are all ones other frames refer to skips decoding the frames none
 // refers to (read from each packet's NAL header): the same pictures, ~35 % less decoding. Every
 // run is bounded in output bytes and time, and killed when the caller stops.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, open, rm, stat } from 'node:fs/promises';
+import { access, mkdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { CaptureError } from '../capture/errors';
 import { Settings } from '../config';
 import { findOnPath } from '../engine/local/runtimes/choose';
-import { readRegularFile } from '../files';
+import { openRegularFile, readRegularFile } from '../files';
 
 export interface FfmpegTools {
   ffmpeg: string;
@@ -101,10 +101,12 @@ export interface VideoInfo {
   /** Display indices of the key frames (packets flagged K), ascending; a seek decodes from one of them. */
   keyFrames: number[];
   /**
-   * H.264 stored as length-prefixed NAL units (MP4, MOV, MKV): where each frame's packet is in the
-   * file, in display order, to read whether other frames refer to it (referencedFrames).
+   * H.264 in MP4 or MOV (length-prefixed NAL units), every packet listed: where each
+   * frame's packet is in the file (by display index), to read whether other frames refer to it
+   * (referencedFrames), and the decode order (`decode[i]`: frame i's packet's place in the stream;
+   * `display[r]`: the frame of the r-th packet).
    */
-  packets?: { nalLengthSize: number; pos: number[]; size: number[] };
+  packets?: { nalLengthSize: number; pos: number[]; size: number[]; decode: number[]; display: number[] };
 }
 
 /** The most frames a video may have (an hour at 240 fps): the packet list stays a few MB. */
@@ -131,12 +133,14 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
   const name = basename(path);
   const out = await runTool(
     tools.ffprobe,
-    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,codec_name,is_avc,nal_length_size:format=start_time:packet=pts_time,flags,pos,size', '-of', 'compact', path],
+    ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate,codec_name,is_avc,nal_length_size:format=start_time,format_name:packet=pts_time,flags,pos,size', '-of', 'compact', path],
     `ffprobe of ${name}`,
     { maxBytes: 64 * 1024 * 1024, timeoutMs: 60_000, signal },
   );
-  const packets: { t: number; pos: number; size: number }[] = [];
+  const packets: { t: number; pos: number; size: number; order: number }[] = [];
   const keyTimes: number[] = [];
+  // A packet left out of the list below: the decode order of the others is not the stream's.
+  let gaps = false;
   let stream: Map<string, string> | null = null;
   let format: Map<string, string> | null = null;
   for (const line of out.toString('latin1').split('\n')) {
@@ -144,10 +148,12 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
       const f = fields(line);
       const pts = f.get('pts_time');
       // D: a packet the demuxer discards (before an MP4 edit list's start); never shown.
-      if (!pts || pts === 'N/A' || (f.get('flags') ?? '').includes('D')) continue;
       const t = Number(pts);
-      if (!Number.isFinite(t)) continue;
-      packets.push({ t, pos: Number(f.get('pos')), size: Number(f.get('size')) });
+      if (!pts || pts === 'N/A' || (f.get('flags') ?? '').includes('D') || !Number.isFinite(t)) {
+        gaps = true;
+        continue;
+      }
+      packets.push({ t, pos: Number(f.get('pos')), size: Number(f.get('size')), order: packets.length });
       if ((f.get('flags') ?? '').includes('K')) keyTimes.push(t);
       if (packets.length > MAX_VIDEO_FRAMES) throw new CaptureError(`${name} has more than ${MAX_VIDEO_FRAMES} frames; cut it shorter first.`, 'too-large');
     } else if (line.startsWith('stream|')) stream ??= fields(line);
@@ -166,7 +172,11 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
   const startTime = Number(format?.get('start_time'));
   const keyFrames = [...new Set(keyTimes.map((t) => indexOfTime(times, t)))].sort((a, b) => a - b);
   const nalLengthSize = Number(stream.get('nal_length_size'));
-  const avc = stream.get('codec_name') === 'h264' && stream.get('is_avc') === 'true' && [1, 2, 4].includes(nalLengthSize) && packets.every((p) => Number.isSafeInteger(p.pos) && p.pos >= 0 && p.size > 0);
+  // MP4 and MOV: a packet's `pos` is where its data starts (in Matroska, where its block does).
+  const isoMedia = (format?.get('format_name') ?? '').split(',').includes('mov');
+  const avc = !gaps && isoMedia && stream.get('codec_name') === 'h264' && stream.get('is_avc') === 'true' && [1, 2, 4].includes(nalLengthSize) && packets.every((p) => Number.isSafeInteger(p.pos) && p.pos >= 0 && p.size > 0);
+  const display = new Array<number>(packets.length);
+  packets.forEach((p, i) => (display[p.order] = i));
   return {
     width,
     height,
@@ -174,7 +184,7 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
     times,
     startTime: Number.isFinite(startTime) ? startTime : 0,
     keyFrames,
-    ...(avc ? { packets: { nalLengthSize, pos: packets.map((p) => p.pos), size: packets.map((p) => p.size) } } : {}),
+    ...(avc ? { packets: { nalLengthSize, pos: packets.map((p) => p.pos), size: packets.map((p) => p.size), decode: packets.map((p) => p.order), display } } : {}),
   };
 }
 
@@ -182,21 +192,22 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
 const MAX_NALS_BEFORE_SLICE = 32;
 
 /**
- * For each frame of display range [from, to], whether other frames may refer to it (H.264: its
- * slices' nal_ref_idc is not 0), read from each packet's first slice header in the file; null
+ * For each of the frames `indices` (display order), whether other frames may refer to it (H.264:
+ * its slices' nal_ref_idc is not 0), read from each packet's first slice header in the file; null
  * when the stream is not length-prefixed H.264 or a packet cannot be read as one. ffmpeg's
  * `-skip_frame noref` skips exactly the frames this says false for.
  */
-export async function referencedFrames(path: string, info: Pick<VideoInfo, 'packets'>, from: number, to: number): Promise<boolean[] | null> {
+export async function referencedFrames(path: string, info: Pick<VideoInfo, 'packets'>, indices: readonly number[]): Promise<boolean[] | null> {
   const packets = info.packets;
-  if (!packets || from < 0 || to >= packets.pos.length || from > to) return null;
+  if (!packets || indices.some((i) => !(Number.isInteger(i) && i >= 0 && i < packets.pos.length))) return null;
   const { nalLengthSize: lengthSize, pos, size } = packets;
-  const handle = await open(path, 'r').catch(() => null);
-  if (!handle) return null;
+  const opened = await openRegularFile(path, Number.MAX_SAFE_INTEGER).catch(() => null);
+  if (!opened) return null;
+  const { handle } = opened;
   const buf = Buffer.alloc(lengthSize + 1);
   try {
     const out: boolean[] = [];
-    for (let i = from; i <= to; i++) {
+    for (const i of indices) {
       let offset = 0;
       let referenced: boolean | null = null;
       for (let nal = 0; nal < MAX_NALS_BEFORE_SLICE && referenced === null && offset + lengthSize + 1 <= size[i]!; nal++) {
@@ -264,12 +275,22 @@ export interface FrameGroup {
   /** The key frame the decode starts from. */
   key: number;
   indices: number[];
-  /** Frames decoded: from the key frame to the last frame of the group (only the referenced ones when `skipping`). */
+  /** Frames decoded: from the key frame to the last frame of the group (only those sent when `dropping`). */
   cost: number;
   /**
-   * Every frame of the group is one other frames refer to: the decode skips the frames none refers
-   * to (ffmpeg's -skip_frame noref: exact, ~35 % less decoding), and `picks` are the frames' counts
-   * among those decoded from the first of them.
+   * H.264, the group's packets from its key frame on are copied (no decoding) and the frames no
+   * other frame refers to left out, except the frames asked for, before the decoder sees them: the
+   * same pictures from ~40 % less decoding. `drop`: the packets left out, by their count from the
+   * key frame's packet in decode order (noise's `n`); `through`: the count of the last packet
+   * sent (every later one is left out too); `seconds`: how much of the file the copy reads from
+   * the key frame on, to be sure of reaching it; `picks`: each asked frame's place among the
+   * decoded ones, in display order.
+   */
+  dropping?: { drop: number[]; through: number; seconds: number; picks: number[] };
+  /**
+   * H.264, every frame asked for is one other frames refer to: the decoder skips the frames none
+   * refers to itself (-skip_frame noref; no copy), and `picks` are the frames' counts among the
+   * frames it outputs from the first of them on.
    */
   skipping?: { picks: number[] };
 }
@@ -287,18 +308,50 @@ export function groupFrames(info: Pick<VideoInfo, 'keyFrames'>, indices: readonl
 }
 
 /**
- * The groups whose frames are all referenced by other frames, set to skip the unreferenced ones
- * (H.264 read from the file: referencedFrames); the others as they are.
+ * The least a group's left-out frames must weigh for the copy to pay: decoding costs ~1 ms a
+ * 1080p frame plus ~0.1 ms a KB here, and the copy (a second ffmpeg, the NUT stream between the
+ * two) costs about what decoding 512 KB does. bench/video.bench.ts's screen recording leaves out
+ * ~10 KB a group (decoded directly), its testsrc2 ~1 MB (copied).
  */
-export async function withSkipping(path: string, info: Pick<VideoInfo, 'packets'>, groups: FrameGroup[]): Promise<FrameGroup[]> {
-  if (!info.packets) return groups;
+const MIN_BYTES_LEFT_OUT = 512 * 1024;
+
+/**
+ * Each group set to leave out the frames no other frame refers to (FrameGroup.dropping), where
+ * the stream allows it (length-prefixed H.264 with every packet listed, the slices' headers
+ * readable, no frame decoded after the key frame shown before it: an open GOP's leading frames,
+ * which a copy from the key frame would lose) and it pays (MIN_BYTES_LEFT_OUT). The others are
+ * decoded as they are.
+ */
+export async function withDropping(path: string, info: Pick<VideoInfo, 'packets' | 'times'>, groups: FrameGroup[], minBytesLeftOut = MIN_BYTES_LEFT_OUT): Promise<FrameGroup[]> {
+  const packets = info.packets;
+  if (!packets) return groups;
   return Promise.all(
     groups.map(async (g) => {
-      const last = g.indices.at(-1)!;
-      const referenced = await referencedFrames(path, info, g.key, last);
-      if (!referenced || !g.indices.every((index) => referenced[index - g.key])) return g;
-      const decodedBefore = (index: number) => referenced.slice(g.indices[0]! - g.key, index - g.key).filter(Boolean).length;
-      return { ...g, cost: referenced.filter(Boolean).length, skipping: { picks: g.indices.map(decodedBefore) } };
+      const first = packets.decode[g.key]!;
+      const last = Math.max(...g.indices.map((i) => packets.decode[i]!));
+      const shown = Array.from({ length: last - first + 1 }, (_, k) => packets.display[first + k]!);
+      if (shown.some((d) => d < g.key)) return g;
+      const referenced = await referencedFrames(path, info, shown);
+      if (!referenced) return g;
+      const asked = new Set(g.indices);
+      if (g.indices.every((i) => referenced[shown.indexOf(i)])) {
+        // Counted over display order from the first frame asked for: a frame shown before the
+        // last one may be decoded after it (a B-frame others refer to), and is output before it.
+        const from = g.indices[0]!;
+        const span = Array.from({ length: g.indices.at(-1)! - from + 1 }, (_, k) => from + k);
+        const inSpan = await referencedFrames(path, info, span);
+        if (!inSpan) return g;
+        const picks = g.indices.map((i) => inSpan.slice(0, i - from).filter(Boolean).length);
+        return { ...g, cost: referenced.filter(Boolean).length, skipping: { picks } };
+      }
+      const keep = shown.map((d, k) => referenced[k]! || asked.has(d));
+      const left = shown.reduce((bytes, d, k) => bytes + (keep[k] ? 0 : packets.size[d]!), 0);
+      if (left < minBytesLeftOut) return g;
+      const kept = shown.filter((_, k) => keep[k]).sort((a, b) => a - b);
+      // A packet's decode time is never after its display time: reading a second past the last
+      // frame sent is sure to reach it, whatever the decoding delay.
+      const seconds = info.times[kept.at(-1)!]! - info.times[g.key]! + 1;
+      return { ...g, cost: kept.length, dropping: { drop: keep.flatMap((k, n) => (k ? [] : [n])), through: shown.length - 1, seconds, picks: g.indices.map((i) => kept.indexOf(i)) } };
     }),
   );
 }
@@ -332,13 +385,139 @@ function decoderOptions(runs: number, cores: number): string[] {
 }
 
 /**
+ * Runs `copy` (an ffmpeg copying packets to its stdout) into `decode` (an ffmpeg reading them
+ * from its stdin), both bounded by `limits`; settled by the decoder: once it exits, the copy is
+ * killed if it still runs (it has sent what the decoder needed, or the decoder failed).
+ */
+function runPiped(file: string, copy: string[], decode: string[], what: string, limits: RunLimits): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const copier = spawn(file, copy, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const decoder = spawn(file, decode, { stdio: ['pipe', 'ignore', 'pipe'], windowsHide: true });
+    const errors = { copy: '', decode: '' };
+    const keep = (which: keyof typeof errors) => (chunk: Buffer) => {
+      errors[which] = (errors[which] + chunk.toString('utf8')).slice(-4096);
+    };
+    copier.stderr.on('data', keep('copy'));
+    decoder.stderr.on('data', keep('decode'));
+    // The decoder may end before the copy has sent everything (it had its frames): no error.
+    decoder.stdin.on('error', () => undefined);
+    copier.stdout.on('error', () => undefined);
+    copier.stdout.pipe(decoder.stdin);
+    let failure: CaptureError | null = null;
+    const killBoth = () => {
+      copier.kill('SIGKILL');
+      decoder.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => {
+      failure ??= new CaptureError(`${what} took longer than ${Math.round(limits.timeoutMs / 1000)} s; it was stopped.`, 'failed');
+      killBoth();
+    }, limits.timeoutMs);
+    const onAbort = () => {
+      failure ??= new CaptureError(`Reading ${what} was stopped.`, 'failed');
+      killBoth();
+    };
+    limits.signal?.addEventListener('abort', onAbort, { once: true });
+    if (limits.signal?.aborted) onAbort();
+    const onSpawnError = (err: NodeJS.ErrnoException) => {
+      failure ??= err.code === 'ENOENT' ? noFfmpeg(`${file} cannot be run`, process.platform) : new CaptureError(`${what} failed: ${err.message}.`, 'failed');
+      killBoth();
+    };
+    copier.on('error', onSpawnError);
+    decoder.on('error', onSpawnError);
+    decoder.on('close', (code) => {
+      clearTimeout(timer);
+      limits.signal?.removeEventListener('abort', onAbort);
+      copier.kill('SIGKILL');
+      if (failure) return reject(failure);
+      if (code === 0) return resolve();
+      const last = (errors.decode.trim() || errors.copy.trim()).split('\n').slice(-2).join(' ').slice(0, 300);
+      reject(new CaptureError(`${what} failed${last ? `: ${last}` : ''}.`, 'failed'));
+    });
+  });
+}
+
+/** A seek to `index` as ffmpeg's -ss: floored to microseconds (its time base), so it never passes the frame. */
+function seekArg(info: VideoInfo, index: number): string {
+  return (Math.floor(seekSeconds(info, index) * 1e6) / 1e6).toFixed(6);
+}
+
+/**
+ * Where a copy from key frame `key` seeks: halfway between it and the next frame, so that the
+ * demuxer's seek (to the key frame at or before the time) lands on it and not on the key frame
+ * before; the copy keeps the key frame though it is a little before that time (-copypriorss).
+ */
+function copySeekArg(info: VideoInfo, key: number): string {
+  const t = info.times[key]!;
+  const next = info.times[key + 1] ?? t;
+  return (Math.floor(Math.max(0, (t + next) / 2 - info.startTime) * 1e6) / 1e6).toFixed(6);
+}
+
+/**
+ * noise's drop expression for packets `drop` (counts, ascending) and every one after `through`:
+ * runs of counts as `between`, summed in groups of at most 8 inside parentheses, since ffmpeg's
+ * expression parser refuses a sum of more than 100 terms. Commas escaped for the filter list.
+ */
+export function dropExpression(drop: readonly number[], through: number): string {
+  const terms: string[] = [];
+  for (let i = 0; i < drop.length; ) {
+    let j = i;
+    while (j + 1 < drop.length && drop[j + 1] === drop[j]! + 1) j++;
+    terms.push(i === j ? `eq(n\\,${drop[i]})` : `between(n\\,${drop[i]}\\,${drop[j]})`);
+    i = j + 1;
+  }
+  terms.push(`gt(n\\,${through})`);
+  const sum = (xs: string[]): string => {
+    if (xs.length <= 8) return xs.join('+');
+    const size = Math.ceil(xs.length / 8);
+    const parts: string[] = [];
+    for (let k = 0; k < xs.length; k += size) parts.push(`(${sum(xs.slice(k, k + size))})`);
+    return parts.join('+');
+  };
+  return sum(terms);
+}
+
+/**
+ * One run's ffmpeg arguments: `copy` (null when no group of the run leaves frames out) sends the
+ * dropping groups' packets from their key frames, each group one stream of a NUT stream on its
+ * stdout, the unwanted frames left out by noise's drop expression; `decode` reads that stream
+ * (input 0) and the other groups from the file by an accurate seek each, and writes each group's
+ * frames as PNGs, `run-R-group-G-K.png`.
+ */
+export function runArgs(path: string, info: VideoInfo, groups: readonly FrameGroup[], run: number, size: { width: number; height: number }, workDir: string, decoder: readonly string[]): { copy: string[] | null; decode: string[] } {
+  const piped = groups.filter((g) => g.dropping);
+  const copy = piped.length === 0 ? null : ['-hide_banner', '-loglevel', 'error', '-nostdin'];
+  if (copy) {
+    // Not -frames: in ffmpeg 5 the first stream of a file to reach its count ends the whole file.
+    for (const g of piped) copy.push('-ss', copySeekArg(info, g.key), '-t', g.dropping!.seconds.toFixed(6), '-i', path);
+    for (const [j] of piped.entries()) copy.push('-map', `${j}:v:0`);
+    copy.push('-c', 'copy', '-copypriorss', '1');
+    for (const [j, g] of piped.entries()) {
+      copy.push(`-bsf:v:${j}`, `noise=drop=${dropExpression(g.dropping!.drop, g.dropping!.through)}`);
+    }
+    copy.push('-f', 'nut', 'pipe:1');
+  }
+  // passthrough: each picked frame written once, none repeated to fill the gaps between them.
+  const decode = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-vsync', 'passthrough'];
+  if (copy) decode.push(...decoder, '-f', 'nut', '-i', 'pipe:0');
+  const direct = groups.filter((g) => !g.dropping);
+  for (const g of direct) decode.push(...decoder, ...(g.skipping ? ['-skip_frame', 'noref'] : []), '-ss', seekArg(info, g.indices[0]!), '-i', path);
+  for (const [i, g] of groups.entries()) {
+    const input = g.dropping ? `0:${piped.indexOf(g)}` : `${direct.indexOf(g) + (copy ? 1 : 0)}:v:0`;
+    const picks = (g.dropping ?? g.skipping)?.picks ?? g.indices.map((index) => index - g.indices[0]!);
+    const select = picks.map((n) => `eq(n\\,${n})`).join('+');
+    decode.push('-map', input, '-frames:v', String(g.indices.length), '-vf', `select=${select},scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', '-start_number', '0', join(workDir, `run-${run}-group-${i}-%d.png`));
+  }
+  return { copy, decode };
+}
+
+/**
  * The frames at `indices` as PNGs of `size`: the frames after one key frame read by one seek and
- * one forward decode (the seek's frame first, the others picked by their count after it; in a
- * group that skips unreferenced frames, by their count among the frames decoded), the
+ * one forward decode (the seek's frame first, the others picked by their count after it), or, in
+ * H.264, copied from the key frame with the frames none refers to left out (withDropping); the
  * groups shared among up to one ffmpeg run per core, each run bounded in output and time, the
  * PNGs written to `workDir` and read back bounded.
  */
-export async function extractFrames(tools: FfmpegTools, path: string, info: VideoInfo, indices: number[], size: { width: number; height: number }, workDir: string, signal?: AbortSignal): Promise<Buffer[]> {
+export async function extractFrames(tools: FfmpegTools, path: string, info: VideoInfo, indices: number[], size: { width: number; height: number }, workDir: string, signal?: AbortSignal, minBytesLeftOut = MIN_BYTES_LEFT_OUT): Promise<Buffer[]> {
   const name = basename(path);
   const maxBytes = size.width * size.height * 4 + 1024 * 1024;
   await mkdir(workDir, { recursive: true });
@@ -347,23 +526,16 @@ export async function extractFrames(tools: FfmpegTools, path: string, info: Vide
   signal?.addEventListener('abort', stop, { once: true });
   if (signal?.aborted) stop();
   const cores = availableParallelism();
-  const runs = shareRuns(await withSkipping(path, info, groupFrames(info, indices)), Math.min(MAX_RUNS_AT_ONCE, cores));
+  const runs = shareRuns(await withDropping(path, info, groupFrames(info, indices), minBytesLeftOut), Math.min(MAX_RUNS_AT_ONCE, cores));
   const decoder = decoderOptions(runs.length, cores);
   const pngs = new Map<number, Buffer>();
   const readRun = async (groups: FrameGroup[], run: number): Promise<void> => {
-    // passthrough: each picked frame written once, none repeated to fill the gaps between them.
-    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-vsync', 'passthrough'];
-    for (const g of groups) {
-      // Floored to microseconds (ffmpeg's time base), so the seek never passes the frame.
-      args.push(...decoder, ...(g.skipping ? ['-skip_frame', 'noref'] : []), '-ss', (Math.floor(seekSeconds(info, g.indices[0]!) * 1e6) / 1e6).toFixed(6), '-i', path);
-    }
-    for (const [i, g] of groups.entries()) {
-      const first = g.indices[0]!;
-      const pick = (g.skipping?.picks ?? g.indices.map((index) => index - first)).map((n) => `eq(n\\,${n})`).join('+');
-      args.push('-map', `${i}:v:0`, '-frames:v', String(g.indices.length), '-vf', `select=${pick},scale=${size.width}:${size.height}:flags=bilinear`, '-c:v', 'png', '-start_number', '0', join(workDir, `run-${run}-group-${i}-%d.png`));
-    }
+    const { copy, decode } = runArgs(path, info, groups, run, size, workDir, decoder);
     const frames = groups.reduce((n, g) => n + g.indices.length, 0);
-    await runTool(tools.ffmpeg, args, `ffmpeg reading ${frames} frames of ${name}`, { maxBytes: 1024 * 1024, timeoutMs: 60_000, signal: abort.signal });
+    const what = `ffmpeg reading ${frames} frames of ${name}`;
+    const limits = { maxBytes: 1024 * 1024, timeoutMs: 60_000, signal: abort.signal };
+    if (copy) await runPiped(tools.ffmpeg, copy, decode, what, limits);
+    else await runTool(tools.ffmpeg, decode, what, limits);
     for (const [i, g] of groups.entries()) {
       for (const [k, index] of g.indices.entries()) {
         const png = await readRegularFile(join(workDir, `run-${run}-group-${i}-${k}.png`), maxBytes, `frame ${index} of ${name}`).catch(() => Buffer.alloc(0));

@@ -11,9 +11,9 @@ import { userErrorOf } from '../../src/userError';
 import { imageMoves, sampleClip } from '../../src/video/clip';
 import sharp from 'sharp';
 import { encodePng, solidImage } from '../fixtures/png';
-import { extractFrames, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withSkipping } from '../../src/video/ffmpeg';
+import { extractFrames, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
-import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
+import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
 
 let dir: string;
 before(() => {
@@ -31,9 +31,12 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
   { container: 'mkv', fps: 12, seconds: 6, frames: 3, start: 2 },
   // Several frames after each key frame (every 50, B-frames), the groups over two runs.
   { container: 'mov', fps: 30, seconds: 8, frames: 32 },
-  // libx264's defaults (B-pyramid, a key frame every 250): groups whose frames are all referenced skip the others.
+  // libx264's defaults (B-pyramid, a key frame every 250); with grain at CRF 4, heavy enough that
+  // the unreferenced frames are left out before decoding (ffmpeg.ts withDropping: asserted below).
   { container: 'mp4', fps: 30, seconds: 20, frames: 32, codec: X264_DEFAULTS },
-  { container: 'mp4', fps: 30, seconds: 20, frames: 8, start: 3, end: 17, codec: X264_DEFAULTS },
+  { container: 'mp4', fps: 30, seconds: 12, frames: 8, start: 1, end: 11, codec: X264_FINE, width: 320, height: 180, grain: true },
+  // Matroska: decoded directly (its packet positions are its blocks', not its data's).
+  { container: 'mkv', fps: 25, seconds: 12, frames: 16, codec: X264_FINE, width: 320, height: 180, grain: true },
   // Interlaced (two fields a frame): a frame is still a frame, as decord counts them.
   { container: 'mp4', fps: 25, seconds: 4, frames: 8, codec: X264_INTERLACED },
   { container: 'mkv', fps: 25, seconds: 4, frames: 5, start: 1, codec: X264_INTERLACED },
@@ -41,7 +44,7 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
 
 describe('videos through ffmpeg', () => {
   for (const spec of CLIPS) {
-    const label = `${spec.container}${spec.codec === X264_DEFAULTS ? ' (x264 defaults)' : spec.codec === X264_INTERLACED ? ' (interlaced)' : ''} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
+    const label = `${spec.container}${spec.codec === X264_DEFAULTS ? ' (x264 defaults)' : spec.codec === X264_INTERLACED ? ' (interlaced)' : spec.codec === X264_FINE ? ' (x264, grain at CRF 4)' : ''} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
     it(`${label}: the frames shown are get_index's, at their times`, async () => {
       const path = await makeClip(dir, spec);
       const clip = await sampleClip(path, { ffmpegPath: '', frames: spec.frames, start: spec.start ?? null, end: spec.end ?? null });
@@ -56,6 +59,11 @@ describe('videos through ffmpeg', () => {
       for (const f of clip.frames) assert.ok(Math.abs(f.seconds - f.index / fps) < 0.002, `frame ${f.index} at ${f.seconds} s`);
       assert.deepEqual(clip.frames.map((f) => f.number), expected.map((_, i) => i + 1));
       assert.equal(clip.source, 'ffmpeg');
+      if (spec.grain && spec.container === 'mp4') {
+        const info = await probeVideo(await findFfmpeg(''), path);
+        const groups = await withDropping(path, info, groupFrames(info, expected));
+        assert.ok(groups.filter((g) => g.dropping).length >= groups.length / 2, `most groups copied with their unreferenced frames left out: ${groups.map((g) => `${g.key}:${g.indices.length}:${g.dropping ? 'copied' : 'decoded'}`).join(' ')}`);
+      }
     });
   }
 
@@ -102,13 +110,13 @@ describe('frames grouped by the key frame before them', () => {
   });
 });
 
-describe('skipping the frames no other frame refers to (H.264)', () => {
+describe('leaving out the frames no other frame refers to (H.264)', () => {
   it("says which frames are referenced exactly as ffmpeg's decoder skips them, and reads all-referenced groups exactly", async () => {
     const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X264_DEFAULTS });
     const tools = await findFfmpeg('');
     const info = await probeVideo(tools, path);
     assert.ok(info.packets, 'length-prefixed H.264 is recognised');
-    const referenced = await referencedFrames(path, info, 0, info.times.length - 1);
+    const referenced = await referencedFrames(path, info, info.times.map((_, i) => i));
     assert.ok(referenced);
     // The reference: the frames ffmpeg's own decoder still outputs with -skip_frame noref.
     const kept = execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
@@ -118,29 +126,47 @@ describe('skipping the frames no other frame refers to (H.264)', () => {
       .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4));
     assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept.sort((a, b) => a - b));
     assert.ok(kept.length > 0.3 * info.times.length && kept.length < 0.8 * info.times.length, `${kept.length} of ${info.times.length} referenced: B-frames are in the clip`);
-    // Ten referenced frames after the second key frame, and ten that include an unreferenced one.
+    // Ten referenced frames after the second key frame; three unreferenced ones (and one after) after the first.
     const second = info.keyFrames[1] ?? 0;
     const refs = referenced.flatMap((r, i) => (r && i > second + 20 ? [i] : [])).filter((i) => keyFrameBefore(info, i) === second).slice(0, 10);
-    const unref = referenced.findIndex((r, i) => !r && i > 5 && keyFrameBefore(info, i) === 0);
-    const asked = [...refs, unref, unref + 3, unref + 7];
-    const groups = await withSkipping(path, info, groupFrames(info, asked));
-    assert.deepEqual(groups.map((g) => g.skipping !== undefined), [false, true], 'the group with an unreferenced frame decodes everything');
-    assert.equal(groups[1]!.cost, referenced.slice(second, refs.at(-1)! + 1).filter(Boolean).length);
-    const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'skip-frames'));
-    assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked);
+    const unref = referenced.flatMap((r, i) => (!r && i > 5 && keyFrameBefore(info, i) === 0 ? [i] : [])).slice(0, 3);
+    const asked = [...refs, ...unref, unref.at(-1)! + 1];
+    // Every group copied however little it leaves out (the stripes are light: MIN_BYTES_LEFT_OUT would decode them directly).
+    const groups = await withDropping(path, info, groupFrames(info, asked), 0);
+    assert.deepEqual(groups.map((g) => g.key), [0, second]);
+    // All ten referenced: the decoder skips the others itself, nothing copied.
+    assert.equal(groups[1]!.dropping, undefined);
+    assert.equal(groups[1]!.skipping?.picks.length, 10);
+    // With unreferenced frames asked for: copied, sent every referenced frame decoded before the
+    // last one asked for, and the ones asked for.
+    for (const g of groups.slice(0, 1)) {
+      const { decode, display } = info.packets!;
+      const last = Math.max(...g.indices.map((i) => decode[i]!));
+      const shown: number[] = display.slice(decode[g.key]!, last + 1);
+      const sent: number[] = shown.filter((d) => referenced[d]! || g.indices.includes(d));
+      assert.equal(g.dropping?.through, shown.length - 1);
+      assert.equal(g.cost, sent.length);
+      assert.equal(g.dropping!.drop.length, shown.length - sent.length);
+      assert.ok(g.dropping!.drop.length > 0, 'frames are left out');
+    }
+    const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'drop-frames'), undefined, 0);
+    assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked, 'exactly the frames asked for');
   });
 
-  it('is not used for other codecs, nor when a packet is not what the file says', async () => {
+  it('is not used for other codecs or containers, nor when a packet is not what the file says', async () => {
     const webm = await makeClip(dir, { container: 'webm', fps: 25, seconds: 3 });
     const tools = await findFfmpeg('');
     assert.equal((await probeVideo(tools, webm)).packets, undefined);
+    assert.equal((await probeVideo(tools, await makeClip(dir, { container: 'mkv', fps: 25, seconds: 2, codec: X264_DEFAULTS }))).packets, undefined);
+    assert.ok((await probeVideo(tools, await makeClip(dir, { container: 'mov', fps: 25, seconds: 2 }))).packets, 'MOV is');
     const mp4 = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 4, codec: X264_DEFAULTS });
     const info = await probeVideo(tools, mp4);
     // A packet position off by one byte: no NAL unit starts there.
     const shifted = { packets: { ...info.packets!, pos: info.packets!.pos.map((p) => p + 1) } };
-    assert.equal(await referencedFrames(mp4, shifted, 0, 20), null);
-    assert.equal(await referencedFrames(mp4, info, 5, 2), null);
-    assert.equal(await referencedFrames(join(dir, 'gone.mp4'), info, 0, 2), null);
+    assert.equal(await referencedFrames(mp4, shifted, [0, 1, 2]), null);
+    assert.equal(await referencedFrames(mp4, info, [info.times.length]), null);
+    assert.equal(await referencedFrames(join(dir, 'gone.mp4'), info, [0, 1]), null);
+    assert.deepEqual((await withDropping(webm, { packets: undefined, times: [] }, groupFrames({ keyFrames: [0] }, [3])))[0]!.dropping, undefined);
   });
 });
 
