@@ -315,6 +315,12 @@ export function groupFrames(info: Pick<VideoInfo, 'keyFrames'>, indices: readonl
  */
 const MIN_BYTES_LEFT_OUT = 512 * 1024;
 
+/** The most packets a group reads the headers of (a key frame every 34 s at 30 fps); a longer group is decoded as it is. */
+const MAX_GROUP_PACKETS = 1024;
+
+/** The most characters of drop expressions one run's copy is given (Windows limits a command line to 32,767). */
+const MAX_DROP_CHARS = 16_000;
+
 /**
  * Each group set to leave out the frames no other frame refers to (FrameGroup.dropping), where
  * the stream allows it (length-prefixed H.264 with every packet listed, the slices' headers
@@ -329,6 +335,7 @@ export async function withDropping(path: string, info: Pick<VideoInfo, 'packets'
     groups.map(async (g) => {
       const first = packets.decode[g.key]!;
       const last = Math.max(...g.indices.map((i) => packets.decode[i]!));
+      if (last - first + 1 > MAX_GROUP_PACKETS || g.indices.at(-1)! - g.indices[0]! + 1 > MAX_GROUP_PACKETS) return g;
       const shown = Array.from({ length: last - first + 1 }, (_, k) => packets.display[first + k]!);
       if (shown.some((d) => d < g.key)) return g;
       const referenced = await referencedFrames(path, info, shown);
@@ -483,7 +490,18 @@ export function dropExpression(drop: readonly number[], through: number): string
  * (input 0) and the other groups from the file by an accurate seek each, and writes each group's
  * frames as PNGs, `run-R-group-G-K.png`.
  */
-export function runArgs(path: string, info: VideoInfo, groups: readonly FrameGroup[], run: number, size: { width: number; height: number }, workDir: string, decoder: readonly string[]): { copy: string[] | null; decode: string[] } {
+export function runArgs(path: string, info: VideoInfo, planned: readonly FrameGroup[], run: number, size: { width: number; height: number }, workDir: string, decoder: readonly string[]): { copy: string[] | null; decode: string[] } {
+  // Past MAX_DROP_CHARS of drop expressions, a group is decoded as it is.
+  let chars = 0;
+  const expressions = new Map<FrameGroup, string>();
+  const groups = planned.map((g) => {
+    if (!g.dropping) return g;
+    const expression = dropExpression(g.dropping.drop, g.dropping.through);
+    chars += expression.length;
+    if (chars > MAX_DROP_CHARS) return { key: g.key, indices: g.indices, cost: g.indices.at(-1)! - g.key + 1 };
+    expressions.set(g, expression);
+    return g;
+  });
   const piped = groups.filter((g) => g.dropping);
   const copy = piped.length === 0 ? null : ['-hide_banner', '-loglevel', 'error', '-nostdin'];
   if (copy) {
@@ -492,7 +510,7 @@ export function runArgs(path: string, info: VideoInfo, groups: readonly FrameGro
     for (const [j] of piped.entries()) copy.push('-map', `${j}:v:0`);
     copy.push('-c', 'copy', '-copypriorss', '1');
     for (const [j, g] of piped.entries()) {
-      copy.push(`-bsf:v:${j}`, `noise=drop=${dropExpression(g.dropping!.drop, g.dropping!.through)}`);
+      copy.push(`-bsf:v:${j}`, `noise=drop=${expressions.get(g)!}`);
     }
     copy.push('-f', 'nut', 'pipe:1');
   }

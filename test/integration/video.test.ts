@@ -11,7 +11,7 @@ import { userErrorOf } from '../../src/userError';
 import { imageMoves, sampleClip } from '../../src/video/clip';
 import sharp from 'sharp';
 import { encodePng, solidImage } from '../fixtures/png';
-import { extractFrames, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
+import { dropExpression, extractFrames, type FrameGroup, runArgs, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
 import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
 
@@ -151,6 +151,29 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     }
     const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'drop-frames'), undefined, 0);
     assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked, 'exactly the frames asked for');
+  });
+
+  it("a drop expression of hundreds of packets is one ffmpeg parses (it refuses a sum of over 100 terms), leaving out exactly those", async () => {
+    assert.equal(dropExpression([1, 2, 3, 5, 9, 10], 20), 'between(n\\,1\\,3)+eq(n\\,5)+between(n\\,9\\,10)+gt(n\\,20)');
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 30, codec: X264_DEFAULTS });
+    // Every other packet of the first 600, and all after 700.
+    const drop = Array.from({ length: 300 }, (_, i) => 2 * i + 1);
+    const out = join(dir, 'dropped.nut');
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', path, '-map', '0:v:0', '-c', 'copy', '-bsf:v', `noise=drop=${dropExpression(drop, 700)}`, '-f', 'nut', out]);
+    const sizes = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=size', '-of', 'csv=p=0', out], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    const all = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=size', '-of', 'csv=p=0', path], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    assert.deepEqual(sizes, all.slice(0, 701).filter((_, n) => !drop.includes(n)));
+  });
+
+  it("past 16,000 characters of drop expressions a run's groups are decoded as they are (Windows' command-line limit)", async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 4, codec: X264_DEFAULTS });
+    const info = await probeVideo(await findFfmpeg(''), path);
+    const heavy = (key: number): FrameGroup => ({ key, indices: [key + 1], cost: 2, dropping: { drop: Array.from({ length: 800 }, (_, i) => 2 * i), through: 1600, seconds: 1, picks: [0] } });
+    const { copy, decode } = runArgs(path, info, [heavy(0), heavy(10), heavy(20)], 0, { width: 64, height: 32 }, dir, []);
+    const expressions = copy!.filter((a) => a.startsWith('noise=drop='));
+    assert.ok(expressions.length >= 1 && expressions.length < 3, `${expressions.length} groups copied`);
+    assert.ok(expressions.join('').length <= 16_000 + 11 * expressions.length);
+    assert.equal(decode.filter((a) => a === path).length, 3 - expressions.length, 'the rest read from the file');
   });
 
   it('is not used for other codecs or containers, nor when a packet is not what the file says', async () => {
