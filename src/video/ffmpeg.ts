@@ -2,8 +2,10 @@
 // bundled. ffprobe lists the video stream's packets (demuxing only, no decoding) so a frame's index
 // is what decord's is, and where the key frames are; the chosen frames after one key frame are then
 // read by one seek and one forward decode, the groups shared among one ffmpeg run per core. In
-// H.264, a group whose frames are all ones other frames refer to skips decoding the frames none
-// refers to (read from each packet's NAL header): the same pictures, ~35 % less decoding. Every
+// H.264 (MP4, MOV) the frames no other frame refers to (read from each packet's NAL header) are
+// not decoded unless asked for: a group of referenced frames has the decoder skip them
+// (-skip_frame noref); a group with unreferenced frames asked for is copied from its key frame
+// with the others left out, into the decoder over a pipe. The same pictures either way. Every
 // run is bounded in output bytes and time, and killed when the caller stops.
 import { execFile, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
