@@ -176,6 +176,28 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     assert.equal(decode.filter((a) => a === path).length, 3 - expressions.length, 'the rest read from the file');
   });
 
+  it('stopping a read kills its ffmpeg runs, the copy and the decoder both', async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X264_FINE, width: 320, height: 180, grain: true });
+    const running = () => {
+      try {
+        return execFileSync('pgrep', ['-f', '--', path], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    const abort = new AbortController();
+    const read = sampleClip(path, { ffmpegPath: '', frames: 32, signal: abort.signal });
+    // Stopped once its ffmpeg runs are under way (two runs, each a copy into a decoder).
+    const deadline = Date.now() + 20_000;
+    while (running() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(running() >= 2, 'ffmpeg runs started');
+    abort.abort();
+    await assert.rejects(read, (err: unknown) => err instanceof CaptureError && /was stopped/.test(err.message));
+    const gone = Date.now() + 5_000;
+    while (running() > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(running(), 0, 'no ffmpeg left reading the clip');
+  });
+
   it('is not used for other codecs or containers, nor when a packet is not what the file says', async () => {
     const webm = await makeClip(dir, { container: 'webm', fps: 25, seconds: 3 });
     const tools = await findFfmpeg('');
