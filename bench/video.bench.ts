@@ -129,7 +129,7 @@ async function extraction(kind: Kind, keyint: number, frames = 8, runs = RUNS): 
     { name: `video: … ffprobe + ffmpeg CPU time for those ${frames} frames`, value: median(cpu), unit: 'ms', budget: Number.NaN, kind: 'info', note: `min ${Math.min(...cpu).toFixed(0)} ms; user + system of the children: the decoding from each key frame to its frames` },
   ];
   if (reference.length > 0) {
-    rows.push({ name: '\u2026 the reference: one `ffmpeg -ss T -i clip -frames:v 1` a frame, one after another', value: median(reference), unit: 'ms', budget: Number.NaN, kind: 'info', note: `same runs; ours ${(median(reference) / median(times)).toFixed(2)}× faster` });
+    rows.push({ name: 'video: \u2026 the reference: one `ffmpeg -ss T -i clip -frames:v 1` a frame, one after another', value: median(reference), unit: 'ms', budget: Number.NaN, kind: 'info', note: `same runs; ours ${(median(reference) / median(times)).toFixed(2)}× faster` });
   }
   return rows;
 }
