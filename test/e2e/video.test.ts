@@ -66,6 +66,8 @@ describe('Explain this video in a real VS Code', () => {
     assert.equal(await followLarge.getAttribute('data-frame'), '3');
     assert.equal(await followLarge.locator('canvas.overlay').getAttribute('data-drawn'), '1');
     assert.match((await followLarge.locator('figcaption').textContent()) ?? '', /frame 3 at /);
+    await follow.scrollIntoViewIfNeeded();
+    await screenshot(lens.page, 'explain-video-follow-up');
   });
 
   it('Explain this video (choose frames)…: a time range, then 4 frames: the strip is get_index over that part', async () => {
