@@ -127,6 +127,24 @@ describe('chat webview: a clip', () => {
     }
   });
 
+  it("in a 300 px panel the chosen frame's thumbnail is scrolled into view", async () => {
+    const p = await browser.newPage({ viewport: { width: 300, height: 900 } });
+    try {
+      await p.goto(page.url);
+      await p.waitForSelector('.composer textarea');
+      await post(p, { type: 'snapshot', turns: [clipTurn()] });
+      await p.waitForSelector('.frame-thumb[data-frame="3"][aria-pressed="true"] img');
+      await p.waitForFunction(() => {
+        const strip = document.querySelector('.frame-strip')!.getBoundingClientRect();
+        const thumb = document.querySelector('.frame-thumb[data-frame="3"]')!.getBoundingClientRect();
+        return thumb.left >= strip.left - 0.5 && thumb.right <= strip.right + 0.5;
+      }, undefined, { timeout: 5000 });
+      assert.ok(await p.evaluate(() => document.querySelector('.frame-strip')!.scrollLeft > 0), 'the strip scrolled');
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a region on a frame number the clip lacks, or a clip of too many frames, is refused by validation', () => {
     const bad = { type: 'snapshot', turns: [clipTurn({ regions: [{ kind: 'box', label: null, box: [0, 0, 1, 1], pixels: [0, 0, 1, 1], frame: 0 }] })] };
     assert.throws(() => parseMessage('host', HostMessage, bad), /frame/);

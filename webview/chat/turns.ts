@@ -190,6 +190,14 @@ export class TurnList {
       strip.append(thumb);
     });
     box.append(strip);
+    // The chosen frame's thumbnail in view: in a narrow panel the strip scrolls, and Frame3 of 8
+    // would otherwise sit cut off at its edge.
+    requestAnimationFrame(() => {
+      const pressed = strip.querySelector<HTMLElement>('.frame-thumb[aria-pressed="true"]');
+      if (!pressed || !strip.isConnected) return;
+      const left = pressed.getBoundingClientRect().left - strip.getBoundingClientRect().left + strip.scrollLeft;
+      if (left < strip.scrollLeft || left + pressed.offsetWidth > strip.scrollLeft + strip.clientWidth) strip.scrollLeft = left - (strip.clientWidth - pressed.offsetWidth) / 2;
+    });
     const image = shown ? frames[shown - 1] : undefined;
     if (image) {
       const local: number[] = [];
