@@ -2,7 +2,7 @@
 // bundled. ffprobe lists the video stream's packets (demuxing only, no decoding) so a frame's index
 // is what decord's is, and where the key frames are; the chosen frames after one key frame are then
 // read by one seek and one forward decode, the groups shared among one ffmpeg run per core. In
-// H.264 (MP4, MOV) the frames no other frame refers to (read from each packet's NAL header) are
+// H.264 and HEVC (MP4, MOV) the frames no other frame refers to (read from each packet's NAL header) are
 // not decoded unless asked for: a group of referenced frames has the decoder skip them
 // (-skip_frame noref); a group with unreferenced frames asked for is copied from its key frame
 // with the others left out, into the decoder over a pipe. The same pictures either way. Every
@@ -108,7 +108,7 @@ export interface VideoInfo {
    * (referencedFrames), and the decode order (`decode[i]`: frame i's packet's place in the stream;
    * `display[r]`: the frame of the r-th packet).
    */
-  packets?: { nalLengthSize: number; pos: number[]; size: number[]; decode: number[]; display: number[] };
+  packets?: { codec: 'h264' | 'hevc'; nalLengthSize: number; pos: number[]; size: number[]; decode: number[]; display: number[] };
 }
 
 /** The most frames a video may have (an hour at 240 fps): the packet list stays a few MB. */
@@ -176,7 +176,11 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
   const nalLengthSize = Number(stream.get('nal_length_size'));
   // MP4 and MOV: a packet's `pos` is where its data starts (in Matroska, where its block does).
   const isoMedia = (format?.get('format_name') ?? '').split(',').includes('mov');
-  const avc = !gaps && isoMedia && stream.get('codec_name') === 'h264' && stream.get('is_avc') === 'true' && [1, 2, 4].includes(nalLengthSize) && packets.every((p) => Number.isSafeInteger(p.pos) && p.pos >= 0 && p.size > 0);
+  const codec = stream.get('codec_name');
+  // HEVC: ffprobe does not say its hvcC's length size; 4 is what encoders write, and a packet
+  // whose NAL units do not read as 4-byte lengths leaves the stream decoded as it is.
+  const lengths = codec === 'h264' ? (stream.get('is_avc') === 'true' ? nalLengthSize : NaN) : 4;
+  const nal = !gaps && isoMedia && (codec === 'h264' || codec === 'hevc') && [1, 2, 4].includes(lengths) && packets.every((p) => Number.isSafeInteger(p.pos) && p.pos >= 0 && p.size > 0);
   const display = new Array<number>(packets.length);
   packets.forEach((p, i) => (display[p.order] = i));
   return {
@@ -186,7 +190,7 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
     times,
     startTime: Number.isFinite(startTime) ? startTime : 0,
     keyFrames,
-    ...(avc ? { packets: { nalLengthSize, pos: packets.map((p) => p.pos), size: packets.map((p) => p.size), decode: packets.map((p) => p.order), display } } : {}),
+    ...(nal ? { packets: { codec: codec as 'h264' | 'hevc', nalLengthSize: lengths, pos: packets.map((p) => p.pos), size: packets.map((p) => p.size), decode: packets.map((p) => p.order), display } } : {}),
   };
 }
 
@@ -194,33 +198,47 @@ export async function probeVideo(tools: FfmpegTools, path: string, signal?: Abor
 const MAX_NALS_BEFORE_SLICE = 32;
 
 /**
- * For each of the frames `indices` (display order), whether other frames may refer to it (H.264:
- * its slices' nal_ref_idc is not 0), read from each packet's first slice header in the file; null
- * when the stream is not length-prefixed H.264 or a packet cannot be read as one. ffmpeg's
- * `-skip_frame noref` skips exactly the frames this says false for.
+ * For each of the frames `indices` (display order), whether other frames may refer to it, read
+ * from the NAL header of each packet's first slice in the file: in H.264, nal_ref_idc is not 0; in
+ * HEVC, the type is not a sub-layer non-reference one (TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N,
+ * RSV_VCL_N10/12/14). Null when a packet cannot be read as length-prefixed NAL units, or an HEVC
+ * slice is in a temporal sub-layer or layer above the first (a "non-reference" picture there may
+ * still be referred to from higher up). ffmpeg's `-skip_frame noref` skips exactly the frames this
+ * says false for.
  */
 export async function referencedFrames(path: string, info: Pick<VideoInfo, 'packets'>, indices: readonly number[]): Promise<boolean[] | null> {
   const packets = info.packets;
   if (!packets || indices.some((i) => !(Number.isInteger(i) && i >= 0 && i < packets.pos.length))) return null;
-  const { nalLengthSize: lengthSize, pos, size } = packets;
+  const { codec, nalLengthSize: lengthSize, pos, size } = packets;
+  const headerSize = codec === 'hevc' ? 2 : 1;
   const opened = await openRegularFile(path, Number.MAX_SAFE_INTEGER).catch(() => null);
   if (!opened) return null;
   const { handle } = opened;
-  const buf = Buffer.alloc(lengthSize + 1);
+  const buf = Buffer.alloc(lengthSize + headerSize);
   try {
     const out: boolean[] = [];
     for (const i of indices) {
       let offset = 0;
       let referenced: boolean | null = null;
-      for (let nal = 0; nal < MAX_NALS_BEFORE_SLICE && referenced === null && offset + lengthSize + 1 <= size[i]!; nal++) {
+      for (let nal = 0; nal < MAX_NALS_BEFORE_SLICE && referenced === null && offset + buf.length <= size[i]!; nal++) {
         const { bytesRead } = await handle.read(buf, 0, buf.length, pos[i]! + offset);
         if (bytesRead < buf.length) return null;
         const length = buf.readUIntBE(0, lengthSize);
         const header = buf[lengthSize]!;
-        // forbidden_zero_bit set: not a NAL unit, so not what we think this file is.
-        if (length === 0 || header & 0x80) return null;
-        const type = header & 0x1f;
-        if (type === 1 || type === 5) referenced = (header & 0x60) !== 0;
+        // forbidden_zero_bit set, or a unit longer than its packet: not what we think this file is.
+        if (length < headerSize || header & 0x80 || offset + lengthSize + length > size[i]!) return null;
+        if (codec === 'h264') {
+          const type = header & 0x1f;
+          if (type === 1 || type === 5) referenced = (header & 0x60) !== 0;
+        } else {
+          const type = (header >> 1) & 0x3f;
+          const layer = ((header & 1) << 5) | (buf[lengthSize + 1]! >> 3);
+          const temporal = (buf[lengthSize + 1]! & 7) - 1;
+          if (type <= 31) {
+            if (layer !== 0 || temporal !== 0) return null;
+            referenced = !(type <= 14 && type % 2 === 0);
+          }
+        }
         offset += lengthSize + length;
       }
       if (referenced === null) return null;

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { encodePng, solidImage } from '../fixtures/png';
 import { dropExpression, extractFrames, type FrameGroup, runArgs, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
-import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, type ClipSpec } from '../fixtures/clips';
+import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, X265_DEFAULTS, type ClipSpec } from '../fixtures/clips';
 
 let dir: string;
 before(() => {
@@ -37,6 +37,9 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
   { container: 'mp4', fps: 30, seconds: 12, frames: 8, start: 1, end: 11, codec: X264_FINE, width: 320, height: 180, grain: true },
   // Matroska: decoded directly (its packet positions are its blocks', not its data's).
   { container: 'mkv', fps: 25, seconds: 12, frames: 16, codec: X264_FINE, width: 320, height: 180, grain: true },
+  // HEVC (libx265: B-frames, open GOPs), in MP4 and MOV.
+  { container: 'mp4', fps: 30, seconds: 20, frames: 32, codec: X265_DEFAULTS },
+  { container: 'mov', fps: 25, seconds: 12, frames: 8, start: 2, codec: X265_DEFAULTS },
   // Interlaced (two fields a frame): a frame is still a frame, as decord counts them.
   { container: 'mp4', fps: 25, seconds: 4, frames: 8, codec: X264_INTERLACED },
   { container: 'mkv', fps: 25, seconds: 4, frames: 5, start: 1, codec: X264_INTERLACED },
@@ -44,7 +47,7 @@ const CLIPS: (ClipSpec & { frames: number; start?: number; end?: number })[] = [
 
 describe('videos through ffmpeg', () => {
   for (const spec of CLIPS) {
-    const label = `${spec.container}${spec.codec === X264_DEFAULTS ? ' (x264 defaults)' : spec.codec === X264_INTERLACED ? ' (interlaced)' : spec.codec === X264_FINE ? ' (x264, grain at CRF 4)' : ''} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
+    const label = `${spec.container}${spec.codec === X264_DEFAULTS ? ' (x264 defaults)' : spec.codec === X264_INTERLACED ? ' (interlaced)' : spec.codec === X264_FINE ? ' (x264, grain at CRF 4)' : spec.codec === X265_DEFAULTS ? ' (HEVC)' : ''} at ${spec.fps} fps, ${spec.seconds} s, ${spec.frames} frames${spec.start !== undefined || spec.end !== undefined ? ` from ${spec.start ?? 0} s to ${spec.end ?? 'the end'}` : ''}`;
     it(`${label}: the frames shown are get_index's, at their times`, async () => {
       const path = await makeClip(dir, spec);
       const clip = await sampleClip(path, { ffmpegPath: '', frames: spec.frames, start: spec.start ?? null, end: spec.end ?? null });
@@ -151,6 +154,27 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     }
     const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'drop-frames'), undefined, 0);
     assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked, 'exactly the frames asked for');
+  });
+
+  it("HEVC: the frames referenced are the ones ffmpeg's decoder keeps; a group is read exactly with the others left out, and an open GOP's is decoded as it is", async () => {
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X265_DEFAULTS });
+    const tools = await findFfmpeg('');
+    const info = await probeVideo(tools, path);
+    assert.equal(info.packets?.codec, 'hevc');
+    const referenced = (await referencedFrames(path, info, info.times.map((_, i) => i)))!;
+    const kept = execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => line.split(',')[0]!.trim())
+      .filter((t) => t !== '')
+      .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4));
+    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept.sort((a, b) => a - b));
+    assert.ok(kept.length < 0.8 * info.times.length, `${kept.length} of ${info.times.length} referenced`);
+    // The first group starts at the IDR (closed): copied; the second at a CRA with leading pictures shown before it: decoded.
+    const asked = [40, 41, 42, 43, info.keyFrames[1]! + 50, info.keyFrames[1]! + 51];
+    const groups = await withDropping(path, info, groupFrames(info, asked), 0);
+    assert.deepEqual(groups.map((g) => [g.dropping !== undefined, g.skipping !== undefined]), [[true, false], [false, false]]);
+    const pngs = await extractFrames(tools, path, info, asked, { width: 192, height: 64 }, join(dir, 'hevc-frames'), undefined, 0);
+    assert.deepEqual(await Promise.all(pngs.map(frameNumberOf)), asked);
   });
 
   it("a drop expression of hundreds of packets is one ffmpeg parses (it refuses a sum of over 100 terms), leaving out exactly those", async () => {
