@@ -113,6 +113,16 @@ describe('frames grouped by the key frame before them', () => {
   });
 });
 
+/** The reference: the frames (display indices, ascending) ffmpeg's own decoder still outputs with -skip_frame noref. */
+function framesFfmpegKeeps(path: string, info: { times: number[] }): number[] {
+  return execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.split(',')[0]!.trim())
+    .filter((t) => t !== '')
+    .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4))
+    .sort((a, b) => a - b);
+}
+
 describe('leaving out the frames no other frame refers to (H.264)', () => {
   it("says which frames are referenced exactly as ffmpeg's decoder skips them, and reads all-referenced groups exactly", async () => {
     const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X264_DEFAULTS });
@@ -122,12 +132,8 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     const referenced = await referencedFrames(path, info, info.times.map((_, i) => i));
     assert.ok(referenced);
     // The reference: the frames ffmpeg's own decoder still outputs with -skip_frame noref.
-    const kept = execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => line.split(',')[0]!.trim())
-      .filter((t) => t !== '')
-      .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4));
-    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept.sort((a, b) => a - b));
+    const kept = framesFfmpegKeeps(path, info);
+    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept);
     assert.ok(kept.length > 0.3 * info.times.length && kept.length < 0.8 * info.times.length, `${kept.length} of ${info.times.length} referenced: B-frames are in the clip`);
     // Ten referenced frames after the second key frame; three unreferenced ones (and one after) after the first.
     const second = info.keyFrames[1] ?? 0;
@@ -162,12 +168,8 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     const info = await probeVideo(tools, path);
     assert.equal(info.packets?.codec, 'hevc');
     const referenced = (await referencedFrames(path, info, info.times.map((_, i) => i)))!;
-    const kept = execFileSync('ffprobe', ['-v', 'error', '-skip_frame', 'noref', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', path], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => line.split(',')[0]!.trim())
-      .filter((t) => t !== '')
-      .map((t) => info.times.findIndex((x) => Math.abs(x - Number(t)) < 1e-4));
-    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept.sort((a, b) => a - b));
+    const kept = framesFfmpegKeeps(path, info);
+    assert.deepEqual(referenced.flatMap((r, i) => (r ? [i] : [])), kept);
     assert.ok(kept.length < 0.8 * info.times.length, `${kept.length} of ${info.times.length} referenced`);
     // The first group starts at the IDR (closed): copied; the second at a CRA with leading pictures shown before it: decoded.
     const asked = [40, 41, 42, 43, info.keyFrames[1]! + 50, info.keyFrames[1]! + 51];
