@@ -348,7 +348,7 @@ const MAX_DROP_CHARS = 16_000;
  * which a copy from the key frame would lose) and it pays (MIN_BYTES_LEFT_OUT). The others are
  * decoded as they are.
  */
-export async function withDropping(path: string, info: Pick<VideoInfo, 'packets' | 'times'>, groups: FrameGroup[], minBytesLeftOut = MIN_BYTES_LEFT_OUT): Promise<FrameGroup[]> {
+export async function withDropping(path: string, info: Pick<VideoInfo, 'packets' | 'times'>, groups: FrameGroup[], minBytesLeftOut = MIN_BYTES_LEFT_OUT, canCopy = true): Promise<FrameGroup[]> {
   const packets = info.packets;
   if (!packets) return groups;
   return Promise.all(
@@ -373,7 +373,7 @@ export async function withDropping(path: string, info: Pick<VideoInfo, 'packets'
       }
       const keep = shown.map((d, k) => referenced[k]! || asked.has(d));
       const left = shown.reduce((bytes, d, k) => bytes + (keep[k] ? 0 : packets.size[d]!), 0);
-      if (left < minBytesLeftOut) return g;
+      if (left < minBytesLeftOut || !canCopy) return g;
       const kept = shown.filter((_, k) => keep[k]).sort((a, b) => a - b);
       // A packet's decode time is never after its display time: reading a second past the last
       // frame sent is sure to reach it, whatever the decoding delay.
@@ -461,6 +461,24 @@ function runPiped(file: string, copy: string[], decode: string[], what: string, 
       reject(new CaptureError(`${what} failed${last ? `: ${last}` : ''}.`, 'failed'));
     });
   });
+}
+
+const dropSupport = new Map<string, Promise<boolean>>();
+
+/**
+ * Whether this ffmpeg's noise filter takes a drop expression (ffmpeg 5 and later; Ubuntu 22.04's
+ * 4.4 does not): asked once per ffmpeg, `ffmpeg -h bsf=noise`. Without it nothing is copied.
+ */
+export function ffmpegCanDrop(tools: FfmpegTools): Promise<boolean> {
+  let known = dropSupport.get(tools.ffmpeg);
+  if (!known) {
+    known = runTool(tools.ffmpeg, ['-hide_banner', '-h', 'bsf=noise'], 'ffmpeg -h bsf=noise', { maxBytes: 64 * 1024, timeoutMs: 10_000 }).then(
+      (out) => /^\s*-drop\s/m.test(out.toString('utf8')),
+      () => false,
+    );
+    dropSupport.set(tools.ffmpeg, known);
+  }
+  return known;
 }
 
 /** A seek to `index` as ffmpeg's -ss: floored to microseconds (its time base), so it never passes the frame. */
@@ -564,7 +582,8 @@ export async function extractFrames(tools: FfmpegTools, path: string, info: Vide
   signal?.addEventListener('abort', stop, { once: true });
   if (signal?.aborted) stop();
   const cores = availableParallelism();
-  const runs = shareRuns(await withDropping(path, info, groupFrames(info, indices), minBytesLeftOut), Math.min(MAX_RUNS_AT_ONCE, cores));
+  const canCopy = info.packets ? await ffmpegCanDrop(tools) : false;
+  const runs = shareRuns(await withDropping(path, info, groupFrames(info, indices), minBytesLeftOut, canCopy), Math.min(MAX_RUNS_AT_ONCE, cores));
   const decoder = decoderOptions(runs.length, cores);
   const pngs = new Map<number, Buffer>();
   const readRun = async (groups: FrameGroup[], run: number): Promise<void> => {

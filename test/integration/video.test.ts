@@ -2,7 +2,7 @@
 // the frames extracted are exactly the ones InternVL's get_index chooses, at the right times.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,7 @@ import { userErrorOf } from '../../src/userError';
 import { imageMoves, sampleClip } from '../../src/video/clip';
 import sharp from 'sharp';
 import { encodePng, solidImage } from '../fixtures/png';
-import { dropExpression, extractFrames, type FrameGroup, runArgs, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
+import { dropExpression, extractFrames, ffmpegCanDrop, type FrameGroup, runArgs, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
 import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, X265_DEFAULTS, type ClipSpec } from '../fixtures/clips';
 
@@ -222,6 +222,25 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
     const gone = Date.now() + 5_000;
     while (running() > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 20));
     assert.equal(running(), 0, 'no ffmpeg left reading the clip');
+  });
+
+  it("an ffmpeg whose noise filter has no drop expression (4.4, Ubuntu 22.04's) copies nothing and still reads the exact frames", async () => {
+    const bin = join(dir, 'ffmpeg-4.4');
+    mkdirSync(bin, { recursive: true });
+    const log = join(bin, 'calls.log');
+    const real = execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim();
+    // What ffmpeg 4.4 prints for `-h bsf=noise`; anything else goes to the real ffmpeg, its arguments logged.
+    writeFileSync(join(bin, 'ffmpeg'), `#!/bin/sh\nif [ "$2" = "-h" ]; then printf 'Bit stream filter noise\\nnoise AVOptions:\\n  -amount            <int>        ...VA...B..\\n  -dropamount        <int>        ...VA...B..\\n'; exit 0; fi\necho "$@" >> ${log}\nexec ${real} "$@"\n`);
+    chmodSync(join(bin, 'ffmpeg'), 0o755);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v ffprobe'], { encoding: 'utf8' }).trim(), join(bin, 'ffprobe'));
+    const tools = await findFfmpeg(join(bin, 'ffmpeg'));
+    assert.equal(await ffmpegCanDrop(tools), false);
+    assert.equal(await ffmpegCanDrop(await findFfmpeg('')), true, "Debian 12's 5.1 has it");
+    const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 12, codec: X264_FINE, width: 320, height: 180, grain: true });
+    const clip = await sampleClip(path, { ffmpegPath: join(bin, 'ffmpeg'), frames: 8 });
+    assert.deepEqual(await Promise.all(clip.frames.map((f) => frameNumberOf(f.png))), clip.frames.map((f) => f.index));
+    const calls = readFileSync(log, 'utf8');
+    assert.ok(calls.length > 0 && !calls.includes('noise=drop'), calls);
   });
 
   it('is not used for other codecs or containers, nor when a packet is not what the file says', async () => {
