@@ -13,7 +13,7 @@ import { MAX_DECODE_PIXELS } from '../images/probe';
 import { MAX_ATTACHMENT_BYTES } from '../protocol/webview';
 import { openRegularFile, readRegularFile } from '../files';
 import { apngFrames, isApng, isApngAt } from './apng';
-import { extractFrames, findFfmpeg, probeVideo } from './ffmpeg';
+import { extractFrames, ffmpegCanDrop, findFfmpeg, probeVideo } from './ffmpeg';
 import { DEFAULT_FRAME_COUNT, frameCountProblem, frameIndices } from './sampling';
 
 /** The long side of a stored frame, in pixels: enough to look at it large, small enough to keep eight. */
@@ -145,6 +145,8 @@ export async function sampleClip(path: string, options: SampleOptions): Promise<
 
 async function sampleVideo(path: string, count: number, options: SampleOptions): Promise<SampledClip> {
   const tools = await findFfmpeg(options.ffmpegPath);
+  // Asked while ffprobe lists the packets (once per ffmpeg; extractFrames waits for the answer).
+  void ffmpegCanDrop(tools);
   const info = await probeVideo(tools, path, options.signal);
   const first = info.times[0]!;
   const frameCount = info.times.length;
