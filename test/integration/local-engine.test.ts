@@ -2,16 +2,19 @@
 // bundled llama.cpp source), the generated tiny InternVL models.
 import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalEngine, type LocalEngineOptions, type LocalModelSettings } from '../../src/engine/local/localEngine';
+import { createClient } from '../../src/engine/openai/client';
 import type { EngineState } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import type { ChatTurn } from '../../src/engine/engine';
 import { parseRegions } from '../../src/grounding';
 import { prepareForModel } from '../../src/images';
-import { encodePng, solidImage } from '../fixtures/png';
+import { encodePng, solidImage, testPng } from '../fixtures/png';
 import { waitFor } from '../fixtures/wait';
 import { SERVER_LOG_BYTES } from '../../src/engine/local/llamaServer';
 import { testLlamaServer, tinyModel } from './support';
@@ -389,5 +392,56 @@ describe('LocalEngine turns on a loaded model', () => {
     const err = await rejection(loaded.chat(ask('again'), options, () => undefined));
     assert.equal(err.code, 'model-file-missing', 'a new configuration is checked before any native load');
     assert.ok(err.message.includes(modelPath));
+  });
+});
+
+describe("LocalEngine's connections to its llama-server", () => {
+  it('asks for a new connection every request (Connection: close), as a real HTTP server sees it', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.connection);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.end('data: {"choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (const closeConnections of [true, false]) {
+        const client = await createClient({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', timeoutMs: 10_000, closeConnections });
+        const stream = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'q' }], stream: true });
+        for await (const chunk of stream) void chunk;
+      }
+      assert.deepEqual(seen, ['close', 'keep-alive']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('image follow-ups on fresh servers never meet a connection the server has just closed (2–4 in 100 did)', async () => {
+    const small = join(scratch, 'small.png');
+    const wide = join(scratch, 'wide.png');
+    writeFileSync(small, testPng(64, 64));
+    writeFileSync(wide, testPng(200, 100, 'solid'));
+    const failures: string[] = [];
+    for (let s = 0; s < 25; s++) {
+      const engine = engineWith({});
+      try {
+        const turns: ChatTurn[] = ask('What is this?', [small]);
+        for (let i = 0; i < 4; i++) {
+          const out = await engine.chat(turns, { maxTokens: 64, temperature: 0 }, () => undefined).catch((err: unknown) => {
+            failures.push(`server ${s}, turn ${i}: ${String(err)}`);
+            return null;
+          });
+          if (!out) break;
+          turns.push({ role: 'assistant', text: out.text, images: [] }, { role: 'user', text: `And ${i}?`, images: i % 2 ? [{ path: wide }] : [] });
+        }
+      } finally {
+        engine.dispose();
+      }
+    }
+    assert.deepEqual(failures, []);
   });
 });

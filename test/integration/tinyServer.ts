@@ -41,7 +41,8 @@ export class TinyServer {
   private post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
     return fetch(`${this.server.baseURL}${path}`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${this.server.apiKey}`, 'Content-Type': 'application/json' },
+      // A new connection a request, as the local engine does (src/engine/openai/client.ts closeConnections).
+      headers: { Authorization: `Bearer ${this.server.apiKey}`, 'Content-Type': 'application/json', Connection: 'close' },
       body: JSON.stringify(body),
       signal: signal ?? AbortSignal.timeout(120_000),
     });

@@ -297,7 +297,7 @@ export class LocalEngine implements Engine {
         notice: chosen.notice,
       };
       if (chosen.notice) this.options.log('warn', chosen.notice);
-      const client = await createClient({ baseURL: `${server.baseURL}/v1`, apiKey: server.apiKey, timeoutMs: this.options.streamTimeoutMs ?? 10 * 60_000 });
+      const client = await createClient({ baseURL: `${server.baseURL}/v1`, apiKey: server.apiKey, timeoutMs: this.options.streamTimeoutMs ?? 10 * 60_000, closeConnections: true });
       const running: Running = { server, client, key, info, contextSize };
       this.running = running;
       this.watch(running);
