@@ -161,7 +161,7 @@ async function startDirect(server: string, model: { modelPath: string; mmprojPat
     ask: async (turns, maxTokens) => {
       const body = JSON.stringify({ messages: webUiMessages(turns), stream: true, max_tokens: maxTokens, temperature: 0, stream_options: { include_usage: true } });
       const start = performance.now();
-      const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(TURN_TIMEOUT_MS) });
+      const res = await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body, signal: AbortSignal.timeout(TURN_TIMEOUT_MS) });
       if (!res.ok || !res.body) throw new Error(`llama-server answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
       let first = 0;
       let last = 0;
