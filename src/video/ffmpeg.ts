@@ -70,6 +70,18 @@ interface RunLimits {
   signal?: AbortSignal;
 }
 
+/** How a run of an ffmpeg tool ends badly, in words: runTool's and runPiped's one set of messages. */
+const runFailure = {
+  stopped: (what: string) => new CaptureError(`Reading ${what} was stopped.`, 'failed'),
+  timedOut: (what: string, limits: RunLimits) => new CaptureError(`${what} took longer than ${Math.round(limits.timeoutMs / 1000)} s; it was stopped.`, 'failed'),
+  notRunnable: (file: string) => noFfmpeg(`${file} cannot be run`, process.platform),
+  /** Failed with `stderr`: its last two lines say why. */
+  failed: (what: string, stderr: string) => {
+    const last = stderr.trim().split('\n').slice(-2).join(' ').slice(0, 300);
+    return new CaptureError(`${what} failed${last ? `: ${last}` : ''}.`, 'failed');
+  },
+};
+
 /** Runs a tool, its stdout bounded by `maxBytes` and its run by `timeoutMs` (then killed). */
 function runTool(file: string, args: string[], what: string, limits: RunLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -80,12 +92,11 @@ function runTool(file: string, args: string[], what: string, limits: RunLimits):
       (err, stdout, stderr) => {
         if (!err) return resolve(stdout);
         const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
-        if (limits.signal?.aborted) return reject(new CaptureError(`Reading ${what} was stopped.`, 'failed'));
-        if (e.code === 'ENOENT') return reject(noFfmpeg(`${file} cannot be run`, process.platform));
+        if (limits.signal?.aborted) return reject(runFailure.stopped(what));
+        if (e.code === 'ENOENT') return reject(runFailure.notRunnable(file));
         if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return reject(new CaptureError(`${what} gave more than ${Math.round(limits.maxBytes / 1024 / 1024)} MB; it is refused.`, 'too-large'));
-        if (e.killed) return reject(new CaptureError(`${what} took longer than ${Math.round(limits.timeoutMs / 1000)} s; it was stopped.`, 'failed'));
-        const last = stderr.toString('utf8').trim().split('\n').slice(-2).join(' ').slice(0, 300);
-        reject(new CaptureError(`${what} failed${last ? `: ${last}` : ''}.`, 'failed'));
+        if (e.killed) return reject(runFailure.timedOut(what, limits));
+        reject(runFailure.failed(what, stderr.toString('utf8')));
       },
     );
   });
@@ -209,6 +220,7 @@ const MAX_NALS_BEFORE_SLICE = 32;
 export async function referencedFrames(path: string, info: Pick<VideoInfo, 'packets'>, indices: readonly number[]): Promise<boolean[] | null> {
   const packets = info.packets;
   if (!packets || indices.some((i) => !(Number.isInteger(i) && i >= 0 && i < packets.pos.length))) return null;
+  if (indices.length === 0) return [];
   const { codec, nalLengthSize: lengthSize, pos, size } = packets;
   const headerSize = codec === 'hevc' ? 2 : 1;
   const opened = await openRegularFile(path, Number.MAX_SAFE_INTEGER).catch(() => null);
@@ -361,14 +373,18 @@ export async function withDropping(path: string, info: Pick<VideoInfo, 'packets'
       const referenced = await referencedFrames(path, info, shown);
       if (!referenced) return g;
       const asked = new Set(g.indices);
-      if (g.indices.every((i) => referenced[shown.indexOf(i)])) {
+      const known = new Map(shown.map((d, k) => [d, referenced[k]!]));
+      if (g.indices.every((i) => known.get(i))) {
         // Counted over display order from the first frame asked for: a frame shown before the
-        // last one may be decoded after it (a B-frame others refer to), and is output before it.
+        // last one may be decoded after it (a B-frame others refer to), and is output before it;
+        // only those few headers are read again.
         const from = g.indices[0]!;
         const span = Array.from({ length: g.indices.at(-1)! - from + 1 }, (_, k) => from + k);
-        const inSpan = await referencedFrames(path, info, span);
-        if (!inSpan) return g;
-        const picks = g.indices.map((i) => inSpan.slice(0, i - from).filter(Boolean).length);
+        const unread = span.filter((d) => !known.has(d));
+        const more = await referencedFrames(path, info, unread);
+        if (!more) return g;
+        unread.forEach((d, k) => known.set(d, more[k]!));
+        const picks = g.indices.map((i) => span.slice(0, i - from).filter((d) => known.get(d)).length);
         return { ...g, cost: referenced.filter(Boolean).length, skipping: { picks } };
       }
       const keep = shown.map((d, k) => referenced[k]! || asked.has(d));
@@ -436,17 +452,17 @@ function runPiped(file: string, copy: string[], decode: string[], what: string, 
       decoder.kill('SIGKILL');
     };
     const timer = setTimeout(() => {
-      failure ??= new CaptureError(`${what} took longer than ${Math.round(limits.timeoutMs / 1000)} s; it was stopped.`, 'failed');
+      failure ??= runFailure.timedOut(what, limits);
       killBoth();
     }, limits.timeoutMs);
     const onAbort = () => {
-      failure ??= new CaptureError(`Reading ${what} was stopped.`, 'failed');
+      failure ??= runFailure.stopped(what);
       killBoth();
     };
     limits.signal?.addEventListener('abort', onAbort, { once: true });
     if (limits.signal?.aborted) onAbort();
     const onSpawnError = (err: NodeJS.ErrnoException) => {
-      failure ??= err.code === 'ENOENT' ? noFfmpeg(`${file} cannot be run`, process.platform) : new CaptureError(`${what} failed: ${err.message}.`, 'failed');
+      failure ??= err.code === 'ENOENT' ? runFailure.notRunnable(file) : new CaptureError(`${what} failed: ${err.message}.`, 'failed');
       killBoth();
     };
     copier.on('error', onSpawnError);
@@ -457,8 +473,7 @@ function runPiped(file: string, copy: string[], decode: string[], what: string, 
       copier.kill('SIGKILL');
       if (failure) return reject(failure);
       if (code === 0) return resolve();
-      const last = (errors.decode.trim() || errors.copy.trim()).split('\n').slice(-2).join(' ').slice(0, 300);
-      reject(new CaptureError(`${what} failed${last ? `: ${last}` : ''}.`, 'failed'));
+      reject(runFailure.failed(what, errors.decode.trim() || errors.copy));
     });
   });
 }
@@ -481,9 +496,14 @@ export function ffmpegCanDrop(tools: FfmpegTools): Promise<boolean> {
   return known;
 }
 
-/** A seek to `index` as ffmpeg's -ss: floored to microseconds (its time base), so it never passes the frame. */
+/** Seconds as ffmpeg's -ss takes them: floored to microseconds (its time base), so a seek never passes its frame. */
+function ssArg(seconds: number): string {
+  return (Math.floor(Math.max(0, seconds) * 1e6) / 1e6).toFixed(6);
+}
+
+/** A seek to `index` as ffmpeg's -ss. */
 function seekArg(info: VideoInfo, index: number): string {
-  return (Math.floor(seekSeconds(info, index) * 1e6) / 1e6).toFixed(6);
+  return ssArg(seekSeconds(info, index));
 }
 
 /**
@@ -494,7 +514,7 @@ function seekArg(info: VideoInfo, index: number): string {
 function copySeekArg(info: VideoInfo, key: number): string {
   const t = info.times[key]!;
   const next = info.times[key + 1] ?? t;
-  return (Math.floor(Math.max(0, (t + next) / 2 - info.startTime) * 1e6) / 1e6).toFixed(6);
+  return ssArg((t + next) / 2 - info.startTime);
 }
 
 /**
