@@ -191,15 +191,20 @@ export class Conversation {
     return this.queue.run(() => this.run(turn)).then(() => turn);
   }
 
+  /** The latest turn with an image the model was shown. */
+  private latestShown(): TurnRecord | undefined {
+    return [...this.records].reverse().find((t) => t.target);
+  }
+
   /** The turn that showed the latest image, when that was a clip's frames (a follow-up's regions go on them). */
   private latestClipTurn(): TurnRecord | null {
-    const shown = [...this.records].reverse().find((t) => t.target);
+    const shown = this.latestShown();
     return shown?.clip && clipFrames(shown).length > 0 ? shown : null;
   }
 
   /** The image new questions are about: the latest one shown to the model. */
   latestImage(): Attachment | null {
-    return [...this.records].reverse().find((t) => t.target)?.target ?? null;
+    return this.latestShown()?.target ?? null;
   }
 
   /** Stops the running answer and drops queued questions' waiting (they still run in order). */
