@@ -4,7 +4,6 @@
 // CaptureError saying why; nothing else thrown, no ffmpeg left running. Both ways of reading an
 // H.264 group are driven: directly, and copied with unreferenced frames left out (ffmpeg.ts).
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { CaptureError } from '../../src/capture/errors';
 import { sampleClip } from '../../src/video/clip';
 import { extractFrames, findFfmpeg, probeVideo } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
-import { makeClip, X264_DEFAULTS } from '../fixtures/clips';
+import { makeClip, processesReading, X264_DEFAULTS } from '../fixtures/clips';
 import { prng } from '../fixtures/gguf-mutations';
 
 const SEED = Number(process.env.LENS_VIDEO_FUZZ_SEED ?? 18);
@@ -66,14 +65,6 @@ function corrupt(rnd: ReturnType<typeof prng>, n: number): { what: string; bytes
   return { what: 'a chunk offset past the end', bytes };
 }
 
-const ffmpegsOn = (path: string) => {
-  try {
-    return execFileSync('pgrep', ['-f', '--', path], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-};
-
 describe('hostile videos', () => {
   it(`${CASES} corruptions of an H.264 MP4: frames or a CaptureError, each within ${DEADLINE_MS / 1000} s, no ffmpeg left`, async () => {
     const rnd = prng(SEED);
@@ -105,7 +96,7 @@ describe('hostile videos', () => {
         outcomes.frames++;
       }
       assert.ok(performance.now() - t0 < DEADLINE_MS);
-      assert.equal(ffmpegsOn(path), 0, `case ${n} (${what}): an ffmpeg still reads it`);
+      assert.equal(processesReading(path), 0, `case ${n} (${what}): an ffmpeg still reads it`);
     }
     console.log(`hostile videos: ${outcomes.frames} read, ${outcomes.refused} refused`);
     assert.ok(outcomes.frames > 0 && outcomes.refused > 0, 'some corruptions are read around, others refused');

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { encodePng, solidImage } from '../fixtures/png';
 import { dropExpression, extractFrames, ffmpegCanDrop, type FrameGroup, runArgs, ffmpegInstallAdvice, findFfmpeg, groupFrames, keyFrameBefore, probeVideo, referencedFrames, shareRuns, withDropping } from '../../src/video/ffmpeg';
 import { frameIndices } from '../../src/video/sampling';
-import { frameNumberOf, makeAnimation, makeApng, makeClip, X264_DEFAULTS, X264_FINE, X264_INTERLACED, X265_DEFAULTS, type ClipSpec } from '../fixtures/clips';
+import { frameNumberOf, makeAnimation, makeApng, makeClip, processesReading, X264_DEFAULTS, X264_FINE, X264_INTERLACED, X265_DEFAULTS, type ClipSpec } from '../fixtures/clips';
 
 let dir: string;
 before(() => {
@@ -204,13 +204,7 @@ describe('leaving out the frames no other frame refers to (H.264)', () => {
 
   it('stopping a read kills its ffmpeg runs, the copy and the decoder both', async () => {
     const path = await makeClip(dir, { container: 'mp4', fps: 30, seconds: 20, codec: X264_FINE, width: 320, height: 180, grain: true });
-    const running = () => {
-      try {
-        return execFileSync('pgrep', ['-f', '--', path], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-      } catch {
-        return 0;
-      }
-    };
+    const running = () => processesReading(path);
     const abort = new AbortController();
     const read = sampleClip(path, { ffmpegPath: '', frames: 32, signal: abort.signal });
     // Stopped once its ffmpeg runs are under way (two runs, each a copy into a decoder).
