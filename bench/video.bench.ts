@@ -88,6 +88,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /**
  * The reference: each frame by its own `ffmpeg -ss T -i clip -frames:v 1` (an accurate seek:
  * decoding from the key frame before it), one after another, scaled and written as PNG as ours are.
+ * It lists the packets once first (as ours does, and as decord indexes every packet when it opens
+ * a video) to know each frame's time.
  */
 async function referenceRead(path: string, indices: number[]): Promise<void> {
   const tools = await findFfmpeg('');

@@ -14,7 +14,7 @@ export interface ClientOptions {
   /**
    * A new connection for every request (`Connection: close`). For the local llama-server: it
    * sometimes closes a kept-alive connection just as the next request goes out on it (after an
-   * image turn: 4 of 100 follow-ups failed with "Connection error"), and a connection to
+   * image turn: 2–4 in 100 follow-ups failed with "Connection error"), and a connection to
    * 127.0.0.1 costs well under a millisecond.
    */
   closeConnections?: boolean;
