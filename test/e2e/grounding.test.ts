@@ -148,7 +148,7 @@ exports.activate = (context) => {
     } catch (err) {
       result = { error: String(err && err.stack || err) };
     }
-    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(folder, 'ground-result.json'), Buffer.from(JSON.stringify(result)));
+    await writeResult(folder, 'ground-result.json', result);
   }));
 };
 `,

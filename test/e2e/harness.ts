@@ -834,9 +834,23 @@ export const CHAT_VIEW = 'internvlLens.chat';
 export const LENS_VSIX = process.env.LENS_VSIX ? path.resolve(process.env.LENS_VSIX) : path.join(REPO_ROOT, 'dist', 'internvl-lens.vsix');
 
 /**
+ * Given to every test extension's source: writes `value` as JSON to `name` in `folder`, beside
+ * first and then renamed, so a test that waits for the name never reads it half-written (two
+ * e2e runs once did: "Unexpected end of JSON input").
+ */
+const WRITE_RESULT_JS = `async function writeResult(folder, name, value) {
+  const vscode = require('vscode');
+  const partial = vscode.Uri.joinPath(folder, name + '.partial');
+  await vscode.workspace.fs.writeFile(partial, Buffer.from(JSON.stringify(value)));
+  await vscode.workspace.fs.rename(partial, vscode.Uri.joinPath(folder, name), { overwrite: true });
+}
+`;
+
+/**
  * A small extension of the test's own, packaged as a VSIX to install beside InternVL Lens (LensSetup
  * extraVsix): it calls Lens as another extension would. `contributes` goes into its manifest,
- * `source` is its extension.js (CommonJS, `require('vscode')`).
+ * `source` is its extension.js (CommonJS, `require('vscode')`), which may call
+ * `writeResult(folder, name, value)` (WRITE_RESULT_JS) to hand the test what it got.
  */
 export function testExtensionVsix(name: string, contributes: Record<string, unknown>, source: string): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `${name}-`));
@@ -853,7 +867,7 @@ export function testExtensionVsix(name: string, contributes: Record<string, unkn
   };
   writeFileSync(path.join(dir, 'package.json'), JSON.stringify(manifest));
   writeFileSync(path.join(dir, 'LICENSE'), 'MIT');
-  writeFileSync(path.join(dir, 'extension.js'), source);
+  writeFileSync(path.join(dir, 'extension.js'), `${WRITE_RESULT_JS}${source}`);
   const vsix = path.join(dir, `${name}.vsix`);
   const vsce = path.join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
   execFileSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], { cwd: dir, stdio: 'pipe' });

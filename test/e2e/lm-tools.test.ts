@@ -245,10 +245,7 @@ exports.activate = (context) => {
     } catch (err) {
       out = { error: String((err && err.message) || err), name: err && err.name };
     }
-    // Written beside, then renamed: the test waits for the name, and must never read a half-written file.
-    const partial = vscode.Uri.joinPath(folder, request.out + '.partial');
-    await vscode.workspace.fs.writeFile(partial, Buffer.from(JSON.stringify(out)));
-    await vscode.workspace.fs.rename(partial, vscode.Uri.joinPath(folder, request.out), { overwrite: true });
+    await writeResult(folder, request.out, out);
   }));
 };
 `,
